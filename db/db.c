@@ -1,0 +1,2124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db.c - the token store in one SQLite file (the contract is db.h).
+ *
+ * Schema (PRAGMA user_version = DB_SCHEMA_VERSION):
+ *	token(tok TEXT PRIMARY KEY, spam, ham, day) WITHOUT ROWID
+ *	msg(digest BLOB PRIMARY KEY, class, msgid, day) WITHOUT ROWID
+ *	meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID:
+ *	    spam_msgs, ham_msgs, tok_version
+ * A token row never holds 0/0: the writes delete it instead.  Counts are
+ * kept in [0, COUNT_MAX] so they always fit struct db_counts.
+ *
+ * Journal: WAL with synchronous=NORMAL on a local file system; on a
+ * network file system (or SPAMSIFT_FORCE_NETFS=1) journal_mode=DELETE
+ * with SQLite's "unix-dotfile" locking, because WAL needs shared memory
+ * and fcntl locks are not to be trusted there.
+ *
+ * Every SQL statement is prepared once per handle (on first use) and
+ * reused.  db_preload() copies every token into an open-addressing hash
+ * table; writes made through the same handle while it is loaded are
+ * applied to it as well, and a transaction that does not commit drops it
+ * (lookups then go back to SQL, which is always right).
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+#define TOK_BYTES_MAX	1024		/* longest token accepted */
+#define MSGID_BYTES_MAX	998		/* longer Message-IDs cut */
+#define COUNT_MAX	UINT32_MAX	/* per-token count ceiling */
+#define DELTA_MAX	((int64_t)UINT32_MAX) /* largest |delta| per call */
+#define REASON_BYTES	(PATH_MAX + 512)
+#define ERRMSG_BYTES	(2 * PATH_MAX + 512)
+#define PL_MIN_SLOTS	1024		/* first hash table size */
+#define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
+#define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
+
+/* statfs(2) f_type values of the network file systems. */
+#define FS_NFS		0x6969
+#define FS_SMB		0x517B
+#define FS_CIFS		0xFF534D42
+#define FS_SMB2		0xFE534D42
+#define FS_AFS		0x5346414F
+
+enum stmt {
+	S_BEGIN_WRITE,
+	S_BEGIN_READ,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_LOOKUP,
+	S_UPSERT,
+	S_DEL_ZERO,
+	S_DECR,
+	S_TOTAL_ADD,
+	S_TOTALS,
+	S_META_GET,
+	S_META_SET,
+	S_MSG_GET,
+	S_MSG_SET,
+	S_MSG_DEL,
+	S_CORE_END,		/* the ones above are prepared by db_open */
+	S_ALL = S_CORE_END,
+	S_COUNT_TOK,
+	S_COUNT_MSG,
+	S_USER_VERSION,
+	S_JOURNAL,
+	S_SCALE_SPAM,
+	S_SCALE_HAM,
+	S_DEL_EMPTY,
+	S_PRUNE,
+	S_VACUUM,
+	S_CHECKPOINT,
+	S_INTEGRITY,
+	S_CHECK_ROWS,
+	S_CHECK_META,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[S_BEGIN_READ] = "BEGIN DEFERRED",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_LOOKUP] = "SELECT spam, ham FROM token WHERE tok = ?1",
+	/* Used when a delta is positive, so the row cannot end at 0/0. */
+	[S_UPSERT] = "INSERT INTO token(tok, spam, ham, day) VALUES(?1, "
+	    "min(4294967295, max(0, ?2)), min(4294967295, max(0, ?3)), ?4) "
+	    "ON CONFLICT(tok) DO UPDATE SET "
+	    "spam = min(4294967295, max(0, spam + ?2)), "
+	    "ham = min(4294967295, max(0, ham + ?3)), day = ?4",
+	/* Used when no delta is positive: drop the row if it reaches 0/0,
+	 * else lower it; a missing row stays missing. */
+	[S_DEL_ZERO] = "DELETE FROM token "
+	    "WHERE tok = ?1 AND spam + ?2 <= 0 AND ham + ?3 <= 0",
+	[S_DECR] = "UPDATE token SET spam = max(0, spam + ?2), "
+	    "ham = max(0, ham + ?3), day = ?4 WHERE tok = ?1",
+	[S_TOTAL_ADD] = "INSERT INTO meta(key, value) VALUES(?1, max(0, ?2)) "
+	    "ON CONFLICT(key) DO UPDATE SET value = max(0, value + ?2)",
+	[S_TOTALS] = "SELECT key, value FROM meta "
+	    "WHERE key IN ('spam_msgs', 'ham_msgs')",
+	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[S_MSG_GET] = "SELECT class FROM msg WHERE digest = ?1",
+	[S_MSG_SET] = "INSERT INTO msg(digest, class, msgid, day) "
+	    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(digest) DO UPDATE SET "
+	    "class = excluded.class, "
+	    "msgid = coalesce(excluded.msgid, msgid), day = excluded.day",
+	[S_MSG_DEL] = "DELETE FROM msg WHERE digest = ?1",
+	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
+	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
+	[S_COUNT_TOK] = "SELECT count(*), sum(spam > 0), sum(ham > 0) "
+	    "FROM token WHERE spam > 0 OR ham > 0",
+	[S_COUNT_MSG] = "SELECT count(*) FROM msg",
+	[S_USER_VERSION] = "PRAGMA user_version",
+	[S_JOURNAL] = "PRAGMA journal_mode",
+	[S_SCALE_SPAM] = "UPDATE token "
+	    "SET spam = CAST(spam * ?1 + 0.5 AS INTEGER) WHERE spam > 0",
+	[S_SCALE_HAM] = "UPDATE token "
+	    "SET ham = CAST(ham * ?1 + 0.5 AS INTEGER) WHERE ham > 0",
+	[S_DEL_EMPTY] = "DELETE FROM token WHERE spam <= 0 AND ham <= 0",
+	[S_PRUNE] = "DELETE FROM token "
+	    "WHERE spam + ham <= ?1 AND day < ?2",
+	[S_VACUUM] = "VACUUM",
+	[S_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
+	[S_INTEGRITY] = "PRAGMA integrity_check(1)",
+	[S_CHECK_ROWS] = "SELECT count(*) FROM token WHERE "
+	    "typeof(tok) != 'text' OR "
+	    "length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR "
+	    "typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR "
+	    "spam < 0 OR ham < 0 OR "
+	    "spam > 4294967295 OR ham > 4294967295 OR "
+	    "(spam = 0 AND ham = 0)",
+	[S_CHECK_META] = "SELECT count(*) FROM meta "
+	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
+};
+
+/* Schema version 0 -> 1: a new, empty file. */
+static const char schema_v1[] =
+	"CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
+	"ham INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE msg(digest BLOB PRIMARY KEY, class INTEGER NOT NULL, "
+	"msgid TEXT, day INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+	"WITHOUT ROWID;"
+	"INSERT INTO meta(key, value) VALUES('spam_msgs', 0), "
+	"('ham_msgs', 0);";
+
+/* One preloaded token.  len == 0 marks an empty slot. */
+struct pl_ent {
+	uint64_t hash;
+	size_t off;		/* key bytes in the arena */
+	uint32_t len;
+	uint32_t spam;
+	uint32_t ham;
+};
+
+struct preload {
+	struct pl_ent *slot;	/* NULL: not loaded */
+	size_t nslots;		/* a power of two */
+	size_t used;
+	char *arena;		/* every key, back to back */
+	size_t arena_len;
+	size_t arena_cap;
+};
+
+struct db {
+	sqlite3 *sq;		/* NULL after a failed db_open */
+	char *path;
+	int flags;
+	int netfs;
+	int in_txn;		/* between db_begin and commit/rollback */
+	int in_foreach;
+	int pl_dirty;		/* preload changed in this transaction */
+	struct preload pl;
+	sqlite3_stmt *st[S_COUNT];
+	int err_rc;
+	char errmsg[ERRMSG_BYTES];
+};
+
+/*
+ * Errors
+ */
+
+static const char *
+generic_text(int rc)
+{
+	switch (rc) {
+	case DB_OK:
+		return "no error";
+	case DB_ENOMEM:
+		return "out of memory";
+	case DB_EIO:
+		return "database input/output error";
+	case DB_EBUSY:
+		return "database is locked";
+	case DB_ECORRUPT:
+		return "file is not a database or is damaged";
+	case DB_EVERSION:
+		return "database was made by a newer spamsift";
+	case DB_ETOKVER:
+		return "database was trained by another tokenizer version";
+	case DB_EPERM:
+		return "unsafe permissions, or database is read-only";
+	case DB_ENOENT:
+		return "database does not exist";
+	case DB_EINVAL:
+		return "invalid argument";
+	case DB_EFULL:
+		return "disk is full";
+	default:
+		return "unknown database error";
+	}
+}
+
+/* Record "path: reason" as the handle's message; returns rc. */
+static int
+errf(struct db *db, int rc, const char *fmt, ...)
+{
+	char reason[REASON_BYTES];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	/* "No such file" -> "no such file", but leave "SQL ..." alone. */
+	if (isupper((unsigned char)reason[0]) &&
+	    islower((unsigned char)reason[1]))
+		reason[0] = (char)tolower((unsigned char)reason[0]);
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", db->path, reason);
+	db->err_rc = rc;
+	return rc;
+}
+
+/* strerror() in the house style: "No such file" -> "no such file". */
+static const char *
+lc_strerror(int eno, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(eno));
+	if (isupper((unsigned char)buf[0]) && islower((unsigned char)buf[1]))
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+static int
+map_sqlite(int src, int sys_errno)
+{
+	switch (src & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return DB_OK;
+	case SQLITE_NOMEM:
+		return DB_ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_EBUSY;
+	case SQLITE_FULL:
+		return DB_EFULL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return DB_ECORRUPT;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return DB_EPERM;
+	case SQLITE_CANTOPEN:
+		if (sys_errno == EACCES || sys_errno == EPERM ||
+		    sys_errno == EROFS)
+			return DB_EPERM;
+		return DB_EIO;
+	case SQLITE_IOERR:
+		if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+			return DB_EFULL;
+		return DB_EIO;
+	default:
+		return DB_EIO;
+	}
+}
+
+/* Map SQLite's result src to a DB_E* code and record why; returns it.
+ * Call before resetting the statement that failed. */
+static int
+sql_err(struct db *db, int src)
+{
+	const char *msg;
+	char buf[128];
+	int eno = 0;
+	int rc;
+
+	if (db->sq != NULL) {
+		msg = sqlite3_errmsg(db->sq);
+		eno = sqlite3_system_errno(db->sq);
+	} else {
+		msg = sqlite3_errstr(src);
+	}
+	rc = map_sqlite(src, eno);
+	if (((src & 0xff) == SQLITE_IOERR || (src & 0xff) == SQLITE_CANTOPEN)
+	    && eno != 0)
+		return errf(db, rc, "%s (%s)", msg, lc_strerror(eno, buf,
+		    sizeof(buf)));
+	if (rc == DB_EBUSY && db->netfs)
+		return errf(db, rc, "%s (if no spamsift is running, remove "
+		    "the stale lock directory %s.lock)", msg, db->path);
+	return errf(db, rc, "%s", msg);
+}
+
+static int
+errno_err(struct db *db, int eno, const char *what)
+{
+	char buf[128];
+	int rc = DB_EIO;
+
+	if (eno == ENOENT)
+		rc = DB_ENOENT;
+	else if (eno == EACCES || eno == EPERM || eno == EROFS)
+		rc = DB_EPERM;
+	else if (eno == ENOMEM)
+		rc = DB_ENOMEM;
+	else if (eno == ENOSPC || eno == EDQUOT)
+		rc = DB_EFULL;
+	return errf(db, rc, "%s: %s", what, lc_strerror(eno, buf,
+	    sizeof(buf)));
+}
+
+const char *
+db_errmsg(const struct db *db, int rc)
+{
+	if (db != NULL && db->err_rc == rc && rc != DB_OK &&
+	    db->errmsg[0] != '\0')
+		return db->errmsg;
+	return generic_text(rc);
+}
+
+/*
+ * Statements
+ */
+
+static int
+get_stmt(struct db *db, enum stmt id, sqlite3_stmt **out)
+{
+	int src;
+	int rc = 0;
+
+	if (db->st[id] == NULL) {
+		src = sqlite3_prepare_v3(db->sq, stmt_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->st[id], NULL);
+		if (src == SQLITE_ERROR)
+			rc = errf(db, DB_ECORRUPT, "not a spamsift database "
+			    "(%s)", sqlite3_errmsg(db->sq));
+		else if (src != SQLITE_OK)
+			rc = sql_err(db, src);
+	}
+	*out = db->st[id];
+	return rc;
+}
+
+static void
+stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Step st to the end, ignoring rows; reset it.  Returns 0 or DB_E*. */
+static int
+run(struct db *db, sqlite3_stmt *st)
+{
+	int src = SQLITE_DONE;
+	int rc = 0;
+	int i;
+
+	/* A statement here gives at most a few rows (pragmas). */
+	for (i = 0; i < 100; i++) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+	}
+	if (src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = sql_err(db, src);
+	stmt_done(st);
+	return rc;
+}
+
+static int
+run_id(struct db *db, enum stmt id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = get_stmt(db, id, &st);
+	if (rc == 0)
+		rc = run(db, st);
+	return rc;
+}
+
+/* Run one statement that gives a single integer (row 0, column col). */
+static int
+query_int(struct db *db, enum stmt id, int col, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	*v = 0;
+	rc = get_stmt(db, id, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, col);
+	else if (src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+out:
+	return rc;
+}
+
+static int
+meta_get(struct db *db, const char *key, int64_t *v, int *found)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	*v = 0;
+	*found = 0;
+	rc = get_stmt(db, S_META_GET, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+		*found = 1;
+	} else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+	}
+	stmt_done(st);
+out:
+	return rc;
+}
+
+static int
+meta_set(struct db *db, const char *key, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	rc = get_stmt(db, S_META_SET, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 2, v);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		stmt_done(st);
+		goto out;
+	}
+	rc = run(db, st);
+out:
+	return rc;
+}
+
+/* ROLLBACK that keeps the message of the error that caused it. */
+static void
+rollback_quiet(struct db *db)
+{
+	sqlite3_stmt *st = db->st[S_ROLLBACK];
+
+	if (sqlite3_get_autocommit(db->sq))
+		return;
+	if (st != NULL) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (!sqlite3_get_autocommit(db->sq))
+		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Clamp a stored count to what struct db_counts holds. */
+static uint32_t
+clamp_count(int64_t v)
+{
+	if (v < 0)
+		return 0;
+	if (v > (int64_t)COUNT_MAX)
+		return COUNT_MAX;
+	return (uint32_t)v;
+}
+
+/*
+ * The preload hash table
+ */
+
+static uint64_t
+pl_hash(const char *tok, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a 64 */
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)tok[i];
+		h *= 1099511628211ULL;
+	}
+	/* Murmur3's finaliser spreads the low bits the mask keeps. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static void
+pl_free(struct preload *pl)
+{
+	free(pl->slot);
+	free(pl->arena);
+	memset(pl, 0, sizeof(*pl));
+}
+
+/* The slot holding tok, or the empty slot where it would go. */
+static struct pl_ent *
+pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
+{
+	size_t mask = pl->nslots - 1;
+	size_t i = (size_t)h & mask;
+	size_t probe;
+	struct pl_ent *e;
+
+	/* The table is at most half full, so an empty slot is found. */
+	for (probe = 0; probe < pl->nslots; probe++) {
+		e = &pl->slot[i];
+		if (e->len == 0)
+			return e;
+		if (e->hash == h && e->len == len &&
+		    memcmp(pl->arena + e->off, tok, len) == 0)
+			return e;
+		i = (i + 1) & mask;
+	}
+	return NULL;
+}
+
+static int
+pl_grow(struct preload *pl)
+{
+	struct pl_ent *nslot = NULL;
+	struct pl_ent *old = pl->slot;
+	size_t oldn = pl->nslots;
+	size_t n;
+	size_t i;
+	size_t j;
+	int rc = 0;
+
+	n = oldn == 0 ? PL_MIN_SLOTS : oldn * 2;
+	if (n < oldn || n > SIZE_MAX / sizeof(*nslot)) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	nslot = calloc(n, sizeof(*nslot));
+	if (nslot == NULL) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < oldn; i++) {
+		if (old[i].len == 0)
+			continue;
+		j = (size_t)old[i].hash & (n - 1);
+		while (nslot[j].len != 0)	/* bounded: n > used */
+			j = (j + 1) & (n - 1);
+		nslot[j] = old[i];
+	}
+	pl->slot = nslot;
+	pl->nslots = n;
+	nslot = NULL;
+	free(old);
+out:
+	return rc;
+}
+
+static int
+pl_arena_add(struct preload *pl, const char *tok, size_t len, size_t *off)
+{
+	char *na = NULL;
+	size_t ncap;
+	int rc = 0;
+
+	if (pl->arena_cap - pl->arena_len < len) {
+		ncap = pl->arena_cap == 0 ? PL_MIN_ARENA : pl->arena_cap;
+		while (ncap - pl->arena_len < len) {	/* at most ~64 */
+			if (ncap > SIZE_MAX / 2) {
+				rc = DB_ENOMEM;
+				goto out;
+			}
+			ncap *= 2;
+		}
+		na = realloc(pl->arena, ncap);
+		if (na == NULL) {
+			rc = DB_ENOMEM;
+			goto out;
+		}
+		pl->arena = na;
+		pl->arena_cap = ncap;
+	}
+	memcpy(pl->arena + pl->arena_len, tok, len);
+	*off = pl->arena_len;
+	pl->arena_len += len;
+out:
+	return rc;
+}
+
+/* Add dspam/dham to tok with the SQL's clamping; a new token is only
+ * created by a positive delta.  0/0 entries stay and read as unknown. */
+static int
+pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
+    int64_t dham)
+{
+	struct pl_ent *e;
+	uint64_t h;
+	size_t off;
+	int rc = 0;
+
+	if (pl->used + 1 > pl->nslots / 2) {
+		rc = pl_grow(pl);
+		if (rc != 0)
+			goto out;
+	}
+	h = pl_hash(tok, len);
+	e = pl_slot(pl, tok, len, h);
+	if (e == NULL) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	if (e->len == 0) {
+		if (dspam <= 0 && dham <= 0)
+			goto out;
+		rc = pl_arena_add(pl, tok, len, &off);
+		if (rc != 0)
+			goto out;
+		e->hash = h;
+		e->off = off;
+		e->len = (uint32_t)len;
+		pl->used++;
+	}
+	e->spam = clamp_count((int64_t)e->spam + dspam);
+	e->ham = clamp_count((int64_t)e->ham + dham);
+out:
+	return rc;
+}
+
+static void
+pl_lookup(const struct preload *pl, size_t n, const char *const *toks,
+    const size_t *lens, struct db_counts *out)
+{
+	const struct pl_ent *e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		e = pl_slot(pl, toks[i], lens[i], pl_hash(toks[i], lens[i]));
+		if (e != NULL && e->len != 0) {
+			out[i].spam = e->spam;
+			out[i].ham = e->ham;
+		} else {
+			out[i].spam = 0;
+			out[i].ham = 0;
+		}
+	}
+}
+
+/* Forget the preloaded table if this transaction changed it. */
+static void
+pl_drop_dirty(struct db *db)
+{
+	if (db->pl_dirty)
+		pl_free(&db->pl);
+	db->pl_dirty = 0;
+}
+
+/*
+ * Opening
+ */
+
+/* The directory part of path, malloc'd. */
+static char *
+parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* A directory the store lives in must be owned by us (or root) and not
+ * writable by group or others: whoever can write it can swap the file. */
+static int
+check_dir(struct db *db, const char *dir)
+{
+	struct stat sb;
+	int rc = 0;
+
+	if (stat(dir, &sb) == -1) {
+		rc = errno_err(db, errno, dir);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		rc = errf(db, DB_EIO, "%s is not a directory", dir);
+		goto out;
+	}
+	if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		rc = errf(db, DB_EPERM, "directory %s is owned by uid %lu, "
+		    "not by you", dir, (unsigned long)sb.st_uid);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		rc = errf(db, DB_EPERM, "directory %s is writable by group "
+		    "or others (mode %03o): chmod go-w it", dir,
+		    (unsigned)(sb.st_mode & 0777));
+		goto out;
+	}
+out:
+	return rc;
+}
+
+static int
+check_file(struct db *db, const struct stat *sb)
+{
+	int rc = 0;
+
+	if (!S_ISREG(sb->st_mode)) {
+		rc = errf(db, DB_EIO, "not a regular file");
+		goto out;
+	}
+	if (sb->st_uid != geteuid()) {
+		rc = errf(db, DB_EPERM, "owned by uid %lu, not by you "
+		    "(uid %lu)", (unsigned long)sb->st_uid,
+		    (unsigned long)geteuid());
+		goto out;
+	}
+	if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		rc = errf(db, DB_EPERM, "writable by group or others "
+		    "(mode %03o): chmod 600 it",
+		    (unsigned)(sb->st_mode & 0777));
+		goto out;
+	}
+out:
+	return rc;
+}
+
+/* Create path with mode 0600 whatever the umask; EEXIST is no error (a
+ * racing process made it). */
+static int
+create_file(struct db *db)
+{
+	int fd;
+	int rc = 0;
+
+	fd = open(db->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno != EEXIST)
+			rc = errno_err(db, errno, "cannot create");
+		goto out;
+	}
+	if (fchmod(fd, 0600) == -1)
+		rc = errno_err(db, errno, "chmod");
+	if (close(fd) == -1 && rc == 0)
+		rc = errno_err(db, errno, "close");
+out:
+	return rc;
+}
+
+static int
+is_netfs(const char *dir)
+{
+	const char *env = getenv(NETFS_ENV);
+#ifdef __linux__
+	struct statfs fs;
+	unsigned long t;
+#endif
+
+	if (env != NULL && strcmp(env, "1") == 0)
+		return 1;
+#ifdef __linux__
+	if (statfs(dir, &fs) == -1)
+		return 0;
+	t = (unsigned long)fs.f_type & 0xffffffffUL;
+	if (t == FS_NFS || t == FS_SMB || t == FS_CIFS || t == FS_SMB2 ||
+	    t == FS_AFS)
+		return 1;
+#endif
+	return 0;
+}
+
+/* Whether the file's header says WAL (bytes 18 and 19 are 2). */
+static int
+file_is_wal(const char *path)
+{
+	unsigned char hdr[100];
+	ssize_t got;
+	int fd;
+	int wal = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		goto out;
+	got = pread(fd, hdr, sizeof(hdr), 0);
+	if (got == (ssize_t)sizeof(hdr) &&
+	    memcmp(hdr, "SQLite format 3", 16) == 0 &&
+	    (hdr[18] == 2 || hdr[19] == 2))
+		wal = 1;
+	close(fd);
+out:
+	return wal;
+}
+
+/* Stat, check and if need be create the file and its directories. */
+static int
+check_path(struct db *db)
+{
+	struct stat sb;
+	char *dir = NULL;
+	char *real = NULL;
+	char *realdir = NULL;
+	int missing = 0;
+	int rc = 0;
+
+	if (stat(db->path, &sb) == -1) {
+		if (errno != ENOENT) {
+			rc = errno_err(db, errno, "cannot stat");
+			goto out;
+		}
+		if ((db->flags & DB_CREATE) == 0) {
+			rc = errf(db, DB_ENOENT, "no such database");
+			goto out;
+		}
+		missing = 1;
+	}
+	dir = parent_dir(db->path);
+	if (dir == NULL) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	rc = check_dir(db, dir);
+	if (rc != 0)
+		goto out;
+	if (missing) {
+		rc = create_file(db);
+		if (rc != 0)
+			goto out;
+		if (stat(db->path, &sb) == -1) {
+			rc = errno_err(db, errno, "cannot stat");
+			goto out;
+		}
+	}
+	rc = check_file(db, &sb);
+	if (rc != 0)
+		goto out;
+	/* Through a symbolic link the journal lives next to the target. */
+	real = realpath(db->path, NULL);
+	if (real == NULL) {
+		rc = errno_err(db, errno, "cannot resolve");
+		goto out;
+	}
+	realdir = parent_dir(real);
+	if (realdir == NULL) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	if (strcmp(realdir, dir) != 0) {
+		rc = check_dir(db, realdir);
+		if (rc != 0)
+			goto out;
+	}
+	db->netfs = is_netfs(realdir);
+out:
+	free(dir);
+	free(real);
+	free(realdir);
+	return rc;
+}
+
+/* Run a PRAGMA that returns one text row; copy it to buf. */
+static int
+pragma_text(struct db *db, const char *sql, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *s;
+	int src;
+	int rc = 0;
+
+	buf[0] = '\0';
+	src = sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		s = sqlite3_column_text(st, 0);
+		if (s != NULL)
+			snprintf(buf, size, "%s", (const char *)s);
+	} else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+exec(struct db *db, const char *sql)
+{
+	int src;
+
+	src = sqlite3_exec(db->sq, sql, NULL, NULL, NULL);
+	if (src != SQLITE_OK)
+		return sql_err(db, src);
+	return 0;
+}
+
+static int
+open_sqlite(struct db *db, int busy_ms)
+{
+	const char *vfs = NULL;
+	int oflags;
+	int src;
+	int rc = 0;
+
+	oflags = SQLITE_OPEN_NOMUTEX;
+	if (db->flags & DB_READONLY)
+		oflags |= SQLITE_OPEN_READONLY;
+	else
+		oflags |= SQLITE_OPEN_READWRITE;
+	if (db->netfs) {
+		vfs = "unix-dotfile";
+		if (sqlite3_vfs_find(vfs) == NULL) {
+			rc = errf(db, DB_EIO, "on a network file system, and "
+			    "this SQLite has no unix-dotfile locking");
+			goto out;
+		}
+	}
+	src = sqlite3_open_v2(db->path, &db->sq, oflags, vfs);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db->sq, 1);
+	sqlite3_busy_timeout(db->sq, busy_ms);
+	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	rc = exec(db, "PRAGMA trusted_schema = OFF");
+out:
+	return rc;
+}
+
+static int
+set_journal(struct db *db)
+{
+	char mode[32];
+	int wal;
+	int rc = 0;
+
+	if (db->netfs) {
+		wal = file_is_wal(db->path);
+		if (db->flags & DB_READONLY) {
+			if (wal)
+				rc = errf(db, DB_EIO, "in wal mode on a "
+				    "network file system: open it read-write "
+				    "once to convert it");
+			goto out;
+		}
+		/* Without shared memory a WAL file opens only in
+		 * exclusive locking mode; leave WAL that way. */
+		if (wal) {
+			rc = exec(db, "PRAGMA locking_mode = EXCLUSIVE");
+			if (rc != 0)
+				goto out;
+		}
+		rc = pragma_text(db, "PRAGMA journal_mode = DELETE", mode,
+		    sizeof(mode));
+		if (rc == 0 && wal)
+			rc = exec(db, "PRAGMA locking_mode = NORMAL");
+		goto out;
+	}
+	if ((db->flags & DB_READONLY) == 0) {
+		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode,
+		    sizeof(mode));
+		if (rc != 0)
+			goto out;
+	}
+	rc = exec(db, "PRAGMA synchronous = NORMAL");
+out:
+	return rc;
+}
+
+/* Version 0 -> 1: the file must be empty of tables. */
+static int
+migrate_0(struct db *db, int tok_version)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int src;
+	int rc = 0;
+
+	src = sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM sqlite_schema",
+	    -1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	if (n != 0) {
+		rc = errf(db, DB_ECORRUPT, "not a spamsift database "
+		    "(it has other tables)");
+		goto out;
+	}
+	rc = exec(db, schema_v1);
+	if (rc == 0)
+		rc = meta_set(db, "tok_version", tok_version);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+typedef int (*migrate_fn)(struct db *db, int tok_version);
+
+/* migrations[v] takes the schema from version v to v + 1. */
+static const migrate_fn migrations[DB_SCHEMA_VERSION] = {
+	migrate_0,
+};
+
+static int
+read_user_version(struct db *db, int64_t *v)
+{
+	int rc;
+
+	rc = query_int(db, S_USER_VERSION, 0, v);
+	if (rc == 0 && *v < 0)
+		rc = errf(db, DB_ECORRUPT, "bad schema version %lld",
+		    (long long)*v);
+	return rc;
+}
+
+/* The first read of a read-only handle is where a WAL file in a
+ * directory we cannot write fails: say so. */
+static int
+explain_readonly(struct db *db, int rc)
+{
+	char reason[ERRMSG_BYTES];
+	size_t skip = strlen(db->path) + 2;
+
+	if ((db->flags & DB_READONLY) == 0 ||
+	    (rc != DB_EPERM && rc != DB_EIO))
+		return rc;
+	snprintf(reason, sizeof(reason), "%s",
+	    strlen(db->errmsg) > skip ? db->errmsg + skip : "");
+	return errf(db, rc, "%s: reading a wal database read-only needs its "
+	    "-shm file or a writable directory", reason);
+}
+
+static int
+migrate(struct db *db, int tok_version)
+{
+	char sql[64];
+	int64_t v = 0;
+	int rc;
+
+	rc = read_user_version(db, &v);
+	if (rc != 0) {
+		rc = explain_readonly(db, rc);
+		goto out;
+	}
+	if (v > DB_SCHEMA_VERSION) {
+		rc = errf(db, DB_EVERSION, "schema version %lld is newer than "
+		    "this program's %d: upgrade spamsift", (long long)v,
+		    DB_SCHEMA_VERSION);
+		goto out;
+	}
+	if (v == DB_SCHEMA_VERSION)
+		goto out;
+	if (db->flags & DB_READONLY) {
+		if (v == 0)
+			rc = errf(db, DB_ENOENT, "empty database, nothing "
+			    "trained yet");
+		else
+			rc = errf(db, DB_EPERM, "schema version %lld needs "
+			    "an upgrade: open it read-write once",
+			    (long long)v);
+		goto out;
+	}
+	rc = run_id(db, S_BEGIN_WRITE);
+	if (rc != 0)
+		goto out;
+	/* Another process may have migrated it meanwhile. */
+	rc = read_user_version(db, &v);
+	if (rc != 0)
+		goto fail;
+	if (v > DB_SCHEMA_VERSION) {
+		rc = errf(db, DB_EVERSION, "schema version %lld is newer than "
+		    "this program's %d: upgrade spamsift", (long long)v,
+		    DB_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (; v < DB_SCHEMA_VERSION; v++) {
+		rc = migrations[v](db, tok_version);
+		if (rc != 0)
+			goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    DB_SCHEMA_VERSION);
+	rc = exec(db, sql);
+	if (rc != 0)
+		goto fail;
+	rc = run_id(db, S_COMMIT);
+	if (rc != 0)
+		goto fail;
+	goto out;
+fail:
+	rollback_quiet(db);
+out:
+	return rc;
+}
+
+static int
+check_tokver(struct db *db, int tok_version)
+{
+	int64_t v = 0;
+	int found = 0;
+	int rc;
+
+	rc = meta_get(db, "tok_version", &v, &found);
+	if (rc != 0)
+		goto out;
+	if (!found) {
+		rc = errf(db, DB_ECORRUPT, "no tokenizer version recorded: "
+		    "not a spamsift database");
+		goto out;
+	}
+	if (v != tok_version)
+		rc = errf(db, DB_ETOKVER, "trained by tokenizer version %lld, "
+		    "this program has %d: retrain or export and re-import",
+		    (long long)v, tok_version);
+out:
+	return rc;
+}
+
+static void
+close_sqlite(struct db *db)
+{
+	int i;
+
+	for (i = 0; i < S_COUNT; i++) {
+		sqlite3_finalize(db->st[i]);
+		db->st[i] = NULL;
+	}
+	sqlite3_close(db->sq);
+	db->sq = NULL;
+}
+
+int
+db_open(struct db **out, const char *path, int flags, int tok_version,
+    int busy_ms)
+{
+	sqlite3_stmt *st;
+	struct db *db = NULL;
+	int i;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || path == NULL || path[0] == '\0' ||
+	    (flags & ~(DB_CREATE | DB_READONLY)) != 0 ||
+	    ((flags & DB_CREATE) && (flags & DB_READONLY)) || busy_ms < 0) {
+		rc = DB_EINVAL;
+		goto out;
+	}
+	db = calloc(1, sizeof(*db));
+	if (db == NULL) {
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	db->path = strdup(path);
+	if (db->path == NULL) {
+		free(db);
+		db = NULL;
+		rc = DB_ENOMEM;
+		goto out;
+	}
+	db->flags = flags;
+	*out = db;
+	rc = check_path(db);
+	if (rc != 0)
+		goto out;
+	rc = open_sqlite(db, busy_ms);
+	if (rc != 0)
+		goto out;
+	rc = set_journal(db);
+	if (rc != 0)
+		goto out;
+	rc = migrate(db, tok_version);
+	if (rc != 0)
+		goto out;
+	rc = check_tokver(db, tok_version);
+	if (rc != 0)
+		goto out;
+	for (i = 0; i < S_CORE_END; i++) {
+		rc = get_stmt(db, (enum stmt)i, &st);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	if (rc != 0 && db != NULL && db->sq != NULL)
+		close_sqlite(db);
+	return rc;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->sq != NULL) {
+		if (db->in_txn)
+			rollback_quiet(db);
+		close_sqlite(db);
+	}
+	pl_free(&db->pl);
+	free(db->path);
+	free(db);
+}
+
+/* The checks every call on an open handle starts with. */
+static int
+usable(struct db *db)
+{
+	if (db == NULL)
+		return DB_EINVAL;
+	if (db->sq == NULL)
+		return errf(db, DB_EINVAL, "database is not open");
+	return 0;
+}
+
+/*
+ * Reading
+ */
+
+/* Run reads in one snapshot unless a transaction is open already. */
+static int
+read_begin(struct db *db, int *began)
+{
+	int rc = 0;
+
+	*began = 0;
+	if (!db->in_txn && !db->in_foreach &&
+	    sqlite3_get_autocommit(db->sq)) {
+		rc = run_id(db, S_BEGIN_READ);
+		if (rc == 0)
+			*began = 1;
+	}
+	return rc;
+}
+
+static int
+read_end(struct db *db, int began, int rc)
+{
+	int rc2;
+
+	if (!began)
+		return rc;
+	if (rc != 0) {
+		rollback_quiet(db);
+		return rc;
+	}
+	rc2 = run_id(db, S_COMMIT);
+	if (rc2 != 0)
+		rollback_quiet(db);
+	return rc2;
+}
+
+int
+db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *key;
+	int64_t v;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (spam_msgs == NULL || ham_msgs == NULL) {
+		rc = errf(db, DB_EINVAL, "db_totals: null argument");
+		goto out;
+	}
+	*spam_msgs = 0;
+	*ham_msgs = 0;
+	rc = get_stmt(db, S_TOTALS, &st);
+	if (rc != 0)
+		goto out;
+	/* At most two rows: key is the primary key. */
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		key = sqlite3_column_text(st, 0);
+		v = sqlite3_column_int64(st, 1);
+		if (v < 0)
+			v = 0;
+		if (key != NULL && strcmp((const char *)key, "spam_msgs") == 0)
+			*spam_msgs = (uint64_t)v;
+		else if (key != NULL)
+			*ham_msgs = (uint64_t)v;
+	}
+	if (src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+out:
+	return rc;
+}
+
+static int
+check_tok(struct db *db, const char *tok, size_t len)
+{
+	if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
+		return errf(db, DB_EINVAL, "token of %zu bytes (1 to %d "
+		    "allowed)", tok == NULL ? (size_t)0 : len, TOK_BYTES_MAX);
+	return 0;
+}
+
+int
+db_lookup(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, struct db_counts *out)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int began = 0;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0 || n == 0)
+		goto out;
+	if (toks == NULL || lens == NULL || out == NULL) {
+		rc = errf(db, DB_EINVAL, "db_lookup: null argument");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		rc = check_tok(db, toks[i], lens[i]);
+		if (rc != 0)
+			goto out;
+	}
+	if (db->pl.slot != NULL) {
+		pl_lookup(&db->pl, n, toks, lens, out);
+		goto out;
+	}
+	rc = get_stmt(db, S_LOOKUP, &st);
+	if (rc != 0)
+		goto out;
+	if (n > 1) {
+		rc = read_begin(db, &began);
+		if (rc != 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		src = sqlite3_bind_text(st, 1, toks[i], (int)lens[i],
+		    SQLITE_STATIC);
+		if (src == SQLITE_OK)
+			src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			out[i].spam = clamp_count(sqlite3_column_int64(st, 0));
+			out[i].ham = clamp_count(sqlite3_column_int64(st, 1));
+		} else if (src == SQLITE_DONE) {
+			out[i].spam = 0;
+			out[i].ham = 0;
+		} else {
+			rc = sql_err(db, src);
+			break;
+		}
+		sqlite3_reset(st);
+	}
+	stmt_done(st);
+	rc = read_end(db, began, rc);
+out:
+	return rc;
+}
+
+int
+db_preload(struct db *db)
+{
+	struct preload pl = { 0 };
+	sqlite3_stmt *st = NULL;
+	const char *tok;
+	size_t len;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "db_preload inside db_foreach");
+		goto out;
+	}
+	pl_free(&db->pl);
+	rc = get_stmt(db, S_ALL, &st);
+	if (rc != 0)
+		goto out;
+	/* Bounded by the rows of the table. */
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		tok = (const char *)sqlite3_column_text(st, 0);
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (tok == NULL && sqlite3_errcode(db->sq) == SQLITE_NOMEM) {
+			rc = errf(db, DB_ENOMEM, "out of memory");
+			break;
+		}
+		if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
+			continue;	/* cannot be looked up anyway */
+		rc = pl_apply(&pl, tok, len,
+		    clamp_count(sqlite3_column_int64(st, 1)),
+		    clamp_count(sqlite3_column_int64(st, 2)));
+		if (rc != 0) {
+			rc = errf(db, rc, "out of memory preloading tokens");
+			break;
+		}
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+	if (rc != 0)
+		goto out;
+	if (pl.slot == NULL) {
+		/* An empty store still gets a table: lookups then say 0. */
+		rc = pl_grow(&pl);
+		if (rc != 0) {
+			rc = errf(db, rc, "out of memory preloading tokens");
+			goto out;
+		}
+	}
+	db->pl = pl;
+	memset(&pl, 0, sizeof(pl));
+	/* Loaded inside a transaction: it holds uncommitted counts. */
+	if (db->in_txn)
+		db->pl_dirty = 1;
+out:
+	pl_free(&pl);
+	return rc;
+}
+
+int
+db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class *cls)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (digest == NULL || cls == NULL) {
+		rc = errf(db, DB_EINVAL, "db_msg_class: null argument");
+		goto out;
+	}
+	*cls = DB_NONE;
+	rc = get_stmt(db, S_MSG_GET, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
+	    SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		v = sqlite3_column_int64(st, 0);
+		if (v == DB_SPAM || v == DB_HAM)
+			*cls = (enum db_class)v;
+		else
+			rc = errf(db, DB_EIO, "message stored with bad class "
+			    "%lld", (long long)v);
+	} else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+	}
+	stmt_done(st);
+out:
+	return rc;
+}
+
+/*
+ * Writing
+ */
+
+int
+db_begin(struct db *db)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (db->flags & DB_READONLY) {
+		rc = errf(db, DB_EPERM, "opened read-only");
+		goto out;
+	}
+	if (db->in_txn || db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "db_begin: a transaction or walk "
+		    "is already open");
+		goto out;
+	}
+	rc = run_id(db, S_BEGIN_WRITE);
+	if (rc != 0)
+		goto out;
+	db->in_txn = 1;
+	db->pl_dirty = 0;
+out:
+	return rc;
+}
+
+int
+db_commit(struct db *db)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (!db->in_txn) {
+		rc = errf(db, DB_EINVAL, "db_commit: no transaction");
+		goto out;
+	}
+	rc = run_id(db, S_COMMIT);
+	if (rc != 0) {
+		/* A failed COMMIT may or may not have rolled back; either
+		 * way the preloaded counts are no longer known good. */
+		db->in_txn = !sqlite3_get_autocommit(db->sq);
+		pl_drop_dirty(db);
+		goto out;
+	}
+	db->in_txn = 0;
+	db->pl_dirty = 0;
+out:
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db == NULL || db->sq == NULL || !db->in_txn)
+		return;
+	rollback_quiet(db);
+	db->in_txn = 0;
+	pl_drop_dirty(db);
+}
+
+/* After a failed write: SQLite may have rolled the transaction back. */
+static int
+write_failed(struct db *db, int rc)
+{
+	if (sqlite3_get_autocommit(db->sq))
+		db->in_txn = 0;
+	pl_drop_dirty(db);
+	return rc;
+}
+
+static int
+check_write(struct db *db, const char *fn)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc == 0 && !db->in_txn)
+		rc = errf(db, DB_EINVAL, "%s: no transaction", fn);
+	return rc;
+}
+
+static int
+check_delta(struct db *db, int64_t d)
+{
+	if (d < -DELTA_MAX || d > DELTA_MAX)
+		return errf(db, DB_EINVAL, "count change %lld out of range",
+		    (long long)d);
+	return 0;
+}
+
+int
+db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
+    int64_t dham, int64_t day)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	rc = check_write(db, "db_add_token");
+	if (rc == 0)
+		rc = check_tok(db, tok, len);
+	if (rc == 0)
+		rc = check_delta(db, dspam);
+	if (rc == 0)
+		rc = check_delta(db, dham);
+	if (rc != 0)
+		goto out;
+	if (dspam > 0 || dham > 0) {
+		st = db->st[S_UPSERT];
+	} else {
+		st = db->st[S_DEL_ZERO];
+		src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 2, dspam);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 3, dham);
+		if (src != SQLITE_OK) {
+			rc = sql_err(db, src);
+			stmt_done(st);
+			goto fail;
+		}
+		rc = run(db, st);
+		if (rc != 0)
+			goto fail;
+		if (sqlite3_changes(db->sq) > 0)
+			goto apply;
+		st = db->st[S_DECR];
+	}
+	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 2, dspam);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 3, dham);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 4, day);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		stmt_done(st);
+		goto fail;
+	}
+	rc = run(db, st);
+	if (rc != 0)
+		goto fail;
+apply:
+	if (db->pl.slot != NULL) {
+		db->pl_dirty = 1;
+		/* Out of memory: forget the table, SQL is still right. */
+		if (pl_apply(&db->pl, tok, len, dspam, dham) != 0)
+			pl_free(&db->pl);
+	}
+	goto out;
+fail:
+	rc = write_failed(db, rc);
+out:
+	return rc;
+}
+
+int
+db_add_totals(struct db *db, int64_t dspam, int64_t dham)
+{
+	static const char *const keys[2] = { "spam_msgs", "ham_msgs" };
+	sqlite3_stmt *st;
+	int64_t d[2];
+	int src;
+	int i;
+	int rc;
+
+	rc = check_write(db, "db_add_totals");
+	if (rc == 0)
+		rc = check_delta(db, dspam);
+	if (rc == 0)
+		rc = check_delta(db, dham);
+	if (rc != 0)
+		goto out;
+	d[0] = dspam;
+	d[1] = dham;
+	st = db->st[S_TOTAL_ADD];
+	for (i = 0; i < 2; i++) {
+		if (d[i] == 0)
+			continue;
+		src = sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 2, d[i]);
+		if (src != SQLITE_OK) {
+			rc = sql_err(db, src);
+			stmt_done(st);
+			goto fail;
+		}
+		rc = run(db, st);
+		if (rc != 0)
+			goto fail;
+	}
+	goto out;
+fail:
+	rc = write_failed(db, rc);
+out:
+	return rc;
+}
+
+int
+db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class cls, const char *msgid, int64_t day)
+{
+	sqlite3_stmt *st;
+	size_t idlen;
+	int src;
+	int rc;
+
+	rc = check_write(db, "db_set_msg");
+	if (rc != 0)
+		goto out;
+	if (digest == NULL || (cls != DB_NONE && cls != DB_SPAM &&
+	    cls != DB_HAM)) {
+		rc = errf(db, DB_EINVAL, "db_set_msg: bad digest or class");
+		goto out;
+	}
+	if (cls == DB_NONE) {
+		st = db->st[S_MSG_DEL];
+		src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
+		    SQLITE_STATIC);
+	} else {
+		st = db->st[S_MSG_SET];
+		src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
+		    SQLITE_STATIC);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int(st, 2, (int)cls);
+		if (src == SQLITE_OK && msgid != NULL) {
+			/* Past the limit the id is cut, not refused. */
+			idlen = strnlen(msgid, MSGID_BYTES_MAX);
+			src = sqlite3_bind_text(st, 3, msgid, (int)idlen,
+			    SQLITE_STATIC);
+		}
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 4, day);
+	}
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		stmt_done(st);
+		goto fail;
+	}
+	rc = run(db, st);
+	if (rc != 0)
+		goto fail;
+	goto out;
+fail:
+	rc = write_failed(db, rc);
+out:
+	return rc;
+}
+
+/*
+ * Facts and walks
+ */
+
+static const char *
+journal_name(const char *mode)
+{
+	static const char *const names[] = {
+		"wal", "delete", "truncate", "persist", "memory", "off",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(mode, names[i]) == 0)
+			return names[i];
+	return "delete";
+}
+
+int
+db_status(struct db *db, struct db_status *out)
+{
+	struct db_status st;
+	sqlite3_stmt *q = NULL;
+	struct stat sb;
+	char mode[32];
+	int64_t v = 0;
+	int found = 0;
+	int began = 0;
+	int src;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (out == NULL) {
+		rc = errf(db, DB_EINVAL, "db_status: null argument");
+		goto out;
+	}
+	rc = read_begin(db, &began);
+	if (rc != 0)
+		goto out;
+	rc = db_totals(db, &st.spam_msgs, &st.ham_msgs);
+	if (rc != 0)
+		goto end;
+	rc = get_stmt(db, S_COUNT_TOK, &q);
+	if (rc != 0)
+		goto end;
+	src = sqlite3_step(q);
+	if (src == SQLITE_ROW) {
+		st.tokens = (uint64_t)sqlite3_column_int64(q, 0);
+		st.spam_tokens = (uint64_t)sqlite3_column_int64(q, 1);
+		st.ham_tokens = (uint64_t)sqlite3_column_int64(q, 2);
+	} else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+	}
+	stmt_done(q);
+	if (rc != 0)
+		goto end;
+	rc = query_int(db, S_COUNT_MSG, 0, &v);
+	if (rc != 0)
+		goto end;
+	st.learned = (uint64_t)v;
+	rc = read_user_version(db, &v);
+	if (rc != 0)
+		goto end;
+	st.schema_version = (int)v;
+	rc = meta_get(db, "tok_version", &v, &found);
+	if (rc != 0)
+		goto end;
+	st.tok_version = (int)v;
+	rc = pragma_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
+	if (rc != 0)
+		goto end;
+	st.journal = journal_name(mode);
+	st.network_fs = db->netfs;
+end:
+	rc = read_end(db, began, rc);
+	if (rc != 0)
+		goto out;
+	if (stat(db->path, &sb) == 0)
+		st.file_bytes = (uint64_t)sb.st_size;
+	*out = st;
+out:
+	return rc;
+}
+
+int
+db_foreach(struct db *db, db_token_fn fn, void *ctx)
+{
+	struct db_counts c;
+	sqlite3_stmt *st = NULL;
+	const char *tok;
+	size_t len;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (fn == NULL || db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "db_foreach: no function, or nested");
+		goto out;
+	}
+	rc = get_stmt(db, S_ALL, &st);
+	if (rc != 0)
+		goto out;
+	db->in_foreach = 1;
+	/* Bounded by the rows of the table. */
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		tok = (const char *)sqlite3_column_text(st, 0);
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (tok == NULL)
+			continue;
+		c.spam = clamp_count(sqlite3_column_int64(st, 1));
+		c.ham = clamp_count(sqlite3_column_int64(st, 2));
+		rc = fn(ctx, tok, len, &c, sqlite3_column_int64(st, 3));
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+	db->in_foreach = 0;
+out:
+	return rc;
+}
+
+/*
+ * Maintenance
+ */
+
+static int
+check_maint(struct db *db)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		return rc;
+	if (db->flags & DB_READONLY)
+		return errf(db, DB_EPERM, "opened read-only");
+	if (db->in_txn || db->in_foreach)
+		return errf(db, DB_EINVAL, "maintenance inside a transaction");
+	return 0;
+}
+
+/* After a maintenance change the preloaded table is stale: reload it; if
+ * that fails, lookups go back to SQL. */
+static void
+pl_refresh(struct db *db)
+{
+	char keep[ERRMSG_BYTES];
+	int keep_rc;
+
+	if (db->pl.slot == NULL)
+		return;
+	memcpy(keep, db->errmsg, sizeof(keep));
+	keep_rc = db->err_rc;
+	if (db_preload(db) != 0)
+		pl_free(&db->pl);
+	memcpy(db->errmsg, keep, sizeof(keep));
+	db->err_rc = keep_rc;
+}
+
+static int
+scale_class(struct db *db, enum stmt id, const char *key, uint64_t total,
+    uint64_t max_msgs, int *scaled)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	if (total <= max_msgs)
+		return 0;
+	rc = get_stmt(db, id, &st);
+	if (rc != 0)
+		return rc;
+	src = sqlite3_bind_double(st, 1, (double)max_msgs / (double)total);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		stmt_done(st);
+		return rc;
+	}
+	rc = run(db, st);
+	if (rc == 0)
+		rc = meta_set(db, key, (int64_t)max_msgs);
+	if (rc == 0)
+		*scaled = 1;
+	return rc;
+}
+
+int
+db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped)
+{
+	uint64_t spam = 0;
+	uint64_t ham = 0;
+	int scaled = 0;
+	int rc;
+
+	if (dropped != NULL)
+		*dropped = 0;
+	rc = check_maint(db);
+	if (rc != 0)
+		goto out;
+	if (max_msgs == 0) {
+		rc = errf(db, DB_EINVAL, "db_scale: max_msgs is 0");
+		goto out;
+	}
+	rc = db_begin(db);
+	if (rc != 0)
+		goto out;
+	rc = db_totals(db, &spam, &ham);
+	if (rc == 0)
+		rc = scale_class(db, S_SCALE_SPAM, "spam_msgs", spam,
+		    max_msgs, &scaled);
+	if (rc == 0)
+		rc = scale_class(db, S_SCALE_HAM, "ham_msgs", ham, max_msgs,
+		    &scaled);
+	if (rc == 0 && scaled) {
+		rc = run_id(db, S_DEL_EMPTY);
+		if (rc == 0 && dropped != NULL)
+			*dropped = (uint64_t)sqlite3_changes(db->sq);
+	}
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+		if (dropped != NULL)
+			*dropped = 0;
+		goto out;
+	}
+	if (scaled)
+		pl_refresh(db);
+out:
+	return rc;
+}
+
+int
+db_prune(struct db *db, int64_t before_day, uint32_t max_count,
+    uint64_t *dropped)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int src;
+	int rc;
+
+	if (dropped != NULL)
+		*dropped = 0;
+	rc = check_maint(db);
+	if (rc != 0)
+		goto out;
+	rc = db_begin(db);
+	if (rc != 0)
+		goto out;
+	rc = get_stmt(db, S_PRUNE, &st);
+	if (rc != 0)
+		goto fail;
+	src = sqlite3_bind_int64(st, 1, (int64_t)max_count);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 2, before_day);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		stmt_done(st);
+		goto fail;
+	}
+	rc = run(db, st);
+	if (rc != 0)
+		goto fail;
+	n = sqlite3_changes(db->sq);
+	rc = db_commit(db);
+	if (rc != 0)
+		goto fail;
+	if (dropped != NULL)
+		*dropped = (uint64_t)n;
+	if (n > 0)
+		pl_refresh(db);
+	goto out;
+fail:
+	db_rollback(db);
+out:
+	return rc;
+}
+
+int
+db_vacuum(struct db *db)
+{
+	int rc;
+
+	rc = check_maint(db);
+	if (rc != 0)
+		goto out;
+	rc = run_id(db, S_VACUUM);
+	if (rc != 0)
+		goto out;
+	/* Give the space back from the WAL file too; a busy reader only
+	 * means the WAL stays for now. */
+	if (!db->netfs)
+		rc = run_id(db, S_CHECKPOINT);
+	if (rc == DB_EBUSY)
+		rc = 0;
+out:
+	return rc;
+}
+
+int
+db_check(struct db *db)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *line;
+	int64_t n = 0;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	rc = get_stmt(db, S_INTEGRITY, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		line = sqlite3_column_text(st, 0);
+		if (line == NULL || strcmp((const char *)line, "ok") != 0)
+			rc = errf(db, DB_ECORRUPT, "integrity check: %s",
+			    line == NULL ? "no answer" : (const char *)line);
+	} else if (src == SQLITE_DONE) {
+		rc = errf(db, DB_ECORRUPT, "integrity check: no answer");
+	} else {
+		rc = sql_err(db, src);
+	}
+	stmt_done(st);
+	if (rc != 0)
+		goto out;
+	rc = query_int(db, S_CHECK_ROWS, 0, &n);
+	if (rc != 0)
+		goto out;
+	if (n != 0) {
+		rc = errf(db, DB_ECORRUPT, "%lld tokens with a bad key or "
+		    "counts", (long long)n);
+		goto out;
+	}
+	rc = query_int(db, S_CHECK_META, 0, &n);
+	if (rc == 0 && n != 3)
+		rc = errf(db, DB_ECORRUPT, "message totals or tokenizer "
+		    "version missing");
+out:
+	return rc;
+}
+
+int64_t
+db_today(void)
+{
+	time_t t = time(NULL);
+
+	if (t < 0)
+		return 0;
+	return (int64_t)(t / 86400);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * db.h - the per-user token store: tokens <-> (spam count, ham count), the
+ * message totals, and the list of messages learned, in one SQLite file.
+ *
+ * The store knows nothing of mail: callers give it token strings and
+ * 32-byte message digests.  Reads never take a write lock (WAL readers);
+ * writes happen only between db_begin() and db_commit(), so a killed
+ * process leaves exactly the committed batches.
+ *
+ * Return convention: 0 on success or a negative DB_E* code.  After an
+ * error db_errmsg() gives a lower-case reason naming the file.  The module
+ * never prints and never exits.
+ */
+#ifndef SPAMSIFT_DB_H
+#define SPAMSIFT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DB_SCHEMA_VERSION 1
+#define DB_DIGEST_BYTES 32
+#define DB_FILENAME "spamsift.db"
+
+enum db_error {
+	DB_OK = 0,
+	DB_ENOMEM = -1,
+	DB_EIO = -2,		/* SQLite or file-system error; see db_errmsg */
+	DB_EBUSY = -3,		/* locked past the busy timeout */
+	DB_ECORRUPT = -4,	/* not a database, or fails integrity */
+	DB_EVERSION = -5,	/* schema newer than this program */
+	DB_ETOKVER = -6,	/* trained by an incompatible tokenizer */
+	DB_EPERM = -7,		/* unsafe permissions, or read-only */
+	DB_ENOENT = -8,		/* missing and DB_CREATE not given */
+	DB_EINVAL = -9,		/* bad argument, or bad import line */
+	DB_EFULL = -10,		/* disk full */
+};
+
+/* db_open flags */
+#define DB_CREATE	0x1	/* create the file (mode 0600) if missing */
+#define DB_READONLY	0x2	/* never write; db_begin fails */
+
+/* Message classes */
+enum db_class { DB_NONE = 0, DB_SPAM = 1, DB_HAM = 2 };
+
+struct db;
+
+struct db_counts {
+	uint32_t spam;
+	uint32_t ham;
+};
+
+struct db_status {
+	uint64_t spam_msgs, ham_msgs;	/* message totals */
+	uint64_t tokens;		/* distinct tokens */
+	uint64_t spam_tokens, ham_tokens; /* tokens with a non-zero count */
+	uint64_t learned;		/* messages remembered */
+	uint64_t file_bytes;		/* main file size */
+	int schema_version;
+	int tok_version;
+	const char *journal;		/* "wal" or "delete"; static */
+	int network_fs;			/* home is on NFS/SMB-like fs */
+};
+
+/* Open the store at path.  tok_version is the tokenizer's TOK_VERSION: a
+ * new store is stamped with it, an existing one must match
+ * (DB_ETOKVER).  Refuses a file or parent directory writable by group or
+ * others (DB_EPERM).  busy_ms is how long to wait for another writer.
+ * *out is owned by the caller: db_close().  On failure *out is still set
+ * when a handle exists, so db_errmsg() can tell why; db_close() it.
+ * Errors: all of enum db_error. */
+int db_open(struct db **out, const char *path, int flags, int tok_version,
+    int busy_ms);
+void db_close(struct db *db);
+
+/* The reason for the last error on db, or a generic text for rc when db is
+ * NULL.  Borrowed: valid until the next call on db. */
+const char *db_errmsg(const struct db *db, int rc);
+
+/* Message totals.  Errors: DB_EIO, DB_EBUSY. */
+int db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs);
+
+/* Look up n tokens (toks[i] of lens[i] bytes) in one pass; out[i] gets
+ * their counts (zero when unknown).  Callers that sort toks first get the
+ * best page locality.  Errors: DB_EIO, DB_EBUSY. */
+int db_lookup(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, struct db_counts *out);
+
+/* Read every token into memory so that later db_lookup() calls are served
+ * from there (batch classification).  Errors: DB_ENOMEM, DB_EIO. */
+int db_preload(struct db *db);
+
+/* What the store remembers of a message: *cls is DB_NONE, DB_SPAM or
+ * DB_HAM.  Errors: DB_EIO, DB_EBUSY. */
+int db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class *cls);
+
+/* Write transactions.  db_begin takes the write lock (waiting busy_ms);
+ * everything until db_commit is one atomic change.  db_rollback undoes it
+ * and never fails.  Errors: DB_EBUSY, DB_EIO, DB_EPERM, DB_EFULL. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Inside a transaction: add dspam and dham (may be negative; counts stop
+ * at zero) to a token, stamping it with day (days since the epoch).
+ * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction). */
+int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
+    int64_t dham, int64_t day);
+
+/* Inside a transaction: add to the message totals (stop at zero). */
+int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
+
+/* Inside a transaction: remember a message as cls (DB_NONE forgets it).
+ * msgid may be NULL.  Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
+int db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class cls, const char *msgid, int64_t day);
+
+/* Store facts.  Errors: DB_EIO. */
+int db_status(struct db *db, struct db_status *st);
+
+/* Call fn for every token with a non-zero count, in token order.  A
+ * non-zero return from fn stops the walk and is returned.  tok is borrowed
+ * for the call only.  Errors: DB_EIO, or fn's value. */
+typedef int (*db_token_fn)(void *ctx, const char *tok, size_t len,
+    const struct db_counts *c, int64_t day);
+int db_foreach(struct db *db, db_token_fn fn, void *ctx);
+
+/* Maintenance, each one transaction of its own (call outside db_begin).
+ * db_scale: when spam (ham) totals exceed max_msgs, scale that class's
+ * counts by max_msgs/total (bsfilter's --max-mail), dropping tokens that
+ * reach zero.  db_prune: drop tokens seen in at most max_count messages
+ * whose last day is older than before_day.  *dropped may be NULL.
+ * db_vacuum: VACUUM.  db_check: PRAGMA integrity_check; DB_ECORRUPT with
+ * the first problem in db_errmsg.  Errors: DB_EIO, DB_EBUSY, DB_EFULL. */
+int db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped);
+int db_prune(struct db *db, int64_t before_day, uint32_t max_count,
+    uint64_t *dropped);
+int db_vacuum(struct db *db);
+int db_check(struct db *db);
+
+/* Named integers kept in the store (e.g. "robx_micro").  db_meta_get
+ * gives DB_ENOENT when unset; db_meta_set only inside a transaction.
+ * Errors: DB_EIO, DB_EINVAL (no transaction). */
+int db_meta_get(struct db *db, const char *key, int64_t *val);
+int db_meta_set(struct db *db, const char *key, int64_t val);
+
+/* Today as days since the epoch (UTC), the unit of every "day" above. */
+int64_t db_today(void);
+
+#endif

@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c - classify and learn.
+ *
+ * Classifying: tokenize, sort the tokens (page locality), one db_lookup
+ * pass, combine.  Learning: messages are tokenized as they come and kept
+ * as lists of indexes into one interning set; a flush decides, inside one
+ * write transaction, what each message does (new, duplicate, move,
+ * remove) from what the store remembers, adds up the per-token changes,
+ * and writes each touched token once.  The write lock is held only for
+ * the flush, never while tokenizing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/engine.h"
+#include "tokenizer/tokenizer.h"
+
+#define BATCH_MAX_MSGS 2000		/* messages per transaction */
+#define BATCH_MAX_TOKENS (4u << 20)	/* distinct tokens per batch */
+#define BATCH_MAX_REFS (32u << 20)	/* token references per batch */
+#define ROBX_MIN_COUNT 2		/* tokens that shape robx */
+
+struct pending {
+	unsigned char digest[TOK_DIGEST_BYTES];
+	char msgid[128];
+	enum db_class cls;
+	int sub;
+	size_t cookie;
+	size_t first, n;	/* into refs */
+};
+
+struct engine {
+	const struct opts *o;
+	struct score_params sp;
+	struct tok *tok;
+	struct tok_set *set;
+	struct db *db;
+	char err[512];
+	/* classify scratch */
+	const char **toks;
+	size_t *lens;
+	struct db_counts *counts;
+	struct score_token *st;
+	size_t cap;
+	/* learning batch */
+	struct tok_set *agg;
+	uint32_t *refs;
+	size_t nrefs, refcap;
+	struct pending *pend;
+	size_t npend, pendcap;
+	int64_t *dspam, *dham;
+	engine_learn_fn fn;
+	void *fnctx;
+};
+
+static int
+grow(struct engine *e, size_t n)
+{
+	size_t ncap = e->cap ? e->cap : 1024;
+	void *p;
+
+	if (n <= e->cap)
+		return 0;
+	while (ncap < n)
+		ncap *= 2;
+	p = realloc(e->toks, ncap * sizeof(*e->toks));
+	if (p == NULL)
+		return -1;
+	e->toks = p;
+	p = realloc(e->lens, ncap * sizeof(*e->lens));
+	if (p == NULL)
+		return -1;
+	e->lens = p;
+	p = realloc(e->counts, ncap * sizeof(*e->counts));
+	if (p == NULL)
+		return -1;
+	e->counts = p;
+	p = realloc(e->st, ncap * sizeof(*e->st));
+	if (p == NULL)
+		return -1;
+	e->st = p;
+	e->cap = ncap;
+	return 0;
+}
+
+int
+engine_new(struct engine **out, const struct opts *o, const char *dbpath,
+    int dbflags, char *err, size_t errsz)
+{
+	struct engine *e = NULL;
+	int rc = DB_ENOMEM;
+	int64_t robx;
+
+	*out = NULL;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		snprintf(err, errsz, "%s: out of memory", dbpath);
+		goto out;
+	}
+	e->o = o;
+	e->sp = o->sp;
+	rc = tok_new(&e->tok, &o->to);
+	if (rc != 0) {
+		snprintf(err, errsz, "tokenizer: %s", tok_strerror(rc));
+		goto out;
+	}
+	e->set = tok_set_new();
+	if (e->set == NULL) {
+		rc = DB_ENOMEM;
+		snprintf(err, errsz, "tokenizer: out of memory");
+		goto out;
+	}
+	if (dbpath != NULL) {
+		rc = db_open(&e->db, dbpath, dbflags, TOK_VERSION, o->busy_ms);
+		if (rc != 0) {
+			snprintf(err, errsz, "%s", db_errmsg(e->db, rc));
+			goto out;
+		}
+		if (!o->robx_given && db_meta_get(e->db, "robx_micro",
+		    &robx) == 0 && robx > 0 && robx < 1000000)
+			e->sp.robx = (double)robx / 1e6;
+	}
+	*out = e;
+	e = NULL;
+	rc = 0;
+out:
+	engine_free(e);
+	return rc;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	tok_free(e->tok);
+	tok_set_free(e->set);
+	tok_set_free(e->agg);
+	db_close(e->db);
+	free(e->toks);
+	free(e->lens);
+	free(e->counts);
+	free(e->st);
+	free(e->refs);
+	free(e->pend);
+	free(e->dspam);
+	free(e->dham);
+	free(e);
+}
+
+struct db *
+engine_db(struct engine *e)
+{
+	return e->db;
+}
+
+const char *
+engine_errmsg(const struct engine *e)
+{
+	return e->err;
+}
+
+int
+engine_tokenize(struct engine *e, const char *buf, size_t len)
+{
+	size_t i, n;
+	int rc;
+
+	tok_set_reset(e->set);
+	rc = tok_message(e->tok, buf, len, e->set);
+	if (rc != 0) {
+		snprintf(e->err, sizeof(e->err), "tokenizer: %s",
+		    tok_strerror(rc));
+		return DB_ENOMEM;
+	}
+	tok_set_sort(e->set);
+	n = tok_set_count(e->set);
+	if (grow(e, n) != 0) {
+		snprintf(e->err, sizeof(e->err), "tokenizer: out of memory");
+		return DB_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		e->toks[i] = tok_set_token(e->set, i, &e->lens[i]);
+		memset(&e->st[i], 0, sizeof(e->st[i]));
+	}
+	return 0;
+}
+
+int
+engine_classify(struct engine *e, const char *buf, size_t len,
+    struct verdict_info *v)
+{
+	uint64_t ns = 0, nh = 0;
+	size_t i, n;
+	double cut = opts_spam_cutoff(e->o);
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	rc = engine_tokenize(e, buf, len);
+	if (rc != 0)
+		return rc;
+	n = tok_set_count(e->set);
+	rc = db_totals(e->db, &ns, &nh);
+	if (rc == 0)
+		rc = db_lookup(e->db, n, e->toks, e->lens, e->counts);
+	if (rc != 0) {
+		snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		e->st[i].spam = e->counts[i].spam;
+		e->st[i].ham = e->counts[i].ham;
+	}
+	score_combine(&e->sp, e->st, n, ns, nh, &v->r);
+	v->score = v->r.score;
+	v->ntokens = n;
+	if (v->score > cut)
+		v->verdict = VERDICT_SPAM;
+	else if (e->o->ham_cutoff >= 0 && v->score > e->o->ham_cutoff)
+		v->verdict = VERDICT_UNSURE;
+	else
+		v->verdict = VERDICT_CLEAN;
+	return 0;
+}
+
+size_t
+engine_ntokens(const struct engine *e)
+{
+	return tok_set_count(e->set);
+}
+
+const char *
+engine_token(const struct engine *e, size_t i, const struct score_token **st)
+{
+	if (st != NULL)
+		*st = &e->st[i];
+	return e->toks[i];
+}
+
+void
+engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx)
+{
+	e->fn = fn;
+	e->fnctx = ctx;
+}
+
+size_t
+engine_pending(const struct engine *e)
+{
+	return e->npend;
+}
+
+int
+engine_learn(struct engine *e, const char *buf, size_t len,
+    enum db_class cls, int sub, size_t cookie)
+{
+	struct pending *p;
+	size_t i, n, idx;
+	int rc;
+
+	if (e->agg == NULL) {
+		e->agg = tok_set_new_limit(BATCH_MAX_TOKENS);
+		if (e->agg == NULL)
+			goto nomem;
+	}
+	if (e->npend >= BATCH_MAX_MSGS ||
+	    tok_set_count(e->agg) + TOK_MAX_TOKENS > BATCH_MAX_TOKENS ||
+	    e->nrefs + TOK_MAX_TOKENS > BATCH_MAX_REFS) {
+		rc = engine_flush(e, e->fn, e->fnctx);
+		if (rc != 0)
+			return rc;
+	}
+	tok_set_reset(e->set);
+	rc = tok_message(e->tok, buf, len, e->set);
+	if (rc != 0)
+		goto nomem;
+	n = tok_set_count(e->set);
+	if (e->npend == e->pendcap) {
+		size_t nc = e->pendcap ? e->pendcap * 2 : 64;
+		struct pending *np = realloc(e->pend, nc * sizeof(*np));
+
+		if (np == NULL)
+			goto nomem;
+		e->pend = np;
+		e->pendcap = nc;
+	}
+	if (e->nrefs + n > e->refcap) {
+		size_t nc = e->refcap ? e->refcap : 65536;
+		uint32_t *nr;
+
+		while (nc < e->nrefs + n)
+			nc *= 2;
+		nr = realloc(e->refs, nc * sizeof(*nr));
+		if (nr == NULL)
+			goto nomem;
+		e->refs = nr;
+		e->refcap = nc;
+	}
+	p = &e->pend[e->npend];
+	tok_digest(buf, len, p->digest, p->msgid, sizeof(p->msgid));
+	p->cls = cls;
+	p->sub = sub;
+	p->cookie = cookie;
+	p->first = e->nrefs;
+	p->n = n;
+	for (i = 0; i < n; i++) {
+		size_t tl;
+		const char *t = tok_set_token(e->set, i, &tl);
+
+		if (tok_set_add_idx(e->agg, t, tl, &idx) != 0)
+			goto nomem;
+		e->refs[e->nrefs++] = (uint32_t)idx;
+	}
+	e->npend++;
+	return 0;
+nomem:
+	snprintf(e->err, sizeof(e->err), "learning: out of memory");
+	return DB_ENOMEM;
+}
+
+static enum db_class
+other(enum db_class c)
+{
+	return c == DB_SPAM ? DB_HAM : DB_SPAM;
+}
+
+/* Apply sign * one message of class c to the deltas. */
+static void
+delta(struct engine *e, const struct pending *p, enum db_class c, int sign,
+    int64_t *ts, int64_t *th)
+{
+	size_t i;
+	int64_t *d = c == DB_SPAM ? e->dspam : e->dham;
+
+	for (i = 0; i < p->n; i++)
+		d[e->refs[p->first + i]] += sign;
+	if (c == DB_SPAM)
+		*ts += sign;
+	else
+		*th += sign;
+}
+
+int
+engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
+{
+	enum learn_outcome *outc = NULL;
+	size_t i, nt, tl;
+	enum db_class have;
+	int64_t ts = 0, th = 0, day = db_today();
+	const char *t;
+	int rc = 0, began = 0;
+
+	if (e->npend == 0)
+		return 0;
+	nt = tok_set_count(e->agg);
+	free(e->dspam);
+	free(e->dham);
+	e->dspam = calloc(nt ? nt : 1, sizeof(*e->dspam));
+	e->dham = calloc(nt ? nt : 1, sizeof(*e->dham));
+	outc = calloc(e->npend, sizeof(*outc));
+	if (e->dspam == NULL || e->dham == NULL || outc == NULL) {
+		rc = DB_ENOMEM;
+		snprintf(e->err, sizeof(e->err), "learning: out of memory");
+		goto out;
+	}
+	rc = db_begin(e->db);
+	if (rc != 0)
+		goto dberr;
+	began = 1;
+	for (i = 0; i < e->npend && rc == 0; i++) {
+		struct pending *p = &e->pend[i];
+
+		rc = db_msg_class(e->db, p->digest, &have);
+		if (rc != 0)
+			break;
+		if (p->sub) {
+			if (have != p->cls) {
+				outc[i] = LEARN_NOTLEARNED;
+				continue;
+			}
+			delta(e, p, p->cls, -1, &ts, &th);
+			outc[i] = LEARN_REMOVED;
+			rc = db_set_msg(e->db, p->digest, DB_NONE, NULL, day);
+			continue;
+		}
+		if (have == p->cls) {
+			outc[i] = LEARN_DUP;
+			continue;
+		}
+		if (have == other(p->cls)) {
+			delta(e, p, have, -1, &ts, &th);
+			outc[i] = LEARN_MOVED;
+		} else {
+			outc[i] = LEARN_NEW;
+		}
+		delta(e, p, p->cls, +1, &ts, &th);
+		rc = db_set_msg(e->db, p->digest, p->cls,
+		    p->msgid[0] != '\0' ? p->msgid : NULL, day);
+	}
+	for (i = 0; i < nt && rc == 0; i++) {
+		if (e->dspam[i] == 0 && e->dham[i] == 0)
+			continue;
+		t = tok_set_token(e->agg, i, &tl);
+		rc = db_add_token(e->db, t, tl, e->dspam[i], e->dham[i], day);
+	}
+	if (rc == 0 && (ts != 0 || th != 0))
+		rc = db_add_totals(e->db, ts, th);
+	if (rc == 0)
+		rc = db_commit(e->db);
+	if (rc != 0)
+		goto dberr;
+	began = 0;
+	if (fn != NULL)
+		for (i = 0; i < e->npend; i++)
+			fn(ctx, e->pend[i].cookie, outc[i]);
+	goto out;
+dberr:
+	snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
+out:
+	if (began)
+		db_rollback(e->db);
+	free(outc);
+	free(e->dspam);
+	free(e->dham);
+	e->dspam = e->dham = NULL;
+	/* The batch is done with either way: a failed one is not retried
+	 * behind the caller's back. */
+	e->npend = 0;
+	e->nrefs = 0;
+	if (e->agg != NULL)
+		tok_set_reset(e->agg);
+	return rc;
+}
+
+struct robx_acc {
+	const struct score_params *sp;
+	uint64_t ns, nh;
+	double sum;
+	uint64_t n;
+};
+
+static int
+robx_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct robx_acc *a = ctx;
+	double b, g;
+
+	(void)tok;
+	(void)len;
+	(void)day;
+	if ((uint64_t)c->spam + c->ham < ROBX_MIN_COUNT)
+		return 0;
+	b = a->ns ? (double)c->spam / (double)a->ns : 0.0;
+	g = a->nh ? (double)c->ham / (double)a->nh : 0.0;
+	if (b + g <= 0.0)
+		return 0;
+	a->sum += b / (b + g);
+	a->n++;
+	return 0;
+}
+
+int
+engine_update_robx(struct engine *e)
+{
+	struct robx_acc a = { &e->sp, 0, 0, 0.0, 0 };
+	int rc;
+	int64_t micro;
+
+	rc = db_totals(e->db, &a.ns, &a.nh);
+	if (rc == 0 && (a.ns == 0 || a.nh == 0))
+		return 0;
+	if (rc == 0)
+		rc = db_foreach(e->db, robx_tok, &a);
+	if (rc != 0 || a.n == 0)
+		goto out;
+	micro = (int64_t)(a.sum / (double)a.n * 1e6);
+	rc = db_begin(e->db);
+	if (rc == 0)
+		rc = db_meta_set(e->db, "robx_micro", micro);
+	if (rc == 0)
+		rc = db_commit(e->db);
+	else
+		db_rollback(e->db);
+	if (rc == 0 && !e->o->robx_given)
+		e->sp.robx = (double)micro / 1e6;
+out:
+	if (rc != 0)
+		snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.h - one message through tokenizer, store and combiner: classify,
+ * and learn in batches.  Holds everything set up once per process (the
+ * tokenizer, the open store, scratch arrays), so batch runs pay for set-up
+ * once.
+ */
+#ifndef SPAMSIFT_ENGINE_H
+#define SPAMSIFT_ENGINE_H
+
+#include <stddef.h>
+
+#include "db/db.h"
+#include "src/opts.h"
+#include "src/output.h"
+#include "src/score.h"
+
+struct engine;
+
+/* What learning one message did. */
+enum learn_outcome {
+	LEARN_NEW = 0,		/* counted as the class asked */
+	LEARN_DUP,		/* already counted as that class: no change */
+	LEARN_MOVED,		/* was the other class: moved over */
+	LEARN_REMOVED,		/* -C/-S: uncounted */
+	LEARN_NOTLEARNED,	/* -C/-S: was not that class: no change */
+};
+
+struct verdict_info {
+	double score;
+	enum verdict verdict;
+	struct score_result r;
+	size_t ntokens;
+};
+
+/* Called once per learned message at flush time, in order; cookie is the
+ * one given to engine_learn. */
+typedef void (*engine_learn_fn)(void *ctx, size_t cookie,
+    enum learn_outcome outcome);
+
+/* Open the tokenizer and the store at dbpath with db flags.  On failure
+ * returns a negative db or tok code and writes a one-line reason into err
+ * ("path: reason").  *out is owned by the caller: engine_free(). */
+int engine_new(struct engine **out, const struct opts *o, const char *dbpath,
+    int dbflags, char *err, size_t errsz);
+void engine_free(struct engine *e);
+
+/* The store, borrowed for the engine's life. */
+struct db *engine_db(struct engine *e);
+
+/* Classify one message.  Returns 0, or a negative code with the reason in
+ * engine_errmsg(). */
+int engine_classify(struct engine *e, const char *buf, size_t len,
+    struct verdict_info *v);
+
+/* After engine_classify: the i-th token (sorted order) with its counts,
+ * probability and whether it was used.  Borrowed until the next call. */
+size_t engine_ntokens(const struct engine *e);
+const char *engine_token(const struct engine *e, size_t i,
+    const struct score_token **st);
+
+/* Tokenize a message only; the tokens are then read as above (counts 0). */
+int engine_tokenize(struct engine *e, const char *buf, size_t len);
+
+/* Queue a message to learn (sub: unlearn) as cls.  Flushes by itself
+ * when the batch is full.  cookie comes back through fn.  Returns 0 or a
+ * negative code (engine_errmsg). */
+int engine_learn(struct engine *e, const char *buf, size_t len,
+    enum db_class cls, int sub, size_t cookie);
+
+/* Write the queued batch in one transaction, calling fn per message.
+ * Returns 0 or a negative db code. */
+int engine_flush(struct engine *e, engine_learn_fn fn, void *ctx);
+
+/* Set the callback used by automatic flushes inside engine_learn. */
+void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
+
+/* Messages queued and not yet flushed. */
+size_t engine_pending(const struct engine *e);
+
+/* Recompute Robinson's x from the store (mean token probability of
+ * tokens seen at least ROBX_MIN_COUNT times) and keep it in the store.
+ * Inside no transaction.  Returns 0 or a negative db code. */
+int engine_update_robx(struct engine *e);
+
+/* The last error's text. */
+const char *engine_errmsg(const struct engine *e);
+
+#endif

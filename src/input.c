@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * input.c - message sources.
+ *
+ * Files are read whole (bounded by INPUT_MAX_BYTES); an mbox is split in
+ * memory at "From " lines that follow a blank line (or start the file),
+ * and mboxrd quoting (">From ", ">>From " ...) loses one '>' per line.
+ * Folders are listed, sorted (MH numerically) and read one file at a time.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "src/input.h"
+
+struct input {
+	enum input_kind kind;
+	char *path;		/* owned; "-" for stdin */
+	char *buf;		/* owned: the current file */
+	size_t len;
+	size_t pos;		/* mbox: where the next message starts */
+	size_t number;
+	char *unq;		/* owned: mboxrd-unquoted copy */
+	size_t unqcap;
+	char **names;		/* owned: folder entries, full paths */
+	size_t nnames, next;
+	int done;
+};
+
+int
+input_slurp(int fd, char **out, size_t *len, int *truncated)
+{
+	char *buf = NULL, *nb;
+	size_t cap = 0, n = 0;
+	ssize_t r;
+	struct stat st;
+
+	*out = NULL;
+	*len = 0;
+	*truncated = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size < (size_t)INPUT_MAX_BYTES ?
+		    (size_t)st.st_size + 1 : (size_t)INPUT_MAX_BYTES + 1;
+	if (cap < 65536)
+		cap = 65536;
+	buf = malloc(cap);
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			if (cap > (size_t)INPUT_MAX_BYTES) {
+				*truncated = 1;
+				break;
+			}
+			nb = realloc(buf, cap * 2);
+			if (nb == NULL) {
+				free(buf);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > (size_t)INPUT_MAX_BYTES) {
+			n = INPUT_MAX_BYTES;
+			*truncated = 1;
+			break;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int
+is_sep(const char *buf, size_t len, size_t i)
+{
+	return len - i >= 5 && memcmp(buf + i, "From ", 5) == 0 &&
+	    (i == 0 || (buf[i - 1] == '\n' && (i == 1 || buf[i - 2] == '\n' ||
+	    (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'))));
+}
+
+int
+input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
+    size_t *end)
+{
+	size_t i = *pos;
+	const char *nl;
+
+	if (i >= len)
+		return 0;
+	/* Skip to the first separator (leading junk is no message). */
+	if (i == 0) {
+		while (i < len && !is_sep(buf, len, i)) {
+			nl = memchr(buf + i, '\n', len - i);
+			i = nl == NULL ? len : (size_t)(nl - buf) + 1;
+		}
+		if (i >= len)
+			return 0;
+	}
+	nl = memchr(buf + i, '\n', len - i);
+	*start = nl == NULL ? len : (size_t)(nl - buf) + 1;
+	i = *start;
+	while (i < len) {
+		if (is_sep(buf, len, i))
+			break;
+		nl = memchr(buf + i, '\n', len - i);
+		i = nl == NULL ? len : (size_t)(nl - buf) + 1;
+	}
+	*end = i;
+	*pos = i;
+	/* The blank line before the next separator belongs to mbox. */
+	if (i < len && *end > *start && buf[*end - 1] == '\n') {
+		(*end)--;
+		if (*end > *start && buf[*end - 1] == '\r')
+			(*end)--;
+	}
+	return 1;
+}
+
+/* Does buf look like an mbox: a "From " first line and a second
+ * separator later? */
+static int
+looks_mbox(const char *buf, size_t len)
+{
+	size_t pos = 0, s, e;
+
+	if (len < 5 || memcmp(buf, "From ", 5) != 0)
+		return 0;
+	if (input_mbox_next(buf, len, &pos, &s, &e) != 1)
+		return 0;
+	return pos < len;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+cmp_mh(const void *a, const void *b)
+{
+	const char *x = strrchr(*(char *const *)a, '/') + 1;
+	const char *y = strrchr(*(char *const *)b, '/') + 1;
+	unsigned long nx = strtoul(x, NULL, 10), ny = strtoul(y, NULL, 10);
+
+	return (nx > ny) - (nx < ny);
+}
+
+/* Add the regular files of dir (not dot files; MH: numeric names only). */
+static int
+list_dir(struct input *in, const char *dir, int mh)
+{
+	DIR *d;
+	struct dirent *de;
+	char *p, **nn;
+	struct stat st;
+	size_t k;
+	int rc = 0;
+
+	d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (mh) {
+			for (k = 0; de->d_name[k] >= '0' &&
+			    de->d_name[k] <= '9'; k++)
+				;
+			if (k == 0 || de->d_name[k] != '\0')
+				continue;
+		}
+		if (in->nnames >= INPUT_MAX_DIR_ENTRIES)
+			break;
+		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
+			rc = -1;
+			break;
+		}
+		if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(p);
+			continue;
+		}
+		nn = realloc(in->names, sizeof(*nn) * (in->nnames + 1));
+		if (nn == NULL) {
+			free(p);
+			rc = -1;
+			break;
+		}
+		in->names = nn;
+		in->names[in->nnames++] = p;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int
+is_dir(const char *dir, const char *sub)
+{
+	char p[4096];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+load_file(struct input *in, const char *path)
+{
+	int fd, trunc, rc;
+
+	free(in->buf);
+	in->buf = NULL;
+	in->len = 0;
+	if (path == NULL || strcmp(path, "-") == 0)
+		fd = 0;
+	else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+	}
+	rc = input_slurp(fd, &in->buf, &in->len, &trunc);
+	if (fd != 0)
+		close(fd);
+	return rc;
+}
+
+int
+input_open(struct input **out, const char *path, enum input_mode mode,
+    const char **why)
+{
+	struct input *in = NULL;
+	struct stat st;
+	char sub[4096];
+	int e;
+
+	*out = NULL;
+	*why = "cannot read";
+	in = calloc(1, sizeof(*in));
+	if (in == NULL)
+		return -1;
+	in->path = strdup(path == NULL ? "-" : path);
+	if (in->path == NULL)
+		goto fail;
+	if (strcmp(in->path, "-") != 0 && stat(in->path, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		*why = "cannot list folder";
+		if (is_dir(in->path, "cur") || is_dir(in->path, "new")) {
+			in->kind = INPUT_MAILDIR;
+			snprintf(sub, sizeof(sub), "%s/cur", in->path);
+			if (is_dir(in->path, "cur") && list_dir(in, sub, 0) != 0)
+				goto fail;
+			snprintf(sub, sizeof(sub), "%s/new", in->path);
+			if (is_dir(in->path, "new") && list_dir(in, sub, 0) != 0)
+				goto fail;
+			qsort(in->names, in->nnames, sizeof(char *), cmp_str);
+		} else {
+			snprintf(sub, sizeof(sub), "%s/.mh_sequences",
+			    in->path);
+			in->kind = access(sub, F_OK) == 0 ? INPUT_MH :
+			    INPUT_DIR;
+			if (list_dir(in, in->path, in->kind == INPUT_MH) != 0)
+				goto fail;
+			if (in->kind == INPUT_DIR) {
+				/* All-numeric names: an MH folder after all. */
+				size_t i, k;
+
+				for (i = 0; i < in->nnames; i++) {
+					const char *b = strrchr(in->names[i],
+					    '/') + 1;
+
+					for (k = 0; b[k] >= '0' && b[k] <= '9';
+					    k++)
+						;
+					if (k == 0 || b[k] != '\0')
+						break;
+				}
+				if (in->nnames > 0 && i == in->nnames)
+					in->kind = INPUT_MH;
+			}
+			qsort(in->names, in->nnames, sizeof(char *),
+			    in->kind == INPUT_MH ? cmp_mh : cmp_str);
+		}
+		*out = in;
+		return 0;
+	}
+	if (load_file(in, in->path) != 0)
+		goto fail;
+	/* --mbox on a file with no "From " line: one message after all. */
+	if (mode == INPUT_SINGLE)
+		in->kind = INPUT_FILE;
+	else if (mode == INPUT_MBOX_FORCE && in->len >= 5 &&
+	    memcmp(in->buf, "From ", 5) == 0)
+		in->kind = INPUT_MBOX;
+	else
+		in->kind = looks_mbox(in->buf, in->len) ? INPUT_MBOX :
+		    INPUT_FILE;
+	*out = in;
+	return 0;
+fail:
+	e = errno;
+	input_close(in);
+	errno = e;
+	return -1;
+}
+
+/* mboxrd: ">From " -> "From ", ">>From " -> ">From " at line starts. */
+static int
+unquote(struct input *in, const char *s, size_t n, struct input_msg *m)
+{
+	size_t i, k = 0;
+	int bol = 1;
+	char *nb;
+
+	if (memmem(s, n, ">From ", 6) == NULL) {
+		m->buf = s;
+		m->len = n;
+		return 0;
+	}
+	if (n + 1 > in->unqcap) {
+		nb = realloc(in->unq, n + 1);
+		if (nb == NULL)
+			return -1;
+		in->unq = nb;
+		in->unqcap = n + 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (bol && s[i] == '>') {
+			size_t j = i;
+
+			while (j < n && s[j] == '>')
+				j++;
+			if (n - j >= 5 && memcmp(s + j, "From ", 5) == 0) {
+				bol = 0;
+				continue;	/* drop one '>' */
+			}
+		}
+		in->unq[k++] = s[i];
+		bol = s[i] == '\n';
+	}
+	m->buf = in->unq;
+	m->len = k;
+	return 0;
+}
+
+int
+input_next(struct input *in, struct input_msg *m)
+{
+	size_t s, e;
+
+	if (in->done)
+		return 0;
+	switch (in->kind) {
+	case INPUT_FILE:
+		in->done = 1;
+		m->buf = in->buf != NULL ? in->buf : "";
+		m->len = in->len;
+		m->name = in->path;
+		m->number = 1;
+		m->in_mbox = 0;
+		return 1;
+	case INPUT_MBOX:
+		if (input_mbox_next(in->buf, in->len, &in->pos, &s, &e) != 1) {
+			in->done = 1;
+			return 0;
+		}
+		if (unquote(in, in->buf + s, e - s, m) != 0)
+			return -1;
+		m->name = in->path;
+		m->number = ++in->number;
+		m->in_mbox = 1;
+		return 1;
+	case INPUT_MAILDIR:
+	case INPUT_MH:
+	case INPUT_DIR:
+		while (in->next < in->nnames) {
+			const char *p = in->names[in->next++];
+
+			if (load_file(in, p) != 0) {
+				if (errno == ENOENT)
+					continue;	/* moved meanwhile */
+				return -1;
+			}
+			m->buf = in->buf;
+			m->len = in->len;
+			m->name = p;
+			m->number = 1;
+			m->in_mbox = 0;
+			return 1;
+		}
+		in->done = 1;
+		return 0;
+	}
+	return 0;
+}
+
+enum input_kind
+input_kind(const struct input *in)
+{
+	return in->kind;
+}
+
+void
+input_close(struct input *in)
+{
+	size_t i;
+
+	if (in == NULL)
+		return;
+	for (i = 0; i < in->nnames; i++)
+		free(in->names[i]);
+	free(in->names);
+	free(in->buf);
+	free(in->unq);
+	free(in->path);
+	free(in);
+}

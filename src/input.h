@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * input.h - where messages come from: stdin, a file holding one message,
+ * an mbox (mboxo or mboxrd), a Maildir (cur/ and new/), an MH folder or a
+ * directory of message files.  An input yields messages one at a time.
+ */
+#ifndef SPAMSIFT_INPUT_H
+#define SPAMSIFT_INPUT_H
+
+#include <stddef.h>
+
+#define INPUT_MAX_BYTES (256L * 1024 * 1024)	/* one file or stdin read */
+#define INPUT_MAX_DIR_ENTRIES 1000000		/* messages in a folder */
+
+enum input_kind { INPUT_FILE, INPUT_MBOX, INPUT_MAILDIR, INPUT_MH,
+	INPUT_DIR };
+
+struct input;
+
+/* One message.  buf and name are borrowed: valid until the next
+ * input_next or input_close. */
+struct input_msg {
+	const char *buf;	/* the message bytes (mboxrd ">From " lines
+				 * unescaped; no separator "From " line) */
+	size_t len;
+	const char *name;	/* file name, or "-" for stdin */
+	size_t number;		/* 1-based position within name */
+	int in_mbox;		/* it came out of an mbox */
+};
+
+/* How a file is read: INPUT_AUTO takes a file that starts with a "From "
+ * line and holds more than one separator as an mbox; INPUT_MBOX_FORCE
+ * (--mbox) takes any file starting with "From " as one; INPUT_SINGLE
+ * (pipe mode) always takes a file as one message, bytes untouched. */
+enum input_mode { INPUT_AUTO = 0, INPUT_MBOX_FORCE, INPUT_SINGLE };
+
+/* Open path (NULL or "-" for stdin).  Errors: -1 with errno set; *why
+ * (static text) says what failed. */
+int input_open(struct input **out, const char *path, enum input_mode mode,
+    const char **why);
+
+/* The next message: 1 when m is filled, 0 at the end, -1 on a read error
+ * (errno set). */
+int input_next(struct input *in, struct input_msg *m);
+
+enum input_kind input_kind(const struct input *in);
+void input_close(struct input *in);
+
+/* Read all of fd into a buffer (at most INPUT_MAX_BYTES; *truncated is
+ * set past that).  *out is owned by the caller: free().  Returns 0 or -1
+ * with errno. */
+int input_slurp(int fd, char **out, size_t *len, int *truncated);
+
+/* Split an mbox held in memory: the offset and length of message i are
+ * found by calling with *pos at 0 and then at each returned end.  Returns
+ * 1 and sets [*start, *end) for the next message (after its "From "
+ * line), or 0 at the end. */
+int input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
+    size_t *end);
+
+#endif

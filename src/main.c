@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the spamsift command: what the user sees and the exit status.
+ *
+ * Modules below never print; everything user-visible is decided here:
+ * report lines on stdout, "spamsift: subject: reason" on stderr, the
+ * progress display on a terminal, and the exit status (opts.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "src/engine.h"
+#include "src/input.h"
+#include "src/opts.h"
+#include "src/output.h"
+#include "src/maint.h"
+#include "src/tune.h"
+#include "tokenizer/tokenizer.h"
+
+#define ERRLEN 1024
+
+struct run {
+	struct opts *o;
+	struct engine *e;
+	char dbpath[PATH_MAX];
+	/* progress */
+	int tty;
+	size_t done;
+	struct timespec start, last;
+	/* filtering */
+	int spam, unsure;
+	/* training outcomes */
+	size_t outcomes[5];
+};
+
+static double
+now_s(const struct timespec *t)
+{
+	return (double)t->tv_sec + (double)t->tv_nsec / 1e9;
+}
+
+static void
+progress(struct run *r, int final)
+{
+	struct timespec t;
+	double el;
+
+	if (!r->tty || r->o->quiet)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	if (!final && now_s(&t) - now_s(&r->last) < 0.2)
+		return;
+	r->last = t;
+	el = now_s(&t) - now_s(&r->start);
+	fprintf(stderr, "\rspamsift: %zu messages, %.0f msgs/s%s", r->done,
+	    el > 0 ? (double)r->done / el : 0.0, final ? "\n" : "");
+}
+
+/* Make the home directory (0700) if it is missing. */
+static int
+make_home(struct run *r, int create)
+{
+	char home[PATH_MAX];
+	struct stat st;
+
+	if (opts_home(r->o, home, sizeof(home)) != 0) {
+		fprintf(stderr, "spamsift: home: set HOME, SPAMSIFT_HOME or "
+		    "--homedir\n");
+		return -1;
+	}
+	if (snprintf(r->dbpath, sizeof(r->dbpath), "%s/%s", home,
+	    DB_FILENAME) >= (int)sizeof(r->dbpath)) {
+		fprintf(stderr, "spamsift: %s: path too long\n", home);
+		return -1;
+	}
+	if (stat(home, &st) == 0)
+		return 0;
+	if (!create)
+		return 0;	/* db_open says what is missing */
+	if (mkdir(home, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "spamsift: %s: %s\n", home, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_engine(struct run *r, int flags)
+{
+	char err[ERRLEN];
+	int rc;
+
+	if (make_home(r, (flags & DB_CREATE) != 0) != 0)
+		return -1;
+	rc = engine_new(&r->e, r->o, r->dbpath, flags, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "spamsift: %s\n", err);
+		if (rc == DB_ENOENT)
+			fprintf(stderr, "spamsift: train first: spamsift -s "
+			    "SPAM... and spamsift -c CLEAN...\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Iterate every message of every operand (stdin when none). */
+typedef int (*msg_fn)(struct run *r, const struct input_msg *m);
+
+static int
+each_message(struct run *r, msg_fn fn)
+{
+	struct input *in = NULL;
+	struct input_msg m;
+	const char *why;
+	int i, n = r->o->nfiles > 0 ? r->o->nfiles : 1, rc = 0, k;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *path = r->o->nfiles > 0 ? r->o->files[i] : NULL;
+
+		if (input_open(&in, path, r->o->mbox ? INPUT_MBOX_FORCE :
+		    INPUT_AUTO, &why) != 0) {
+			fprintf(stderr, "spamsift: %s: %s: %s\n",
+			    path ? path : "-", why, strerror(errno));
+			rc = -1;
+			break;
+		}
+		while ((k = input_next(in, &m)) == 1) {
+			rc = fn(r, &m);
+			r->done++;
+			progress(r, 0);
+			if (rc != 0)
+				break;
+		}
+		if (k < 0) {
+			fprintf(stderr, "spamsift: %s: %s\n", path ? path : "-",
+			    strerror(errno));
+			rc = -1;
+		}
+		input_close(in);
+		in = NULL;
+	}
+	progress(r, 1);
+	return rc;
+}
+
+/* --show-tokens */
+static int
+show_tokens(struct run *r, const struct input_msg *m)
+{
+	size_t i, n;
+
+	if (engine_tokenize(r->e, m->buf, m->len) != 0) {
+		fprintf(stderr, "spamsift: %s: %s\n", m->name,
+		    engine_errmsg(r->e));
+		return -1;
+	}
+	n = engine_ntokens(r->e);
+	for (i = 0; i < n; i++)
+		printf("%s\n", engine_token(r->e, i, NULL));
+	return 0;
+}
+
+
+static void
+report(struct run *r, const struct input_msg *m, const struct verdict_info *v)
+{
+	FILE *f = (r->o->list_spam || r->o->list_clean) ? stderr : stdout;
+
+	if (!r->o->quiet)
+		fprintf(f, "combined probability %s %zu %f\n", m->name,
+		    m->number, v->score);
+	if ((r->o->list_spam && v->verdict == VERDICT_SPAM) ||
+	    (r->o->list_clean && v->verdict != VERDICT_SPAM)) {
+		if (m->in_mbox)
+			printf("%s %zu\n", m->name, m->number);
+		else
+			printf("%s\n", m->name);
+	}
+}
+
+static const char *const outcome_text[] = {
+	"learned", "already learned as that class; not counted again",
+	"moved from the other class", "unlearned",
+	"not learned as that class; nothing to unlearn",
+};
+
+static void
+on_learn(void *ctx, size_t cookie, enum learn_outcome oc)
+{
+	struct run *r = ctx;
+
+	(void)cookie;
+	r->outcomes[oc]++;
+}
+
+/* -a: learn the message as its verdict, now. */
+static void
+auto_learn(struct run *r, const struct input_msg *m,
+    const struct verdict_info *v)
+{
+	int rc;
+
+	if (v->verdict == VERDICT_UNSURE)
+		return;
+	rc = engine_learn(r->e, m->buf, m->len, v->verdict == VERDICT_SPAM ?
+	    DB_SPAM : DB_HAM, 0, 0);
+	if (rc == 0)
+		rc = engine_flush(r->e, on_learn, r);
+	if (rc != 0)
+		fprintf(stderr, "spamsift: %s: not learned: %s\n", m->name,
+		    engine_errmsg(r->e));
+}
+
+static int
+filter_one(struct run *r, const struct input_msg *m)
+{
+	struct verdict_info v;
+
+	if (engine_classify(r->e, m->buf, m->len, &v) != 0) {
+		fprintf(stderr, "spamsift: %s: %s\n", m->name,
+		    engine_errmsg(r->e));
+		return -1;
+	}
+	if (v.verdict == VERDICT_SPAM)
+		r->spam = 1;
+	else if (v.verdict == VERDICT_UNSURE)
+		r->unsure = 1;
+	report(r, m, &v);
+	if (r->o->auto_update)
+		auto_learn(r, m, &v);
+	return 0;
+}
+
+static int
+cmd_filter(struct run *r)
+{
+	int rc;
+
+	if (open_engine(r, r->o->auto_update ? DB_CREATE : DB_READONLY) != 0)
+		return EXIT_ERROR;
+	if (r->o->nfiles > 1 || r->o->mbox)
+		(void)db_preload(engine_db(r->e));
+	rc = each_message(r, filter_one);
+	if (rc != 0)
+		return EXIT_ERROR;
+	if (r->spam)
+		return EXIT_SPAM;
+	return r->unsure ? EXIT_UNSURE : EXIT_CLEAN;
+}
+
+/* Pipe mode: every message out, whatever happens. */
+static int
+pipe_one(struct run *r, const struct input_msg *m, int *failed)
+{
+	struct verdict_info v;
+	struct out_headers h;
+	struct obuf ob = { 0 };
+	int rc = 0;
+
+	memset(&v, 0, sizeof(v));
+	if (r->e == NULL ||
+	    engine_classify(r->e, m->buf, m->len, &v) != 0) {
+		if (r->e != NULL)
+			fprintf(stderr, "spamsift: %s: %s\n", m->name,
+			    engine_errmsg(r->e));
+		*failed = 1;
+		goto raw;
+	}
+	if (r->o->auto_update)
+		auto_learn(r, m, &v);
+	memset(&h, 0, sizeof(h));
+	h.prefix = r->o->header_prefix;
+	h.flag = r->o->insert_flag;
+	h.prob = r->o->insert_prob;
+	h.rev = r->o->insert_rev;
+	h.verdict = v.verdict;
+	h.p = v.score;
+	h.mark_subject = r->o->mark_subject;
+	h.subject_prefix = r->o->subject_prefix;
+	if (output_build(m->buf, m->len, &h, &ob) != 0) {
+		fprintf(stderr, "spamsift: %s: out of memory\n", m->name);
+		*failed = 1;
+		goto raw;
+	}
+	if (!r->o->quiet && output_write_all(1, ob.p, ob.len) != 0)
+		rc = -1;
+	ob_release(&ob);
+	if (v.verdict == VERDICT_SPAM)
+		r->spam = 1;
+	return rc;
+raw:
+	ob_release(&ob);
+	return output_write_all(1, m->buf, m->len);
+}
+
+/* Copy the rest of fd to stdout: a message past INPUT_MAX_BYTES. */
+static int
+copy_rest(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -1 : 0;
+		if (output_write_all(1, buf, (size_t)n) != 0)
+			return -1;
+	}
+}
+
+static int
+cmd_pipe(struct run *r)
+{
+	struct input_msg m;
+	char *buf = NULL;
+	size_t len = 0;
+	int failed = 0, trunc = 0, fd = 0, i, rc = EXIT_SPAM;
+	int n = r->o->nfiles > 0 ? r->o->nfiles : 1;
+
+	/* A failure to open the store is reported, and the mail still
+	 * goes through unchanged.  Each file (or stdin) is one message. */
+	if (open_engine(r, r->o->auto_update ? DB_CREATE : DB_READONLY) != 0)
+		failed = 1;
+	for (i = 0; i < n; i++) {
+		const char *path = r->o->nfiles > 0 ? r->o->files[i] : "-";
+
+		fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY |
+		    O_CLOEXEC);
+		if (fd < 0 || input_slurp(fd, &buf, &len, &trunc) != 0) {
+			fprintf(stderr, "spamsift: %s: %s\n", path,
+			    strerror(errno));
+			if (fd > 0)
+				close(fd);
+			return EXIT_TEMPFAIL;
+		}
+		memset(&m, 0, sizeof(m));
+		m.buf = buf;
+		m.len = len;
+		m.name = path;
+		m.number = 1;
+		if (pipe_one(r, &m, &failed) != 0 ||
+		    (trunc && copy_rest(fd) != 0)) {
+			fprintf(stderr, "spamsift: stdout: %s\n",
+			    strerror(errno));
+			rc = EXIT_TEMPFAIL;
+		}
+		if (fd > 0)
+			close(fd);
+		free(buf);
+		buf = NULL;
+		if (rc != EXIT_SPAM)
+			return rc;
+	}
+	return failed ? EXIT_TEMPFAIL : EXIT_SPAM;
+}
+
+static int
+train_one(struct run *r, const struct input_msg *m)
+{
+	struct verdict_info v;
+	double cut = opts_spam_cutoff(r->o);
+	int rc, wrong;
+
+	if (r->o->train_mode != TRAIN_ALL && !r->o->train_sub) {
+		if (engine_classify(r->e, m->buf, m->len, &v) != 0) {
+			fprintf(stderr, "spamsift: %s: %s\n", m->name,
+			    engine_errmsg(r->e));
+			return -1;
+		}
+		wrong = (r->o->train_class == DB_SPAM) != (v.score > cut);
+		if (r->o->train_mode == TRAIN_TUNE)
+			wrong = wrong || fabs(v.score - cut) < r->o->thick;
+		if (!wrong)
+			return 0;
+	}
+	rc = engine_learn(r->e, m->buf, m->len, r->o->train_class,
+	    r->o->train_sub, r->done);
+	if (rc == 0 && r->o->train_mode != TRAIN_ALL)
+		rc = engine_flush(r->e, on_learn, r);
+	if (rc != 0) {
+		fprintf(stderr, "spamsift: %s: %s\n", m->name,
+		    engine_errmsg(r->e));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+maintain(struct run *r)
+{
+	uint64_t ns, nh, dropped = 0;
+	int rc;
+
+	rc = engine_update_robx(r->e);
+	if (rc == 0 && r->o->max_mail > 0 &&
+	    db_totals(engine_db(r->e), &ns, &nh) == 0 &&
+	    (ns > (uint64_t)r->o->max_mail || nh > (uint64_t)r->o->max_mail))
+		rc = db_scale(engine_db(r->e), (uint64_t)(r->o->min_mail > 0 ?
+		    r->o->min_mail : r->o->max_mail), &dropped);
+	if (rc != 0)
+		fprintf(stderr, "spamsift: %s\n", db_errmsg(engine_db(r->e),
+		    rc));
+	return rc;
+}
+
+static int
+cmd_train(struct run *r)
+{
+	size_t i, total = 0, kinds = 0, which = 0;
+	int rc;
+
+	if (open_engine(r, DB_CREATE) != 0)
+		return EXIT_ERROR;
+	engine_on_learn(r->e, on_learn, r);
+	rc = each_message(r, train_one);
+	if (rc == 0 && engine_flush(r->e, on_learn, r) != 0) {
+		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = maintain(r);
+	if (rc != 0)
+		return EXIT_ERROR;
+	for (i = 0; i < 5; i++) {
+		total += r->outcomes[i];
+		if (r->outcomes[i] > 0) {
+			kinds++;
+			which = i;
+		}
+	}
+	if (!r->o->quiet && (r->o->verbose || r->outcomes[LEARN_DUP] ||
+	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED]))
+		for (i = 0; i < 5; i++)
+			if (r->outcomes[i] > 0)
+				fprintf(stderr, "spamsift: %zu message%s %s\n",
+				    r->outcomes[i], r->outcomes[i] == 1 ? "" :
+				    "s", outcome_text[i]);
+	if (kinds != 1 || total == 0)
+		return EXIT_SPAM;
+	switch (which) {
+	case LEARN_DUP:
+		return EXIT_DUP;
+	case LEARN_MOVED:
+		return EXIT_MOVED;
+	case LEARN_NOTLEARNED:
+		return EXIT_NOTLEARNED;
+	}
+	return EXIT_SPAM;
+}
+
+static int
+cmd_update(struct run *r)
+{
+	if (open_engine(r, DB_CREATE) != 0)
+		return EXIT_ERROR;
+	return maintain(r) == 0 ? EXIT_SPAM : EXIT_ERROR;
+}
+
+static int
+cmd_status(struct run *r)
+{
+	struct db_status st;
+	int rc;
+
+	if (open_engine(r, DB_READONLY) != 0)
+		return EXIT_ERROR;
+	rc = db_status(engine_db(r->e), &st);
+	if (rc != 0) {
+		fprintf(stderr, "spamsift: %s\n", db_errmsg(engine_db(r->e),
+		    rc));
+		return EXIT_ERROR;
+	}
+	printf("database %s\n", r->dbpath);
+	printf("messages spam %llu clean %llu\n",
+	    (unsigned long long)st.spam_msgs, (unsigned long long)st.ham_msgs);
+	printf("tokens %llu spam %llu clean %llu\n",
+	    (unsigned long long)st.tokens, (unsigned long long)st.spam_tokens,
+	    (unsigned long long)st.ham_tokens);
+	printf("learned %llu\n", (unsigned long long)st.learned);
+	printf("size %llu bytes\n", (unsigned long long)st.file_bytes);
+	printf("schema %d tokenizer %d\n", st.schema_version, st.tok_version);
+	printf("journal %s%s\n", st.journal, st.network_fs ?
+	    " (network file system: WAL is unsafe there)" : "");
+	printf("robx %f\n", r->o->robx_given ? r->o->sp.robx : 0.0);
+	return EXIT_SPAM;
+}
+
+static int
+explain_one(struct run *r, const struct input_msg *m)
+{
+	struct verdict_info v;
+	const struct score_token *st;
+	const char *t;
+	size_t i, n;
+
+	if (engine_classify(r->e, m->buf, m->len, &v) != 0) {
+		fprintf(stderr, "spamsift: %s: %s\n", m->name,
+		    engine_errmsg(r->e));
+		return -1;
+	}
+	printf("message %s %zu\n", m->name, m->number);
+	printf("%-40s %8s %8s %9s %s\n", "token", "spam", "clean", "p", "used");
+	n = engine_ntokens(r->e);
+	for (i = 0; i < n; i++) {
+		t = engine_token(r->e, i, &st);
+		if (!st->used && !r->o->verbose)
+			continue;
+		printf("%-40s %8u %8u %9.6f %s\n", t, st->spam, st->ham,
+		    st->p, st->used ? "yes" : "no");
+	}
+	printf("method %s tokens %zu used %zu H %f S %f score %f %s\n",
+	    score_method_name(r->o->sp.method), v.ntokens, v.r.used, v.r.h,
+	    v.r.s, v.score, v.verdict == VERDICT_SPAM ? "spam" :
+	    (v.verdict == VERDICT_UNSURE ? "unsure" : "clean"));
+	if (v.verdict == VERDICT_SPAM)
+		r->spam = 1;
+	return 0;
+}
+
+static int
+cmd_explain(struct run *r)
+{
+	if (open_engine(r, DB_READONLY) != 0)
+		return EXIT_ERROR;
+	if (each_message(r, explain_one) != 0)
+		return EXIT_ERROR;
+	return r->spam ? EXIT_SPAM : EXIT_CLEAN;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct run r;
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	opts_init(&o);
+	rc = opts_parse(&o, argc, argv);
+	if (rc != 0) {
+		opts_release(&o);
+		return rc < 0 ? 0 : rc;
+	}
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	r.tty = isatty(2);
+	clock_gettime(CLOCK_MONOTONIC, &r.start);
+	r.last = r.start;
+	switch (o.cmd) {
+	case CMD_FILTER:
+		rc = o.pipe ? cmd_pipe(&r) : cmd_filter(&r);
+		break;
+	case CMD_TRAIN:
+		rc = cmd_train(&r);
+		break;
+	case CMD_UPDATE:
+		rc = cmd_update(&r);
+		break;
+	case CMD_STATUS:
+		rc = cmd_status(&r);
+		break;
+	case CMD_TOKENS:
+		{
+			char err[ERRLEN];
+
+			if (engine_new(&r.e, &o, NULL, 0, err,
+			    sizeof(err)) != 0) {
+				fprintf(stderr, "spamsift: %s\n", err);
+				rc = EXIT_ERROR;
+				break;
+			}
+			rc = each_message(&r, show_tokens) == 0 ? EXIT_SPAM :
+			    EXIT_ERROR;
+		}
+		break;
+	case CMD_EXPLAIN:
+		rc = cmd_explain(&r);
+		break;
+	case CMD_EXPORT:
+	case CMD_IMPORT:
+	case CMD_CHECKDB:
+	case CMD_PRUNE:
+		if (open_engine(&r, o.cmd == CMD_IMPORT ? DB_CREATE :
+		    (o.cmd == CMD_EXPORT ? DB_READONLY : 0)) != 0) {
+			rc = EXIT_ERROR;
+			break;
+		}
+		rc = maint_run(&o, engine_db(r.e));
+		break;
+	case CMD_TUNE:
+		rc = tune_run(&o);
+		break;
+	}
+	engine_free(r.e);
+	opts_release(&o);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "spamsift: stdout: %s\n", strerror(errno));
+		if (rc == EXIT_SPAM || rc == EXIT_CLEAN)
+			rc = EXIT_ERROR;
+	}
+	return rc;
+}

@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.c - command line and configuration file.
+ *
+ * bsfilter's options, long and short, with the same meanings, plus
+ * spamsift's own.  The configuration file (spamsift.conf in the home
+ * directory, or --config-file) holds one option per line, without the
+ * leading "--": "method rf", "insert-flag".  Its options are applied
+ * first; the command line overrides them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "src/opts.h"
+
+#define CONF_MAX_BYTES (64 * 1024)	/* configuration file size */
+#define CONF_MAX_ARGS 256		/* words in it */
+
+enum {
+	O_HOMEDIR = 256, O_CONFIG, O_MBOX, O_SPAM_CUTOFF, O_HAM_CUTOFF,
+	O_PIPE, O_INSERT_FLAG, O_INSERT_PROB, O_INSERT_REV, O_HEADER_PREFIX,
+	O_MARK_SUBJECT, O_SUBJECT_PREFIX, O_LIST_SPAM, O_LIST_CLEAN,
+	O_VERSION, O_STATUS, O_SHOW_TOKENS, O_EXPLAIN, O_ROBS, O_ROBX,
+	O_MIN_DEV, O_MAX_TOKENS, O_REFER, O_REFER_ALL, O_MAX_LINE,
+	O_EXPORT_CLEAN, O_EXPORT_SPAM, O_IMPORT_CLEAN, O_IMPORT_SPAM,
+	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
+	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
+	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS,
+};
+
+static const struct option longopts[] = {
+	{ "add-clean", no_argument, NULL, 'c' },
+	{ "add-spam", no_argument, NULL, 's' },
+	{ "sub-clean", no_argument, NULL, 'C' },
+	{ "sub-spam", no_argument, NULL, 'S' },
+	{ "update", no_argument, NULL, 'u' },
+	{ "auto-update", no_argument, NULL, 'a' },
+	{ "method", required_argument, NULL, 'm' },
+	{ "jtokenizer", required_argument, NULL, 'j' },
+	{ "ignore-header", no_argument, NULL, 'H' },
+	{ "ignore-body", no_argument, NULL, 'B' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "homedir", required_argument, NULL, O_HOMEDIR },
+	{ "config-file", required_argument, NULL, O_CONFIG },
+	{ "mbox", no_argument, NULL, O_MBOX },
+	{ "spam-cutoff", required_argument, NULL, O_SPAM_CUTOFF },
+	{ "ham-cutoff", required_argument, NULL, O_HAM_CUTOFF },
+	{ "pipe", no_argument, NULL, O_PIPE },
+	{ "insert-flag", no_argument, NULL, O_INSERT_FLAG },
+	{ "insert-probability", no_argument, NULL, O_INSERT_PROB },
+	{ "insert-revision", no_argument, NULL, O_INSERT_REV },
+	{ "header-prefix", required_argument, NULL, O_HEADER_PREFIX },
+	{ "mark-spam-subject", no_argument, NULL, O_MARK_SUBJECT },
+	{ "mark-subject-prefix", required_argument, NULL, O_SUBJECT_PREFIX },
+	{ "spam-subject-prefix", required_argument, NULL, O_SUBJECT_PREFIX },
+	{ "list-spam", no_argument, NULL, O_LIST_SPAM },
+	{ "list-clean", no_argument, NULL, O_LIST_CLEAN },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "show-db-status", no_argument, NULL, O_STATUS },
+	{ "show-tokens", no_argument, NULL, O_SHOW_TOKENS },
+	{ "explain", no_argument, NULL, O_EXPLAIN },
+	{ "robs", required_argument, NULL, O_ROBS },
+	{ "robx", required_argument, NULL, O_ROBX },
+	{ "min-dev", required_argument, NULL, O_MIN_DEV },
+	{ "max-tokens", required_argument, NULL, O_MAX_TOKENS },
+	{ "refer-header", required_argument, NULL, O_REFER },
+	{ "refer-all-header", no_argument, NULL, O_REFER_ALL },
+	{ "max-line", required_argument, NULL, O_MAX_LINE },
+	{ "word-pairs", no_argument, NULL, O_WORD_PAIRS },
+	{ "export-clean", no_argument, NULL, O_EXPORT_CLEAN },
+	{ "export-spam", no_argument, NULL, O_EXPORT_SPAM },
+	{ "import-clean", no_argument, NULL, O_IMPORT_CLEAN },
+	{ "import-spam", no_argument, NULL, O_IMPORT_SPAM },
+	{ "dump", no_argument, NULL, O_DUMP },
+	{ "load", no_argument, NULL, O_LOAD },
+	{ "check-db", no_argument, NULL, O_CHECK_DB },
+	{ "prune", required_argument, NULL, O_PRUNE },
+	{ "max-mail", required_argument, NULL, O_MAX_MAIL },
+	{ "min-mail", required_argument, NULL, O_MIN_MAIL },
+	{ "train-mode", required_argument, NULL, O_TRAIN_MODE },
+	{ "thick", required_argument, NULL, O_THICK },
+	{ "lock-timeout", required_argument, NULL, O_LOCK_TIMEOUT },
+	{ "tune", no_argument, NULL, O_TUNE },
+	{ "target-fp", required_argument, NULL, O_TARGET_FP },
+	{ "tune-split", required_argument, NULL, O_TUNE_SPLIT },
+	{ "roc-svg", required_argument, NULL, O_ROC_SVG },
+	{ "ham", required_argument, NULL, O_HAM },
+	{ "spam", required_argument, NULL, O_SPAM },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char shortopts[] = "+csCSuam:j:HBqvh";
+
+static const char usage_text[] =
+"usage: spamsift [options] [commands] [MAIL ...]\n"
+"       spamsift [options] [commands] < MAIL\n"
+"commands:\n"
+"  -c, --add-clean        learn the messages as clean (ham)\n"
+"  -s, --add-spam         learn the messages as spam\n"
+"  -C, --sub-clean        unlearn messages learned as clean\n"
+"  -S, --sub-spam         unlearn messages learned as spam\n"
+"  -u, --update           keep the probability data current (implied)\n"
+"      --show-db-status   print the database's counts and state\n"
+"      --show-tokens      print each message's tokens\n"
+"      --explain          show how each message's score came about\n"
+"      --export-clean, --export-spam, --dump   write counts as text\n"
+"      --import-clean, --import-spam, --load   read counts as text\n"
+"      --check-db         run the database integrity check\n"
+"      --prune DAYS       drop rare tokens unseen for DAYS, then vacuum\n"
+"      --tune             evaluate and tune on labelled mail\n"
+"options:\n"
+"      --homedir DIR      database directory (default ~/.spamsift)\n"
+"      --config-file FILE options file (default HOMEDIR/spamsift.conf)\n"
+"      --mbox             the files are mboxes\n"
+"  -a, --auto-update      learn each classified message as its verdict\n"
+"  -m, --method g|r|rf    Graham, Robinson or Robinson-Fisher (rf)\n"
+"      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf)\n"
+"      --ham-cutoff N     unsure between N and the spam cutoff\n"
+"      --robs N, --robx N, --min-dev N, --max-tokens N\n"
+"                         combining parameters\n"
+"  -j, --jtokenizer icu|bigram|block  Japanese word cutting (icu)\n"
+"      --refer-header H[,H...]  headers to read instead of the default\n"
+"      --refer-all-header read every header\n"
+"  -H, --ignore-header    read no header\n"
+"  -B, --ignore-body      read no body\n"
+"      --max-line N       read at most N bytes of each line (0: all)\n"
+"      --word-pairs       also use pairs of adjacent words\n"
+"      --pipe             write the message to stdout with our headers\n"
+"      --insert-flag      add X-Spam-Flag: Yes|No\n"
+"      --insert-probability  add X-Spam-Probability: 0.xxxxxx\n"
+"      --insert-revision  add X-Spam-Revision\n"
+"      --header-prefix STR   X-STR-Flag instead of X-Spam-Flag\n"
+"      --mark-spam-subject   prefix the Subject of spam\n"
+"      --mark-subject-prefix STR  the prefix (\"[SPAM] \")\n"
+"      --list-spam, --list-clean  print the names of such messages\n"
+"      --train-mode all|error|tune  what -c/-s learn (all)\n"
+"      --thick N          margin for --train-mode tune (0.1)\n"
+"      --max-mail N, --min-mail N  scale counts down past N messages\n"
+"      --lock-timeout SEC wait this long for the database (30)\n"
+"      --ham P, --spam P, --target-fp PCT, --tune-split F,\n"
+"      --roc-svg FILE     --tune inputs and report\n"
+"  -q, --quiet            no report lines\n"
+"  -v, --verbose          more detail on stderr\n"
+"  -h, --help             this text\n"
+"      --version          the version\n"
+"exit: 0 spam, 1 clean, 2 unsure, 3 error, 64 usage, 75 pipe failure\n";
+
+void
+opts_usage(void *f)
+{
+	fputs(usage_text, f);
+}
+
+void
+opts_init(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->cmd = CMD_FILTER;
+	o->header_prefix = "Spam";
+	o->subject_prefix = "[SPAM] ";
+	score_params_init(&o->sp, SCORE_FISHER);
+	o->spam_cutoff = -1.0;
+	o->ham_cutoff = -1.0;
+	tok_opts_init(&o->to);
+	o->thick = 0.1;
+	o->busy_ms = 30000;
+	o->target_fp = 0.1;
+}
+
+void
+opts_release(struct opts *o)
+{
+	free(o->conf_text);
+	free(o->conf_argv);
+	o->conf_text = NULL;
+	o->conf_argv = NULL;
+}
+
+double
+opts_spam_cutoff(const struct opts *o)
+{
+	return o->spam_cutoff >= 0.0 ? o->spam_cutoff :
+	    score_default_cutoff(o->sp.method);
+}
+
+static int
+num(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "spamsift: %s: not a number from %g to %g: "
+		    "%s\n", opt, lo, hi, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+set_cmd(struct opts *o, enum command c)
+{
+	if (o->cmd != CMD_FILTER && o->cmd != c && !(o->cmd == CMD_UPDATE &&
+	    c == CMD_TRAIN) && !(o->cmd == CMD_TRAIN && c == CMD_UPDATE)) {
+		fprintf(stderr, "spamsift: options: more than one command "
+		    "given\n");
+		return -1;
+	}
+	if (!(o->cmd == CMD_TRAIN && c == CMD_UPDATE))
+		o->cmd = c;
+	return 0;
+}
+
+/* Apply one parsed option.  Returns 0, -1 (usage error), 1 (--help), 2
+ * (--version). */
+static int
+apply(struct opts *o, int c, const char *arg, int *method_set)
+{
+	double v;
+	int m;
+
+	switch (c) {
+	case 'c':
+	case 's':
+	case 'C':
+	case 'S':
+		if (o->cmd == CMD_TRAIN && o->train_class != DB_NONE) {
+			fprintf(stderr, "spamsift: options: -c, -s, -C and -S "
+			    "are one at a time\n");
+			return -1;
+		}
+		if (set_cmd(o, CMD_TRAIN) != 0)
+			return -1;
+		o->train_class = (c == 's' || c == 'S') ? DB_SPAM : DB_HAM;
+		o->train_sub = (c == 'C' || c == 'S');
+		return 0;
+	case 'u':
+		return set_cmd(o, CMD_UPDATE);
+	case 'a':
+		o->auto_update = 1;
+		return 0;
+	case 'm':
+		m = score_method_parse(arg);
+		if (m < 0) {
+			fprintf(stderr, "spamsift: method: not g, r or rf: %s\n",
+			    arg);
+			return -1;
+		}
+		{
+			struct score_params keep = o->sp;
+
+			score_params_init(&o->sp, (enum score_method)m);
+			if (o->robx_given)
+				o->sp.robx = keep.robx;
+		}
+		*method_set = 1;
+		return 0;
+	case 'j':
+		m = tok_jmode_parse(arg);
+		if (m < 0) {
+			fprintf(stderr, "spamsift: jtokenizer: not icu, bigram "
+			    "or block: %s\n", arg);
+			return -1;
+		}
+		o->to.jmode = (enum tok_jmode)m;
+		return 0;
+	case 'H':
+		o->to.headers = TOK_HDR_NONE;
+		return 0;
+	case 'B':
+		o->to.ignore_body = 1;
+		return 0;
+	case 'q':
+		o->quiet = 1;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		return 1;
+	case O_VERSION:
+		return 2;
+	case O_HOMEDIR:
+		o->homedir = arg;
+		return 0;
+	case O_CONFIG:
+		o->config = arg;
+		return 0;
+	case O_MBOX:
+		o->mbox = 1;
+		return 0;
+	case O_SPAM_CUTOFF:
+		return num("spam-cutoff", arg, 0, 1, &o->spam_cutoff);
+	case O_HAM_CUTOFF:
+		return num("ham-cutoff", arg, 0, 1, &o->ham_cutoff);
+	case O_PIPE:
+		o->pipe = 1;
+		return 0;
+	case O_INSERT_FLAG:
+		o->insert_flag = 1;
+		return 0;
+	case O_INSERT_PROB:
+		o->insert_prob = 1;
+		return 0;
+	case O_INSERT_REV:
+		o->insert_rev = 1;
+		return 0;
+	case O_HEADER_PREFIX:
+		if (arg[0] == '\0' || strpbrk(arg, ": \t\r\n") != NULL ||
+		    strlen(arg) > 40) {
+			fprintf(stderr, "spamsift: header-prefix: not a header "
+			    "name part: %s\n", arg);
+			return -1;
+		}
+		o->header_prefix = arg;
+		return 0;
+	case O_MARK_SUBJECT:
+		o->mark_subject = 1;
+		return 0;
+	case O_SUBJECT_PREFIX:
+		if (strpbrk(arg, "\r\n") != NULL || strlen(arg) > 80) {
+			fprintf(stderr, "spamsift: mark-subject-prefix: no line "
+			    "breaks, at most 80 bytes\n");
+			return -1;
+		}
+		o->subject_prefix = arg;
+		return 0;
+	case O_LIST_SPAM:
+		o->list_spam = 1;
+		return 0;
+	case O_LIST_CLEAN:
+		o->list_clean = 1;
+		return 0;
+	case O_STATUS:
+		return set_cmd(o, CMD_STATUS);
+	case O_SHOW_TOKENS:
+		return set_cmd(o, CMD_TOKENS);
+	case O_EXPLAIN:
+		return set_cmd(o, CMD_EXPLAIN);
+	case O_ROBS:
+		return num("robs", arg, 0, 1000, &o->sp.robs);
+	case O_ROBX:
+		o->robx_given = 1;
+		return num("robx", arg, 0, 1, &o->sp.robx);
+	case O_MIN_DEV:
+		return num("min-dev", arg, 0, 0.5, &o->sp.min_dev);
+	case O_MAX_TOKENS:
+		if (num("max-tokens", arg, 0, TOK_MAX_TOKENS, &v) != 0)
+			return -1;
+		o->sp.max_tokens = (int)v;
+		return 0;
+	case O_REFER:
+		o->refer = arg;
+		o->to.headers = arg[0] == '\0' ? TOK_HDR_NONE : TOK_HDR_DEFAULT;
+		return 0;
+	case O_REFER_ALL:
+		o->to.headers = TOK_HDR_ALL;
+		return 0;
+	case O_MAX_LINE:
+		if (num("max-line", arg, 0, 1e9, &v) != 0)
+			return -1;
+		o->to.max_line = (size_t)v;
+		return 0;
+	case O_WORD_PAIRS:
+		o->to.word_pairs = 1;
+		return 0;
+	case O_EXPORT_CLEAN:
+	case O_EXPORT_SPAM:
+	case O_DUMP:
+		o->io_class = c == O_EXPORT_CLEAN ? DB_HAM :
+		    (c == O_EXPORT_SPAM ? DB_SPAM : DB_NONE);
+		return set_cmd(o, CMD_EXPORT);
+	case O_IMPORT_CLEAN:
+	case O_IMPORT_SPAM:
+	case O_LOAD:
+		o->io_class = c == O_IMPORT_CLEAN ? DB_HAM :
+		    (c == O_IMPORT_SPAM ? DB_SPAM : DB_NONE);
+		return set_cmd(o, CMD_IMPORT);
+	case O_CHECK_DB:
+		return set_cmd(o, CMD_CHECKDB);
+	case O_PRUNE:
+		if (num("prune", arg, 0, 1e6, &v) != 0)
+			return -1;
+		o->prune_days = (long)v;
+		return set_cmd(o, CMD_PRUNE);
+	case O_MAX_MAIL:
+		if (num("max-mail", arg, 1, 1e12, &v) != 0)
+			return -1;
+		o->max_mail = (long)v;
+		return 0;
+	case O_MIN_MAIL:
+		if (num("min-mail", arg, 1, 1e12, &v) != 0)
+			return -1;
+		o->min_mail = (long)v;
+		return 0;
+	case O_TRAIN_MODE:
+		if (strcmp(arg, "all") == 0)
+			o->train_mode = TRAIN_ALL;
+		else if (strcmp(arg, "error") == 0)
+			o->train_mode = TRAIN_ERROR;
+		else if (strcmp(arg, "tune") == 0)
+			o->train_mode = TRAIN_TUNE;
+		else {
+			fprintf(stderr, "spamsift: train-mode: not all, error "
+			    "or tune: %s\n", arg);
+			return -1;
+		}
+		return 0;
+	case O_THICK:
+		return num("thick", arg, 0, 0.5, &o->thick);
+	case O_LOCK_TIMEOUT:
+		if (num("lock-timeout", arg, 0, 3600, &v) != 0)
+			return -1;
+		o->busy_ms = (int)(v * 1000);
+		return 0;
+	case O_TUNE:
+		return set_cmd(o, CMD_TUNE);
+	case O_TARGET_FP:
+		return num("target-fp", arg, 0, 100, &o->target_fp);
+	case O_TUNE_SPLIT:
+		if (num("tune-split", arg, 0.01, 0.99, &v) != 0)
+			return -1;
+		o->tune_split = arg;
+		return 0;
+	case O_ROC_SVG:
+		o->svg = arg;
+		return 0;
+	case O_HAM:
+		o->ham_path = arg;
+		return 0;
+	case O_SPAM:
+		o->spam_path = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* Run getopt_long over argv, applying each option. */
+static int
+parse_argv(struct opts *o, int argc, char **argv, int *method_set,
+    int *operands)
+{
+	int c, r;
+
+	optind = 0;	/* glibc: full re-initialisation */
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return -1;
+		r = apply(o, c, optarg, method_set);
+		if (r != 0)
+			return r;
+	}
+	*operands = optind;
+	return 0;
+}
+
+/* Read the configuration file into an argv of "--name" "value" words. */
+static int
+read_config(struct opts *o, const char *path, int must_exist, int *cargc)
+{
+	FILE *f = NULL;
+	char *line, *save = NULL, *w, *p;
+	size_t n;
+	int rc = -1, k = 1;
+	struct stat st;
+
+	*cargc = 0;
+	f = fopen(path, "r");
+	if (f == NULL) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		fprintf(stderr, "spamsift: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 022) != 0) {
+		fprintf(stderr, "spamsift: %s: writable by others; ignored "
+		    "for safety\n", path);
+		rc = -1;
+		goto out;
+	}
+	o->conf_text = calloc(1, CONF_MAX_BYTES + 1);
+	o->conf_argv = calloc(CONF_MAX_ARGS + 2, sizeof(char *));
+	if (o->conf_text == NULL || o->conf_argv == NULL) {
+		fprintf(stderr, "spamsift: %s: out of memory\n", path);
+		goto out;
+	}
+	n = fread(o->conf_text, 1, CONF_MAX_BYTES, f);
+	o->conf_text[n] = '\0';
+	o->conf_argv[0] = "spamsift";
+	for (line = strtok_r(o->conf_text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line == '#' || *line == '\0')
+			continue;
+		if (k + 2 > CONF_MAX_ARGS) {
+			fprintf(stderr, "spamsift: %s: too many options\n",
+			    path);
+			goto out;
+		}
+		/* "name value" -> "--name" "value"; the "--" is written over
+		 * the leading blanks or found room for by shifting. */
+		w = line;
+		p = w + strcspn(w, " \t\r");
+		if (*p != '\0') {
+			*p++ = '\0';
+			while (*p == ' ' || *p == '\t')
+				p++;
+			p[strcspn(p, "\r")] = '\0';
+		}
+		if (asprintf(&o->conf_argv[k], "--%s", w) < 0)
+			goto out;
+		k++;
+		if (*p != '\0')
+			o->conf_argv[k++] = p;
+	}
+	*cargc = k;
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int
+opts_home(const struct opts *o, char *buf, size_t size)
+{
+	const char *h;
+	int n;
+
+	if (o->homedir != NULL)
+		n = snprintf(buf, size, "%s", o->homedir);
+	else if ((h = getenv("SPAMSIFT_HOME")) != NULL && h[0] != '\0')
+		n = snprintf(buf, size, "%s", h);
+	else if ((h = getenv("HOME")) != NULL && h[0] != '\0')
+		n = snprintf(buf, size, "%s/.spamsift", h);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int
+opts_parse(struct opts *o, int argc, char **argv)
+{
+	char home[PATH_MAX], conf[PATH_MAX + 32];
+	const char *cpath = NULL;
+	int r, method_set = 0, operands = 0, cargc = 0, i;
+
+	/* First pass: find --homedir / --config-file, --help, errors. */
+	r = parse_argv(o, argc, argv, &method_set, &operands);
+	if (r == 1) {
+		opts_usage(stdout);
+		return -1;
+	}
+	if (r == 2) {
+		printf("spamsift %s\n", SPAMSIFT_VERSION);
+		return -1;
+	}
+	if (r != 0)
+		goto usage;
+	if (o->config != NULL)
+		cpath = o->config;
+	else if (opts_home(o, home, sizeof(home)) == 0) {
+		snprintf(conf, sizeof(conf), "%s/spamsift.conf", home);
+		cpath = conf;
+	}
+	if (cpath != NULL) {
+		if (read_config(o, cpath, o->config != NULL, &cargc) != 0)
+			return EXIT_USAGE;
+		if (cargc > 1) {
+			struct opts keep = *o;
+			int cops = 0;
+
+			opts_init(o);
+			o->conf_text = keep.conf_text;
+			o->conf_argv = keep.conf_argv;
+			r = parse_argv(o, cargc, o->conf_argv, &method_set,
+			    &cops);
+			if (r == 0 && cops < cargc) {
+				fprintf(stderr, "spamsift: %s: not an option: "
+				    "%s\n", cpath, o->conf_argv[cops]);
+				r = -1;
+			}
+			if (r != 0) {
+				fprintf(stderr, "spamsift: %s: bad option\n",
+				    cpath);
+				return EXIT_USAGE;
+			}
+			/* The command line again, over the file's values. */
+			if (o->cmd == CMD_TRAIN || o->cmd == CMD_UPDATE)
+				o->cmd = CMD_FILTER;
+			o->train_class = DB_NONE;
+			r = parse_argv(o, argc, argv, &method_set, &operands);
+			if (r != 0)
+				goto usage;
+		}
+	}
+	for (i = 1; i < cargc; i++)
+		if (o->conf_argv[i][0] == '-' && o->conf_argv[i][1] == '-')
+			free(o->conf_argv[i]);
+	o->to.refer_headers = o->refer;
+	o->files = argv + operands;
+	o->nfiles = argc - operands;
+	if (o->nfiles > OPT_MAX_FILES) {
+		fprintf(stderr, "spamsift: operands: more than %d files\n",
+		    OPT_MAX_FILES);
+		return EXIT_USAGE;
+	}
+	if (o->cmd == CMD_UPDATE && o->train_class != DB_NONE)
+		o->cmd = CMD_TRAIN;
+	if (o->ham_cutoff >= 0 && o->ham_cutoff > opts_spam_cutoff(o)) {
+		fprintf(stderr, "spamsift: ham-cutoff: above the spam cutoff\n");
+		return EXIT_USAGE;
+	}
+	(void)method_set;
+	return 0;
+usage:
+	fprintf(stderr, "Try 'spamsift --help' for more information.\n");
+	return EXIT_USAGE;
+}

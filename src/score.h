@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * score.h - combining token counts into a spam probability: Graham's "A
+ * Plan for Spam", Robinson's geometric mean, and Robinson-Fisher
+ * (inverse chi-square).  Pure functions; no I/O, no allocation.
+ */
+#ifndef SPAMSIFT_SCORE_H
+#define SPAMSIFT_SCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum score_method {
+	SCORE_GRAHAM = 0,	/* -m g */
+	SCORE_ROBINSON,		/* -m r */
+	SCORE_FISHER,		/* -m rf (default) */
+};
+
+struct score_params {
+	enum score_method method;
+	double robs;		/* Robinson's s: strength of the prior */
+	double robx;		/* Robinson's x: prior for unseen tokens */
+	double min_dev;		/* tokens with |p - 0.5| < min_dev ignored */
+	int max_tokens;		/* most interesting tokens used; 0 = all */
+	double unknown;		/* Graham: p of a rare or unseen token */
+	int min_count;		/* Graham: fewer sightings count as unknown */
+};
+
+/* One token of a message, as the combiner sees it. */
+struct score_token {
+	uint32_t spam, ham;	/* counts from the store */
+	double p;		/* set by score_combine */
+	int used;		/* set: 1 when it entered the combination */
+};
+
+struct score_result {
+	double score;		/* in [0, 1]; higher is spammier */
+	double h, s;		/* Fisher's H and S; Robinson's Q and P */
+	size_t used;		/* tokens that entered the combination */
+};
+
+/* Defaults for method (bsfilter's where it has them). */
+void score_params_init(struct score_params *p, enum score_method m);
+
+/* The default spam cutoff of a method: 0.9 g, 0.582 r, 0.95 rf. */
+double score_default_cutoff(enum score_method m);
+
+/* A token's spam probability given its counts and the message totals. */
+double score_token_p(const struct score_params *p, uint32_t spam,
+    uint32_t ham, uint64_t nspam, uint64_t nham);
+
+/* Combine n tokens into r.  Sets each token's p and used.  Reorders
+ * nothing.  n may be 0 (score 0.5). */
+void score_combine(const struct score_params *p, struct score_token *t,
+    size_t n, uint64_t nspam, uint64_t nham, struct score_result *r);
+
+/* Upper tail of the chi-square distribution with df (even) degrees of
+ * freedom, computed in the log domain (no underflow for large df). */
+double score_chi2q(double chi, int df);
+
+/* "g", "r", "rf" and back; score_method_parse gives -1 when unknown. */
+const char *score_method_name(enum score_method m);
+int score_method_parse(const char *s);
+
+#endif

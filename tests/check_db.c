@@ -1,0 +1,1504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_db.c - unit tests of the token store (db/db.h).
+ *
+ * Each test makes its own directory under /tmp with mkdtemp and removes
+ * it.  Tests that need root (file ownership) return early otherwise.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+#define TOKV		1	/* the tokenizer version the tests use */
+#define BUSY_MS		2000
+#define NRAND		3000	/* random tokens in the preload test */
+#define RAND_TOK_MAX	40	/* longest random token, in pieces */
+
+struct tmp {
+	char dir[64];
+	char path[128];
+};
+
+static void
+tmp_make(struct tmp *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/check_db.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	ck_assert_int_eq(chmod(t->dir, 0700), 0);
+	snprintf(t->path, sizeof(t->path), "%s/%s", t->dir, DB_FILENAME);
+}
+
+static int
+rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
+{
+	remove(p);
+	return 0;
+}
+
+static void
+tmp_remove(struct tmp *t)
+{
+	chmod(t->dir, 0700);
+	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct db *
+open_ok(const char *path, int flags, int tokv)
+{
+	struct db *db = NULL;
+	int rc;
+
+	rc = db_open(&db, path, flags, tokv, BUSY_MS);
+	ck_assert_msg(rc == 0, "db_open %s: %d: %s", path, rc,
+	    db_errmsg(db, rc));
+	ck_assert_ptr_nonnull(db);
+	return db;
+}
+
+/* Open path expecting failure want; returns the message. */
+static void
+open_fails(const char *path, int flags, int tokv, int want, const char *sub)
+{
+	struct db *db = NULL;
+	const char *msg;
+	int rc;
+
+	rc = db_open(&db, path, flags, tokv, BUSY_MS);
+	msg = db_errmsg(db, rc);
+	ck_assert_msg(rc == want, "db_open %s: got %d (%s), want %d", path,
+	    rc, msg, want);
+	ck_assert_ptr_nonnull(db);
+	ck_assert_msg(strstr(msg, path) != NULL, "message lacks path: %s",
+	    msg);
+	if (sub != NULL)
+		ck_assert_msg(strstr(msg, sub) != NULL, "message lacks "
+		    "\"%s\": %s", sub, msg);
+	db_close(db);
+}
+
+static void
+add(struct db *db, const char *tok, int64_t ds, int64_t dh, int64_t day)
+{
+	int rc;
+
+	rc = db_add_token(db, tok, strlen(tok), ds, dh, day);
+	ck_assert_msg(rc == 0, "db_add_token %s: %s", tok, db_errmsg(db, rc));
+}
+
+static struct db_counts
+get(struct db *db, const char *tok)
+{
+	struct db_counts c = { 7, 7 };
+	size_t len = strlen(tok);
+	int rc;
+
+	rc = db_lookup(db, 1, &tok, &len, &c);
+	ck_assert_msg(rc == 0, "db_lookup %s: %s", tok, db_errmsg(db, rc));
+	return c;
+}
+
+#define ck_counts(db, tok, s, h) do { \
+	struct db_counts c_ = get((db), (tok)); \
+	ck_assert_msg(c_.spam == (s) && c_.ham == (h), \
+	    "%s: got %u/%u, want %u/%u", (tok), c_.spam, c_.ham, \
+	    (unsigned)(s), (unsigned)(h)); \
+} while (0)
+
+static void
+begin(struct db *db)
+{
+	int rc = db_begin(db);
+
+	ck_assert_msg(rc == 0, "db_begin: %s", db_errmsg(db, rc));
+}
+
+static void
+commit(struct db *db)
+{
+	int rc = db_commit(db);
+
+	ck_assert_msg(rc == 0, "db_commit: %s", db_errmsg(db, rc));
+}
+
+static struct db_status
+status(struct db *db)
+{
+	struct db_status st;
+	int rc;
+
+	memset(&st, 0xa5, sizeof(st));
+	rc = db_status(db, &st);
+	ck_assert_msg(rc == 0, "db_status: %s", db_errmsg(db, rc));
+	return st;
+}
+
+/* Run one SQL statement on the file directly, behind the module. */
+static void
+raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *sq = NULL;
+	int src;
+
+	src = sqlite3_open(path, &sq);
+	ck_assert_int_eq(src, SQLITE_OK);
+	src = sqlite3_exec(sq, sql, NULL, NULL, NULL);
+	ck_assert_msg(src == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(sq));
+	sqlite3_close(sq);
+}
+
+/* The first column of the first row of a query, as text. */
+static void
+raw_text(const char *path, const char *sql, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *sq = NULL;
+	const unsigned char *v;
+	int src;
+
+	src = sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, NULL);
+	ck_assert_int_eq(src, SQLITE_OK);
+	src = sqlite3_prepare_v2(sq, sql, -1, &st, NULL);
+	ck_assert_msg(src == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(sq));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_text(st, 0);
+	snprintf(buf, size, "%s", v == NULL ? "(null)" : (const char *)v);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+}
+
+static void
+write_file(const char *path, const char *text, int times)
+{
+	FILE *f;
+	int i;
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < times; i++)
+		fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+/*
+ * open
+ */
+
+START_TEST(test_create_open_close)
+{
+	struct db_status st;
+	struct tmp t;
+	struct stat sb;
+	struct db *db;
+	char wal[160];
+	mode_t old;
+
+	tmp_make(&t);
+	/* The file is 0600 whatever the umask. */
+	old = umask(0);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "hello", 1, 0, 5);
+	commit(db);
+	ck_assert_int_eq(stat(t.path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", t.path);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	st = status(db);
+	ck_assert_int_eq(st.schema_version, DB_SCHEMA_VERSION);
+	ck_assert_int_eq(st.tok_version, TOKV);
+	ck_assert_str_eq(st.journal, "wal");
+	ck_assert_int_eq(st.network_fs, 0);
+	ck_assert_uint_eq(st.tokens, 1);
+	ck_assert_uint_gt(st.file_bytes, 0);
+	db_close(db);
+	umask(old);
+
+	/* Reopen without DB_CREATE: the data is there. */
+	db = open_ok(t.path, 0, TOKV);
+	ck_counts(db, "hello", 1, 0);
+	db_close(db);
+	db_close(NULL);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_create_strict_umask)
+{
+	struct tmp t;
+	struct stat sb;
+	struct db *db;
+	mode_t old;
+
+	tmp_make(&t);
+	old = umask(0277);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	umask(old);
+	ck_assert_int_eq(stat(t.path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	begin(db);
+	add(db, "x", 1, 1, 1);
+	commit(db);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_missing)
+{
+	struct tmp t;
+	struct stat sb;
+
+	tmp_make(&t);
+	open_fails(t.path, 0, TOKV, DB_ENOENT, NULL);
+	ck_assert_int_eq(stat(t.path, &sb), -1);
+	open_fails(t.path, DB_READONLY, TOKV, DB_ENOENT, NULL);
+	ck_assert_int_eq(stat(t.path, &sb), -1);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_bad_args)
+{
+	struct tmp t;
+	struct db *db = (struct db *)&t;
+	int rc;
+
+	tmp_make(&t);
+	rc = db_open(&db, t.path, DB_CREATE | DB_READONLY, TOKV, BUSY_MS);
+	ck_assert_int_eq(rc, DB_EINVAL);
+	ck_assert_ptr_null(db);
+	rc = db_open(&db, t.path, 0x100, TOKV, BUSY_MS);
+	ck_assert_int_eq(rc, DB_EINVAL);
+	rc = db_open(&db, NULL, DB_CREATE, TOKV, BUSY_MS);
+	ck_assert_int_eq(rc, DB_EINVAL);
+	rc = db_open(NULL, t.path, DB_CREATE, TOKV, BUSY_MS);
+	ck_assert_int_eq(rc, DB_EINVAL);
+	rc = db_open(&db, t.path, DB_CREATE, TOKV, -1);
+	ck_assert_int_eq(rc, DB_EINVAL);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_errmsg_generic)
+{
+	static const int codes[] = {
+		DB_ENOMEM, DB_EIO, DB_EBUSY, DB_ECORRUPT, DB_EVERSION,
+		DB_ETOKVER, DB_EPERM, DB_ENOENT, DB_EINVAL, DB_EFULL,
+	};
+	const char *a;
+	const char *b;
+	size_t i;
+	size_t j;
+
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		a = db_errmsg(NULL, codes[i]);
+		ck_assert_ptr_nonnull(a);
+		ck_assert_uint_gt(strlen(a), 0);
+		ck_assert_msg(a[strlen(a) - 1] != '.', "final period: %s", a);
+		for (j = 0; j < i; j++) {
+			b = db_errmsg(NULL, codes[j]);
+			ck_assert_str_ne(a, b);
+		}
+	}
+	ck_assert_str_eq(db_errmsg(NULL, DB_EBUSY), "database is locked");
+}
+END_TEST
+
+START_TEST(test_perm_file)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	db_close(db);
+	ck_assert_int_eq(chmod(t.path, 0666), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, "writable by group or others");
+	open_fails(t.path, DB_READONLY, TOKV, DB_EPERM, NULL);
+	ck_assert_int_eq(chmod(t.path, 0620), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, NULL);
+	ck_assert_int_eq(chmod(t.path, 0602), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, NULL);
+	/* Readable by others is the user's business. */
+	ck_assert_int_eq(chmod(t.path, 0644), 0);
+	db = open_ok(t.path, 0, TOKV);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_perm_dir)
+{
+	struct tmp t;
+	struct stat sb;
+	struct db *db;
+
+	tmp_make(&t);
+	ck_assert_int_eq(chmod(t.dir, 0777), 0);
+	/* Not even created in an unsafe directory. */
+	open_fails(t.path, DB_CREATE, TOKV, DB_EPERM, "directory");
+	ck_assert_int_eq(stat(t.path, &sb), -1);
+	ck_assert_int_eq(chmod(t.dir, 0700), 0);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	db_close(db);
+	ck_assert_int_eq(chmod(t.dir, 0770), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, t.dir);
+	ck_assert_int_eq(chmod(t.dir, 0755), 0);
+	db = open_ok(t.path, 0, TOKV);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_perm_owner)
+{
+	struct tmp t;
+	struct db *db;
+
+	if (geteuid() != 0)
+		return;		/* only root can give a file away */
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	db_close(db);
+	ck_assert_int_eq(chown(t.path, 65534, 65534), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, "owned by uid 65534");
+	ck_assert_int_eq(chown(t.path, 0, 0), 0);
+	ck_assert_int_eq(chown(t.dir, 65534, 65534), 0);
+	open_fails(t.path, 0, TOKV, DB_EPERM, "directory");
+	ck_assert_int_eq(chown(t.dir, 0, 0), 0);
+	db = open_ok(t.path, 0, TOKV);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_garbage)
+{
+	struct tmp t;
+
+	tmp_make(&t);
+	write_file(t.path, "this is not a database at all\n", 300);
+	open_fails(t.path, 0, TOKV, DB_ECORRUPT, "not a database");
+	open_fails(t.path, DB_READONLY, TOKV, DB_ECORRUPT, "not a database");
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_not_ours)
+{
+	struct tmp t;
+
+	tmp_make(&t);
+	raw_sql(t.path, "CREATE TABLE foo(x)");
+	ck_assert_int_eq(chmod(t.path, 0600), 0);
+	open_fails(t.path, 0, TOKV, DB_ECORRUPT, "not a spamsift database");
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_empty_file)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	write_file(t.path, "", 0);
+	/* An empty file reads as nothing trained... */
+	open_fails(t.path, DB_READONLY, TOKV, DB_ENOENT, "empty");
+	/* ...and becomes a store on a read-write open (version 0 -> 1). */
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(status(db).schema_version, DB_SCHEMA_VERSION);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_tokver)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, 2);
+	db_close(db);
+	open_fails(t.path, 0, 1, DB_ETOKVER,
+	    "trained by tokenizer version 2, this program has 1");
+	open_fails(t.path, DB_READONLY, 1, DB_ETOKVER, "retrain");
+	db = open_ok(t.path, 0, 2);
+	ck_assert_int_eq(status(db).tok_version, 2);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_schema_newer)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	db_close(db);
+	raw_sql(t.path, "PRAGMA user_version = 2");
+	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 2");
+	open_fails(t.path, DB_READONLY, TOKV, DB_EVERSION, NULL);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_readonly)
+{
+	struct db_status st;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "ro", 2, 3, 1);
+	commit(db);
+	db_close(db);
+	db = open_ok(t.path, DB_READONLY, TOKV);
+	ck_counts(db, "ro", 2, 3);
+	ck_assert_int_eq(db_begin(db), DB_EPERM);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_EPERM), "read-only"));
+	ck_assert_int_eq(db_add_token(db, "ro", 2, 1, 1, 1), DB_EINVAL);
+	ck_assert_int_eq(db_vacuum(db), DB_EPERM);
+	ck_assert_int_eq(db_prune(db, 10, 10, NULL), DB_EPERM);
+	st = status(db);
+	ck_assert_str_eq(st.journal, "wal");
+	ck_assert_uint_eq(st.tokens, 1);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/*
+ * data
+ */
+
+START_TEST(test_roundtrip)
+{
+	char big[1025];
+	char buf[32];
+	const char *tk;
+	size_t len;
+	struct db_counts c;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_counts(db, "a", 0, 0);
+	begin(db);
+	add(db, "a", 3, 1, 10);
+	add(db, "b", 1, 0, 10);
+	add(db, "件名:テスト", 0, 4, 10);
+	add(db, "over", 2, 1, 10);
+	commit(db);
+	ck_counts(db, "a", 3, 1);
+	ck_counts(db, "b", 1, 0);
+	ck_counts(db, "件名:テスト", 0, 4);
+	ck_counts(db, "件名:テス", 0, 0);
+	ck_assert_uint_eq(status(db).tokens, 4);
+
+	begin(db);
+	add(db, "a", -5, 0, 11);	/* spam clamps at 0 */
+	commit(db);
+	ck_counts(db, "a", 0, 1);
+	begin(db);
+	add(db, "a", 0, -1, 12);	/* 0/0: the row goes */
+	add(db, "c", -1, -2, 12);	/* new and negative: never made */
+	add(db, "b", -1, 5, 12);	/* mixed */
+	add(db, "件名:テスト", 2, -9, 12);
+	add(db, "over", -5, -3, 12);	/* past 0/0: the row goes */
+	commit(db);
+	ck_counts(db, "a", 0, 0);
+	ck_counts(db, "c", 0, 0);
+	ck_counts(db, "b", 0, 5);
+	ck_counts(db, "件名:テスト", 2, 0);
+	ck_counts(db, "over", 0, 0);
+	ck_assert_uint_eq(status(db).tokens, 2);
+	/* No 0/0 rows are left behind, "c" was never stored. */
+	raw_text(t.path, "SELECT count(*) FROM token", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "2");
+	ck_assert_int_eq(db_check(db), 0);
+
+	/* Counts saturate instead of overflowing. */
+	begin(db);
+	add(db, "sat", UINT32_MAX, 1, 1);
+	add(db, "sat", UINT32_MAX, 1, 1);
+	add(db, "sat2", 1, UINT32_MAX, 1);
+	add(db, "sat2", 1, 5, 1);
+	commit(db);
+	ck_counts(db, "sat", UINT32_MAX, 2);
+	ck_counts(db, "sat2", 2, UINT32_MAX);
+	ck_assert_int_eq(db_check(db), 0);
+
+	/* Argument checks. */
+	ck_assert_int_eq(db_add_token(db, "x", 1, 1, 0, 1), DB_EINVAL);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_EINVAL),
+	    "no transaction"));
+	begin(db);
+	ck_assert_int_eq(db_add_token(db, "x", 0, 1, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, NULL, 1, 1, 0, 1), DB_EINVAL);
+	memset(big, 'z', sizeof(big));
+	ck_assert_int_eq(db_add_token(db, big, 1025, 1, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, big, 1024, 1, 0, 1), 0);
+	ck_assert_int_eq(db_add_token(db, "x", 1, INT64_MAX, 0, 1),
+	    DB_EINVAL);
+	ck_assert_int_eq(db_begin(db), DB_EINVAL);
+	commit(db);
+	tk = big;
+	len = 1024;
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &len, &c), 0);
+	ck_assert_uint_eq(c.spam, 1);
+	len = 1025;
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &len, &c), DB_EINVAL);
+	len = 0;
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &len, &c), DB_EINVAL);
+	ck_assert_int_eq(db_lookup(db, 0, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(db_commit(db), DB_EINVAL);
+	db_rollback(db);	/* no transaction: harmless */
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_totals)
+{
+	uint64_t s = 9;
+	uint64_t h = 9;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_uint_eq(h, 0);
+	ck_assert_int_eq(db_add_totals(db, 1, 1), DB_EINVAL);
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 3, 2), 0);
+	commit(db);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 3);
+	ck_assert_uint_eq(h, 2);
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, -5, 1), 0);
+	ck_assert_int_eq(db_add_totals(db, 0, 7), 0);
+	commit(db);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_uint_eq(h, 10);
+	/* Stopped at zero, not below: one more makes one. */
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 1, 0), 0);
+	commit(db);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 1);
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, -1, 0), 0);
+	commit(db);
+	ck_assert_uint_eq(status(db).spam_msgs, 0);
+	ck_assert_uint_eq(status(db).ham_msgs, 10);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_msg)
+{
+	unsigned char d1[DB_DIGEST_BYTES];
+	unsigned char d2[DB_DIGEST_BYTES];
+	unsigned char d3[DB_DIGEST_BYTES];
+	char longid[2000];
+	char buf[64];
+	enum db_class cls;
+	struct tmp t;
+	struct db *db;
+
+	memset(d1, 1, sizeof(d1));
+	memset(d2, 2, sizeof(d2));
+	memset(d3, 2, sizeof(d3));
+	d3[31] = 3;	/* differs from d2 in the last byte only */
+	memset(longid, 'm', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, NULL, 1), DB_EINVAL);
+	begin(db);
+	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, "id1@x", 1), 0);
+	ck_assert_int_eq(db_set_msg(db, d2, DB_HAM, longid, 1), 0);
+	ck_assert_int_eq(db_set_msg(db, d3, (enum db_class)7, NULL, 1),
+	    DB_EINVAL);
+	commit(db);
+	ck_assert_int_eq(db_msg_class(db, d1, &cls), 0);
+	ck_assert_int_eq(cls, DB_SPAM);
+	ck_assert_int_eq(db_msg_class(db, d2, &cls), 0);
+	ck_assert_int_eq(cls, DB_HAM);
+	cls = DB_SPAM;
+	ck_assert_int_eq(db_msg_class(db, d3, &cls), 0);
+	ck_assert_int_eq(cls, DB_NONE);
+	ck_assert_uint_eq(status(db).learned, 2);
+
+	begin(db);
+	ck_assert_int_eq(db_set_msg(db, d1, DB_HAM, NULL, 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d2, DB_NONE, NULL, 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d3, DB_NONE, NULL, 2), 0);
+	commit(db);
+	ck_assert_int_eq(db_msg_class(db, d1, &cls), 0);
+	ck_assert_int_eq(cls, DB_HAM);
+	ck_assert_int_eq(db_msg_class(db, d2, &cls), 0);
+	ck_assert_int_eq(cls, DB_NONE);
+	ck_assert_uint_eq(status(db).learned, 1);
+	db_close(db);
+	/* A NULL msgid kept the old one. */
+	raw_text(t.path, "SELECT msgid FROM msg", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "id1@x");
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+	unsigned char d[DB_DIGEST_BYTES];
+	enum db_class cls;
+	uint64_t s;
+	uint64_t h;
+	struct tmp t;
+	struct db *db;
+
+	memset(d, 9, sizeof(d));
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "keep", 1, 1, 1);
+	ck_assert_int_eq(db_add_totals(db, 1, 1), 0);
+	commit(db);
+
+	begin(db);
+	add(db, "gone", 5, 0, 2);
+	add(db, "keep", 4, -1, 2);
+	ck_assert_int_eq(db_add_totals(db, 10, 10), 0);
+	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, "x", 2), 0);
+	ck_counts(db, "gone", 5, 0);	/* visible inside */
+	ck_counts(db, "keep", 5, 0);
+	db_rollback(db);
+	ck_counts(db, "gone", 0, 0);
+	ck_counts(db, "keep", 1, 1);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 1);
+	ck_assert_uint_eq(h, 1);
+	ck_assert_int_eq(db_msg_class(db, d, &cls), 0);
+	ck_assert_int_eq(cls, DB_NONE);
+	ck_assert_uint_eq(status(db).tokens, 1);
+
+	/* The same with a preloaded table. */
+	ck_assert_int_eq(db_preload(db), 0);
+	begin(db);
+	add(db, "gone", 5, 0, 2);
+	add(db, "keep", -1, -1, 2);
+	ck_counts(db, "gone", 5, 0);
+	ck_counts(db, "keep", 0, 0);
+	db_rollback(db);
+	ck_counts(db, "gone", 0, 0);
+	ck_counts(db, "keep", 1, 1);
+	db_close(db);
+
+	/* Closing with a transaction open rolls it back. */
+	db = open_ok(t.path, 0, TOKV);
+	begin(db);
+	add(db, "gone", 5, 0, 2);
+	db_close(db);
+	db = open_ok(t.path, 0, TOKV);
+	ck_counts(db, "gone", 0, 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* xorshift64: the same "random" data on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A random token of 1 to RAND_TOK_MAX pieces, ASCII and UTF-8. */
+static size_t
+rand_tok(uint64_t *s, char *buf, size_t size)
+{
+	static const char *const piece[] = {
+		"a", "b", "e", "z", "Q", "0", "7", ":", "-", ".", "_",
+		"件", "名", "テ", "ス", "ト", "é", "ß", "ж", "😀",
+	};
+	size_t npieces = sizeof(piece) / sizeof(piece[0]);
+	size_t n = 1 + rnd(s) % RAND_TOK_MAX;
+	size_t len = 0;
+	size_t i;
+	size_t pl;
+	const char *p;
+
+	for (i = 0; i < n; i++) {
+		p = piece[rnd(s) % npieces];
+		pl = strlen(p);
+		if (len + pl >= size)
+			break;
+		memcpy(buf + len, p, pl);
+		len += pl;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+struct toks {
+	char **tok;
+	size_t *len;
+	size_t n;
+};
+
+static void
+toks_make(struct toks *k, size_t n, uint64_t seed)
+{
+	char buf[RAND_TOK_MAX * 4 + 1];
+	uint64_t s = seed;
+	size_t i;
+
+	k->tok = calloc(n, sizeof(*k->tok));
+	k->len = calloc(n, sizeof(*k->len));
+	ck_assert_ptr_nonnull(k->tok);
+	ck_assert_ptr_nonnull(k->len);
+	for (i = 0; i < n; i++) {
+		k->len[i] = rand_tok(&s, buf, sizeof(buf));
+		k->tok[i] = strdup(buf);
+		ck_assert_ptr_nonnull(k->tok[i]);
+	}
+	k->n = n;
+}
+
+static void
+toks_free(struct toks *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->tok[i]);
+	free(k->tok);
+	free(k->len);
+}
+
+static void
+lookup_all(struct db *db, const struct toks *k, struct db_counts *out)
+{
+	int rc;
+
+	rc = db_lookup(db, k->n, (const char *const *)k->tok, k->len, out);
+	ck_assert_msg(rc == 0, "db_lookup: %s", db_errmsg(db, rc));
+}
+
+static void
+same_counts(const struct toks *k, const struct db_counts *a,
+    const struct db_counts *b)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		ck_assert_msg(a[i].spam == b[i].spam && a[i].ham == b[i].ham,
+		    "%s: %u/%u vs %u/%u", k->tok[i], a[i].spam, a[i].ham,
+		    b[i].spam, b[i].ham);
+}
+
+START_TEST(test_preload_same)
+{
+	struct db_counts *sql = NULL;
+	struct db_counts *mem = NULL;
+	struct toks train;
+	struct toks ask;
+	uint64_t s = 42;
+	size_t known = 0;
+	size_t i;
+	struct tmp t;
+	struct db *db;
+	struct db *db2;
+
+	tmp_make(&t);
+	toks_make(&train, NRAND, 1);
+	/* The same generator: the first NRAND are trained, the rest new. */
+	toks_make(&ask, 2 * NRAND, 1);
+	sql = calloc(ask.n, sizeof(*sql));
+	mem = calloc(ask.n, sizeof(*mem));
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_ptr_nonnull(mem);
+
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < train.n; i++)
+		ck_assert_int_eq(db_add_token(db, train.tok[i], train.len[i],
+		    (int64_t)(rnd(&s) % 50) - 10, (int64_t)(rnd(&s) % 50) - 10,
+		    1), 0);
+	add(db, "件名:テスト", 3, 4, 1);
+	commit(db);
+
+	lookup_all(db, &ask, sql);
+	for (i = 0; i < ask.n; i++)
+		if (sql[i].spam != 0 || sql[i].ham != 0)
+			known++;
+	ck_assert_uint_gt(known, NRAND / 4);	/* the test tests */
+	ck_assert_uint_lt(known, ask.n);
+	ck_assert_int_eq(db_preload(db), 0);
+	lookup_all(db, &ask, mem);
+	same_counts(&ask, sql, mem);
+	ck_counts(db, "件名:テスト", 3, 4);
+	ck_counts(db, "件名:テスト:", 0, 0);
+
+	/* Writes through the preloaded handle stay visible... */
+	begin(db);
+	for (i = 0; i < 500; i++)
+		ck_assert_int_eq(db_add_token(db, ask.tok[i], ask.len[i],
+		    (int64_t)(rnd(&s) % 7) - 3, (int64_t)(rnd(&s) % 7) - 3,
+		    2), 0);
+	commit(db);
+	lookup_all(db, &ask, mem);
+	/* ...and agree with a fresh handle's SQL. */
+	db2 = open_ok(t.path, 0, TOKV);
+	lookup_all(db2, &ask, sql);
+	same_counts(&ask, sql, mem);
+	/* A preloaded second handle agrees as well. */
+	ck_assert_int_eq(db_preload(db2), 0);
+	lookup_all(db2, &ask, mem);
+	same_counts(&ask, sql, mem);
+	db_close(db2);
+	db_close(db);
+	free(sql);
+	free(mem);
+	toks_free(&train);
+	toks_free(&ask);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_preload_empty)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_preload(db), 0);
+	ck_counts(db, "nothing", 0, 0);
+	begin(db);
+	add(db, "new", 1, 2, 1);
+	commit(db);
+	ck_counts(db, "new", 1, 2);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_scale)
+{
+	uint64_t dropped = 99;
+	uint64_t s;
+	uint64_t h;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "t1", 1, 0, 1);
+	add(db, "t2", 2, 0, 1);
+	add(db, "t3", 4, 0, 1);
+	add(db, "t4", 6, 0, 1);
+	add(db, "t5", 100, 3, 1);
+	add(db, "t6", 0, 5, 1);
+	add(db, "t7", 1, 1, 1);
+	ck_assert_int_eq(db_add_totals(db, 100, 10), 0);
+	commit(db);
+	ck_assert_int_eq(db_preload(db), 0);
+	ck_assert_int_eq(db_scale(db, 0, NULL), DB_EINVAL);
+	/* Spam is scaled by 25/100, rounded; ham (10 <= 25) is not. */
+	ck_assert_int_eq(db_scale(db, 25, &dropped), 0);
+	ck_assert_uint_eq(dropped, 1);
+	ck_counts(db, "t1", 0, 0);
+	ck_counts(db, "t2", 1, 0);
+	ck_counts(db, "t3", 1, 0);
+	ck_counts(db, "t4", 2, 0);
+	ck_counts(db, "t5", 25, 3);
+	ck_counts(db, "t6", 0, 5);
+	ck_counts(db, "t7", 0, 1);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 25);
+	ck_assert_uint_eq(h, 10);
+	ck_assert_uint_eq(status(db).tokens, 6);
+	ck_assert_int_eq(db_scale(db, 25, &dropped), 0);
+	ck_assert_uint_eq(dropped, 0);
+	ck_counts(db, "t5", 25, 3);
+	/* Both classes at once. */
+	ck_assert_int_eq(db_scale(db, 5, &dropped), 0);
+	ck_counts(db, "t5", 5, 2);	/* 25*0.2, 3*0.5+0.5 */
+	ck_counts(db, "t6", 0, 3);	/* 5*0.5+0.5 = 3.0 */
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 5);
+	ck_assert_uint_eq(h, 5);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_prune)
+{
+	uint64_t dropped = 99;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "a", 1, 0, 10);
+	add(db, "b", 1, 1, 10);
+	add(db, "c", 2, 1, 10);
+	add(db, "d", 1, 0, 200);
+	add(db, "e", 0, 2, 50);
+	add(db, "f", 5, 5, 1);
+	ck_assert_int_eq(db_prune(db, 100, 2, NULL), DB_EINVAL);
+	commit(db);
+	ck_assert_int_eq(db_preload(db), 0);
+	ck_assert_int_eq(db_prune(db, 100, 2, &dropped), 0);
+	ck_assert_uint_eq(dropped, 3);
+	ck_counts(db, "a", 0, 0);
+	ck_counts(db, "b", 0, 0);
+	ck_counts(db, "c", 2, 1);
+	ck_counts(db, "d", 1, 0);
+	ck_counts(db, "e", 0, 0);
+	ck_counts(db, "f", 5, 5);
+	ck_assert_uint_eq(status(db).tokens, 3);
+	ck_assert_int_eq(db_prune(db, 100, 2, &dropped), 0);
+	ck_assert_uint_eq(dropped, 0);
+	ck_assert_int_eq(db_vacuum(db), 0);
+	ck_counts(db, "c", 2, 1);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+struct walk {
+	char prev[RAND_TOK_MAX * 4 + 1];
+	size_t prevlen;
+	size_t calls;
+	size_t stop_at;
+	uint64_t spam;
+	uint64_t ham;
+	struct db *db;
+};
+
+static int
+walk_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct walk *w = ctx;
+	struct db_counts l;
+	size_t m;
+	int cmp;
+
+	if (w->calls > 0) {
+		m = len < w->prevlen ? len : w->prevlen;
+		cmp = memcmp(w->prev, tok, m);
+		ck_assert_msg(cmp < 0 || (cmp == 0 && w->prevlen < len),
+		    "order: %s after %s", tok, w->prev);
+	}
+	ck_assert_uint_lt(len, sizeof(w->prev));
+	memcpy(w->prev, tok, len);
+	w->prevlen = len;
+	ck_assert_msg(c->spam > 0 || c->ham > 0, "0/0 token %s", tok);
+	ck_assert_int_eq(day, 3);
+	/* Lookups from inside the walk work and agree. */
+	ck_assert_int_eq(db_lookup(w->db, 1, &tok, &len, &l), 0);
+	ck_assert_uint_eq(l.spam, c->spam);
+	ck_assert_uint_eq(l.ham, c->ham);
+	w->spam += c->spam;
+	w->ham += c->ham;
+	w->calls++;
+	if (w->stop_at != 0 && w->calls == w->stop_at)
+		return 42;
+	return 0;
+}
+
+/* The count sums over the distinct tokens of k, by lookup. */
+static void
+sum_distinct(struct db *db, const struct toks *k, uint64_t *spam,
+    uint64_t *ham)
+{
+	struct db_counts *c;
+	size_t i;
+	size_t j;
+	int dup;
+
+	*spam = 0;
+	*ham = 0;
+	c = calloc(k->n, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	lookup_all(db, k, c);
+	for (i = 0; i < k->n; i++) {
+		dup = 0;
+		for (j = 0; j < i && !dup; j++)
+			dup = k->len[j] == k->len[i] &&
+			    memcmp(k->tok[j], k->tok[i], k->len[i]) == 0;
+		if (!dup) {
+			*spam += c[i].spam;
+			*ham += c[i].ham;
+		}
+	}
+	free(c);
+}
+
+START_TEST(test_foreach)
+{
+	struct toks k;
+	struct walk w;
+	uint64_t want_spam = 0;
+	uint64_t want_ham = 0;
+	uint64_t s = 7;
+	size_t distinct;
+	size_t i;
+	int64_t ds;
+	int64_t dh;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	toks_make(&k, 800, 99);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < k.n; i++) {
+		ds = (int64_t)(rnd(&s) % 3);
+		dh = (int64_t)(rnd(&s) % 3);
+		ck_assert_int_eq(db_add_token(db, k.tok[i], k.len[i], ds, dh,
+		    3), 0);
+	}
+	add(db, "zz-gone", 1, 0, 3);
+	add(db, "zz-gone", -1, 0, 3);
+	commit(db);
+	distinct = (size_t)status(db).tokens;
+	ck_assert_uint_gt(distinct, 100);
+	memset(&w, 0, sizeof(w));
+	w.db = db;
+	ck_assert_int_eq(db_foreach(db, walk_fn, &w), 0);
+	ck_assert_uint_eq(w.calls, distinct);
+	sum_distinct(db, &k, &want_spam, &want_ham);
+	ck_assert_uint_eq(w.spam, want_spam);
+	ck_assert_uint_eq(w.ham, want_ham);
+
+	/* A non-zero return stops the walk and is returned. */
+	memset(&w, 0, sizeof(w));
+	w.db = db;
+	w.stop_at = 10;
+	ck_assert_int_eq(db_foreach(db, walk_fn, &w), 42);
+	ck_assert_uint_eq(w.calls, 10);
+	ck_assert_int_eq(db_foreach(db, NULL, NULL), DB_EINVAL);
+	db_close(db);
+	toks_free(&k);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_status)
+{
+	unsigned char d[DB_DIGEST_BYTES];
+	struct db_status st;
+	struct tmp t;
+	struct db *db;
+
+	memset(d, 5, sizeof(d));
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	st = status(db);
+	ck_assert_uint_eq(st.tokens, 0);
+	ck_assert_uint_eq(st.spam_tokens, 0);
+	ck_assert_uint_eq(st.learned, 0);
+	begin(db);
+	add(db, "s1", 1, 0, 1);
+	add(db, "s2", 2, 0, 1);
+	add(db, "b", 1, 1, 1);
+	add(db, "h", 0, 4, 1);
+	ck_assert_int_eq(db_add_totals(db, 3, 4), 0);
+	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, NULL, 1), 0);
+	commit(db);
+	st = status(db);
+	ck_assert_uint_eq(st.spam_msgs, 3);
+	ck_assert_uint_eq(st.ham_msgs, 4);
+	ck_assert_uint_eq(st.tokens, 4);
+	ck_assert_uint_eq(st.spam_tokens, 3);
+	ck_assert_uint_eq(st.ham_tokens, 2);
+	ck_assert_uint_eq(st.learned, 1);
+	ck_assert_uint_ge(st.file_bytes, 4096);
+	ck_assert_int_eq(st.schema_version, 1);
+	ck_assert_int_eq(st.tok_version, TOKV);
+	ck_assert_str_eq(st.journal, "wal");
+	ck_assert_int_eq(st.network_fs, 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+
+/* Write len bytes at off into the file, behind SQLite's back. */
+static void
+poke(const char *path, off_t off, const void *buf, size_t len)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, len, off), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+START_TEST(test_check)
+{
+	char tok[32];
+	struct stat sb;
+	struct tmp t;
+	struct db *db = NULL;
+	char junk[8192];
+	int rc;
+	int i;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < 20000; i++) {
+		snprintf(tok, sizeof(tok), "token-%d", i * 7919 % 20000);
+		add(db, tok, i % 5 + 1, i % 3, 1);
+	}
+	commit(db);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	ck_assert_int_eq(stat(t.path, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 16 * 8192);
+
+	/* Scribble over pages in the middle of the tree. */
+	memset(junk, 0x5a, sizeof(junk));
+	poke(t.path, sb.st_size / 2 / 4096 * 4096, junk, sizeof(junk));
+	db = NULL;
+	rc = db_open(&db, t.path, 0, TOKV, BUSY_MS);
+	if (rc == 0)
+		rc = db_check(db);
+	ck_assert_msg(rc == DB_ECORRUPT, "got %d: %s", rc, db_errmsg(db, rc));
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, rc), t.path));
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_check_freelist)
+{
+	static const unsigned char zero[8];
+	char tok[32];
+	const char *msg;
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < 5000; i++) {
+		snprintf(tok, sizeof(tok), "token-%d", i);
+		add(db, tok, 1, 0, 1);
+	}
+	commit(db);
+	begin(db);
+	for (i = 0; i < 5000; i++) {
+		snprintf(tok, sizeof(tok), "token-%d", i);
+		add(db, tok, -1, 0, 1);
+	}
+	commit(db);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	/* Lose the freelist (header bytes 32-39): its pages are then
+	 * used by nothing, which only an integrity check notices. */
+	poke(t.path, 32, zero, sizeof(zero));
+	db = open_ok(t.path, 0, TOKV);
+	ck_counts(db, "token-1", 0, 0);
+	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
+	msg = db_errmsg(db, DB_ECORRUPT);
+	ck_assert_msg(strstr(msg, "never used") != NULL &&
+	    strstr(msg, t.path) != NULL, "%s", msg);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_check_rows)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	raw_sql(t.path, "INSERT INTO token VALUES('bad', -1, 0, 1)");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
+	    "bad key or counts"));
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_today)
+{
+	int64_t now = (int64_t)time(NULL) / 86400;
+	int64_t d = db_today();
+
+	ck_assert_int_ge(d, now - 1);
+	ck_assert_int_le(d, now + 1);
+	ck_assert_int_gt(d, 19000);	/* after 2022 */
+}
+END_TEST
+
+/*
+ * concurrency and journal
+ */
+
+START_TEST(test_two_handles)
+{
+	uint64_t s;
+	uint64_t h;
+	struct tmp t;
+	struct db *a;
+	struct db *b;
+
+	tmp_make(&t);
+	a = open_ok(t.path, DB_CREATE, TOKV);
+	b = open_ok(t.path, 0, TOKV);
+	ck_counts(b, "shared", 0, 0);
+	begin(a);
+	add(a, "shared", 2, 1, 1);
+	ck_assert_int_eq(db_add_totals(a, 1, 0), 0);
+	/* Uncommitted writes are not seen by the other handle. */
+	ck_counts(b, "shared", 0, 0);
+	commit(a);
+	ck_counts(b, "shared", 2, 1);
+	ck_assert_int_eq(db_totals(b, &s, &h), 0);
+	ck_assert_uint_eq(s, 1);
+	begin(b);
+	add(b, "shared", 1, 0, 2);
+	commit(b);
+	ck_counts(a, "shared", 3, 1);
+	db_close(a);
+	db_close(b);
+	tmp_remove(&t);
+}
+END_TEST
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+static void
+busy_case(const char *path, const char *hint)
+{
+	struct timespec t0;
+	struct db *a;
+	struct db *b = NULL;
+	const char *msg;
+	long ms;
+	int rc;
+
+	a = open_ok(path, 0, TOKV);
+	rc = db_open(&b, path, 0, TOKV, 100);
+	ck_assert_msg(rc == 0, "%s", db_errmsg(b, rc));
+	begin(a);
+	add(a, "w", 1, 0, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = db_begin(b);
+	ms = elapsed_ms(&t0);
+	msg = db_errmsg(b, rc);
+	ck_assert_msg(rc == DB_EBUSY, "db_begin: %d %s", rc, msg);
+	ck_assert_int_ge(ms, 80);
+	ck_assert_int_lt(ms, 3000);
+	ck_assert_msg(strstr(msg, "database is locked") != NULL &&
+	    strstr(msg, path) != NULL, "%s", msg);
+	if (hint != NULL)
+		ck_assert_msg(strstr(msg, hint) != NULL, "%s", msg);
+	commit(a);
+	begin(b);
+	add(b, "w", 1, 0, 1);
+	commit(b);
+	ck_counts(a, "w", 2, 0);
+	db_close(a);
+	db_close(b);
+}
+
+START_TEST(test_busy)
+{
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	db_close(db);
+	busy_case(t.path, NULL);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_netfs)
+{
+	struct db_status st;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	ck_assert_int_eq(setenv("SPAMSIFT_FORCE_NETFS", "1", 1), 0);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "nfs", 1, 2, 1);
+	commit(db);
+	ck_counts(db, "nfs", 1, 2);
+	st = status(db);
+	ck_assert_str_eq(st.journal, "delete");
+	ck_assert_int_eq(st.network_fs, 1);
+	db_close(db);
+	busy_case(t.path, ".lock");
+	ck_assert_int_eq(unsetenv("SPAMSIFT_FORCE_NETFS"), 0);
+	/* Back on a local file system it turns into WAL. */
+	db = open_ok(t.path, 0, TOKV);
+	st = status(db);
+	ck_assert_str_eq(st.journal, "wal");
+	ck_assert_int_eq(st.network_fs, 0);
+	ck_counts(db, "nfs", 1, 2);
+	ck_counts(db, "w", 2, 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_netfs_from_wal)
+{
+	struct db_status st;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	ck_assert_int_eq(unsetenv("SPAMSIFT_FORCE_NETFS"), 0);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "moved", 3, 0, 1);
+	commit(db);
+	ck_assert_str_eq(status(db).journal, "wal");
+	db_close(db);
+	ck_assert_int_eq(setenv("SPAMSIFT_FORCE_NETFS", "1", 1), 0);
+	/* A WAL file cannot be read read-only without shared memory. */
+	open_fails(t.path, DB_READONLY, TOKV, DB_EIO, "wal");
+	db = open_ok(t.path, 0, TOKV);
+	st = status(db);
+	ck_assert_str_eq(st.journal, "delete");
+	ck_counts(db, "moved", 3, 0);
+	begin(db);
+	add(db, "moved", 1, 0, 1);
+	commit(db);
+	db_close(db);
+	db = open_ok(t.path, DB_READONLY, TOKV);
+	ck_counts(db, "moved", 4, 0);
+	db_close(db);
+	ck_assert_int_eq(unsetenv("SPAMSIFT_FORCE_NETFS"), 0);
+	tmp_remove(&t);
+}
+END_TEST
+
+static Suite *
+db_suite(void)
+{
+	Suite *s = suite_create("db");
+	TCase *tc;
+
+	tc = tcase_create("open");
+	tcase_add_test(tc, test_create_open_close);
+	tcase_add_test(tc, test_create_strict_umask);
+	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_bad_args);
+	tcase_add_test(tc, test_errmsg_generic);
+	tcase_add_test(tc, test_perm_file);
+	tcase_add_test(tc, test_perm_dir);
+	tcase_add_test(tc, test_perm_owner);
+	tcase_add_test(tc, test_garbage);
+	tcase_add_test(tc, test_not_ours);
+	tcase_add_test(tc, test_empty_file);
+	tcase_add_test(tc, test_tokver);
+	tcase_add_test(tc, test_schema_newer);
+	tcase_add_test(tc, test_readonly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("data");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_totals);
+	tcase_add_test(tc, test_msg);
+	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_preload_same);
+	tcase_add_test(tc, test_preload_empty);
+	tcase_add_test(tc, test_scale);
+	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_check_freelist);
+	tcase_add_test(tc, test_check_rows);
+	tcase_add_test(tc, test_today);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("concurrency");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_two_handles);
+	tcase_add_test(tc, test_busy);
+	tcase_add_test(tc, test_netfs);
+	tcase_add_test(tc, test_netfs_from_wal);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(db_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

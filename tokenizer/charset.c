@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charset.c - any declared (or undeclared, or wrongly declared) charset to
+ * valid UTF-8.
+ *
+ * glibc's iconv does the converting.  ISO-2022-JP goes through our own
+ * JIS-to-CP932 step first, because real mail in "ISO-2022-JP" carries
+ * CP932 extensions (circled digits, NEC specials) that strict converters
+ * reject.  When the declared charset is missing, unknown or fails, ICU's
+ * detector proposes candidates, and the first that converts cleanly wins.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <unicode/ucsdet.h>
+
+#include "tokenizer/tok_priv.h"
+
+#define DETECT_MAX_BYTES (64 * 1024)	/* bytes shown to the detector */
+#define CHARSET_NAME_MAX 31
+
+/* Charset labels seen in mail, to the iconv name that decodes them best.
+ * "JIS" is our own ISO-2022-JP decoder. */
+static const struct {
+	const char *label;
+	const char *iconv;
+} aliases[] = {
+	{ "iso-2022-jp", "JIS" }, { "iso-2202-jp", "JIS" },
+	{ "iso2022jp", "JIS" }, { "iso-2022-jp-1", "JIS" },
+	{ "iso-2022-jp-2", "JIS" }, { "iso-2022-jp-3", "JIS" },
+	{ "csiso2022jp", "JIS" }, { "jis", "JIS" }, { "x-jis", "JIS" },
+	{ "shift_jis", "CP932" }, { "shift-jis", "CP932" },
+	{ "sjis", "CP932" }, { "x-sjis", "CP932" }, { "s-jis", "CP932" },
+	{ "windows-31j", "CP932" }, { "cp932", "CP932" },
+	{ "ms932", "CP932" }, { "ms_kanji", "CP932" },
+	{ "csshiftjis", "CP932" }, { "x-ms-cp932", "CP932" },
+	{ "shift_jis-2004", "CP932" }, { "x-sjis-docomo", "CP932" },
+	{ "x-sjis-kddi", "CP932" }, { "x-sjis-softbank", "CP932" },
+	{ "euc-jp", "EUC-JP-MS" }, { "x-euc-jp", "EUC-JP-MS" },
+	{ "eucjp", "EUC-JP-MS" }, { "ujis", "EUC-JP-MS" },
+	{ "cseucpkdfmtjapanese", "EUC-JP-MS" },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "x-gbk", "GB18030" },
+	{ "gb18030", "GB18030" }, { "euc-cn", "GB18030" },
+	{ "cp936", "GB18030" }, { "x-euc-cn", "GB18030" },
+	{ "big5", "BIG5-HKSCS" }, { "x-big5", "BIG5-HKSCS" },
+	{ "big5-hkscs", "BIG5-HKSCS" }, { "cn-big5", "BIG5-HKSCS" },
+	{ "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" },
+	{ "ks_c_5601", "CP949" }, { "cp949", "CP949" }, { "korean", "CP949" },
+	{ "x-windows-949", "CP949" }, { "uhc", "CP949" },
+	{ "utf-8", "UTF-8" }, { "utf8", "UTF-8" }, { "x-utf8", "UTF-8" },
+	{ "utf-7", "UTF-7" }, { "unicode-1-1-utf-7", "UTF-7" },
+	{ "us-ascii", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
+	{ "iso-8859-1", "WINDOWS-1252" }, { "latin1", "WINDOWS-1252" },
+	{ "iso8859-1", "WINDOWS-1252" }, { "iso_8859-1", "WINDOWS-1252" },
+	{ "x-user-defined", "WINDOWS-1252" }, { "default", "WINDOWS-1252" },
+	{ "unknown-8bit", "" }, { "x-unknown", "" }, { "unknown", "" },
+};
+
+/* ICU detector names we accept, to iconv names. */
+static const struct {
+	const char *icu;
+	const char *iconv;
+} detected[] = {
+	{ "UTF-8", "UTF-8" }, { "ISO-2022-JP", "JIS" },
+	{ "Shift_JIS", "CP932" }, { "EUC-JP", "EUC-JP-MS" },
+	{ "GB18030", "GB18030" }, { "Big5", "BIG5-HKSCS" },
+	{ "EUC-KR", "CP949" }, { "KOI8-R", "KOI8-R" },
+	{ "windows-1251", "WINDOWS-1251" }, { "ISO-8859-5", "ISO-8859-5" },
+	{ "windows-1250", "WINDOWS-1250" }, { "ISO-8859-2", "ISO-8859-2" },
+	{ "windows-1253", "WINDOWS-1253" }, { "ISO-8859-7", "ISO-8859-7" },
+	{ "windows-1254", "WINDOWS-1254" }, { "ISO-8859-9", "ISO-8859-9" },
+	{ "windows-1255", "WINDOWS-1255" }, { "ISO-8859-8", "ISO-8859-8" },
+	{ "windows-1256", "WINDOWS-1256" }, { "ISO-8859-6", "ISO-8859-6" },
+	{ "windows-1252", "WINDOWS-1252" }, { "ISO-8859-1", "WINDOWS-1252" },
+};
+
+static const char replacement[] = "\xEF\xBF\xBD";	/* U+FFFD */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)
+			return 0;
+		if (c == 0xED && s[1] >= 0xA0)
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)
+			return 0;
+		if (c == 0xF4 && s[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* Copy in to out as UTF-8, invalid bytes as U+FFFD; *bad counts them. */
+static int
+utf8_copy(const char *in, size_t len, struct tbuf *out, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, start = 0, k;
+	int rc;
+
+	*bad = 0;
+	while (i < len) {
+		k = utf8_seq(s + i, len - i);
+		if (k != 0) {
+			i += k;
+			continue;
+		}
+		rc = tbuf_add(out, in + start, i - start);
+		if (rc == 0)
+			rc = tbuf_add(out, replacement, 3);
+		if (rc != 0)
+			return rc;
+		(*bad)++;
+		i++;
+		start = i;
+	}
+	return tbuf_add(out, in + start, i - start);
+}
+
+static int
+utf8_valid(const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, k;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(s + i, len - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static iconv_t
+cd_get(struct tok *t, const char *name)
+{
+	size_t i;
+	iconv_t cd;
+
+	for (i = 0; i < t->ncv; i++)
+		if (strcmp(t->cv[i].name, name) == 0)
+			return t->cv[i].cd;
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1)
+		return cd;
+	if (t->ncv == TOK_ICONV_CACHE) {
+		/* Full: the oldest entry makes room. */
+		iconv_close(t->cv[0].cd);
+		memmove(&t->cv[0], &t->cv[1], sizeof(t->cv[0]) * (t->ncv - 1));
+		t->ncv--;
+	}
+	snprintf(t->cv[t->ncv].name, sizeof(t->cv[0].name), "%s", name);
+	t->cv[t->ncv].cd = cd;
+	t->ncv++;
+	return cd;
+}
+
+void
+tok_charset_release(struct tok *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncv; i++)
+		iconv_close(t->cv[i].cd);
+	t->ncv = 0;
+	if (t->csd != NULL)
+		ucsdet_close(t->csd);
+	t->csd = NULL;
+}
+
+/* Convert with iconv; undecodable bytes become U+FFFD and count in *bad.
+ * Gives up (returning 1) once *bad passes max_bad, leaving out as it was.
+ * Returns 2 when iconv does not know name, TOK_ENOMEM, or 0. */
+static int
+conv(struct tok *t, const char *name, const char *in, size_t len,
+    struct tbuf *out, size_t *bad, size_t max_bad)
+{
+	iconv_t cd;
+	char chunk[4096];
+	char *ip = (char *)in, *op;
+	size_t il = len, ol, r, mark = out->len;
+	int rc;
+
+	*bad = 0;
+	cd = cd_get(t, name);
+	if (cd == (iconv_t)-1)
+		return 2;
+	iconv(cd, NULL, NULL, NULL, NULL);
+	while (il > 0) {
+		op = chunk;
+		ol = sizeof(chunk);
+		r = iconv(cd, &ip, &il, &op, &ol);
+		rc = tbuf_add(out, chunk, sizeof(chunk) - ol);
+		if (rc != 0)
+			return rc;
+		if (r != (size_t)-1 || errno == E2BIG)
+			continue;
+		/* EILSEQ or EINVAL (truncated at the end): skip one byte. */
+		if (++*bad > max_bad) {
+			out->len = mark;
+			if (out->p != NULL)
+				out->p[mark] = '\0';
+			return 1;
+		}
+		rc = tbuf_add(out, replacement, 3);
+		if (rc != 0)
+			return rc;
+		ip++;
+		il--;
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	op = chunk;
+	ol = sizeof(chunk);
+	iconv(cd, NULL, NULL, &op, &ol);
+	return tbuf_add(out, chunk, sizeof(chunk) - ol);
+}
+
+/* ISO-2022-JP (any flavour) to CP932 bytes in sj.  Unknown escapes and
+ * 8-bit bytes count in *bad. */
+static int
+jis_to_sjis(const char *in, size_t len, struct tbuf *sj, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	enum { ASCII, KANJI, KANA, SKIP } mode = ASCII;
+	size_t i = 0;
+	unsigned char j1, j2, o[2];
+	int rc = 0;
+
+	*bad = 0;
+	while (i < len && rc == 0) {
+		if (s[i] == 0x1B) {
+			if (i + 2 < len && s[i + 1] == '$' &&
+			    (s[i + 2] == 'B' || s[i + 2] == '@')) {
+				mode = KANJI;
+				i += 3;
+			} else if (i + 3 < len && s[i + 1] == '$' &&
+			    s[i + 2] == '(' && (s[i + 3] == 'O' ||
+			    s[i + 3] == 'Q')) {
+				mode = KANJI;	/* JIS X 0213 plane 1 */
+				i += 4;
+			} else if (i + 3 < len && s[i + 1] == '$' &&
+			    s[i + 2] == '(') {
+				mode = SKIP;	/* JIS X 0212, plane 2 */
+				i += 4;
+			} else if (i + 2 < len && s[i + 1] == '(' &&
+			    (s[i + 2] == 'B' || s[i + 2] == 'J' ||
+			    s[i + 2] == 'H')) {
+				mode = ASCII;
+				i += 3;
+			} else if (i + 2 < len && s[i + 1] == '(' &&
+			    s[i + 2] == 'I') {
+				mode = KANA;
+				i += 3;
+			} else if (i + 1 < len && s[i + 1] == '&') {
+				i += 2;	/* announcer before ESC $ B */
+			} else {
+				(*bad)++;
+				i++;
+			}
+			continue;
+		}
+		if (s[i] == 0x0E) {	/* SO: kana */
+			mode = KANA;
+			i++;
+			continue;
+		}
+		if (s[i] == 0x0F) {	/* SI */
+			mode = ASCII;
+			i++;
+			continue;
+		}
+		if (s[i] >= 0x80) {
+			(*bad)++;
+			rc = tbuf_addc(sj, '?');
+			i++;
+			continue;
+		}
+		if (s[i] == '\n' || s[i] == '\r' || mode == ASCII) {
+			if (s[i] == '\n' && mode != ASCII && mode != KANA)
+				mode = ASCII;	/* lines reset, in practice */
+			rc = tbuf_addc(sj, (char)s[i]);
+			i++;
+			continue;
+		}
+		if (mode == KANA) {
+			if (s[i] >= 0x21 && s[i] <= 0x5F)
+				rc = tbuf_addc(sj, (char)(s[i] + 0x80));
+			else
+				rc = tbuf_addc(sj, (char)s[i]);
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || s[i] < 0x21 || s[i] > 0x7E ||
+		    s[i + 1] < 0x21 || s[i + 1] > 0x7E) {
+			(*bad)++;
+			i++;
+			continue;
+		}
+		j1 = s[i];
+		j2 = s[i + 1];
+		i += 2;
+		if (mode == SKIP) {
+			rc = tbuf_add(sj, "\x81\x9f", 2);	/* a geta mark */
+			continue;
+		}
+		o[0] = (unsigned char)(((j1 + 1) >> 1) + (j1 <= 0x5E ? 0x70 :
+		    0xB0));
+		if (j1 & 1)
+			o[1] = (unsigned char)(j2 + (j2 >= 0x60 ? 0x20 : 0x1F));
+		else
+			o[1] = (unsigned char)(j2 + 0x7E);
+		rc = tbuf_add(sj, (char *)o, 2);
+	}
+	return rc;
+}
+
+/* Decode with the named converter ("JIS" is ours).  Return as conv(). */
+static int
+decode(struct tok *t, const char *name, const char *in, size_t len,
+    struct tbuf *out, size_t *bad, size_t max_bad)
+{
+	struct tbuf sj = { 0 };
+	size_t jbad = 0;
+	int rc;
+
+	if (strcmp(name, "UTF-8") == 0) {
+		if (!utf8_valid(in, len)) {
+			*bad = max_bad + 1;
+			return 1;
+		}
+		*bad = 0;
+		return tbuf_add(out, in, len);
+	}
+	if (strcmp(name, "JIS") != 0)
+		return conv(t, name, in, len, out, bad, max_bad);
+	rc = jis_to_sjis(in, len, &sj, &jbad);
+	if (rc == 0 && jbad > max_bad)
+		rc = 1;
+	if (rc == 0)
+		rc = conv(t, "CP932", sj.p != NULL ? sj.p : "", sj.len, out,
+		    bad, max_bad);
+	*bad += jbad;
+	tbuf_release(&sj);
+	return rc;
+}
+
+static const char *
+alias_lookup(const char *label, char *buf, size_t bufsz)
+{
+	size_t i, n;
+
+	n = strlen(label);
+	if (n == 0 || n > CHARSET_NAME_MAX)
+		return NULL;
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcasecmp(label, aliases[i].label) == 0)
+			return aliases[i].iconv[0] != '\0' ?
+			    aliases[i].iconv : NULL;
+	/* Anything else iconv knows (iso-8859-*, koi8-*, windows-125x). */
+	for (i = 0; i <= n && i < bufsz; i++)
+		buf[i] = label[i];
+	buf[bufsz - 1] = '\0';
+	return buf;
+}
+
+static int
+is_japanese_iconv(const char *name)
+{
+	return strcmp(name, "JIS") == 0 || strcmp(name, "CP932") == 0 ||
+	    strcmp(name, "EUC-JP-MS") == 0;
+}
+
+/* Let the detector choose among charsets that decode cleanly.  When
+ * latin_ok is false, single-byte answers are not trusted.  Returns 0 and
+ * fills out on success, 1 when nothing fitted. */
+static int
+detect(struct tok *t, const char *in, size_t len, int latin_ok,
+    int min_conf, struct tbuf *out)
+{
+	UErrorCode err = U_ZERO_ERROR;
+	const UCharsetMatch **m;
+	int32_t nm = 0, i;
+	size_t k, bad;
+	const char *name;
+	int rc;
+
+	if (t->csd == NULL) {
+		t->csd = ucsdet_open(&err);
+		if (U_FAILURE(err)) {
+			t->csd = NULL;
+			return 1;
+		}
+	}
+	ucsdet_setText(t->csd, in, (int32_t)(len < DETECT_MAX_BYTES ? len :
+	    DETECT_MAX_BYTES), &err);
+	m = ucsdet_detectAll(t->csd, &nm, &err);
+	if (U_FAILURE(err))
+		return 1;
+	for (i = 0; i < nm; i++) {
+		name = ucsdet_getName(m[i], &err);
+		if (U_FAILURE(err) || name == NULL)
+			break;
+		if (ucsdet_getConfidence(m[i], &err) < min_conf)
+			break;
+		for (k = 0; k < sizeof(detected) / sizeof(detected[0]); k++)
+			if (strcmp(name, detected[k].icu) == 0)
+				break;
+		if (k == sizeof(detected) / sizeof(detected[0]))
+			continue;
+		if (!latin_ok && strncmp(detected[k].iconv, "WINDOWS", 7) == 0)
+			continue;
+		if (!latin_ok && strncmp(detected[k].iconv, "ISO-8859", 8) == 0)
+			continue;
+		rc = decode(t, detected[k].iconv, in, len, out, &bad, 0);
+		if (rc <= 0)
+			return rc;
+	}
+	return 1;
+}
+
+int
+tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
+    struct tbuf *out)
+{
+	char namebuf[CHARSET_NAME_MAX + 1];
+	const char *name = NULL;
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i, bad, max_bad;
+	int high = 0, esc = 0, rc;
+	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
+
+	for (i = 0; i < len; i++) {
+		if (s[i] >= 0x80)
+			high = 1;
+		else if (s[i] == 0x1B)
+			esc = 1;
+	}
+	if (charset != NULL)
+		name = alias_lookup(charset, namebuf, sizeof(namebuf));
+	/* Pure ASCII is the same in every charset we decode but these. */
+	if (!high && !esc && (name == NULL || (strcmp(name, "UTF-7") != 0 &&
+	    strncasecmp(name, "UTF-16", 6) != 0 &&
+	    strncasecmp(name, "UTF-32", 6) != 0)))
+		return tbuf_add(out, in, len);
+	/* 7-bit with escapes is ISO-2022-JP whatever the label says. */
+	if (!high && esc && (name == NULL || strcmp(name, "UTF-7") != 0))
+		name = "JIS";
+	/* Valid UTF-8 with 8-bit bytes is UTF-8: labels lie, bytes don't. */
+	if (high && utf8_valid(in, len))
+		return tbuf_add(out, in, len);
+	max_bad = len / 200 + 2;
+	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) != 0) {
+		rc = decode(t, name, in, len, out, &bad, max_bad);
+		if (rc <= 0)
+			return rc;
+	}
+	/* Undeclared, Latin-1-ish, unknown or failing: ask the detector,
+	 * trusting a CJK answer first, then any answer. */
+	rc = detect(t, in, len, 0, 30, out);
+	if (rc <= 0)
+		return rc;
+	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) == 0) {
+		rc = decode(t, name, in, len, out, &bad, max_bad);
+		if (rc <= 0)
+			return rc;
+	}
+	rc = detect(t, in, len, 1, 10, out);
+	if (rc <= 0)
+		return rc;
+	/* Last resorts: a lenient Japanese decode, if the declared or the
+	 * most likely Japanese charset gets most of it, then Latin-1, which
+	 * decodes anything. */
+	if (name != NULL && is_japanese_iconv(name)) {
+		rc = decode(t, name, in, len, out, &bad, len / 20 + 2);
+		if (rc <= 0)
+			return rc;
+	}
+	for (i = 0; i < sizeof(japanese) / sizeof(japanese[0]); i++) {
+		rc = decode(t, japanese[i], in, len, out, &bad, len / 50 + 2);
+		if (rc <= 0)
+			return rc;
+	}
+	rc = conv(t, "ISO-8859-1", in, len, out, &bad, len);
+	if (rc > 0)
+		return utf8_copy(in, len, out, &bad);
+	return rc;
+}

@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * html.c - HTML to the text a reader sees.
+ *
+ * Not a conforming HTML parser: a single forward pass that drops tags,
+ * comments, <script> and <style>, decodes entities, keeps href/src URLs,
+ * and sends text styled invisible (display:none, visibility:hidden, tiny
+ * fonts, text coloured like its background) to a separate buffer, so that
+ * hidden words become their own tokens instead of diluting the visible
+ * ones.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tokenizer/tok_priv.h"
+
+#define HTML_MAX_STACK 64	/* open hidden elements tracked */
+#define HTML_MAX_TAG 4096	/* bytes of one tag examined */
+#define HTML_MAX_ATTR 2048	/* bytes of one attribute value kept */
+
+struct elem {
+	char name[12];
+	int hidden;
+};
+
+struct html {
+	struct tbuf *vis, *hid, *urls;
+	struct elem stack[HTML_MAX_STACK];
+	int depth;
+	int hidden;		/* elements on the stack that hide */
+	char bg[32];		/* page background colour, normalised */
+};
+
+static const struct {
+	const char *name;
+	unsigned cp;
+} entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+	{ "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
+	{ "trade", 0x2122 }, { "euro", 0x20AC }, { "pound", 0xA3 },
+	{ "yen", 0xA5 }, { "cent", 0xA2 }, { "mdash", 0x2014 },
+	{ "ndash", 0x2013 }, { "hellip", 0x2026 }, { "laquo", 0xAB },
+	{ "raquo", 0xBB }, { "ldquo", 0x201C }, { "rdquo", 0x201D },
+	{ "lsquo", 0x2018 }, { "rsquo", 0x2019 }, { "bull", 0x2022 },
+	{ "middot", 0xB7 }, { "eacute", 0xE9 }, { "egrave", 0xE8 },
+	{ "aacute", 0xE1 }, { "agrave", 0xE0 }, { "ouml", 0xF6 },
+	{ "uuml", 0xFC }, { "auml", 0xE4 }, { "szlig", 0xDF },
+	{ "ccedil", 0xE7 }, { "ntilde", 0xF1 }, { "iexcl", 0xA1 },
+	{ "iquest", 0xBF }, { "times", 0xD7 }, { "deg", 0xB0 },
+	{ "zwnj", 0x200C }, { "zwj", 0x200D }, { "shy", 0xAD },
+};
+
+static int
+put_cp(struct tbuf *b, unsigned cp)
+{
+	char o[4];
+
+	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		cp = 0xFFFD;
+	if (cp == 0xAD || cp == 0x200B || cp == 0x200C || cp == 0x200D)
+		return 0;	/* invisible: must not split a word */
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return tbuf_add(b, o, 1);
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return tbuf_add(b, o, 2);
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return tbuf_add(b, o, 3);
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return tbuf_add(b, o, 4);
+}
+
+/* Decode the entity at s[0] == '&'; *used gets the bytes consumed (0 when
+ * it is no entity).  Returns the code point. */
+static unsigned
+entity(const char *s, size_t n, size_t *used)
+{
+	size_t i, k;
+	unsigned long cp = 0;
+	int digits = 0;
+
+	*used = 0;
+	if (n < 3)
+		return 0;
+	if (s[1] == '#') {
+		i = 2;
+		if (i < n && (s[i] == 'x' || s[i] == 'X')) {
+			for (i++; i < n && i < 12 && isxdigit((unsigned char)s[i]);
+			    i++, digits++)
+				cp = cp * 16 + (unsigned long)(isdigit(
+				    (unsigned char)s[i]) ? s[i] - '0' :
+				    (tolower((unsigned char)s[i]) - 'a' + 10));
+		} else {
+			for (; i < n && i < 12 && isdigit((unsigned char)s[i]);
+			    i++, digits++)
+				cp = cp * 10 + (unsigned long)(s[i] - '0');
+		}
+		if (digits == 0)
+			return 0;
+		if (i < n && s[i] == ';')
+			i++;
+		*used = i;
+		return cp > 0x10FFFF ? 0xFFFD : (unsigned)cp;
+	}
+	for (k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
+		size_t l = strlen(entities[k].name);
+
+		if (l + 1 < n && strncmp(s + 1, entities[k].name, l) == 0) {
+			*used = l + 1 + (s[l + 1] == ';');
+			return entities[k].cp;
+		}
+	}
+	return 0;
+}
+
+/* Copy the value of attribute name from the tag text into val (lower
+ * case kept as is); returns 1 when present. */
+static int
+attr(const char *tag, size_t n, const char *name, char *val, size_t valsz)
+{
+	size_t nl = strlen(name), i, j, k;
+	char q;
+
+	for (i = 0; i + nl < n; i++) {
+		if (strncasecmp(tag + i, name, nl) != 0)
+			continue;
+		if (i > 0 && !isspace((unsigned char)tag[i - 1]) &&
+		    tag[i - 1] != '"' && tag[i - 1] != '\'' && tag[i - 1] != '/')
+			continue;
+		j = i + nl;
+		while (j < n && isspace((unsigned char)tag[j]))
+			j++;
+		if (j >= n || tag[j] != '=')
+			continue;
+		j++;
+		while (j < n && isspace((unsigned char)tag[j]))
+			j++;
+		q = (j < n && (tag[j] == '"' || tag[j] == '\'')) ? tag[j] : 0;
+		if (q)
+			j++;
+		for (k = 0; j < n && k + 1 < valsz; j++) {
+			if (q ? tag[j] == q : (isspace((unsigned char)tag[j]) ||
+			    tag[j] == '>'))
+				break;
+			val[k++] = tag[j];
+		}
+		val[k] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Normalise a colour: lower case, no spaces, "#fff" -> "#ffffff",
+ * "white" -> "#ffffff", "black" -> "#000000". */
+static void
+colour(const char *in, char *out, size_t outsz)
+{
+	size_t i, k = 0;
+
+	for (i = 0; in[i] != '\0' && k + 1 < outsz; i++)
+		if (!isspace((unsigned char)in[i]) && in[i] != ';' &&
+		    in[i] != '!')
+			out[k++] = (char)tolower((unsigned char)in[i]);
+	out[k] = '\0';
+	if (strcmp(out, "white") == 0 || strcmp(out, "#fff") == 0)
+		snprintf(out, outsz, "#ffffff");
+	else if (strcmp(out, "black") == 0 || strcmp(out, "#000") == 0)
+		snprintf(out, outsz, "#000000");
+}
+
+/* The value of a CSS property in a style attribute, or "". */
+static void
+css(const char *style, const char *prop, char *out, size_t outsz)
+{
+	const char *p = style, *v;
+	size_t pl = strlen(prop), k = 0;
+
+	out[0] = '\0';
+	while ((p = strcasestr(p, prop)) != NULL) {
+		if (p > style && (isalnum((unsigned char)p[-1]) || p[-1] == '-')) {
+			p += pl;
+			continue;
+		}
+		v = p + pl;
+		while (isspace((unsigned char)*v))
+			v++;
+		if (*v != ':') {
+			p += pl;
+			continue;
+		}
+		v++;
+		while (isspace((unsigned char)*v))
+			v++;
+		while (*v != '\0' && *v != ';' && *v != '"' && k + 1 < outsz)
+			out[k++] = (char)tolower((unsigned char)*v++);
+		while (k > 0 && isspace((unsigned char)out[k - 1]))
+			k--;
+		out[k] = '\0';
+		return;
+	}
+}
+
+static int
+tag_hides(struct html *h, const char *tag, size_t n)
+{
+	char style[HTML_MAX_ATTR], v[64], c[32];
+	char fg[HTML_MAX_ATTR];
+
+	if (attr(tag, n, "hidden", v, sizeof(v)))
+		return 1;
+	if (attr(tag, n, "style", style, sizeof(style))) {
+		css(style, "display", v, sizeof(v));
+		if (strcmp(v, "none") == 0)
+			return 1;
+		css(style, "visibility", v, sizeof(v));
+		if (strcmp(v, "hidden") == 0)
+			return 1;
+		css(style, "font-size", v, sizeof(v));
+		if (v[0] == '0' || strcmp(v, "1px") == 0 ||
+		    strcmp(v, "1pt") == 0 || strcmp(v, "2px") == 0)
+			return 1;
+		css(style, "color", v, sizeof(v));
+		colour(v, c, sizeof(c));
+		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
+			return 1;
+	}
+	if (attr(tag, n, "color", fg, sizeof(fg))) {
+		colour(fg, c, sizeof(c));
+		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
+			return 1;
+	}
+	if (strncasecmp(tag, "font", 4) == 0 &&
+	    attr(tag, n, "size", v, sizeof(v)) && (strcmp(v, "0") == 0 ||
+	    strcmp(v, "-10") == 0))
+		return 1;
+	return 0;
+}
+
+static int
+is_block(const char *name)
+{
+	static const char *const blocks[] = {
+		"br", "p", "div", "td", "th", "tr", "li", "ul", "ol", "table",
+		"h1", "h2", "h3", "h4", "h5", "h6", "hr", "blockquote", "pre",
+		"title", "center", "dd", "dt", "section", "article", "header",
+		"footer", "option", "form",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+		if (strcasecmp(name, blocks[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+handle_tag(struct html *h, const char *tag, size_t n)
+{
+	char name[12], val[HTML_MAX_ATTR], c[32];
+	size_t k = 0, i = 0;
+	int closing = 0, rc = 0, hides;
+
+	if (n > 0 && tag[0] == '/') {
+		closing = 1;
+		i = 1;
+	}
+	for (; i < n && k + 1 < sizeof(name) && (isalnum((unsigned char)tag[i]));
+	    i++)
+		name[k++] = (char)tolower((unsigned char)tag[i]);
+	name[k] = '\0';
+	if (k == 0)
+		return 0;
+	if (is_block(name))
+		rc = tbuf_addc(h->hidden ? h->hid : h->vis, '\n');
+	if (closing) {
+		int d;
+
+		for (d = h->depth - 1; d >= 0; d--)
+			if (strcmp(h->stack[d].name, name) == 0)
+				break;
+		if (d < 0)
+			return rc;
+		while (h->depth > d) {
+			h->depth--;
+			h->hidden -= h->stack[h->depth].hidden;
+		}
+		return rc;
+	}
+	if (strcmp(name, "body") == 0 || strcmp(name, "table") == 0 ||
+	    strcmp(name, "td") == 0) {
+		if (attr(tag, n, "bgcolor", val, sizeof(val))) {
+			colour(val, c, sizeof(c));
+			snprintf(h->bg, sizeof(h->bg), "%s", c);
+		}
+		if (strcmp(name, "body") == 0 &&
+		    attr(tag, n, "style", val, sizeof(val))) {
+			char bgv[64];
+
+			css(val, "background-color", bgv, sizeof(bgv));
+			if (bgv[0] == '\0')
+				css(val, "background", bgv, sizeof(bgv));
+			if (bgv[0] != '\0') {
+				colour(bgv, c, sizeof(c));
+				snprintf(h->bg, sizeof(h->bg), "%s", c);
+			}
+		}
+	}
+	if (rc == 0 && (attr(tag, n, "href", val, sizeof(val)) ||
+	    attr(tag, n, "src", val, sizeof(val)) ||
+	    attr(tag, n, "action", val, sizeof(val)))) {
+		rc = tbuf_add(h->urls, val, strlen(val));
+		if (rc == 0)
+			rc = tbuf_addc(h->urls, '\n');
+	}
+	if (rc == 0 && strcmp(name, "img") == 0 &&
+	    attr(tag, n, "alt", val, sizeof(val))) {
+		rc = tbuf_add(h->hidden ? h->hid : h->vis, val, strlen(val));
+		if (rc == 0)
+			rc = tbuf_addc(h->hidden ? h->hid : h->vis, ' ');
+	}
+	/* Void elements never close; everything else may hide its text. */
+	if (strcmp(name, "br") == 0 || strcmp(name, "img") == 0 ||
+	    strcmp(name, "hr") == 0 || strcmp(name, "meta") == 0 ||
+	    strcmp(name, "input") == 0 || strcmp(name, "link") == 0 ||
+	    (n > 0 && tag[n - 1] == '/'))
+		return rc;
+	hides = tag_hides(h, tag, n);
+	if (h->depth < HTML_MAX_STACK) {
+		snprintf(h->stack[h->depth].name, sizeof(h->stack[0].name),
+		    "%s", name);
+		h->stack[h->depth].hidden = hides;
+		h->hidden += hides;
+		h->depth++;
+	}
+	return rc;
+}
+
+/* Skip to the end of a raw-text element (script, style): returns the
+ * index after "</name". */
+static size_t
+skip_raw(const char *in, size_t len, size_t i, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (; i + nl + 2 <= len; i++)
+		if (in[i] == '<' && in[i + 1] == '/' &&
+		    strncasecmp(in + i + 2, name, nl) == 0)
+			return i + 2 + nl;
+	return len;
+}
+
+int
+tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
+    struct tbuf *urls)
+{
+	struct html h;
+	size_t i = 0, j, used, start;
+	unsigned cp;
+	int rc = 0;
+	const char *end;
+
+	memset(&h, 0, sizeof(h));
+	h.vis = vis;
+	h.hid = hid;
+	h.urls = urls;
+	snprintf(h.bg, sizeof(h.bg), "#ffffff");
+	while (i < len && rc == 0) {
+		struct tbuf *out = h.hidden ? h.hid : h.vis;
+
+		if (in[i] == '<') {
+			if (i + 3 < len && strncmp(in + i, "<!--", 4) == 0) {
+				end = memmem(in + i + 4, len - i - 4, "-->", 3);
+				i = end == NULL ? len : (size_t)(end - in) + 3;
+				continue;
+			}
+			if (i + 1 < len && !isalpha((unsigned char)in[i + 1]) &&
+			    in[i + 1] != '/' && in[i + 1] != '!' &&
+			    in[i + 1] != '?') {
+				rc = tbuf_addc(out, '<');	/* a stray '<' */
+				i++;
+				continue;
+			}
+			start = i + 1;
+			for (j = start; j < len && in[j] != '>' &&
+			    j - start < HTML_MAX_TAG; j++)
+				;
+			rc = handle_tag(&h, in + start, j - start);
+			i = j < len ? j + 1 : len;
+			if (j - start >= 6 &&
+			    strncasecmp(in + start, "script", 6) == 0)
+				i = skip_raw(in, len, i, "script");
+			else if (j - start >= 5 &&
+			    strncasecmp(in + start, "style", 5) == 0)
+				i = skip_raw(in, len, i, "style");
+			continue;
+		}
+		if (in[i] == '&') {
+			cp = entity(in + i, len - i, &used);
+			if (used > 0) {
+				rc = put_cp(out, cp);
+				i += used;
+				continue;
+			}
+		}
+		for (j = i; j < len && in[j] != '<' && in[j] != '&'; j++)
+			;
+		if (j == i)
+			j++;
+		rc = tbuf_add(out, in + i, j - i);
+		i = j;
+	}
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tok_priv.h - what the tokenizer's files share and nobody else sees.
+ */
+#ifndef SPAMSIFT_TOK_PRIV_H
+#define SPAMSIFT_TOK_PRIV_H
+
+#include <stddef.h>
+#include <iconv.h>
+
+#include "tokenizer/tokenizer.h"
+
+/* A growable byte buffer.  Owned by whoever embeds it; tbuf_release()
+ * frees.  Grows in place, never past TBUF_MAX bytes (adds beyond that are
+ * silently dropped: a limit, not an error). */
+#define TBUF_MAX (64u * 1024 * 1024)
+struct tbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+int tbuf_add(struct tbuf *b, const char *s, size_t n);	/* 0 | TOK_ENOMEM */
+int tbuf_addc(struct tbuf *b, char c);
+void tbuf_release(struct tbuf *b);
+
+/* Opaque ICU state kept by words.c. */
+struct tok_icu;
+int tok_icu_new(struct tok_icu **out);
+void tok_icu_free(struct tok_icu *u);
+
+/* Cached iconv descriptors kept by charset.c. */
+#define TOK_ICONV_CACHE 8
+struct tok_iconv {
+	char name[32];
+	iconv_t cd;
+};
+
+struct tok {
+	struct tok_opts o;
+	char **refer;		/* extra header names, lower case */
+	size_t nrefer;
+	struct tok_icu *icu;
+	struct tok_iconv cv[TOK_ICONV_CACHE];
+	size_t ncv;
+	void *csd;		/* ICU UCharsetDetector, lazily opened */
+	void *popts;		/* GMimeParserOptions */
+	struct tbuf raw;	/* normalised copy of the message */
+	struct tbuf text;	/* one part's UTF-8 text */
+	struct tbuf dec;	/* one part's decoded bytes */
+	struct tbuf hid;	/* HTML text hidden from the reader */
+	struct tbuf urls;	/* URLs found in HTML attributes */
+	struct tbuf hdr;	/* one header value as UTF-8 */
+	size_t parts;		/* leaves visited in this message */
+};
+
+/* charset.c: convert len bytes declared as charset (NULL when undeclared)
+ * to valid UTF-8, appended to out.  Detects the charset when it is missing,
+ * unknown, or plainly wrong.  Errors: TOK_ENOMEM. */
+int tok_to_utf8(struct tok *t, const char *charset, const char *in,
+    size_t len, struct tbuf *out);
+void tok_charset_release(struct tok *t);
+
+/* html.c: HTML to text.  Visible text goes to vis, text a reader would not
+ * see to hid, href/src URLs to urls (one per line).  Errors: TOK_ENOMEM. */
+int tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
+    struct tbuf *urls);
+
+/* words.c: cut UTF-8 text into words and add them to set, each prefixed
+ * with prefix (may be "").  Also finds URLs in plain text.  Errors:
+ * TOK_ENOMEM. */
+int tok_words(struct tok *t, const char *utf8, size_t len,
+    const char *prefix, struct tok_set *set);
+
+/* words.c: add tokens for one URL (host, parent domains, path words). */
+int tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set);
+
+/* Append prefix + s to set, enforcing token limits. */
+int tok_emit(struct tok_set *set, const char *prefix, const char *s,
+    size_t n);
+
+#endif

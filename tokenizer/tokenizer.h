@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tokenizer.h - message bytes to UTF-8 tokens.
+ *
+ * One struct tok holds everything that is costly to set up (GMime, the ICU
+ * normaliser and word-break iterator, iconv descriptors), so a batch run
+ * creates it once and feeds it many messages.  A struct tok_set receives the
+ * distinct tokens of one message with their counts; it is reused with
+ * tok_set_reset().
+ *
+ * Tokens are UTF-8, NFKC-normalised, never contain NUL, CR, LF or space, and
+ * are at most TOK_MAX_TOKEN_BYTES long.  Header words carry the header name
+ * as a tag ("subject:free"); other features carry their own tag ("url:",
+ * "ip:", "ct:", "file:").  Body words carry no tag.
+ *
+ * Return convention: 0 on success or a negative TOK_E* code; tok_strerror()
+ * gives the text.  The module never prints and never exits.
+ */
+#ifndef SPAMSIFT_TOKENIZER_H
+#define SPAMSIFT_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bump whenever a change makes the same message give different tokens:
+ * the database stamps it and refuses an incompatible one. */
+#define TOK_VERSION 1
+
+/* Limits on every loop over mail bytes.  Past a limit the tokenizer stops
+ * reading more of that thing; it never fails the message for it. */
+#define TOK_MAX_HEADER_BYTES	(256 * 1024)	/* header block read */
+#define TOK_MAX_PART_BYTES	(1024 * 1024)	/* decoded bytes per part */
+#define TOK_MAX_MESSAGE_BYTES	(16 * 1024 * 1024) /* bytes parsed at all */
+#define TOK_MAX_PARTS		256	/* MIME leaves visited */
+#define TOK_MAX_DEPTH		32	/* multipart / message nesting */
+#define TOK_MAX_TOKENS		20000	/* distinct tokens per message */
+#define TOK_MAX_TOKEN_BYTES	64	/* longer words are summarised */
+#define TOK_MIN_TOKEN_CHARS	1	/* shorter words are dropped */
+#define TOK_MAX_LINE_BYTES	0	/* 0: no per-line cut (--max-line) */
+
+enum tok_error {
+	TOK_OK = 0,
+	TOK_ENOMEM = -1,	/* allocation failed */
+	TOK_EINIT = -2,		/* ICU or GMime could not be set up */
+	TOK_EINVAL = -3,	/* bad argument or option */
+	TOK_EPARSE = -4,	/* nothing at all could be parsed */
+};
+
+/* How Japanese (Han, Hiragana, Katakana) text is cut into words. */
+enum tok_jmode {
+	TOK_JA_ICU = 0,		/* ICU dictionary word break (default) */
+	TOK_JA_BIGRAM,		/* bsfilter: kanji pairs, katakana runs */
+	TOK_JA_BLOCK,		/* bsfilter: whole runs of one script */
+};
+
+/* Which headers give tagged tokens. */
+enum tok_headers {
+	TOK_HDR_DEFAULT = 0,	/* a fixed useful set, see tokenizer.c */
+	TOK_HDR_ALL,		/* every header (--refer-all-header) */
+	TOK_HDR_NONE,		/* none (--ignore-header) */
+};
+
+struct tok_opts {
+	enum tok_jmode jmode;
+	enum tok_headers headers;
+	const char *refer_headers; /* extra header names, comma or '|'
+				    * separated; borrowed for tok_new only */
+	int ignore_body;	/* -B: headers only */
+	int word_pairs;		/* also emit adjacent body word pairs */
+	size_t max_line;	/* bytes per body line read; 0 = no cut */
+};
+
+struct tok;
+struct tok_set;
+
+/* Fill *o with the defaults.  Never fails. */
+void tok_opts_init(struct tok_opts *o);
+
+/* Create a tokenizer.  *out is owned by the caller: tok_free().
+ * Errors: TOK_ENOMEM, TOK_EINIT, TOK_EINVAL. */
+int tok_new(struct tok **out, const struct tok_opts *o);
+void tok_free(struct tok *t);
+
+/* Tokenize one message of len bytes (need not be NUL-terminated; may hold
+ * NULs; may start with an mbox "From " line).  Tokens are added to set,
+ * which is not reset first, so several calls accumulate.  Malformed mail is
+ * never an error: what can be read is read.  Errors: TOK_ENOMEM. */
+int tok_message(struct tok *t, const char *buf, size_t len,
+    struct tok_set *set);
+
+/* Tokenize plain UTF-8 text as body words (used by tests and by callers
+ * that already have text).  Errors: TOK_ENOMEM. */
+int tok_text(struct tok *t, const char *utf8, size_t len,
+    struct tok_set *set);
+
+/* A set of distinct tokens with per-message counts.  tok_set_new holds
+ * at most TOK_MAX_TOKENS; tok_set_new_limit(max) holds max (aggregating
+ * many messages).  NULL when out of memory. */
+struct tok_set *tok_set_new(void);
+struct tok_set *tok_set_new_limit(size_t max);
+void tok_set_free(struct tok_set *s);
+void tok_set_reset(struct tok_set *s);
+
+/* Add len bytes of token (copied) with count 1; a token already present
+ * gets its count raised.  Errors: TOK_ENOMEM.  Past TOK_MAX_TOKENS distinct
+ * tokens new ones are dropped and tok_set_truncated() turns true. */
+int tok_set_add(struct tok_set *s, const char *tok, size_t len);
+
+/* As tok_set_add, and *idx gets the token's index (new or not).  Past the
+ * limit returns TOK_ENOMEM. */
+int tok_set_add_idx(struct tok_set *s, const char *tok, size_t len,
+    size_t *idx);
+
+size_t tok_set_count(const struct tok_set *s);
+int tok_set_truncated(const struct tok_set *s);
+
+/* The i-th token (0 <= i < count) in insertion order.  The pointer is
+ * borrowed: valid until the set is reset or freed.  NUL-terminated. */
+const char *tok_set_token(const struct tok_set *s, size_t i, size_t *len);
+unsigned tok_set_freq(const struct tok_set *s, size_t i);
+
+/* Sort the set's tokens bytewise (memcmp order, shorter first on a tie);
+ * indexes change.  Used for ordered database passes and stable output. */
+void tok_set_sort(struct tok_set *s);
+
+/* The identity of a message for "learned already?" questions: SHA-256 over
+ * its Message-ID (when it has one) and its body bytes, so headers added on
+ * delivery (Received, our own X-Spam-*) do not change it.  msgid receives
+ * the Message-ID without angle brackets, truncated to msgid_size - 1 bytes
+ * ("" when absent); msgid may be NULL.  Never fails. */
+#define TOK_DIGEST_BYTES 32
+void tok_digest(const char *buf, size_t len,
+    unsigned char digest[TOK_DIGEST_BYTES], char *msgid, size_t msgid_size);
+
+const char *tok_strerror(int rc);
+
+/* The name of a jmode ("icu", "bigram", "block") and its reverse;
+ * tok_jmode_parse returns -1 for an unknown name. */
+const char *tok_jmode_name(enum tok_jmode m);
+int tok_jmode_parse(const char *name);
+
+#endif

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * words.c - UTF-8 text to word tokens: NFKC, case folding and ICU word
+ * boundaries (dictionary-based for Japanese), or bsfilter's bigram and
+ * block cutting of Japanese runs; URLs found in the text become host
+ * tokens.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <unicode/ubrk.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
+
+#include "tokenizer/tok_priv.h"
+
+#define WORDS_CHUNK_BYTES (32 * 1024)	/* text handed to ICU at once */
+#define URL_MAX_BYTES 2048		/* of one URL examined */
+#define URL_MAX_PATH_WORDS 8		/* path words per URL */
+#define JA_RUN_MAX 256			/* UTF-16 units of one Japanese run */
+
+struct tok_icu {
+	UBreakIterator *brk;
+	const UNormalizer2 *nfkc;
+	UChar *u, *n, *f;
+	int32_t ucap, ncap, fcap;
+	UChar run[JA_RUN_MAX];
+	int32_t runlen;
+	char prev[TOK_MAX_TOKEN_BYTES + 1];	/* last body word, for pairs */
+};
+
+int
+tok_icu_new(struct tok_icu **out)
+{
+	struct tok_icu *u = NULL;
+	UErrorCode err = U_ZERO_ERROR;
+	int rc = TOK_ENOMEM;
+
+	*out = NULL;
+	u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		goto out;
+	u->ucap = u->ncap = u->fcap = WORDS_CHUNK_BYTES + 16;
+	u->u = malloc(sizeof(UChar) * (size_t)u->ucap);
+	u->n = malloc(sizeof(UChar) * (size_t)u->ncap);
+	u->f = malloc(sizeof(UChar) * (size_t)u->fcap);
+	if (u->u == NULL || u->n == NULL || u->f == NULL)
+		goto out;
+	rc = TOK_EINIT;
+	u->nfkc = unorm2_getNFKCInstance(&err);
+	if (U_FAILURE(err))
+		goto out;
+	u->brk = ubrk_open(UBRK_WORD, "ja", NULL, 0, &err);
+	if (U_FAILURE(err))
+		goto out;
+	*out = u;
+	u = NULL;
+	rc = 0;
+out:
+	tok_icu_free(u);
+	return rc;
+}
+
+void
+tok_icu_free(struct tok_icu *u)
+{
+	if (u == NULL)
+		return;
+	if (u->brk != NULL)
+		ubrk_close(u->brk);
+	free(u->u);
+	free(u->n);
+	free(u->f);
+	free(u);
+}
+
+/* Grow a UTF-16 buffer to hold need units. */
+static int
+ugrow(UChar **p, int32_t *cap, int32_t need)
+{
+	UChar *np;
+	int32_t ncap = *cap;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, sizeof(UChar) * (size_t)ncap);
+	if (np == NULL)
+		return TOK_ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+int
+tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
+{
+	char buf[TOK_MAX_TOKEN_BYTES + 32];
+	size_t pl = strlen(prefix);
+
+	if (n == 0)
+		return 0;
+	if (pl + n > TOK_MAX_TOKEN_BYTES) {
+		/* A summary keeps the fact of a long word, not its bytes. */
+		int k = snprintf(buf, sizeof(buf), "%slong:%zu", prefix,
+		    n / 10 * 10);
+
+		return tok_set_add(set, buf, (size_t)k);
+	}
+	memcpy(buf, prefix, pl);
+	memcpy(buf + pl, s, n);
+	return tok_set_add(set, buf, pl + n);
+}
+
+/* Emit one UTF-16 word as UTF-8. */
+static int
+emit_u(struct tok *t, struct tok_set *set, const char *prefix,
+    const UChar *w, int32_t wl)
+{
+	char buf[TOK_MAX_TOKEN_BYTES * 2 + 8];
+	int32_t ol = 0;
+	UErrorCode err = U_ZERO_ERROR;
+	int rc;
+
+	if (wl <= 0)
+		return 0;
+	u_strToUTF8WithSub(buf, (int32_t)sizeof(buf), &ol, w, wl, 0xFFFD,
+	    NULL, &err);
+	if (err == U_BUFFER_OVERFLOW_ERROR || ol > TOK_MAX_TOKEN_BYTES)
+		return tok_emit(set, prefix, "x", (size_t)TOK_MAX_TOKEN_BYTES +
+		    (size_t)(wl > 1000 ? 1000 : wl));
+	if (U_FAILURE(err))
+		return 0;
+	rc = tok_emit(set, prefix, buf, (size_t)ol);
+	if (rc != 0 || !t->o.word_pairs || prefix[0] != '\0')
+		return rc;
+	if (t->icu->prev[0] != '\0') {
+		char pair[TOK_MAX_TOKEN_BYTES * 2 + 2];
+		int k = snprintf(pair, sizeof(pair), "%s_%.*s", t->icu->prev,
+		    (int)ol, buf);
+
+		if (k > 0 && k <= TOK_MAX_TOKEN_BYTES)
+			rc = tok_set_add(set, pair, (size_t)k);
+	}
+	snprintf(t->icu->prev, sizeof(t->icu->prev), "%.*s", (int)ol, buf);
+	return rc;
+}
+
+enum jclass { J_OTHER, J_HIRA, J_KATA, J_HAN };
+
+static enum jclass
+jclass_of(UChar32 c)
+{
+	UErrorCode err = U_ZERO_ERROR;
+	UScriptCode sc;
+
+	if (c == 0x30FC || c == 0xFF70)	/* prolonged sound mark */
+		return J_KATA;
+	sc = uscript_getScript(c, &err);
+	if (sc == USCRIPT_HIRAGANA)
+		return J_HIRA;
+	if (sc == USCRIPT_KATAKANA)
+		return J_KATA;
+	if (sc == USCRIPT_HAN)
+		return J_HAN;
+	return J_OTHER;
+}
+
+/* bsfilter's cutting of a Japanese run: katakana runs (with the prolonged
+ * sound mark) stay whole; kanji runs stay whole in block mode and give
+ * overlapping pairs in bigram mode; hiragana gives nothing in either. */
+static int
+flush_run(struct tok *t, struct tok_set *set, const char *prefix)
+{
+	struct tok_icu *u = t->icu;
+	int32_t i = 0, s, k, nxt;
+	UChar32 c;
+	enum jclass cl, cl2;
+	int rc = 0;
+
+	while (i < u->runlen && rc == 0) {
+		s = i;
+		U16_NEXT(u->run, i, u->runlen, c);
+		cl = jclass_of(c);
+		while (i < u->runlen) {
+			k = i;
+			U16_NEXT(u->run, k, u->runlen, c);
+			cl2 = jclass_of(c);
+			if (cl2 != cl)
+				break;
+			i = k;
+		}
+		if (cl == J_HIRA)
+			continue;
+		if (t->o.jmode == TOK_JA_BLOCK || cl == J_KATA ||
+		    cl == J_OTHER) {
+			rc = emit_u(t, set, prefix, u->run + s, i - s);
+			continue;
+		}
+		/* Pairs of code points over [s, i); one alone stays. */
+		k = s;
+		U16_FWD_1(u->run, k, i);
+		if (k >= i) {
+			rc = emit_u(t, set, prefix, u->run + s, i - s);
+			continue;
+		}
+		while (k < i && rc == 0) {
+			nxt = k;
+			U16_FWD_1(u->run, nxt, i);
+			rc = emit_u(t, set, prefix, u->run + s, nxt - s);
+			s = k;
+			k = nxt;
+		}
+	}
+	u->runlen = 0;
+	return rc;
+}
+
+static int
+all_ascii(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* Words of one chunk of valid UTF-8. */
+static int
+chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
+    struct tok_set *set)
+{
+	struct tok_icu *u = t->icu;
+	UErrorCode err = U_ZERO_ERROR;
+	int32_t ul = 0, nl, fl, b, e, st, runend = -1;
+	const UChar *text;
+	int rc;
+
+	rc = ugrow(&u->u, &u->ucap, (int32_t)n + 1);
+	if (rc != 0)
+		return rc;
+	u_strFromUTF8WithSub(u->u, u->ucap, &ul, s, (int32_t)n, 0xFFFD, NULL,
+	    &err);
+	if (U_FAILURE(err))
+		return 0;
+	text = u->u;
+	nl = ul;
+	if (!all_ascii(s, n)) {
+		err = U_ZERO_ERROR;
+		nl = unorm2_normalize(u->nfkc, u->u, ul, u->n, u->ncap, &err);
+		if (err == U_BUFFER_OVERFLOW_ERROR) {
+			rc = ugrow(&u->n, &u->ncap, nl + 1);
+			if (rc != 0)
+				return rc;
+			err = U_ZERO_ERROR;
+			nl = unorm2_normalize(u->nfkc, u->u, ul, u->n, u->ncap,
+			    &err);
+		}
+		if (U_FAILURE(err))
+			return 0;
+		text = u->n;
+	}
+	err = U_ZERO_ERROR;
+	fl = u_strFoldCase(u->f, u->fcap, text, nl, U_FOLD_CASE_DEFAULT, &err);
+	if (err == U_BUFFER_OVERFLOW_ERROR) {
+		rc = ugrow(&u->f, &u->fcap, fl + 1);
+		if (rc != 0)
+			return rc;
+		err = U_ZERO_ERROR;
+		fl = u_strFoldCase(u->f, u->fcap, text, nl,
+		    U_FOLD_CASE_DEFAULT, &err);
+	}
+	if (U_FAILURE(err))
+		return 0;
+	err = U_ZERO_ERROR;
+	ubrk_setText(u->brk, u->f, fl, &err);
+	if (U_FAILURE(err))
+		return 0;
+	u->runlen = 0;
+	b = ubrk_first(u->brk);
+	for (e = ubrk_next(u->brk); e != UBRK_DONE && rc == 0;
+	    b = e, e = ubrk_next(u->brk)) {
+		st = ubrk_getRuleStatus(u->brk);
+		if (st < UBRK_WORD_NONE_LIMIT)
+			continue;
+		if (t->o.jmode != TOK_JA_ICU && st >= UBRK_WORD_KANA &&
+		    st < UBRK_WORD_IDEO_LIMIT) {
+			if (b != runend || u->runlen + (e - b) > JA_RUN_MAX)
+				rc = flush_run(t, set, prefix);
+			if (rc == 0 && e - b <= JA_RUN_MAX) {
+				memcpy(u->run + u->runlen, u->f + b,
+				    sizeof(UChar) * (size_t)(e - b));
+				u->runlen += e - b;
+			}
+			runend = e;
+			continue;
+		}
+		if (u->runlen > 0)
+			rc = flush_run(t, set, prefix);
+		if (rc != 0)
+			break;
+		/* Single ASCII letters carry nothing. */
+		if (e - b == 1 && u->f[b] < 0x80 && st >= UBRK_WORD_LETTER &&
+		    st < UBRK_WORD_LETTER_LIMIT)
+			continue;
+		rc = emit_u(t, set, prefix, u->f + b, e - b);
+	}
+	if (rc == 0 && u->runlen > 0)
+		rc = flush_run(t, set, prefix);
+	return rc;
+}
+
+static int
+url_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7F && c != '<' && c != '>' && c != '"' &&
+	    c != '\'' && c != '`' && c != '{' && c != '}' && c != '|' &&
+	    c != '\\' && c != '^';
+}
+
+int
+tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
+{
+	char host[256], w[TOK_MAX_TOKEN_BYTES + 1];
+	size_t i = 0, h = 0, k, nw = 0;
+	const char *p;
+	int rc = 0, dots = 0, digits = 1;
+
+	(void)t;
+	if (len > URL_MAX_BYTES)
+		len = URL_MAX_BYTES;
+	p = memmem(url, len, "://", 3);
+	if (p != NULL)
+		i = (size_t)(p - url) + 3;
+	else if (len > 7 && strncasecmp(url, "mailto:", 7) == 0) {
+		p = memchr(url, '@', len);
+		if (p == NULL)
+			return 0;
+		i = (size_t)(p - url) + 1;
+	}
+	/* Host: up to / ? # : and after any userinfo. */
+	for (k = i; k < len && url[k] != '/' && url[k] != '?' &&
+	    url[k] != '#'; k++)
+		if (url[k] == '@')
+			i = k + 1;
+	for (; i < len && h + 1 < sizeof(host) && url[i] != '/' &&
+	    url[i] != '?' && url[i] != '#' && url[i] != ':'; i++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)url[i]);
+
+		if (!isalnum(c) && c != '.' && c != '-' && c != '_')
+			break;
+		if (c == '.')
+			dots++;
+		else if (!isdigit(c))
+			digits = 0;
+		host[h++] = (char)c;
+	}
+	while (h > 0 && host[h - 1] == '.')
+		h--;
+	host[h] = '\0';
+	if (h == 0 || dots == 0)
+		return 0;
+	rc = tok_emit(set, "url:", host, h);
+	if (digits && dots == 3)
+		return rc == 0 ? tok_set_add(set, "url:ip", 6) : rc;
+	/* Parent domains down to two labels. */
+	for (k = 0; k < h && rc == 0; k++) {
+		if (host[k] != '.')
+			continue;
+		if (memchr(host + k + 1, '.', h - k - 1) == NULL)
+			break;
+		rc = tok_emit(set, "url:", host + k + 1, h - k - 1);
+	}
+	/* A few path words. */
+	while (i < len && rc == 0 && nw < URL_MAX_PATH_WORDS) {
+		while (i < len && !isalnum((unsigned char)url[i]))
+			i++;
+		for (k = 0; i < len && isalnum((unsigned char)url[i]); i++)
+			if (k < TOK_MAX_TOKEN_BYTES)
+				w[k++] = (char)tolower((unsigned char)url[i]);
+		if (k >= 2 && k <= 20) {
+			rc = tok_emit(set, "urlw:", w, k);
+			nw++;
+		}
+	}
+	return rc;
+}
+
+/* URLs written in text: http(s)://..., www.... */
+static int
+text_urls(struct tok *t, const char *s, size_t n, struct tok_set *set)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i + 4 < n && rc == 0; i++) {
+		if (!((s[i] == 'h' || s[i] == 'H') &&
+		    (strncasecmp(s + i, "http://", 7) == 0 ||
+		    strncasecmp(s + i, "https://", 8) == 0)) &&
+		    !((s[i] == 'w' || s[i] == 'W') &&
+		    strncasecmp(s + i, "www.", 4) == 0 &&
+		    (i == 0 || !isalnum((unsigned char)s[i - 1]))))
+			continue;
+		for (j = i; j < n && url_char((unsigned char)s[j]); j++)
+			;
+		rc = tok_url(t, s + i, j - i, set);
+		i = j;
+	}
+	return rc;
+}
+
+int
+tok_words(struct tok *t, const char *utf8, size_t len, const char *prefix,
+    struct tok_set *set)
+{
+	size_t off = 0, n;
+	int rc;
+
+	t->icu->prev[0] = '\0';
+	rc = text_urls(t, utf8, len, set);
+	while (rc == 0 && off < len) {
+		n = len - off;
+		if (n > WORDS_CHUNK_BYTES) {
+			/* Cut at a line end, else at a space, else at a
+			 * character boundary. */
+			size_t c = WORDS_CHUNK_BYTES;
+
+			while (c > WORDS_CHUNK_BYTES / 2 &&
+			    utf8[off + c] != '\n')
+				c--;
+			if (c == WORDS_CHUNK_BYTES / 2) {
+				c = WORDS_CHUNK_BYTES;
+				while (c > 0 &&
+				    ((unsigned char)utf8[off + c] & 0xC0) == 0x80)
+					c--;
+			}
+			n = c;
+		}
+		rc = chunk_words(t, utf8 + off, n, prefix, set);
+		off += n;
+	}
+	return rc;
+}
