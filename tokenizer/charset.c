@@ -390,6 +390,76 @@ alias_lookup(const char *label, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* Does UTF-8 text read as Japanese?  Real Japanese prose carries kana
+ * (particles, loanwords); Latin or EUC bytes misread as Shift_JIS give
+ * half-width katakana or kana-less kanji salad instead. */
+static int
+reads_japanese(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k, kana = 0, han = 0, half = 0, other = 0;
+	unsigned cp;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(u + i, n - i);
+		if (k < 2) {
+			other++;
+			i++;
+			continue;
+		}
+		cp = k == 2 ? ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu) :
+		    k == 3 ? ((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) |
+		    (u[i + 2] & 0x3Fu) : 0x10000;
+		if (cp >= 0x3040 && cp <= 0x30FF)
+			kana++;
+		else if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
+		    (cp >= 0x3000 && cp <= 0x303F) ||
+		    (cp >= 0xFF01 && cp <= 0xFF5E))
+			han++;
+		else if (cp >= 0xFF61 && cp <= 0xFF9F)
+			half++;
+		else
+			other++;
+		i += k;
+	}
+	return kana > 0 && (kana + han) * 10 >= (kana + han + half + other) * 7
+	    && half * 10 <= (kana + han + half + other) * 3;
+}
+
+/* Try the Japanese multi-byte charsets strictly (first the preferred
+ * one, when given) and keep the first that reads as Japanese.  Returns 0
+ * when out was filled, 1 when none fitted, or TOK_ENOMEM. */
+static int
+ja_guess(struct tok *t, const char *prefer, const char *in, size_t len,
+    struct tbuf *out)
+{
+	static const char *const cands[] = { "CP932", "EUC-JP-MS" };
+	size_t i, bad, mark = out->len;
+	int rc, pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		const char *name = pass == 0 ? prefer : cands[pass - 1];
+
+		if (name == NULL || (pass > 0 && prefer != NULL &&
+		    strcmp(name, prefer) == 0))
+			continue;
+		rc = decode(t, name, in, len, out, &bad, 0);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark))
+			return 0;
+		out->len = mark;
+		if (out->p != NULL)
+			out->p[mark] = '\0';
+	}
+	(void)i;
+	return 1;
+}
+
 static int
 is_japanese_iconv(const char *name)
 {
@@ -476,6 +546,17 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	if (high && utf8_valid(in, len))
 		return tbuf_add(out, in, len);
 	max_bad = len / 200 + 2;
+	/* Japanese, declared or not: the declared multi-byte charset if it
+	 * reads as Japanese, else the other one if that does. */
+	if (name == NULL || strncmp(name, "WINDOWS-1252", 12) == 0 ||
+	    strcmp(name, "CP932") == 0 || strcmp(name, "EUC-JP-MS") == 0 ||
+	    strcmp(name, "JIS") == 0) {
+		rc = ja_guess(t, name != NULL && (strcmp(name, "CP932") == 0 ||
+		    strcmp(name, "EUC-JP-MS") == 0) ? name : NULL, in, len,
+		    out);
+		if (rc <= 0)
+			return rc;
+	}
 	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) != 0) {
 		rc = decode(t, name, in, len, out, &bad, max_bad);
 		if (rc <= 0)

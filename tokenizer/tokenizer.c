@@ -600,14 +600,59 @@ text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
 	return rc;
 }
 
+/* Lower-case tag + value as one token, if it fits and has no blanks. */
+static int
+tag_token(struct tok_set *set, const char *tag, const char *a,
+    const char *b)
+{
+	char buf[TOK_MAX_TOKEN_BYTES + 1];
+	int i, k;
+
+	k = snprintf(buf, sizeof(buf), "%s%s%s%s", tag, a, b ? "/" : "",
+	    b ? b : "");
+	if (k <= 0 || (size_t)k >= sizeof(buf))
+		return 0;
+	for (i = 0; i < k; i++) {
+		if (isspace((unsigned char)buf[i]) || buf[i] == '\0')
+			return 0;
+		buf[i] = (char)tolower((unsigned char)buf[i]);
+	}
+	return tok_set_add(set, buf, (size_t)k);
+}
+
+/* Every MIME entity's type, charset and transfer encoding. */
+static int
+type_tokens(GMimeObject *obj, struct tok_set *set)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *type, *sub, *cs, *cte;
+	int rc = 0;
+
+	if (ct != NULL) {
+		type = g_mime_content_type_get_media_type(ct);
+		sub = g_mime_content_type_get_media_subtype(ct);
+		if (type != NULL && sub != NULL)
+			rc = tag_token(set, "ct:", type, sub);
+	}
+	cs = g_mime_object_get_content_type_parameter(obj, "charset");
+	if (rc == 0 && cs != NULL)
+		rc = tag_token(set, "charset:", cs, NULL);
+	cte = g_mime_object_get_header(obj, "Content-Transfer-Encoding");
+	if (rc == 0 && cte != NULL) {
+		while (isspace((unsigned char)*cte))
+			cte++;
+		rc = tag_token(set, "cte:", cte, NULL);
+	}
+	return rc;
+}
+
 static int
 walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
     struct tok_set *set)
 {
 	GMimeContentType *ct;
 	const char *type, *sub, *fn;
-	char buf[128];
-	int i, n, rc = 0, k;
+	int n, i, rc = 0;
 
 	if (obj == NULL || depth > TOK_MAX_DEPTH)
 		return 0;
@@ -615,8 +660,9 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 		GMimeMessage *m = g_mime_message_part_get_message(
 		    GMIME_MESSAGE_PART(obj));
 
-		if (m == NULL)
-			return 0;
+		rc = type_tokens(obj, set);
+		if (m == NULL || rc != 0)
+			return rc;
 		rc = header_tokens(t, GMIME_OBJECT(m), set);
 		if (rc == 0 && !t->o.ignore_body)
 			rc = walk(t, g_mime_message_get_mime_part(m), depth + 1,
@@ -624,7 +670,18 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 		return rc;
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
+		rc = type_tokens(obj, set);
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		if (rc == 0 && n == 0) {
+			/* No parts found (say, no boundary): its text still
+			 * counts. */
+			const char *pro = g_mime_multipart_get_prologue(
+			    GMIME_MULTIPART(obj));
+
+			if (pro != NULL)
+				rc = tok_words(t, pro, strnlen(pro,
+				    TOK_MAX_PART_BYTES), "", set);
+		}
 		for (i = 0; i < n && rc == 0 && t->parts < TOK_MAX_PARTS; i++)
 			rc = walk(t, g_mime_multipart_get_part(
 			    GMIME_MULTIPART(obj), i), depth + 1, textbytes,
@@ -640,21 +697,14 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 		type = "text";
 	if (sub == NULL)
 		sub = "plain";
+	rc = type_tokens(obj, set);
 	fn = g_mime_part_get_filename(GMIME_PART(obj));
-	if (fn != NULL)
+	if (rc == 0 && fn != NULL)
 		rc = tok_words(t, fn, strlen(fn), "file:", set);
 	if (rc == 0 && strcasecmp(type, "text") == 0 &&
 	    *textbytes < TOK_MAX_TEXT_BYTES) {
 		rc = text_part(t, obj, strcasecmp(sub, "html") == 0, set);
 		*textbytes += t->text.len;
-		return rc;
-	}
-	if (rc == 0) {
-		k = snprintf(buf, sizeof(buf), "ct:%s/%s", type, sub);
-		for (i = 0; i < k; i++)
-			buf[i] = (char)tolower((unsigned char)buf[i]);
-		if (k > 0 && (size_t)k < sizeof(buf))
-			rc = tok_set_add(set, buf, (size_t)k);
 	}
 	return rc;
 }

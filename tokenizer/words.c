@@ -107,7 +107,8 @@ tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 	if (n == 0)
 		return 0;
 	if (pl + n > TOK_MAX_TOKEN_BYTES) {
-		/* A summary keeps the fact of a long word, not its bytes. */
+		/* A summary keeps the fact of a long word, not its bytes (which
+		 * callers may not even pass in full). */
 		int k = snprintf(buf, sizeof(buf), "%slong:%zu", prefix,
 		    n / 10 * 10);
 
@@ -132,9 +133,10 @@ emit_u(struct tok *t, struct tok_set *set, const char *prefix,
 		return 0;
 	u_strToUTF8WithSub(buf, (int32_t)sizeof(buf), &ol, w, wl, 0xFFFD,
 	    NULL, &err);
+	/* Too long: ol is the length it needs; tok_emit summarises it
+	 * without reading the bytes. */
 	if (err == U_BUFFER_OVERFLOW_ERROR || ol > TOK_MAX_TOKEN_BYTES)
-		return tok_emit(set, prefix, "x", (size_t)TOK_MAX_TOKEN_BYTES +
-		    (size_t)(wl > 1000 ? 1000 : wl));
+		return tok_emit(set, prefix, buf, (size_t)ol);
 	if (U_FAILURE(err))
 		return 0;
 	rc = tok_emit(set, prefix, buf, (size_t)ol);

@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_tok.c - unit tests of tokenizer/: the same Japanese text in every
+ * encoding and under wrong labels gives the same words; MIME structure,
+ * HTML, normalisation, Japanese modes, limits, digests; and, when
+ * ../shared/corpus/ja-fixtures is present, every real-world fixture gives
+ * valid UTF-8 and Japanese words.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/tokenizer.h"
+
+#define DATA "tests/data/"
+#define JA_FIXTURES "../shared/corpus/ja-fixtures"
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Tokenize a file with jmode into a fresh set. */
+static struct tok_set *
+tokens_of(const char *path, enum tok_jmode jm)
+{
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s = tok_set_new();
+	size_t len;
+	char *buf = slurp(path, &len);
+
+	tok_opts_init(&o);
+	o.jmode = jm;
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(tok_message(t, buf, len, s), 0);
+	tok_set_sort(s);
+	tok_free(t);
+	free(buf);
+	return s;
+}
+
+static int
+has(const struct tok_set *s, const char *tok)
+{
+	size_t i, n = tok_set_count(s), l;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(tok_set_token(s, i, &l), tok) == 0)
+			return 1;
+	return 0;
+}
+
+/* Untagged (body) tokens joined by spaces, sorted. */
+static char *
+body_words(const struct tok_set *s)
+{
+	size_t i, n = tok_set_count(s), l, cap = 1, k = 0;
+	char *out;
+
+	for (i = 0; i < n; i++)
+		cap += strlen(tok_set_token(s, i, &l)) + 1;
+	out = calloc(1, cap);
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < n; i++) {
+		const char *t = tok_set_token(s, i, &l);
+
+		if (strchr(t, ':') != NULL)
+			continue;
+		memcpy(out + k, t, l);
+		k += l;
+		out[k++] = ' ';
+	}
+	out[k] = '\0';
+	return out;
+}
+
+static int
+valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k, j;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (u[i] >= 0xC2 && u[i] <= 0xDF)
+			k = 2;
+		else if (u[i] >= 0xE0 && u[i] <= 0xEF)
+			k = 3;
+		else if (u[i] >= 0xF0 && u[i] <= 0xF4)
+			k = 4;
+		else
+			return 0;
+		if (i + k > n)
+			return 0;
+		for (j = 1; j < k; j++)
+			if ((u[i + j] & 0xC0) != 0x80)
+				return 0;
+		if (u[i] == 0xE0 && u[i + 1] < 0xA0)
+			return 0;
+		if (u[i] == 0xED && u[i + 1] >= 0xA0)
+			return 0;
+		if (u[i] == 0xF0 && u[i + 1] < 0x90)
+			return 0;
+		if (u[i] == 0xF4 && u[i + 1] >= 0x90)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static void
+assert_clean_tokens(const struct tok_set *s, const char *what)
+{
+	size_t i, n = tok_set_count(s), l;
+
+	for (i = 0; i < n; i++) {
+		const char *t = tok_set_token(s, i, &l);
+
+		ck_assert_msg(l > 0 && l <= TOK_MAX_TOKEN_BYTES,
+		    "%s: token length %zu", what, l);
+		ck_assert_msg(valid_utf8(t, l), "%s: invalid UTF-8 token", what);
+		ck_assert_msg(strpbrk(t, " \t\r\n") == NULL,
+		    "%s: blank in token '%s'", what, t);
+		ck_assert_msg(strlen(t) == l, "%s: NUL in token", what);
+	}
+}
+
+/* Japanese words containing kana or kanji. */
+static size_t
+japanese_tokens(const struct tok_set *s)
+{
+	size_t i, n = tok_set_count(s), l, k = 0;
+
+	for (i = 0; i < n; i++) {
+		const unsigned char *t = (const unsigned char *)
+		    tok_set_token(s, i, &l);
+		size_t j;
+
+		for (j = 0; j + 2 < l; j++)
+			if ((t[j] == 0xE3 && t[j + 1] >= 0x81 &&
+			    t[j + 1] <= 0x83) || (t[j] >= 0xE4 && t[j] <= 0xE9)) {
+				k++;
+				break;
+			}
+	}
+	return k;
+}
+
+static const char *const same_text[] = {
+	"ja-iso2022jp.eml", "ja-sjis-b64.eml", "ja-eucjp-8bit.eml",
+	"ja-utf8-qp.eml", "ja-sjis-as-jis.eml", "ja-euc-as-sjis.eml",
+	"ja-utf8-as-latin1.eml", "ja-sjis-as-ascii.eml",
+	"ja-sjis-raw-subject.eml",
+};
+
+START_TEST(test_same_text_every_encoding)
+{
+	struct tok_set *ref = tokens_of(DATA "ja-utf8-qp.eml", TOK_JA_ICU);
+	char *want = body_words(ref), path[256];
+	struct tok_set *s;
+	char *got;
+
+	ck_assert(has(ref, "東京"));
+	ck_assert(has(ref, "セミナー"));
+	ck_assert(has(ref, "subject:会議"));
+	snprintf(path, sizeof(path), DATA "%s", same_text[_i]);
+	s = tokens_of(path, TOK_JA_ICU);
+	got = body_words(s);
+	ck_assert_msg(strcmp(got, want) == 0, "%s:\n got  %s\n want %s",
+	    same_text[_i], got, want);
+	ck_assert_msg(has(s, "subject:会議") && has(s, "subject:お知らせ"),
+	    "%s: subject words", same_text[_i]);
+	assert_clean_tokens(s, same_text[_i]);
+	free(got);
+	free(want);
+	tok_set_free(s);
+	tok_set_free(ref);
+}
+END_TEST
+
+START_TEST(test_split_encoded_words)
+{
+	struct tok_set *a = tokens_of(DATA "ja-split-jis.eml", TOK_JA_ICU);
+	struct tok_set *b = tokens_of(DATA "ja-split-utf8.eml", TOK_JA_ICU);
+
+	ck_assert(has(a, "subject:会議"));
+	ck_assert(has(a, "subject:お知らせ"));
+	ck_assert(has(b, "subject:会議"));
+	ck_assert(has(b, "subject:お知らせ"));
+	assert_clean_tokens(a, "split jis");
+	assert_clean_tokens(b, "split utf8");
+	tok_set_free(a);
+	tok_set_free(b);
+}
+END_TEST
+
+START_TEST(test_html_only)
+{
+	struct tok_set *s = tokens_of(DATA "html-only.eml", TOK_JA_ICU);
+
+	ck_assert(has(s, "cheap"));
+	ck_assert(has(s, "meds"));
+	ck_assert(has(s, "café"));		/* entity decoded */
+	ck_assert(has(s, "altword"));
+	ck_assert(has(s, "hidden:hiddenword"));	/* display:none */
+	ck_assert(has(s, "hidden:whiteword"));	/* white on white */
+	ck_assert(!has(s, "hiddenword"));
+	ck_assert(!has(s, "commentword"));
+	ck_assert(!has(s, "scriptword"));
+	ck_assert(!has(s, "href"));		/* no tag innards */
+	ck_assert(has(s, "url:www.pharma.example.com"));
+	ck_assert(has(s, "url:pharma.example.com"));
+	ck_assert(has(s, "url:example.com"));
+	ck_assert(has(s, "url:img.example.net"));
+	ck_assert(has(s, "ct:text/html"));
+	tok_set_free(s);
+}
+END_TEST
+
+START_TEST(test_nested_and_crlf)
+{
+	struct tok_set *a = tokens_of(DATA "nested.eml", TOK_JA_ICU);
+	struct tok_set *b = tokens_of(DATA "nested-crlf.eml", TOK_JA_ICU);
+	size_t i, l;
+
+	ck_assert(has(a, "outerbody"));
+	ck_assert(has(a, "innerbody"));
+	ck_assert(has(a, "subject:innersubject"));
+	ck_assert(has(a, "from:inner"));
+	ck_assert(has(a, "ct:message/rfc822"));
+	ck_assert_uint_eq(tok_set_count(a), tok_set_count(b));
+	for (i = 0; i < tok_set_count(a); i++)
+		ck_assert_str_eq(tok_set_token(a, i, &l),
+		    tok_set_token(b, i, &l));
+	tok_set_free(a);
+	tok_set_free(b);
+}
+END_TEST
+
+START_TEST(test_broken_boundaries)
+{
+	struct tok_set *a = tokens_of(DATA "missing-boundary.eml", TOK_JA_ICU);
+	struct tok_set *b = tokens_of(DATA "no-boundary-param.eml", TOK_JA_ICU);
+
+	ck_assert(has(a, "firstpart"));
+	ck_assert(has(a, "secondpart"));
+	ck_assert(has(b, "orphan"));
+	tok_set_free(a);
+	tok_set_free(b);
+}
+END_TEST
+
+START_TEST(test_attachments)
+{
+	struct tok_set *a = tokens_of(DATA "attachment.eml", TOK_JA_ICU);
+	struct tok_set *u = tokens_of(DATA "uuencode.eml", TOK_JA_ICU);
+
+	ck_assert(has(a, "ct:application/pdf"));
+	ck_assert(has(a, "file:invoice"));
+	ck_assert(has(a, "cte:base64"));
+	ck_assert(!has(a, "binarybytesword"));	/* bytes not read */
+	ck_assert(has(u, "file:setup.exe"));
+	ck_assert(has(u, "after"));
+	ck_assert(has(u, "look"));
+	tok_set_free(a);
+	tok_set_free(u);
+}
+END_TEST
+
+START_TEST(test_nfkc)
+{
+	struct tok_set *s = tokens_of(DATA "nfkc.eml", TOK_JA_ICU);
+
+	ck_assert(has(s, "free"));	/* full-width Latin, folded */
+	ck_assert(has(s, "カタカナ"));	/* half-width katakana */
+	ck_assert(has(s, "money123"));
+	tok_set_free(s);
+}
+END_TEST
+
+static struct tok_set *
+text_tokens(const char *text, enum tok_jmode jm)
+{
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s = tok_set_new();
+
+	tok_opts_init(&o);
+	o.jmode = jm;
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	ck_assert_int_eq(tok_text(t, text, strlen(text), s), 0);
+	tok_free(t);
+	return s;
+}
+
+START_TEST(test_japanese_modes)
+{
+	const char *text = "東京都千代田区のコンピューターです";
+	struct tok_set *bi = text_tokens(text, TOK_JA_BIGRAM);
+	struct tok_set *bl = text_tokens(text, TOK_JA_BLOCK);
+	struct tok_set *icu = text_tokens(text, TOK_JA_ICU);
+
+	/* bsfilter's bigram: overlapping kanji pairs, katakana whole,
+	 * hiragana dropped. */
+	ck_assert(has(bi, "東京"));
+	ck_assert(has(bi, "京都"));
+	ck_assert(has(bi, "代田"));
+	ck_assert(has(bi, "コンピューター"));
+	ck_assert(!has(bi, "の"));
+	ck_assert(!has(bi, "です"));
+	/* block: whole runs */
+	ck_assert(has(bl, "東京都千代田区"));
+	ck_assert(has(bl, "コンピューター"));
+	ck_assert(!has(bl, "東京"));
+	/* ICU: dictionary words */
+	ck_assert(has(icu, "コンピューター"));
+	ck_assert(has(icu, "東京"));
+	ck_assert_int_eq(tok_jmode_parse("bigram"), TOK_JA_BIGRAM);
+	ck_assert_int_eq(tok_jmode_parse("nope"), -1);
+	ck_assert_str_eq(tok_jmode_name(TOK_JA_BLOCK), "block");
+	tok_set_free(bi);
+	tok_set_free(bl);
+	tok_set_free(icu);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct tok_set *s = tok_set_new();
+	char buf[32], *big;
+	size_t i, n = (size_t)TOK_MAX_TOKENS + 500, k = 0;
+	struct tok_set *l;
+
+	for (i = 0; i < n; i++) {
+		int w = snprintf(buf, sizeof(buf), "w%zu", i);
+
+		ck_assert_int_eq(tok_set_add(s, buf, (size_t)w), 0);
+	}
+	ck_assert_uint_eq(tok_set_count(s), TOK_MAX_TOKENS);
+	ck_assert(tok_set_truncated(s));
+	tok_set_reset(s);
+	ck_assert_uint_eq(tok_set_count(s), 0);
+	ck_assert(!tok_set_truncated(s));
+	/* counts */
+	ck_assert_int_eq(tok_set_add(s, "a", 1), 0);
+	ck_assert_int_eq(tok_set_add(s, "a", 1), 0);
+	ck_assert_uint_eq(tok_set_freq(s, 0), 2);
+	tok_set_free(s);
+	/* a long word becomes a summary token */
+	big = malloc(301);
+	ck_assert_ptr_nonnull(big);
+	for (i = 0; i < 300; i++)
+		big[i] = (char)('a' + (i % 26));
+	big[300] = '\0';
+	l = text_tokens(big, TOK_JA_ICU);
+	for (i = 0; i < tok_set_count(l); i++) {
+		size_t tl;
+
+		ck_assert_uint_le(strlen(tok_set_token(l, i, &tl)),
+		    TOK_MAX_TOKEN_BYTES);
+		k++;
+	}
+	ck_assert_uint_eq(k, 1);
+	ck_assert(has(l, "long:300"));
+	tok_set_free(l);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_digest)
+{
+	const char *a = "Received: from x\nMessage-ID: <id1@example.org>\n"
+	    "Subject: hi\n\nbody\n";
+	const char *b = "X-Spam-Flag: Yes\nReceived: from y\n"
+	    "Message-ID: <id1@example.org>\nSubject: hi\n\nbody\n";
+	const char *c = "Message-ID: <id1@example.org>\n\nother body\n";
+	const char *d = "Message-ID: <id2@example.org>\n\nbody\n";
+	unsigned char da[TOK_DIGEST_BYTES], db[TOK_DIGEST_BYTES];
+	unsigned char dc[TOK_DIGEST_BYTES], dd[TOK_DIGEST_BYTES];
+	char id[64];
+
+	tok_digest(a, strlen(a), da, id, sizeof(id));
+	ck_assert_str_eq(id, "id1@example.org");
+	tok_digest(b, strlen(b), db, NULL, 0);
+	tok_digest(c, strlen(c), dc, NULL, 0);
+	tok_digest(d, strlen(d), dd, NULL, 0);
+	ck_assert(memcmp(da, db, sizeof(da)) == 0);
+	ck_assert(memcmp(da, dc, sizeof(da)) != 0);
+	ck_assert(memcmp(da, dd, sizeof(da)) != 0);
+}
+END_TEST
+
+START_TEST(test_hostile_small)
+{
+	static const char *const inputs[] = {
+		"", "\n", "Subject", "Subject: \x1b$B\x1b$B\x1b", "\0\0\0\n\n\0",
+		"Content-Type: text/plain; charset=\"\xff\xfe\"\n\n\xc0\xaf\xe0\x80\xaf",
+		"Subject: =?x?B?////?= =?utf-8?Q?=ZZ=?=\n\n",
+		"Content-Type: multipart/mixed; boundary=\n\n--\n--\n",
+	};
+	static const size_t lens[] = { 0, 1, 7, 19, 6, 59, 47, 52 };
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s = tok_set_new();
+	size_t i;
+
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		tok_set_reset(s);
+		ck_assert_int_eq(tok_message(t, inputs[i], lens[i], s), 0);
+		assert_clean_tokens(s, "hostile");
+	}
+	tok_free(t);
+	tok_set_free(s);
+}
+END_TEST
+
+/* Every ja-fixture: valid UTF-8 tokens; every message listed as Japanese
+ * gives Japanese words. */
+START_TEST(test_ja_fixtures)
+{
+	FILE *idx;
+	char line[1024], path[1200], label[16], rel[1000];
+	size_t nmsg = 0, nja = 0;
+	struct tok_set *s;
+
+	idx = fopen(JA_FIXTURES "/index", "r");
+	if (idx == NULL) {
+		fprintf(stderr, "skip: %s absent\n", JA_FIXTURES);
+		return;
+	}
+	while (fgets(line, sizeof(line), idx) != NULL) {
+		if (sscanf(line, "%15s %999s", label, rel) != 2)
+			continue;
+		snprintf(path, sizeof(path), JA_FIXTURES "/%s", rel);
+		s = tokens_of(path, TOK_JA_ICU);
+		assert_clean_tokens(s, path);
+		tok_set_free(s);
+		nmsg++;
+	}
+	fclose(idx);
+	ck_assert_uint_ge(nmsg, 40);
+	idx = fopen(JA_FIXTURES "/index.japanese", "r");
+	ck_assert_ptr_nonnull(idx);
+	while (fgets(line, sizeof(line), idx) != NULL) {
+		if (sscanf(line, "%15s %999s", label, rel) != 2)
+			continue;
+		snprintf(path, sizeof(path), JA_FIXTURES "/%s", rel);
+		s = tokens_of(path, TOK_JA_ICU);
+		ck_assert_msg(japanese_tokens(s) >= 1, "%s: no Japanese words",
+		    path);
+		tok_set_free(s);
+		nja++;
+	}
+	fclose(idx);
+	ck_assert_uint_ge(nja, 1);
+}
+END_TEST
+
+static Suite *
+tok_suite(void)
+{
+	Suite *s = suite_create("tokenizer");
+	TCase *tc;
+
+	tc = tcase_create("charsets");
+	tcase_add_loop_test(tc, test_same_text_every_encoding, 0,
+	    sizeof(same_text) / sizeof(same_text[0]));
+	tcase_add_test(tc, test_split_encoded_words);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mime");
+	tcase_add_test(tc, test_html_only);
+	tcase_add_test(tc, test_nested_and_crlf);
+	tcase_add_test(tc, test_broken_boundaries);
+	tcase_add_test(tc, test_attachments);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("words");
+	tcase_add_test(tc, test_nfkc);
+	tcase_add_test(tc, test_japanese_modes);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_hostile_small);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("fixtures");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_ja_fixtures);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(tok_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
