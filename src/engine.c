@@ -162,8 +162,10 @@ engine_errmsg(const struct engine *e)
 	return e->err;
 }
 
-int
-engine_tokenize(struct engine *e, const char *buf, size_t len)
+/* Tokenize into e->set and the lookup arrays; sorted when asked (for
+ * display: classifying does not need the order). */
+static int
+tokenize(struct engine *e, const char *buf, size_t len, int sort)
 {
 	size_t i, n;
 	int rc;
@@ -175,7 +177,8 @@ engine_tokenize(struct engine *e, const char *buf, size_t len)
 		    tok_strerror(rc));
 		return DB_ENOMEM;
 	}
-	tok_set_sort(e->set);
+	if (sort)
+		tok_set_sort(e->set);
 	n = tok_set_count(e->set);
 	if (grow(e, n) != 0) {
 		snprintf(e->err, sizeof(e->err), "tokenizer: out of memory");
@@ -189,6 +192,12 @@ engine_tokenize(struct engine *e, const char *buf, size_t len)
 }
 
 int
+engine_tokenize(struct engine *e, const char *buf, size_t len)
+{
+	return tokenize(e, buf, len, 1);
+}
+
+int
 engine_classify(struct engine *e, const char *buf, size_t len,
     struct verdict_info *v)
 {
@@ -198,7 +207,7 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	rc = engine_tokenize(e, buf, len);
+	rc = tokenize(e, buf, len, 0);
 	if (rc != 0)
 		return rc;
 	n = tok_set_count(e->set);
@@ -463,14 +472,20 @@ robx_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
 }
 
 int
-engine_update_robx(struct engine *e)
+engine_update_robx(struct engine *e, int force)
 {
 	struct robx_acc a = { &e->sp, 0, 0, 0.0, 0 };
 	int rc;
-	int64_t micro;
+	int64_t micro, at = 0;
 
 	rc = db_totals(e->db, &a.ns, &a.nh);
 	if (rc == 0 && (a.ns == 0 || a.nh == 0))
+		return 0;
+	/* A full scan per learned message would cost more than the
+	 * learning: recompute once the totals grew by a tenth (or 10). */
+	if (rc == 0 && !force && db_meta_get(e->db, "robx_msgs", &at) == 0 &&
+	    (int64_t)(a.ns + a.nh) < at + (at / 10 > 10 ? at / 10 : 10) &&
+	    (int64_t)(a.ns + a.nh) >= at)
 		return 0;
 	if (rc == 0)
 		rc = db_foreach(e->db, robx_tok, &a);
@@ -480,6 +495,8 @@ engine_update_robx(struct engine *e)
 	rc = db_begin(e->db);
 	if (rc == 0)
 		rc = db_meta_set(e->db, "robx_micro", micro);
+	if (rc == 0)
+		rc = db_meta_set(e->db, "robx_msgs", (int64_t)(a.ns + a.nh));
 	if (rc == 0)
 		rc = db_commit(e->db);
 	else

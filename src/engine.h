@@ -53,13 +53,15 @@ struct db *engine_db(struct engine *e);
 int engine_classify(struct engine *e, const char *buf, size_t len,
     struct verdict_info *v);
 
-/* After engine_classify: the i-th token (sorted order) with its counts,
+/* After engine_classify: the i-th token (message order; after
+ * engine_tokenize: sorted order) with its counts,
  * probability and whether it was used.  Borrowed until the next call. */
 size_t engine_ntokens(const struct engine *e);
 const char *engine_token(const struct engine *e, size_t i,
     const struct score_token **st);
 
-/* Tokenize a message only; the tokens are then read as above (counts 0). */
+/* Tokenize a message only, sorted bytewise; the tokens are then read as
+ * above (counts 0). */
 int engine_tokenize(struct engine *e, const char *buf, size_t len);
 
 /* Queue a message to learn (sub: unlearn) as cls.  Flushes by itself
@@ -79,9 +81,11 @@ void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 size_t engine_pending(const struct engine *e);
 
 /* Recompute Robinson's x from the store (mean token probability of
- * tokens seen at least ROBX_MIN_COUNT times) and keep it in the store.
- * Inside no transaction.  Returns 0 or a negative db code. */
-int engine_update_robx(struct engine *e);
+ * tokens seen at least ROBX_MIN_COUNT times) and keep it in the store,
+ * unless (without force) the message totals grew by less than a tenth
+ * since it was last computed.  Inside no transaction.  Returns 0 or a
+ * negative db code. */
+int engine_update_robx(struct engine *e, int force);
 
 /* The last error's text. */
 const char *engine_errmsg(const struct engine *e);

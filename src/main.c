@@ -165,8 +165,13 @@ show_tokens(struct run *r, const struct input_msg *m)
 		return -1;
 	}
 	n = engine_ntokens(r->e);
-	for (i = 0; i < n; i++)
-		printf("%s\n", engine_token(r->e, i, NULL));
+	/* Several messages: a "# FILE N" line (never a token) before each. */
+	if (r->o->nfiles > 1 || m->in_mbox)
+		printf("# %s %zu\n", m->name, m->number);
+	for (i = 0; i < n; i++) {
+		fputs(engine_token(r->e, i, NULL), stdout);
+		putchar('\n');
+	}
 	return 0;
 }
 
@@ -399,12 +404,12 @@ train_one(struct run *r, const struct input_msg *m)
 }
 
 static int
-maintain(struct run *r)
+maintain(struct run *r, int force)
 {
 	uint64_t ns, nh, dropped = 0;
 	int rc;
 
-	rc = engine_update_robx(r->e);
+	rc = engine_update_robx(r->e, force);
 	if (rc == 0 && r->o->max_mail > 0 &&
 	    db_totals(engine_db(r->e), &ns, &nh) == 0 &&
 	    (ns > (uint64_t)r->o->max_mail || nh > (uint64_t)r->o->max_mail))
@@ -431,7 +436,7 @@ cmd_train(struct run *r)
 		rc = -1;
 	}
 	if (rc == 0)
-		rc = maintain(r);
+		rc = maintain(r, 0);
 	if (rc != 0)
 		return EXIT_ERROR;
 	for (i = 0; i < 5; i++) {
@@ -466,7 +471,7 @@ cmd_update(struct run *r)
 {
 	if (open_engine(r, DB_CREATE) != 0)
 		return EXIT_ERROR;
-	return maintain(r) == 0 ? EXIT_SPAM : EXIT_ERROR;
+	return maintain(r, 1) == 0 ? EXIT_SPAM : EXIT_ERROR;
 }
 
 static int
@@ -494,7 +499,17 @@ cmd_status(struct run *r)
 	printf("schema %d tokenizer %d\n", st.schema_version, st.tok_version);
 	printf("journal %s%s\n", st.journal, st.network_fs ?
 	    " (network file system: WAL is unsafe there)" : "");
-	printf("robx %f\n", r->o->robx_given ? r->o->sp.robx : 0.0);
+	{
+		int64_t micro;
+
+		if (r->o->robx_given)
+			printf("robx %f (given)\n", r->o->sp.robx);
+		else if (db_meta_get(engine_db(r->e), "robx_micro",
+		    &micro) == 0)
+			printf("robx %f\n", (double)micro / 1e6);
+		else
+			printf("robx %f (default)\n", r->o->sp.robx);
+	}
 	return EXIT_SPAM;
 }
 

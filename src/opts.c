@@ -30,7 +30,7 @@ enum {
 	O_EXPORT_CLEAN, O_EXPORT_SPAM, O_IMPORT_CLEAN, O_IMPORT_SPAM,
 	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
 	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
-	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS,
+	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS, O_NO_WORD_PAIRS,
 };
 
 static const struct option longopts[] = {
@@ -74,6 +74,7 @@ static const struct option longopts[] = {
 	{ "refer-all-header", no_argument, NULL, O_REFER_ALL },
 	{ "max-line", required_argument, NULL, O_MAX_LINE },
 	{ "word-pairs", no_argument, NULL, O_WORD_PAIRS },
+	{ "no-word-pairs", no_argument, NULL, O_NO_WORD_PAIRS },
 	{ "export-clean", no_argument, NULL, O_EXPORT_CLEAN },
 	{ "export-spam", no_argument, NULL, O_EXPORT_SPAM },
 	{ "import-clean", no_argument, NULL, O_IMPORT_CLEAN },
@@ -131,7 +132,8 @@ static const char usage_text[] =
 "  -H, --ignore-header    read no header\n"
 "  -B, --ignore-body      read no body\n"
 "      --max-line N       read at most N bytes of each line (0: all)\n"
-"      --word-pairs       also use pairs of adjacent words\n"
+"      --no-word-pairs    do not use pairs of adjacent words\n"
+"      --word-pairs       use them (the default)\n"
 "      --pipe             write the message to stdout with our headers\n"
 "      --insert-flag      add X-Spam-Flag: Yes|No\n"
 "      --insert-probability  add X-Spam-Probability: 0.xxxxxx\n"
@@ -372,7 +374,8 @@ apply(struct opts *o, int c, const char *arg, int *method_set)
 		o->to.max_line = (size_t)v;
 		return 0;
 	case O_WORD_PAIRS:
-		o->to.word_pairs = 1;
+	case O_NO_WORD_PAIRS:
+		o->to.word_pairs = c == O_WORD_PAIRS;
 		return 0;
 	case O_EXPORT_CLEAN:
 	case O_EXPORT_SPAM:

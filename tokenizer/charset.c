@@ -522,16 +522,22 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	char namebuf[CHARSET_NAME_MAX + 1];
 	const char *name = NULL;
 	const unsigned char *s = (const unsigned char *)in;
-	size_t i, bad, max_bad;
+	size_t i, bad, max_bad, nhigh = 0, run, hruns = 0;
 	int high = 0, esc = 0, rc;
 	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
 
-	for (i = 0; i < len; i++) {
-		if (s[i] >= 0x80)
-			high = 1;
-		else if (s[i] == 0x1B)
+	for (i = 0, run = 0; i < len; i++) {
+		if (s[i] >= 0x80) {
+			nhigh++;
+			if (++run == 4)
+				hruns++;
+			continue;
+		}
+		run = 0;
+		if (s[i] == 0x1B)
 			esc = 1;
 	}
+	high = nhigh > 0;
 	if (charset != NULL)
 		name = alias_lookup(charset, namebuf, sizeof(namebuf));
 	/* Pure ASCII is the same in every charset we decode but these. */
@@ -558,6 +564,15 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 			return rc;
 	}
 	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) != 0) {
+		rc = decode(t, name, in, len, out, &bad, max_bad);
+		if (rc <= 0)
+			return rc;
+	}
+	/* Declared Latin whose 8-bit bytes stand alone or in pairs is Latin
+	 * (accents); CJK text comes in long 8-bit runs.  Only the latter
+	 * needs the detector. */
+	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) == 0 &&
+	    hruns < 2) {
 		rc = decode(t, name, in, len, out, &bad, max_bad);
 		if (rc <= 0)
 			return rc;

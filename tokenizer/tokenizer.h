@@ -66,7 +66,8 @@ struct tok_opts {
 	const char *refer_headers; /* extra header names, comma or '|'
 				    * separated; borrowed for tok_new only */
 	int ignore_body;	/* -B: headers only */
-	int word_pairs;		/* also emit adjacent body word pairs */
+	int word_pairs;		/* also emit adjacent body word pairs
+				 * ("a_b"; default on) */
 	size_t max_line;	/* bytes per body line read; 0 = no cut */
 };
 

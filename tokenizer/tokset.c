@@ -16,6 +16,7 @@ struct tok_ent {
 	size_t len;
 	uint64_t hash;
 	unsigned freq;
+	uint32_t slot;		/* where the table points at it */
 };
 
 struct tok_set {
@@ -73,11 +74,15 @@ tok_set_free(struct tok_set *s)
 void
 tok_set_reset(struct tok_set *s)
 {
+	size_t i;
+
+	/* Clear only the slots in use: the table may be large and the next
+	 * message small. */
+	for (i = 0; i < s->n; i++)
+		s->slot[s->ent[i].slot] = 0;
 	s->n = 0;
 	s->alen = 0;
 	s->truncated = 0;
-	if (s->slot != NULL)
-		memset(s->slot, 0, s->nslot * sizeof(*s->slot));
 }
 
 /* Rebuild the slots of the current table in place (after a sort). */
@@ -92,6 +97,7 @@ reindex(struct tok_set *s)
 		while (s->slot[j] != 0)
 			j = (j + 1) & (s->nslot - 1);
 		s->slot[j] = (uint32_t)(i + 1);
+		s->ent[i].slot = (uint32_t)j;
 	}
 }
 
@@ -109,6 +115,7 @@ rehash(struct tok_set *s, size_t nslot)
 		while (slot[j] != 0)
 			j = (j + 1) & (nslot - 1);
 		slot[j] = (uint32_t)(i + 1);
+		s->ent[i].slot = (uint32_t)j;
 	}
 	free(s->slot);
 	s->slot = slot;
@@ -172,6 +179,7 @@ add(struct tok_set *s, const char *tok, size_t len, size_t *idx)
 	e->freq = 1;
 	s->alen += len + 1;
 	s->slot[j] = (uint32_t)(s->n + 1);
+	e->slot = (uint32_t)j;
 	*idx = s->n;
 	s->n++;
 	if (s->n * 2 > s->nslot)

@@ -32,6 +32,7 @@ struct tok_icu {
 	UChar run[JA_RUN_MAX];
 	int32_t runlen;
 	char prev[TOK_MAX_TOKEN_BYTES + 1];	/* last body word, for pairs */
+	size_t prevlen;
 };
 
 int
@@ -112,6 +113,8 @@ tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 		int k = snprintf(buf, sizeof(buf), "%slong:%zu", prefix,
 		    n / 10 * 10);
 
+		if (k < 0 || (size_t)k > TOK_MAX_TOKEN_BYTES)
+			return 0;	/* the tag alone is too long */
 		return tok_set_add(set, buf, (size_t)k);
 	}
 	memcpy(buf, prefix, pl);
@@ -131,8 +134,12 @@ emit_u(struct tok *t, struct tok_set *set, const char *prefix,
 
 	if (wl <= 0)
 		return 0;
-	u_strToUTF8WithSub(buf, (int32_t)sizeof(buf), &ol, w, wl, 0xFFFD,
-	    NULL, &err);
+	/* ASCII words (most of them) need no real conversion. */
+	for (ol = 0; ol < wl && ol < (int32_t)sizeof(buf) && w[ol] < 0x80; ol++)
+		buf[ol] = (char)w[ol];
+	if (ol < wl)
+		u_strToUTF8WithSub(buf, (int32_t)sizeof(buf), &ol, w, wl,
+		    0xFFFD, NULL, &err);
 	/* Too long: ol is the length it needs; tok_emit summarises it
 	 * without reading the bytes. */
 	if (err == U_BUFFER_OVERFLOW_ERROR || ol > TOK_MAX_TOKEN_BYTES)
@@ -142,15 +149,19 @@ emit_u(struct tok *t, struct tok_set *set, const char *prefix,
 	rc = tok_emit(set, prefix, buf, (size_t)ol);
 	if (rc != 0 || !t->o.word_pairs || prefix[0] != '\0')
 		return rc;
-	if (t->icu->prev[0] != '\0') {
-		char pair[TOK_MAX_TOKEN_BYTES * 2 + 2];
-		int k = snprintf(pair, sizeof(pair), "%s_%.*s", t->icu->prev,
-		    (int)ol, buf);
+	/* "previous_this", when it fits: no printf on this hot path. */
+	if (t->icu->prevlen > 0 &&
+	    t->icu->prevlen + 1 + (size_t)ol <= TOK_MAX_TOKEN_BYTES) {
+		char pair[TOK_MAX_TOKEN_BYTES + 1];
+		size_t pl = t->icu->prevlen;
 
-		if (k > 0 && k <= TOK_MAX_TOKEN_BYTES)
-			rc = tok_set_add(set, pair, (size_t)k);
+		memcpy(pair, t->icu->prev, pl);
+		pair[pl] = '_';
+		memcpy(pair + pl + 1, buf, (size_t)ol);
+		rc = tok_set_add(set, pair, pl + 1 + (size_t)ol);
 	}
-	snprintf(t->icu->prev, sizeof(t->icu->prev), "%.*s", (int)ol, buf);
+	memcpy(t->icu->prev, buf, (size_t)ol);	/* ol <= TOK_MAX_TOKEN_BYTES */
+	t->icu->prevlen = (size_t)ol;
 	return rc;
 }
 
@@ -426,7 +437,7 @@ tok_words(struct tok *t, const char *utf8, size_t len, const char *prefix,
 	size_t off = 0, n;
 	int rc;
 
-	t->icu->prev[0] = '\0';
+	t->icu->prevlen = 0;
 	rc = text_urls(t, utf8, len, set);
 	while (rc == 0 && off < len) {
 		n = len - off;
