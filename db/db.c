@@ -6,7 +6,7 @@
  *	token(tok TEXT PRIMARY KEY, spam, ham, day) WITHOUT ROWID
  *	msg(digest BLOB PRIMARY KEY, class, msgid, day) WITHOUT ROWID
  *	meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID:
- *	    spam_msgs, ham_msgs, tok_version
+ *	    spam_msgs, ham_msgs, tok_version, and db_meta_set's keys
  * A token row never holds 0/0: the writes delete it instead.  Counts are
  * kept in [0, COUNT_MAX] so they always fit struct db_counts.
  *
@@ -15,11 +15,13 @@
  * with SQLite's "unix-dotfile" locking, because WAL needs shared memory
  * and fcntl locks are not to be trusted there.
  *
- * Every SQL statement is prepared once per handle (on first use) and
- * reused.  db_preload() copies every token into an open-addressing hash
- * table; writes made through the same handle while it is loaded are
- * applied to it as well, and a transaction that does not commit drops it
- * (lookups then go back to SQL, which is always right).
+ * Every SQL statement is prepared once per handle (the common ones by
+ * db_open, the rest on first use) and reused.  db_preload() copies every
+ * token into an open-addressing hash table; writes made through the same
+ * handle while it is loaded are applied to it as well, and a transaction
+ * that does not commit drops it (lookups then go back to SQL, which is
+ * always right).  Lookups outside a transaction run in one read
+ * transaction per call: a WAL read lock per token costs 3-4 times more.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -44,10 +46,12 @@
 
 #define TOK_BYTES_MAX	1024		/* longest token accepted */
 #define MSGID_BYTES_MAX	998		/* longer Message-IDs cut */
+#define META_KEY_MAX	64		/* longest db_meta_set key */
 #define COUNT_MAX	UINT32_MAX	/* per-token count ceiling */
 #define DELTA_MAX	((int64_t)UINT32_MAX) /* largest |delta| per call */
 #define REASON_BYTES	(PATH_MAX + 512)
 #define ERRMSG_BYTES	(2 * PATH_MAX + 512)
+#define CACHE_KIB	32768		/* SQLite page cache, KiB */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
@@ -314,12 +318,14 @@ sql_err(struct db *db, int src)
 	rc = map_sqlite(src, eno);
 	if (((src & 0xff) == SQLITE_IOERR || (src & 0xff) == SQLITE_CANTOPEN)
 	    && eno != 0)
-		return errf(db, rc, "%s (%s)", msg, lc_strerror(eno, buf,
+		errf(db, rc, "%s (%s)", msg, lc_strerror(eno, buf,
 		    sizeof(buf)));
-	if (rc == DB_EBUSY && db->netfs)
-		return errf(db, rc, "%s (if no spamsift is running, remove "
-		    "the stale lock directory %s.lock)", msg, db->path);
-	return errf(db, rc, "%s", msg);
+	else if (rc == DB_EBUSY && db->netfs)
+		errf(db, rc, "%s (if no spamsift is running, remove the stale "
+		    "lock directory %s.lock)", msg, db->path);
+	else
+		errf(db, rc, "%s", msg);
+	return rc;
 }
 
 static int
@@ -343,10 +349,12 @@ errno_err(struct db *db, int eno, const char *what)
 const char *
 db_errmsg(const struct db *db, int rc)
 {
+	const char *msg = generic_text(rc);
+
 	if (db != NULL && db->err_rc == rc && rc != DB_OK &&
 	    db->errmsg[0] != '\0')
-		return db->errmsg;
-	return generic_text(rc);
+		msg = db->errmsg;
+	return msg;
 }
 
 /*
@@ -502,11 +510,13 @@ rollback_quiet(struct db *db)
 static uint32_t
 clamp_count(int64_t v)
 {
+	uint32_t c = (uint32_t)v;
+
 	if (v < 0)
-		return 0;
-	if (v > (int64_t)COUNT_MAX)
-		return COUNT_MAX;
-	return (uint32_t)v;
+		c = 0;
+	else if (v > (int64_t)COUNT_MAX)
+		c = COUNT_MAX;
+	return c;
 }
 
 /*
@@ -542,22 +552,21 @@ pl_free(struct preload *pl)
 static struct pl_ent *
 pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
 {
+	struct pl_ent *found = NULL;
+	struct pl_ent *e;
 	size_t mask = pl->nslots - 1;
 	size_t i = (size_t)h & mask;
 	size_t probe;
-	struct pl_ent *e;
 
 	/* The table is at most half full, so an empty slot is found. */
-	for (probe = 0; probe < pl->nslots; probe++) {
+	for (probe = 0; probe < pl->nslots && found == NULL; probe++) {
 		e = &pl->slot[i];
-		if (e->len == 0)
-			return e;
-		if (e->hash == h && e->len == len &&
-		    memcmp(pl->arena + e->off, tok, len) == 0)
-			return e;
+		if (e->len == 0 || (e->hash == h && e->len == len &&
+		    memcmp(pl->arena + e->off, tok, len) == 0))
+			found = e;
 		i = (i + 1) & mask;
 	}
-	return NULL;
+	return found;
 }
 
 static int
@@ -704,12 +713,15 @@ static char *
 parent_dir(const char *path)
 {
 	const char *slash = strrchr(path, '/');
+	char *dir;
 
 	if (slash == NULL)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	return dir;
 }
 
 /* A directory the store lives in must be owned by us (or root) and not
@@ -795,22 +807,23 @@ static int
 is_netfs(const char *dir)
 {
 	const char *env = getenv(NETFS_ENV);
+	int net = 0;
 #ifdef __linux__
 	struct statfs fs;
 	unsigned long t;
 #endif
 
 	if (env != NULL && strcmp(env, "1") == 0)
-		return 1;
+		net = 1;
 #ifdef __linux__
-	if (statfs(dir, &fs) == -1)
-		return 0;
-	t = (unsigned long)fs.f_type & 0xffffffffUL;
-	if (t == FS_NFS || t == FS_SMB || t == FS_CIFS || t == FS_SMB2 ||
-	    t == FS_AFS)
-		return 1;
+	/* An unknown file system counts as local. */
+	if (!net && statfs(dir, &fs) == 0) {
+		t = (unsigned long)fs.f_type & 0xffffffffUL;
+		net = t == FS_NFS || t == FS_SMB || t == FS_CIFS ||
+		    t == FS_SMB2 || t == FS_AFS;
+	}
 #endif
-	return 0;
+	return net;
 }
 
 /* Whether the file's header says WAL (bytes 18 and 19 are 2). */
@@ -933,11 +946,12 @@ static int
 exec(struct db *db, const char *sql)
 {
 	int src;
+	int rc = 0;
 
 	src = sqlite3_exec(db->sq, sql, NULL, NULL, NULL);
 	if (src != SQLITE_OK)
-		return sql_err(db, src);
-	return 0;
+		rc = sql_err(db, src);
+	return rc;
 }
 
 static int
@@ -966,6 +980,13 @@ open_sqlite(struct db *db, int busy_ms)
 		rc = sql_err(db, src);
 		goto out;
 	}
+	/* SQLite quietly opens a file it cannot write read-only. */
+	if ((db->flags & DB_READONLY) == 0 &&
+	    sqlite3_db_readonly(db->sq, "main") == 1) {
+		rc = errf(db, DB_EPERM, "not writable by you: chmod u+w it, "
+		    "or open it read-only");
+		goto out;
+	}
 	sqlite3_extended_result_codes(db->sq, 1);
 	sqlite3_busy_timeout(db->sq, busy_ms);
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
@@ -991,7 +1012,7 @@ set_journal(struct db *db)
 			goto out;
 		}
 		/* Without shared memory a WAL file opens only in
-		 * exclusive locking mode; leave WAL that way. */
+		 * exclusive locking mode: take it to leave WAL. */
 		if (wal) {
 			rc = exec(db, "PRAGMA locking_mode = EXCLUSIVE");
 			if (rc != 0)
@@ -1014,6 +1035,19 @@ out:
 	return rc;
 }
 
+/* A page cache big enough for a bulk flush of ~200k tokens to stay in
+ * memory (measured on a 150k-token store: upserts 1.3 to 2 times and
+ * lookups 1.5 times faster than with SQLite's 2 MiB default).  It fills
+ * only as pages are read, so classifying one message costs no more. */
+static int
+set_cache(struct db *db)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB);
+	return exec(db, sql);
+}
+
 /* Version 0 -> 1: the file must be empty of tables. */
 static int
 migrate_0(struct db *db, int tok_version)
@@ -1023,7 +1057,7 @@ migrate_0(struct db *db, int tok_version)
 	int src;
 	int rc = 0;
 
-	src = sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM sqlite_schema",
+	src = sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM sqlite_master",
 	    -1, &st, NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_step(st);
@@ -1065,22 +1099,6 @@ read_user_version(struct db *db, int64_t *v)
 	return rc;
 }
 
-/* The first read of a read-only handle is where a WAL file in a
- * directory we cannot write fails: say so. */
-static int
-explain_readonly(struct db *db, int rc)
-{
-	char reason[ERRMSG_BYTES];
-	size_t skip = strlen(db->path) + 2;
-
-	if ((db->flags & DB_READONLY) == 0 ||
-	    (rc != DB_EPERM && rc != DB_EIO))
-		return rc;
-	snprintf(reason, sizeof(reason), "%s",
-	    strlen(db->errmsg) > skip ? db->errmsg + skip : "");
-	return errf(db, rc, "%s: reading a wal database read-only needs its "
-	    "-shm file or a writable directory", reason);
-}
 
 static int
 migrate(struct db *db, int tok_version)
@@ -1090,10 +1108,8 @@ migrate(struct db *db, int tok_version)
 	int rc;
 
 	rc = read_user_version(db, &v);
-	if (rc != 0) {
-		rc = explain_readonly(db, rc);
+	if (rc != 0)
 		goto out;
-	}
 	if (v > DB_SCHEMA_VERSION) {
 		rc = errf(db, DB_EVERSION, "schema version %lld is newer than "
 		    "this program's %d: upgrade spamsift", (long long)v,
@@ -1168,6 +1184,32 @@ out:
 	return rc;
 }
 
+/* SQLite says only "attempt to write a readonly database" when the file
+ * or its directory cannot be written; say what to do about it. */
+static int
+explain_open(struct db *db, int rc)
+{
+	char reason[ERRMSG_BYTES];
+	size_t skip = strlen(db->path) + 2;
+	int x;
+
+	if (db->sq == NULL || (rc != DB_EPERM && rc != DB_EIO))
+		goto out;
+	x = sqlite3_extended_errcode(db->sq) & 0xff;
+	if (x != SQLITE_READONLY && x != SQLITE_CANTOPEN)
+		goto out;
+	snprintf(reason, sizeof(reason), "%s",
+	    strlen(db->errmsg) > skip ? db->errmsg + skip : "");
+	if (db->flags & DB_READONLY)
+		errf(db, rc, "%s: reading a wal database read-only needs its "
+		    "-shm file or a writable directory", reason);
+	else
+		errf(db, rc, "%s: the file or its directory is not writable",
+		    reason);
+out:
+	return rc;
+}
+
 static void
 close_sqlite(struct db *db)
 {
@@ -1219,6 +1261,8 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	if (rc != 0)
 		goto out;
 	rc = set_journal(db);
+	if (rc == 0)
+		rc = set_cache(db);
 	if (rc != 0)
 		goto out;
 	rc = migrate(db, tok_version);
@@ -1233,8 +1277,10 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 			goto out;
 	}
 out:
-	if (rc != 0 && db != NULL && db->sq != NULL)
+	if (rc != 0 && db != NULL && db->sq != NULL) {
+		rc = explain_open(db, rc);
 		close_sqlite(db);
+	}
 	return rc;
 }
 
@@ -1257,11 +1303,13 @@ db_close(struct db *db)
 static int
 usable(struct db *db)
 {
+	int rc = 0;
+
 	if (db == NULL)
-		return DB_EINVAL;
-	if (db->sq == NULL)
-		return errf(db, DB_EINVAL, "database is not open");
-	return 0;
+		rc = DB_EINVAL;
+	else if (db->sq == NULL)
+		rc = errf(db, DB_EINVAL, "database is not open");
+	return rc;
 }
 
 /*
@@ -1287,18 +1335,14 @@ read_begin(struct db *db, int *began)
 static int
 read_end(struct db *db, int began, int rc)
 {
-	int rc2;
-
 	if (!began)
-		return rc;
-	if (rc != 0) {
+		goto out;
+	if (rc == 0)
+		rc = run_id(db, S_COMMIT);
+	if (rc != 0)
 		rollback_quiet(db);
-		return rc;
-	}
-	rc2 = run_id(db, S_COMMIT);
-	if (rc2 != 0)
-		rollback_quiet(db);
-	return rc2;
+out:
+	return rc;
 }
 
 int
@@ -1323,7 +1367,10 @@ db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
 	if (rc != 0)
 		goto out;
 	/* At most two rows: key is the primary key. */
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
 		key = sqlite3_column_text(st, 0);
 		v = sqlite3_column_int64(st, 1);
 		if (v < 0)
@@ -1343,10 +1390,12 @@ out:
 static int
 check_tok(struct db *db, const char *tok, size_t len)
 {
+	int rc = 0;
+
 	if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
-		return errf(db, DB_EINVAL, "token of %zu bytes (1 to %d "
+		rc = errf(db, DB_EINVAL, "token of %zu bytes (1 to %d "
 		    "allowed)", tok == NULL ? (size_t)0 : len, TOK_BYTES_MAX);
-	return 0;
+	return rc;
 }
 
 int
@@ -1428,7 +1477,10 @@ db_preload(struct db *db)
 	if (rc != 0)
 		goto out;
 	/* Bounded by the rows of the table. */
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
 		tok = (const char *)sqlite3_column_text(st, 0);
 		len = (size_t)sqlite3_column_bytes(st, 0);
 		if (tok == NULL && sqlite3_errcode(db->sq) == SQLITE_NOMEM) {
@@ -1597,18 +1649,44 @@ check_write(struct db *db, const char *fn)
 static int
 check_delta(struct db *db, int64_t d)
 {
+	int rc = 0;
+
 	if (d < -DELTA_MAX || d > DELTA_MAX)
-		return errf(db, DB_EINVAL, "count change %lld out of range",
+		rc = errf(db, DB_EINVAL, "count change %lld out of range",
 		    (long long)d);
-	return 0;
+	return rc;
+}
+
+/* Bind a token statement's ?1 tok, ?2 dspam, ?3 dham (and ?4 day when it
+ * has one) and run it. */
+static int
+run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
+    int64_t dspam, int64_t dham, int64_t day)
+{
+	sqlite3_stmt *st = db->st[id];
+	int src;
+	int rc;
+
+	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 2, dspam);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 3, dham);
+	if (src == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 4)
+		src = sqlite3_bind_int64(st, 4, day);
+	if (src == SQLITE_OK) {
+		rc = run(db, st);
+	} else {
+		rc = sql_err(db, src);
+		stmt_done(st);
+	}
+	return rc;
 }
 
 int
 db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t day)
 {
-	sqlite3_stmt *st = NULL;
-	int src;
 	int rc;
 
 	rc = check_write(db, "db_add_token");
@@ -1621,51 +1699,24 @@ db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 	if (rc != 0)
 		goto out;
 	if (dspam > 0 || dham > 0) {
-		st = db->st[S_UPSERT];
+		/* The row cannot end at 0/0: one upsert. */
+		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, day);
 	} else {
-		st = db->st[S_DEL_ZERO];
-		src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
-		if (src == SQLITE_OK)
-			src = sqlite3_bind_int64(st, 2, dspam);
-		if (src == SQLITE_OK)
-			src = sqlite3_bind_int64(st, 3, dham);
-		if (src != SQLITE_OK) {
-			rc = sql_err(db, src);
-			stmt_done(st);
-			goto fail;
-		}
-		rc = run(db, st);
-		if (rc != 0)
-			goto fail;
-		if (sqlite3_changes(db->sq) > 0)
-			goto apply;
-		st = db->st[S_DECR];
+		/* Drop the row if it reaches 0/0, else lower it. */
+		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, day);
+		if (rc == 0 && sqlite3_changes(db->sq) == 0)
+			rc = run_tok(db, S_DECR, tok, len, dspam, dham, day);
 	}
-	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 2, dspam);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 3, dham);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 4, day);
-	if (src != SQLITE_OK) {
-		rc = sql_err(db, src);
-		stmt_done(st);
-		goto fail;
+	if (rc != 0) {
+		rc = write_failed(db, rc);
+		goto out;
 	}
-	rc = run(db, st);
-	if (rc != 0)
-		goto fail;
-apply:
 	if (db->pl.slot != NULL) {
 		db->pl_dirty = 1;
 		/* Out of memory: forget the table, SQL is still right. */
 		if (pl_apply(&db->pl, tok, len, dspam, dham) != 0)
 			pl_free(&db->pl);
 	}
-	goto out;
-fail:
-	rc = write_failed(db, rc);
 out:
 	return rc;
 }
@@ -1773,12 +1824,13 @@ journal_name(const char *mode)
 	static const char *const names[] = {
 		"wal", "delete", "truncate", "persist", "memory", "off",
 	};
+	const char *name = "delete";
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcasecmp(mode, names[i]) == 0)
-			return names[i];
-	return "delete";
+			name = names[i];
+	return name;
 }
 
 int
@@ -1872,7 +1924,10 @@ db_foreach(struct db *db, db_token_fn fn, void *ctx)
 		goto out;
 	db->in_foreach = 1;
 	/* Bounded by the rows of the table. */
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
 		tok = (const char *)sqlite3_column_text(st, 0);
 		len = (size_t)sqlite3_column_bytes(st, 0);
 		if (tok == NULL)
@@ -1901,13 +1956,11 @@ check_maint(struct db *db)
 	int rc;
 
 	rc = usable(db);
-	if (rc != 0)
-		return rc;
-	if (db->flags & DB_READONLY)
-		return errf(db, DB_EPERM, "opened read-only");
-	if (db->in_txn || db->in_foreach)
-		return errf(db, DB_EINVAL, "maintenance inside a transaction");
-	return 0;
+	if (rc == 0 && (db->flags & DB_READONLY))
+		rc = errf(db, DB_EPERM, "opened read-only");
+	else if (rc == 0 && (db->in_txn || db->in_foreach))
+		rc = errf(db, DB_EINVAL, "maintenance inside a transaction");
+	return rc;
 }
 
 /* After a maintenance change the preloaded table is stale: reload it; if
@@ -1934,24 +1987,25 @@ scale_class(struct db *db, enum stmt id, const char *key, uint64_t total,
 {
 	sqlite3_stmt *st = NULL;
 	int src;
-	int rc;
+	int rc = 0;
 
 	if (total <= max_msgs)
-		return 0;
+		goto out;
 	rc = get_stmt(db, id, &st);
 	if (rc != 0)
-		return rc;
+		goto out;
 	src = sqlite3_bind_double(st, 1, (double)max_msgs / (double)total);
 	if (src != SQLITE_OK) {
 		rc = sql_err(db, src);
 		stmt_done(st);
-		return rc;
+		goto out;
 	}
 	rc = run(db, st);
 	if (rc == 0)
 		rc = meta_set(db, key, (int64_t)max_msgs);
 	if (rc == 0)
 		*scaled = 1;
+out:
 	return rc;
 }
 
@@ -2113,12 +2167,76 @@ out:
 	return rc;
 }
 
+/*
+ * Named integers
+ */
+
+/* The keys the store itself keeps; db_meta_set may not change them. */
+static int
+meta_reserved(const char *key)
+{
+	return strcmp(key, "spam_msgs") == 0 || strcmp(key, "ham_msgs") == 0 ||
+	    strcmp(key, "tok_version") == 0;
+}
+
+static int
+check_key(struct db *db, const char *key)
+{
+	int rc = 0;
+
+	if (key == NULL || key[0] == '\0' ||
+	    strnlen(key, META_KEY_MAX + 1) > META_KEY_MAX)
+		rc = errf(db, DB_EINVAL, "meta key must be 1 to %d bytes",
+		    META_KEY_MAX);
+	return rc;
+}
+
+int
+db_meta_get(struct db *db, const char *key, int64_t *val)
+{
+	int found = 0;
+	int rc;
+
+	rc = usable(db);
+	if (rc == 0)
+		rc = check_key(db, key);
+	if (rc == 0 && val == NULL)
+		rc = errf(db, DB_EINVAL, "db_meta_get: null argument");
+	if (rc != 0)
+		goto out;
+	rc = meta_get(db, key, val, &found);
+	if (rc == 0 && !found)
+		rc = errf(db, DB_ENOENT, "no value for %s", key);
+out:
+	return rc;
+}
+
+int
+db_meta_set(struct db *db, const char *key, int64_t val)
+{
+	int rc;
+
+	rc = check_write(db, "db_meta_set");
+	if (rc == 0)
+		rc = check_key(db, key);
+	if (rc == 0 && meta_reserved(key))
+		rc = errf(db, DB_EINVAL, "db_meta_set: %s is kept by the "
+		    "store itself", key);
+	if (rc != 0)
+		goto out;
+	rc = meta_set(db, key, val);
+	if (rc != 0)
+		rc = write_failed(db, rc);
+out:
+	return rc;
+}
+
 int64_t
 db_today(void)
 {
 	time_t t = time(NULL);
 
 	if (t < 0)
-		return 0;
+		t = 0;
 	return (int64_t)(t / 86400);
 }

@@ -9,8 +9,9 @@
  * process leaves exactly the committed batches.
  *
  * Return convention: 0 on success or a negative DB_E* code.  After an
- * error db_errmsg() gives a lower-case reason naming the file.  The module
- * never prints and never exits.
+ * error db_errmsg() gives a lower-case reason naming the file.  Any call
+ * that reaches SQLite may also return DB_ENOMEM, DB_ECORRUPT or DB_EBUSY
+ * as SQLite reports them.  The module never prints and never exits.
  */
 #ifndef SPAMSIFT_DB_H
 #define SPAMSIFT_DB_H
@@ -88,7 +89,9 @@ int db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out);
 
 /* Read every token into memory so that later db_lookup() calls are served
- * from there (batch classification).  Errors: DB_ENOMEM, DB_EIO. */
+ * from there (batch classification).  A snapshot: writes through this
+ * handle update it, other processes' writes are not seen.  Errors:
+ * DB_ENOMEM, DB_EIO. */
 int db_preload(struct db *db);
 
 /* What the store remembers of a message: *cls is DB_NONE, DB_SPAM or
@@ -105,7 +108,9 @@ void db_rollback(struct db *db);
 
 /* Inside a transaction: add dspam and dham (may be negative; counts stop
  * at zero) to a token, stamping it with day (days since the epoch).
- * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction). */
+ * Callers that write many tokens in bytewise order write faster.
+ * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction, or a token outside
+ * 1 to 1024 bytes). */
 int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t day);
 
@@ -141,8 +146,9 @@ int db_vacuum(struct db *db);
 int db_check(struct db *db);
 
 /* Named integers kept in the store (e.g. "robx_micro").  db_meta_get
- * gives DB_ENOENT when unset; db_meta_set only inside a transaction.
- * Errors: DB_EIO, DB_EINVAL (no transaction). */
+ * gives DB_ENOENT when unset; db_meta_set only inside a transaction, and
+ * never on the store's own keys (spam_msgs, ham_msgs, tok_version).
+ * Keys are 1 to 64 bytes.  Errors: DB_EIO, DB_EINVAL. */
 int db_meta_get(struct db *db, const char *key, int64_t *val);
 int db_meta_set(struct db *db, const char *key, int64_t val);
 

@@ -677,6 +677,48 @@ START_TEST(test_msg)
 }
 END_TEST
 
+START_TEST(test_meta)
+{
+	char key[80];
+	int64_t v = 5;
+	struct tmp t;
+	struct db *db;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_meta_get(db, "robx_micro", &v), DB_ENOENT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ENOENT), "robx_micro"));
+	ck_assert_int_eq(db_meta_get(db, "tok_version", &v), 0);
+	ck_assert_int_eq(v, TOKV);
+	ck_assert_int_eq(db_meta_set(db, "robx_micro", 1), DB_EINVAL);
+	begin(db);
+	ck_assert_int_eq(db_meta_set(db, "robx_micro", 415000), 0);
+	ck_assert_int_eq(db_meta_set(db, "neg", -3), 0);
+	ck_assert_int_eq(db_meta_set(db, "tok_version", 9), DB_EINVAL);
+	ck_assert_int_eq(db_meta_set(db, "spam_msgs", 9), DB_EINVAL);
+	ck_assert_int_eq(db_meta_set(db, "", 9), DB_EINVAL);
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	ck_assert_int_eq(db_meta_set(db, key, 9), DB_EINVAL);
+	ck_assert_int_eq(db_meta_set(db, key + 16, 9), 0);	/* 63 bytes */
+	commit(db);
+	ck_assert_int_eq(db_meta_get(db, "robx_micro", &v), 0);
+	ck_assert_int_eq(v, 415000);
+	ck_assert_int_eq(db_meta_get(db, "neg", &v), 0);
+	ck_assert_int_eq(v, -3);
+	ck_assert_int_eq(db_meta_get(db, key + 16, &v), 0);
+	ck_assert_int_eq(v, 9);
+	begin(db);
+	ck_assert_int_eq(db_meta_set(db, "robx_micro", 1), 0);
+	db_rollback(db);
+	ck_assert_int_eq(db_meta_get(db, "robx_micro", &v), 0);
+	ck_assert_int_eq(v, 415000);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_rollback)
 {
 	unsigned char d[DB_DIGEST_BYTES];
@@ -1467,6 +1509,7 @@ db_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_totals);
 	tcase_add_test(tc, test_msg);
+	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_preload_same);
 	tcase_add_test(tc, test_preload_empty);
