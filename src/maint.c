@@ -200,7 +200,8 @@ maint_run(const struct opts *o, struct db *db)
 			printf("ok\n");
 		return EXIT_SPAM;
 	case CMD_PRUNE:
-		rc = db_prune(db, db_today() - o->prune_days, 1, &dropped);
+		/* Unseen for DAYS: last seen on or before today - DAYS. */
+		rc = db_prune(db, db_today() - o->prune_days + 1, 1, &dropped);
 		if (rc == 0)
 			rc = db_vacuum(db);
 		if (rc != 0) {

@@ -481,7 +481,7 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 	*cargc = 0;
 	f = fopen(path, "r");
 	if (f == NULL) {
-		if (!must_exist && errno == ENOENT)
+		if (!must_exist && (errno == ENOENT || errno == ENOTDIR))
 			return 0;
 		fprintf(stderr, "spamsift: %s: %s\n", path, strerror(errno));
 		return -1;
