@@ -79,7 +79,7 @@ enum stmt {
 	S_MSG_GET,
 	S_MSG_SET,
 	S_MSG_DEL,
-	S_CORE_END,		/* the ones above are prepared by db_open */
+	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
 	S_COUNT_TOK,
 	S_COUNT_MSG,
@@ -1044,8 +1044,11 @@ set_cache(struct db *db)
 {
 	char sql[64];
 
+	int rc;
+
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB);
-	return exec(db, sql);
+	rc = exec(db, sql);
+	return rc;
 }
 
 /* Version 0 -> 1: the file must be empty of tables. */
@@ -1271,7 +1274,11 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	rc = check_tokver(db, tok_version);
 	if (rc != 0)
 		goto out;
-	for (i = 0; i < S_CORE_END; i++) {
+	/* Only the transaction statements are prepared now (rollback must
+	 * never fail for want of one); the rest when first used: a
+	 * one-message classification needs three, and preparing all of
+	 * them cost more than its lookups (callgrind). */
+	for (i = 0; i <= S_ROLLBACK; i++) {
 		rc = get_stmt(db, (enum stmt)i, &st);
 		if (rc != 0)
 			goto out;
@@ -1663,10 +1670,13 @@ static int
 run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
     int64_t dspam, int64_t dham, int64_t day)
 {
-	sqlite3_stmt *st = db->st[id];
+	sqlite3_stmt *st;
 	int src;
 	int rc;
 
+	rc = get_stmt(db, id, &st);
+	if (rc != 0)
+		return rc;
 	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
 	if (src == SQLITE_OK)
 		src = sqlite3_bind_int64(st, 2, dspam);
@@ -1740,7 +1750,9 @@ db_add_totals(struct db *db, int64_t dspam, int64_t dham)
 		goto out;
 	d[0] = dspam;
 	d[1] = dham;
-	st = db->st[S_TOTAL_ADD];
+	rc = get_stmt(db, S_TOTAL_ADD, &st);
+	if (rc != 0)
+		goto fail;
 	for (i = 0; i < 2; i++) {
 		if (d[i] == 0)
 			continue;
@@ -1780,12 +1792,13 @@ db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		rc = errf(db, DB_EINVAL, "db_set_msg: bad digest or class");
 		goto out;
 	}
+	rc = get_stmt(db, cls == DB_NONE ? S_MSG_DEL : S_MSG_SET, &st);
+	if (rc != 0)
+		goto out;
 	if (cls == DB_NONE) {
-		st = db->st[S_MSG_DEL];
 		src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
 		    SQLITE_STATIC);
 	} else {
-		st = db->st[S_MSG_SET];
 		src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
 		    SQLITE_STATIC);
 		if (src == SQLITE_OK)

@@ -95,6 +95,16 @@ is_sep(const char *buf, size_t len, size_t i)
 	    (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'))));
 }
 
+/* Do the n bytes at s end with an empty line ("\n\n" or "\n\r\n")?  The
+ * line end before it may be the separator line's. */
+static int
+ends_blank(const char *s, size_t n)
+{
+	return (n >= 2 && s[n - 1] == '\n' && s[n - 2] == '\n') ||
+	    (n >= 3 && s[n - 1] == '\n' && s[n - 2] == '\r' &&
+	    s[n - 3] == '\n');
+}
+
 int
 input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
     size_t *end)
@@ -124,8 +134,10 @@ input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
 	}
 	*end = i;
 	*pos = i;
-	/* The blank line before the next separator belongs to mbox. */
-	if (i < len && *end > *start && buf[*end - 1] == '\n') {
+	/* The blank line before the next separator belongs to mbox, and so
+	 * does the one a writer puts after the last message. */
+	if (*end > *start && buf[*end - 1] == '\n' && (i < len ||
+	    ends_blank(buf, *end))) {
 		(*end)--;
 		if (*end > *start && buf[*end - 1] == '\r')
 			(*end)--;
@@ -269,7 +281,10 @@ input_open(struct input **out, const char *path, enum input_mode mode,
 			snprintf(sub, sizeof(sub), "%s/new", in->path);
 			if (is_dir(in->path, "new") && list_dir(in, sub, 0) != 0)
 				goto fail;
-			qsort(in->names, in->nnames, sizeof(char *), cmp_str);
+			/* An empty list is NULL: no qsort (undefined). */
+			if (in->nnames > 0)
+				qsort(in->names, in->nnames, sizeof(char *),
+				    cmp_str);
 		} else {
 			snprintf(sub, sizeof(sub), "%s/.mh_sequences",
 			    in->path);
@@ -294,8 +309,9 @@ input_open(struct input **out, const char *path, enum input_mode mode,
 				if (in->nnames > 0 && i == in->nnames)
 					in->kind = INPUT_MH;
 			}
-			qsort(in->names, in->nnames, sizeof(char *),
-			    in->kind == INPUT_MH ? cmp_mh : cmp_str);
+			if (in->nnames > 0)
+				qsort(in->names, in->nnames, sizeof(char *),
+				    in->kind == INPUT_MH ? cmp_mh : cmp_str);
 		}
 		*out = in;
 		return 0;

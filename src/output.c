@@ -4,7 +4,9 @@
  *
  * Walks the header block once (bounded by OUT_MAX_HEADER_BYTES), copying
  * every byte except whole header fields named like ours, then writes our
- * fields before the blank line.  The body is copied untouched.
+ * fields before the blank line.  The body is copied untouched.  A message
+ * that is all header and lacks its final line end gets our fields before
+ * its last field, so that no byte of it changes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,17 +56,23 @@ ours(const char *s, size_t n, const struct out_headers *h)
 	static const char *const names[] = { "Flag", "Probability",
 		"Revision" };
 	char want[96];
-	size_t i, k;
+	size_t i, k, j;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		k = (size_t)snprintf(want, sizeof(want), "X-%s-%s:", h->prefix,
 		    names[i]);
 		if (k < sizeof(want) && n >= k && strncasecmp(s, want, k) == 0)
 			return 1;
-		/* "Name :" with blanks before the colon counts too. */
+		/* "Name :" with blanks before the colon counts too; a line
+		 * without the colon is no such field. */
 		if (k < sizeof(want) && n > k && strncasecmp(s, want,
-		    k - 1) == 0 && (s[k - 1] == ' ' || s[k - 1] == '\t'))
-			return 1;
+		    k - 1) == 0 && (s[k - 1] == ' ' || s[k - 1] == '\t')) {
+			for (j = k; j < n && (s[j] == ' ' || s[j] == '\t');
+			    j++)
+				;
+			if (j < n && s[j] == ':')
+				return 1;
+		}
 	}
 	return 0;
 }
@@ -102,17 +110,88 @@ add_field(struct obuf *o, const char *eol, const char *fmt1,
 	return ob_add(o, eol, strlen(eol));
 }
 
+/* Our fields, in order, into o. */
+static int
+our_fields(struct obuf *o, const char *eol, const struct out_headers *h,
+    int add_subject)
+{
+	char prob[32];
+	int spam = h->verdict == VERDICT_SPAM;
+
+	if (add_subject && add_field(o, eol, "Subject: %s%s", "",
+	    h->subject_prefix) != 0)
+		return -1;
+	if (h->rev && add_field(o, eol, "X-%s-Revision: %s", h->prefix,
+	    "spamsift " SPAMSIFT_VERSION) != 0)
+		return -1;
+	if (h->flag && add_field(o, eol, "X-%s-Flag: %s", h->prefix,
+	    spam ? "Yes" : (h->verdict == VERDICT_UNSURE ? "Unsure" :
+	    "No")) != 0)
+		return -1;
+	snprintf(prob, sizeof(prob), "%f", h->p);
+	if (h->prob && add_field(o, eol, "X-%s-Probability: %s", h->prefix,
+	    prob) != 0)
+		return -1;
+	return 0;
+}
+
+/* Does the Subject value at m + v (field of n bytes) start with pfx
+ * already?  Blanks and line ends before it (a fold) are skipped, and pfx
+ * without its trailing blanks counts when a line end or the end of the
+ * field follows: our own mark on an empty or folded value. */
+static int
+marked(const char *m, size_t n, size_t v, const char *pfx, size_t plen)
+{
+	size_t t = plen;
+
+	while (v < n && (m[v] == ' ' || m[v] == '\t' || m[v] == '\r' ||
+	    m[v] == '\n'))
+		v++;
+	if (n - v >= plen && memcmp(m + v, pfx, plen) == 0)
+		return 1;
+	while (t > 0 && (pfx[t - 1] == ' ' || pfx[t - 1] == '\t'))
+		t--;
+	return t < plen && n - v >= t && memcmp(m + v, pfx, t) == 0 &&
+	    (v + t == n || m[v + t] == '\r' || m[v + t] == '\n');
+}
+
+/* Copy the Subject field at m (n bytes) with the prefix put before its
+ * value, unless the value already starts with it.  A value that starts
+ * on a continuation line gets the prefix without its trailing blanks, so
+ * that unfolding gives one blank. */
+static int
+mark_subject(struct obuf *out, const char *m, size_t n, const char *pfx,
+    size_t plen)
+{
+	size_t v = 8;
+
+	while (v < n && (m[v] == ' ' || m[v] == '\t'))
+		v++;
+	if (marked(m, n, v, pfx, plen))
+		return ob_add(out, m, n);	/* as it came */
+	if (ob_add(out, m, v) != 0)
+		return -1;
+	if (v == 8 && ob_add(out, " ", 1) != 0)
+		return -1;
+	if (v < n && (m[v] == '\r' || m[v] == '\n'))
+		while (plen > 0 && (pfx[plen - 1] == ' ' ||
+		    pfx[plen - 1] == '\t'))
+			plen--;
+	if (ob_add(out, pfx, plen) != 0)
+		return -1;
+	return ob_add(out, m + v, n - v);
+}
+
 int
 output_build(const char *m, size_t len, const struct out_headers *h,
     struct obuf *out)
 {
-	size_t i = 0, n, mark = out->len, hend;
+	size_t i = 0, n, mark = out->len, hend, last = (size_t)-1, tail;
 	const char *eol = "\n", *nl;
-	char prob[32];
+	struct obuf add = { 0 };
 	int subject_done = 0, rc = -1;
 	int spam = h->verdict == VERDICT_SPAM;
-	size_t plen = h->subject_prefix != NULL ? strlen(h->subject_prefix) :
-	    0;
+	int marking = spam && h->mark_subject && h->subject_prefix != NULL;
 
 	nl = memchr(m, '\n', len);
 	if (nl != NULL && nl > m && nl[-1] == '\r')
@@ -134,53 +213,47 @@ output_build(const char *m, size_t len, const struct out_headers *h,
 			i += n;
 			continue;
 		}
-		if (spam && h->mark_subject && !subject_done && n >= 8 &&
+		last = out->len;
+		if (marking && !subject_done && n >= 8 &&
 		    strncasecmp(m + i, "Subject:", 8) == 0) {
-			size_t v = i + 8;
-
 			subject_done = 1;
-			while (v < i + n && (m[v] == ' ' || m[v] == '\t'))
-				v++;
-			if (ob_add(out, m + i, v - i) != 0)
+			if (mark_subject(out, m + i, n, h->subject_prefix,
+			    strlen(h->subject_prefix)) != 0)
 				goto out;
-			if (v == i + 8 && ob_add(out, " ", 1) != 0)
-				goto out;
-			if (!(i + n - v >= plen && memcmp(m + v,
-			    h->subject_prefix, plen) == 0) &&
-			    ob_add(out, h->subject_prefix, plen) != 0)
-				goto out;
-			if (ob_add(out, m + v, i + n - v) != 0)
-				goto out;
-			i += n;
-			continue;
-		}
-		if (ob_add(out, m + i, n) != 0)
+		} else if (ob_add(out, m + i, n) != 0)
 			goto out;
 		i += n;
 	}
 	hend = i;
-	/* A header block cut short (no final line end): end its line. */
-	if (hend > 0 && hend == len && m[hend - 1] != '\n' &&
-	    ob_add(out, eol, strlen(eol)) != 0)
+	if (our_fields(&add, eol, h, marking && !subject_done) != 0)
 		goto out;
-	if (spam && h->mark_subject && !subject_done &&
-	    add_field(out, eol, "Subject: %s%s", "", h->subject_prefix) != 0)
-		goto out;
-	if (h->rev && add_field(out, eol, "X-%s-Revision: %s", h->prefix,
-	    "spamsift " SPAMSIFT_VERSION) != 0)
-		goto out;
-	if (h->flag && add_field(out, eol, "X-%s-Flag: %s", h->prefix,
-	    spam ? "Yes" : (h->verdict == VERDICT_UNSURE ? "Unsure" :
-	    "No")) != 0)
-		goto out;
-	snprintf(prob, sizeof(prob), "%f", h->p);
-	if (h->prob && add_field(out, eol, "X-%s-Probability: %s", h->prefix,
-	    prob) != 0)
-		goto out;
+	if (out->len > mark && out->p[out->len - 1] != '\n' &&
+	    last != (size_t)-1 && out->p[last] != ' ' &&
+	    out->p[last] != '\t') {
+		/* Headers only, the last field without a line end: ours go
+		 * before that field, so the message still ends as it did.
+		 * Not before a field that starts with a blank: it would
+		 * fold into our last field. */
+		tail = out->len - last;
+		if (ob_add(out, add.p, add.len) != 0)
+			goto out;
+		memmove(out->p + last + add.len, out->p + last, tail);
+		if (add.len > 0)
+			memcpy(out->p + last, add.p, add.len);
+	} else {
+		/* A "From " line (or a blank-led field) without a line
+		 * end: end it. */
+		if (out->len > mark && out->p[out->len - 1] != '\n' &&
+		    add.len > 0 && ob_add(out, eol, strlen(eol)) != 0)
+			goto out;
+		if (add.len > 0 && ob_add(out, add.p, add.len) != 0)
+			goto out;
+	}
 	if (ob_add(out, m + hend, len - hend) != 0)
 		goto out;
 	rc = 0;
 out:
+	ob_release(&add);
 	if (rc != 0)
 		out->len = mark;
 	return rc;

@@ -1,0 +1,1038 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check_input.c - unit tests of the message sources (src/input.h): the
+ * in-memory mbox splitter, mboxrd unquoting, mbox auto-detection, Maildir,
+ * MH and plain folders, stdin, input_slurp and open errors.
+ *
+ * Tests that touch files make their own directory under /tmp with mkdtemp
+ * and remove it.  Every expected message is compared byte for byte.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "src/input.h"
+
+#define MAX_SPLIT	16	/* messages split_is accepts */
+#define ESC_MAX		2048	/* bytes shown of an escaped string */
+#define BIG_PIPE	200000	/* bytes piped into input_slurp */
+
+struct tmp {
+	char dir[64];
+};
+
+static void
+tmp_make(struct tmp *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/check_input.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+}
+
+static int
+rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
+{
+	remove(p);
+	return 0;
+}
+
+static void
+tmp_remove(struct tmp *t)
+{
+	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* s (n bytes) with C escapes, in one of two static buffers. */
+static const char *
+esc(const char *s, size_t n)
+{
+	static char bufs[2][ESC_MAX * 4 + 8];
+	static int which;
+	char *b = bufs[which ^= 1];
+	size_t i, k = 0;
+
+	for (i = 0; i < n && i < ESC_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n')
+			k += (size_t)sprintf(b + k, "\\n");
+		else if (c == '\r')
+			k += (size_t)sprintf(b + k, "\\r");
+		else if (c == '\t')
+			k += (size_t)sprintf(b + k, "\\t");
+		else if (c < 0x20 || c >= 0x7f || c == '\\')
+			k += (size_t)sprintf(b + k, "\\x%02x", c);
+		else
+			b[k++] = (char)c;
+	}
+	b[k] = '\0';
+	return b;
+}
+
+/* Write n bytes of s to dir/rel (the directories must exist). */
+static void
+put(const char *dir, const char *rel, const char *s, size_t n)
+{
+	char p[256];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_msg(fd >= 0, "open %s: %s", p, strerror(errno));
+	ck_assert_int_eq(write(fd, s, n), (ssize_t)n);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static void
+put_str(const char *dir, const char *rel, const char *s)
+{
+	put(dir, rel, s, strlen(s));
+}
+
+static void
+mkdir_in(const char *dir, const char *rel)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	ck_assert_msg(mkdir(p, 0700) == 0, "mkdir %s: %s", p,
+	    strerror(errno));
+}
+
+/* Split buf (len bytes) with input_mbox_next; the messages must be want[]
+ * (NULL-terminated), byte for byte. */
+static void
+split_is_n(const char *buf, size_t len, const char *const *want)
+{
+	size_t pos = 0, s = 7777, e = 7777, prev, n = 0;
+	int rc;
+
+	for (;;) {
+		prev = pos;
+		rc = input_mbox_next(buf, len, &pos, &s, &e);
+		if (rc == 0)
+			break;
+		ck_assert_int_eq(rc, 1);
+		ck_assert_msg(n < MAX_SPLIT && want[n] != NULL,
+		    "extra message %zu: \"%s\"", n + 1, esc(buf + s, e - s));
+		ck_assert_msg(s <= e && e <= len, "message %zu: bad range "
+		    "[%zu, %zu) of %zu", n + 1, s, e, len);
+		ck_assert_msg(pos > prev && pos <= len && pos >= e,
+		    "message %zu: pos %zu after %zu (end %zu)", n + 1, pos,
+		    prev, e);
+		ck_assert_msg(e - s == strlen(want[n]) &&
+		    memcmp(buf + s, want[n], e - s) == 0,
+		    "message %zu: got \"%s\", want \"%s\"", n + 1,
+		    esc(buf + s, e - s), esc(want[n], strlen(want[n])));
+		n++;
+	}
+	ck_assert_msg(want[n] == NULL, "got %zu messages, want more: "
+	    "next \"%s\"", n, esc(want[n], strlen(want[n])));
+	/* The end stays the end. */
+	ck_assert_int_eq(input_mbox_next(buf, len, &pos, &s, &e), 0);
+}
+
+static void
+split_is(const char *buf, const char *const *want)
+{
+	split_is_n(buf, strlen(buf), want);
+}
+
+/* The next message of in must be want (n bytes), from name, number. */
+static void
+next_is_n(struct input *in, const char *want, size_t n, const char *name,
+    size_t number, int in_mbox)
+{
+	struct input_msg m;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	rc = input_next(in, &m);
+	ck_assert_msg(rc == 1, "input_next: %d, want a message \"%s\"", rc,
+	    esc(want, n));
+	ck_assert_ptr_nonnull(m.buf);
+	ck_assert_msg(m.len == n && memcmp(m.buf, want, n) == 0,
+	    "got \"%s\", want \"%s\"", esc(m.buf, m.len), esc(want, n));
+	ck_assert_ptr_nonnull(m.name);
+	ck_assert_str_eq(m.name, name);
+	ck_assert_uint_eq(m.number, number);
+	ck_assert_int_eq(m.in_mbox, in_mbox);
+}
+
+static void
+next_is(struct input *in, const char *want, const char *name,
+    size_t number, int in_mbox)
+{
+	next_is_n(in, want, strlen(want), name, number, in_mbox);
+}
+
+static void
+end_is(struct input *in)
+{
+	struct input_msg m;
+
+	ck_assert_int_eq(input_next(in, &m), 0);
+	ck_assert_int_eq(input_next(in, &m), 0);
+}
+
+static struct input *
+open_ok(const char *path, enum input_mode mode, enum input_kind kind)
+{
+	struct input *in = NULL;
+	const char *why = NULL;
+	int rc;
+
+	rc = input_open(&in, path, mode, &why);
+	ck_assert_msg(rc == 0, "input_open %s: %s: %s", path,
+	    why != NULL ? why : "?", strerror(errno));
+	ck_assert_ptr_nonnull(in);
+	ck_assert_int_eq(input_kind(in), kind);
+	return in;
+}
+
+/* ---- input_mbox_next on buffers ---- */
+
+START_TEST(test_split_two)
+{
+	static const char mbox[] =
+	    "From alice@example.org Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n"
+	    "\n"
+	    "body one\n"
+	    "\n"
+	    "From bob@example.org Tue Jan  2 00:00:00 2024\n"
+	    "Subject: two\n"
+	    "\n"
+	    "body two\n";
+	const char *want[] = { "Subject: one\n\nbody one\n",
+		"Subject: two\n\nbody two\n", NULL };
+	size_t pos = 0, s, e;
+
+	split_is(mbox, want);
+	/* Exact offsets: after each "From " line, up to the blank line. */
+	ck_assert_int_eq(input_mbox_next(mbox, strlen(mbox), &pos, &s, &e),
+	    1);
+	ck_assert_uint_eq(s, 48);
+	ck_assert_uint_eq(e, 48 + 23);
+	ck_assert_uint_eq(pos, 48 + 24);
+	ck_assert_int_eq(input_mbox_next(mbox, strlen(mbox), &pos, &s, &e),
+	    1);
+	ck_assert_uint_eq(s, 72 + 46);
+	ck_assert_uint_eq(e, strlen(mbox));
+	ck_assert_uint_eq(pos, strlen(mbox));
+}
+END_TEST
+
+START_TEST(test_split_junk)
+{
+	/* Lines before the first separator are no message. */
+	const char *want[] = { "Subject: a\n\nbody\n", NULL };
+	const char *none[] = { NULL };
+
+	split_is("junk line\nmore junk\n\nFrom a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: a\n\nbody\n", want);
+	split_is("\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: a\n\nbody\n",
+	    want);
+	split_is("no separator at all\n\nbody\n", none);
+	split_is("", none);
+	split_is("From", none);
+	split_is("\n\n", none);
+}
+END_TEST
+
+START_TEST(test_split_from_in_body)
+{
+	/* "From " at a line start but not after a blank line is body. */
+	static const char mbox[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: a\n"
+	    "\n"
+	    "line\n"
+	    "From here on it is body\n"
+	    " From indented\n"
+	    "From\n"
+	    "\n"
+	    "From c@d Mon Jan  1 00:00:00 2024\n"
+	    "Subject: c\n"
+	    "\n"
+	    "last\n";
+	const char *want[] = { "Subject: a\n\nline\nFrom here on it is body\n"
+		" From indented\nFrom\n", "Subject: c\n\nlast\n", NULL };
+	/* A "From " line right after the separator line is the body too. */
+	const char *want2[] = { "From x\n\nb\n", NULL };
+
+	split_is(mbox, want);
+	split_is("From a\nFrom x\n\nb\n", want2);
+}
+END_TEST
+
+START_TEST(test_split_crlf)
+{
+	static const char mbox[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\r\n"
+	    "Subject: one\r\n"
+	    "\r\n"
+	    "body one\r\n"
+	    "\r\n"
+	    "From c@d Mon Jan  1 00:00:00 2024\r\n"
+	    "Subject: two\r\n"
+	    "\r\n"
+	    "body two\r\n"
+	    "\r\n"
+	    "From e@f Mon Jan  1 00:00:00 2024\r\n"
+	    "Subject: three\r\n"
+	    "\r\n"
+	    "body three\r\n";
+	const char *want[] = { "Subject: one\r\n\r\nbody one\r\n",
+		"Subject: two\r\n\r\nbody two\r\n",
+		"Subject: three\r\n\r\nbody three\r\n", NULL };
+
+	split_is(mbox, want);
+}
+END_TEST
+
+START_TEST(test_split_last_line)
+{
+	const char *with_nl[] = { "Subject: 1\n\nb1\n", "Subject: 2\n\nb2\n",
+		NULL };
+	const char *without_nl[] = { "Subject: 1\n\nb1\n",
+		"Subject: 2\n\nb2", NULL };
+	const char *crlf_without[] = { "Subject: 1\r\n\r\nb1\r\n",
+		"Subject: 2\r\n\r\nb2", NULL };
+	const char *crlf_with[] = { "Subject: 1\r\n\r\nb1\r\n",
+		"Subject: 2\r\n\r\nb2\r\n", NULL };
+
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2\n",
+	    with_nl);
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2",
+	    without_nl);
+	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b\r\n"
+	    "Subject: 2\r\n\r\nb2", crlf_without);
+	/* The blank line a writer puts after the last message is mbox's. */
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2\n\n",
+	    with_nl);
+	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b\r\n"
+	    "Subject: 2\r\n\r\nb2\r\n\r\n", crlf_with);
+}
+END_TEST
+
+START_TEST(test_split_empty_messages)
+{
+	/* A separator right after a separator's blank line: empty message. */
+	const char *want[] = { "", "Subject: 2\n", NULL };
+	/* A lone separator line, with or without its line end. */
+	const char *empty[] = { "", NULL };
+
+	split_is("From a\n\nFrom b\nSubject: 2\n", want);
+	split_is("From a\n", empty);
+	split_is("From a", empty);
+	split_is("From a\n\n", empty);
+}
+END_TEST
+
+START_TEST(test_split_nul_bytes)
+{
+	static const char mbox[] = "From a\nS: 1\n\nx\0y\n\nFrom b\n\0\n";
+	const char *want[] = { "S: 1\n\nx", NULL };
+	size_t pos = 0, s, e;
+
+	/* The splitter works on lengths, not on C strings. */
+	ck_assert_int_eq(input_mbox_next(mbox, sizeof(mbox) - 1, &pos, &s,
+	    &e), 1);
+	ck_assert_uint_eq(e - s, 10);
+	ck_assert_int_eq(memcmp(mbox + s, "S: 1\n\nx\0y\n", 10), 0);
+	ck_assert_int_eq(input_mbox_next(mbox, sizeof(mbox) - 1, &pos, &s,
+	    &e), 1);
+	ck_assert_uint_eq(e - s, 2);
+	ck_assert_int_eq(memcmp(mbox + s, "\0\n", 2), 0);
+	ck_assert_int_eq(input_mbox_next(mbox, sizeof(mbox) - 1, &pos, &s,
+	    &e), 0);
+	split_is(mbox, want);	/* as a C string it ends after the x */
+}
+END_TEST
+
+/* ---- mboxrd unquoting through input_open ---- */
+
+START_TEST(test_mboxrd_unquote)
+{
+	static const char mbox[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: quoted\n"
+	    "\n"
+	    ">From here\n"
+	    ">>From there\n"
+	    ">>>From deeper\n"
+	    "> From not quoted\n"
+	    ">Fromage\n"
+	    "mid line >From stays\n"
+	    " >From indented stays\n"
+	    ">From\n"
+	    "\n"
+	    "From c@d Mon Jan  1 00:00:00 2024\n"
+	    "Subject: plain\n"
+	    "\n"
+	    "> From x\n";
+	static const char want1[] =
+	    "Subject: quoted\n"
+	    "\n"
+	    "From here\n"
+	    ">From there\n"
+	    ">>From deeper\n"
+	    "> From not quoted\n"
+	    ">Fromage\n"
+	    "mid line >From stays\n"
+	    " >From indented stays\n"
+	    ">From\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "mbox", mbox);
+	snprintf(path, sizeof(path), "%s/mbox", t.dir);
+	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
+	next_is(in, want1, path, 1, 1);
+	next_is(in, "Subject: plain\n\n> From x\n", path, 2, 1);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_mboxrd_crlf_and_growth)
+{
+	static const char mbox[] =
+	    "From a\r\n"
+	    "S: 1\r\n"
+	    "\r\n"
+	    ">From x\r\n"
+	    "\r\n"
+	    "From b\r\n"
+	    "S: 2\r\n"
+	    "\r\n"
+	    "a longer second message so the unquote buffer has to grow\r\n"
+	    ">>From y\r\n"
+	    ">From z\r\n"
+	    "\r\n"
+	    "From c\r\n"
+	    ">From at the start of the headers\r\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "mbox", mbox);
+	snprintf(path, sizeof(path), "%s/mbox", t.dir);
+	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
+	next_is(in, "S: 1\r\n\r\nFrom x\r\n", path, 1, 1);
+	next_is(in, "S: 2\r\n\r\na longer second message so the unquote "
+	    "buffer has to grow\r\n>From y\r\nFrom z\r\n", path, 2, 1);
+	next_is(in, "From at the start of the headers\r\n", path, 3, 1);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* ---- auto-detection and modes ---- */
+
+START_TEST(test_detect_single_from)
+{
+	/* One message with an mbox "From " line: one message, untouched. */
+	static const char msg[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n"
+	    "\n"
+	    ">From quoted stays quoted\n"
+	    "From not a separator\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "one", msg);
+	snprintf(path, sizeof(path), "%s/one", t.dir);
+	in = open_ok(path, INPUT_AUTO, INPUT_FILE);
+	next_is(in, msg, path, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_detect_two_separators)
+{
+	static const char mbox[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n"
+	    "\n"
+	    "b1\n"
+	    "\n"
+	    "From c@d Mon Jan  1 00:00:00 2024\n"
+	    "Subject: two\n"
+	    "\n"
+	    "b2\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "mbox", mbox);
+	snprintf(path, sizeof(path), "%s/mbox", t.dir);
+	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
+	next_is(in, "Subject: one\n\nb1\n", path, 1, 1);
+	next_is(in, "Subject: two\n\nb2\n", path, 2, 1);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_detect_plain_file)
+{
+	static const char msg[] =
+	    "Subject: plain\n"
+	    "\n"
+	    "body\n"
+	    "\n"
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "more\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "plain", msg);
+	put(t.dir, "empty", "", 0);
+	snprintf(path, sizeof(path), "%s/plain", t.dir);
+	/* No "From " first line: one message, in every mode. */
+	in = open_ok(path, INPUT_AUTO, INPUT_FILE);
+	next_is(in, msg, path, 1, 0);
+	end_is(in);
+	input_close(in);
+	in = open_ok(path, INPUT_MBOX_FORCE, INPUT_FILE);
+	next_is(in, msg, path, 1, 0);
+	end_is(in);
+	input_close(in);
+	/* An empty file is one empty message. */
+	snprintf(path, sizeof(path), "%s/empty", t.dir);
+	in = open_ok(path, INPUT_AUTO, INPUT_FILE);
+	next_is(in, "", path, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_detect_force)
+{
+	static const char msg[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n"
+	    "\n"
+	    ">From quoted\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "one", msg);
+	snprintf(path, sizeof(path), "%s/one", t.dir);
+	in = open_ok(path, INPUT_MBOX_FORCE, INPUT_MBOX);
+	next_is(in, "Subject: one\n\nFrom quoted\n", path, 1, 1);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_detect_single_mode)
+{
+	/* Pipe mode: the file is one message, bytes untouched. */
+	static const char mbox[] =
+	    "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n"
+	    "\n"
+	    ">From quoted\n"
+	    "\n"
+	    "From c@d Mon Jan  1 00:00:00 2024\n"
+	    "Subject: two\n"
+	    "\n"
+	    "b2\n";
+	struct tmp t;
+	struct input *in;
+	char path[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "mbox", mbox);
+	snprintf(path, sizeof(path), "%s/mbox", t.dir);
+	in = open_ok(path, INPUT_SINGLE, INPUT_FILE);
+	next_is(in, mbox, path, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* ---- folders ---- */
+
+START_TEST(test_maildir)
+{
+	struct tmp t;
+	struct input *in;
+	char p1[128], p2[128], p3[128], p4[128];
+
+	tmp_make(&t);
+	mkdir_in(t.dir, "cur");
+	mkdir_in(t.dir, "new");
+	mkdir_in(t.dir, "tmp");
+	mkdir_in(t.dir, "cur/subdir");
+	put_str(t.dir, "cur/1700000002.b:2,S", "Subject: b\n\nB\n");
+	put_str(t.dir, "cur/1700000001.a:2,", "Subject: a\n\nA\n");
+	put_str(t.dir, "new/1700000000.c", "Subject: c\n\nC\n");
+	put_str(t.dir, "new/1700000003.d",
+	    "From x\nS: 1\n\nb\n\nFrom y\nS: 2\n\n>From z\n");
+	put_str(t.dir, "cur/.hidden", "dot file\n");
+	put_str(t.dir, "new/.also", "dot file\n");
+	put_str(t.dir, "tmp/1700000009.t", "being delivered\n");
+	put_str(t.dir, "subject-in-top", "not in cur or new\n");
+	put_str(t.dir, "cur/subdir/x", "in a subdirectory\n");
+	snprintf(p1, sizeof(p1), "%s/cur/1700000001.a:2,", t.dir);
+	snprintf(p2, sizeof(p2), "%s/cur/1700000002.b:2,S", t.dir);
+	snprintf(p3, sizeof(p3), "%s/new/1700000000.c", t.dir);
+	snprintf(p4, sizeof(p4), "%s/new/1700000003.d", t.dir);
+
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_MAILDIR);
+	next_is(in, "Subject: a\n\nA\n", p1, 1, 0);
+	next_is(in, "Subject: b\n\nB\n", p2, 1, 0);
+	next_is(in, "Subject: c\n\nC\n", p3, 1, 0);
+	/* A folder entry is one message, never split or unquoted. */
+	next_is(in, "From x\nS: 1\n\nb\n\nFrom y\nS: 2\n\n>From z\n", p4, 1,
+	    0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_maildir_new_only_and_vanished)
+{
+	struct tmp t;
+	struct input *in;
+	char p[128], gone[128];
+
+	tmp_make(&t);
+	mkdir_in(t.dir, "new");
+	put_str(t.dir, "new/1", "one\n");
+	put_str(t.dir, "new/2", "two\n");
+	put_str(t.dir, "new/3", "three\n");
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_MAILDIR);
+	/* A message moved away after the listing is skipped. */
+	snprintf(gone, sizeof(gone), "%s/new/2", t.dir);
+	ck_assert_int_eq(unlink(gone), 0);
+	snprintf(p, sizeof(p), "%s/new/1", t.dir);
+	next_is(in, "one\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/new/3", t.dir);
+	next_is(in, "three\n", p, 1, 0);
+	end_is(in);
+	input_close(in);
+
+	/* An empty Maildir has no messages. */
+	ck_assert_int_eq(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/new/1", t.dir);
+	ck_assert_int_eq(unlink(p), 0);
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_MAILDIR);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_mh)
+{
+	struct tmp t;
+	struct input *in;
+	char p[128];
+
+	tmp_make(&t);
+	put_str(t.dir, ".mh_sequences", "unseen: 2-10\n");
+	put_str(t.dir, "10", "ten\n");
+	put_str(t.dir, "2", "two\n");
+	put_str(t.dir, "1", "one\n");
+	put_str(t.dir, "100", "hundred\n");
+	put_str(t.dir, ",3", "deleted\n");
+	put_str(t.dir, "notes", "not a message\n");
+	put_str(t.dir, "4a", "not a message\n");
+	put_str(t.dir, "#5", "not a message\n");
+	mkdir_in(t.dir, "7");		/* a subfolder, not a message */
+
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_MH);
+	snprintf(p, sizeof(p), "%s/1", t.dir);
+	next_is(in, "one\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/2", t.dir);
+	next_is(in, "two\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/10", t.dir);
+	next_is(in, "ten\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/100", t.dir);
+	next_is(in, "hundred\n", p, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_mh_numeric_without_sequences)
+{
+	struct tmp t;
+	struct input *in;
+	char p[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "10", "ten\n");
+	put_str(t.dir, "9", "nine\n");
+	put_str(t.dir, "11", "eleven\n");
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_MH);
+	snprintf(p, sizeof(p), "%s/9", t.dir);
+	next_is(in, "nine\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/10", t.dir);
+	next_is(in, "ten\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/11", t.dir);
+	next_is(in, "eleven\n", p, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_plain_dir)
+{
+	struct tmp t;
+	struct input *in;
+	char p[128];
+
+	tmp_make(&t);
+	put_str(t.dir, "b.eml", "bee\n");
+	put_str(t.dir, "a.eml", "ay\n");
+	put_str(t.dir, "2", "two\n");
+	put_str(t.dir, "10", "ten\n");
+	put_str(t.dir, ".hidden", "dot\n");
+	mkdir_in(t.dir, "sub");
+	put_str(t.dir, "sub/c.eml", "nested\n");
+
+	/* Not all names numeric: a plain directory, sorted by name. */
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_DIR);
+	snprintf(p, sizeof(p), "%s/10", t.dir);
+	next_is(in, "ten\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/2", t.dir);
+	next_is(in, "two\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/a.eml", t.dir);
+	next_is(in, "ay\n", p, 1, 0);
+	snprintf(p, sizeof(p), "%s/b.eml", t.dir);
+	next_is(in, "bee\n", p, 1, 0);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_empty_dir)
+{
+	struct tmp t;
+	struct input *in;
+
+	tmp_make(&t);
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_DIR);
+	end_is(in);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* ---- stdin ---- */
+
+/* Run input_open on stdin fed with s through a pipe; fd 0 is restored by
+ * stdin_restore. */
+static int saved_stdin = -1;
+
+static void
+stdin_feed(const char *s, size_t n)
+{
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], s, n), (ssize_t)n);
+	ck_assert_int_eq(close(p[1]), 0);
+	saved_stdin = dup(0);
+	ck_assert_int_ge(saved_stdin, 0);
+	ck_assert_int_eq(dup2(p[0], 0), 0);
+	ck_assert_int_eq(close(p[0]), 0);
+}
+
+static void
+stdin_restore(void)
+{
+	ck_assert_int_eq(dup2(saved_stdin, 0), 0);
+	ck_assert_int_eq(close(saved_stdin), 0);
+	saved_stdin = -1;
+}
+
+START_TEST(test_stdin_mbox)
+{
+	static const char mbox[] =
+	    "From a\nSubject: 1\n\n>From b1\n\nFrom b\nSubject: 2\n\nb2\n";
+	struct input *in;
+
+	stdin_feed(mbox, strlen(mbox));
+	in = open_ok("-", INPUT_AUTO, INPUT_MBOX);
+	next_is(in, "Subject: 1\n\nFrom b1\n", "-", 1, 1);
+	next_is(in, "Subject: 2\n\nb2\n", "-", 2, 1);
+	end_is(in);
+	input_close(in);
+	stdin_restore();
+}
+END_TEST
+
+START_TEST(test_stdin_null_path_single)
+{
+	static const char mbox[] =
+	    "From a\nSubject: 1\n\n>From b1\n\nFrom b\nSubject: 2\n\nb2\n";
+	static const char msg[] = "Subject: x\r\n\r\nbody\0with NUL\r\n";
+	struct input *in;
+
+	/* NULL is stdin too; pipe mode keeps every byte. */
+	stdin_feed(mbox, strlen(mbox));
+	in = open_ok(NULL, INPUT_SINGLE, INPUT_FILE);
+	next_is(in, mbox, "-", 1, 0);
+	end_is(in);
+	input_close(in);
+	stdin_restore();
+
+	stdin_feed(msg, sizeof(msg) - 1);
+	in = open_ok("-", INPUT_AUTO, INPUT_FILE);
+	next_is_n(in, msg, sizeof(msg) - 1, "-", 1, 0);
+	end_is(in);
+	input_close(in);
+	stdin_restore();
+
+	/* Empty stdin: one empty message. */
+	stdin_feed("", 0);
+	in = open_ok("-", INPUT_AUTO, INPUT_FILE);
+	next_is(in, "", "-", 1, 0);
+	end_is(in);
+	input_close(in);
+	stdin_restore();
+}
+END_TEST
+
+/* ---- input_slurp ---- */
+
+START_TEST(test_slurp_file)
+{
+	static const char data[] = "Subject: x\n\n\0binary\xff\r\nend";
+	struct tmp t;
+	char path[128], *buf = NULL;
+	size_t len = 7;
+	int fd, trunc = 7;
+
+	tmp_make(&t);
+	put(t.dir, "f", data, sizeof(data) - 1);
+	snprintf(path, sizeof(path), "%s/f", t.dir);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(input_slurp(fd, &buf, &len, &trunc), 0);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(len, sizeof(data) - 1);
+	ck_assert_int_eq(memcmp(buf, data, len), 0);
+	ck_assert_int_eq(trunc, 0);
+	/* At the end of the file: nothing more. */
+	free(buf);
+	buf = NULL;
+	trunc = 7;
+	ck_assert_int_eq(input_slurp(fd, &buf, &len, &trunc), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(trunc, 0);
+	free(buf);
+	close(fd);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_slurp_empty)
+{
+	struct tmp t;
+	char path[128], *buf = NULL;
+	size_t len = 7;
+	int fd, trunc = 7;
+
+	tmp_make(&t);
+	put(t.dir, "empty", "", 0);
+	snprintf(path, sizeof(path), "%s/empty", t.dir);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(input_slurp(fd, &buf, &len, &trunc), 0);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(trunc, 0);
+	free(buf);
+	close(fd);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_slurp_pipe_grows)
+{
+	char *data, *buf = NULL;
+	size_t len = 0, i;
+	int p[2], trunc = 7, status;
+	pid_t pid;
+
+	data = malloc(BIG_PIPE);
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < BIG_PIPE; i++)
+		data[i] = (char)(i * 7 % 251);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		_exit(write(p[1], data, BIG_PIPE) == BIG_PIPE ? 0 : 1);
+	}
+	close(p[1]);
+	ck_assert_int_eq(input_slurp(p[0], &buf, &len, &trunc), 0);
+	close(p[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_uint_eq(len, BIG_PIPE);
+	ck_assert_int_eq(trunc, 0);
+	ck_assert_int_eq(memcmp(buf, data, BIG_PIPE), 0);
+	free(buf);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_slurp_bad_fd)
+{
+	char *buf = (char *)"x";
+	size_t len = 7;
+	int trunc = 7;
+
+	errno = 0;
+	ck_assert_int_eq(input_slurp(-1, &buf, &len, &trunc), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_ptr_null(buf);
+}
+END_TEST
+
+/* ---- errors ---- */
+
+START_TEST(test_open_missing)
+{
+	/* Not NULL at first: input_open must clear it on failure. */
+	struct input *in = (struct input *)&in;
+	const char *why = NULL;
+	struct tmp t;
+	char path[128];
+
+	tmp_make(&t);
+	snprintf(path, sizeof(path), "%s/no-such-file", t.dir);
+	errno = 0;
+	ck_assert_int_eq(input_open(&in, path, INPUT_AUTO, &why), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(in);
+	ck_assert_ptr_nonnull(why);
+	ck_assert(strlen(why) > 0);
+
+	snprintf(path, sizeof(path), "%s/no-dir/file", t.dir);
+	in = (struct input *)&in;
+	errno = 0;
+	ck_assert_int_eq(input_open(&in, path, INPUT_SINGLE, &why), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_ptr_null(in);
+	tmp_remove(&t);
+}
+END_TEST
+
+START_TEST(test_close_null)
+{
+	input_close(NULL);
+}
+END_TEST
+
+static Suite *
+input_suite(void)
+{
+	Suite *s = suite_create("input");
+	TCase *tc;
+
+	tc = tcase_create("split");
+	tcase_add_test(tc, test_split_two);
+	tcase_add_test(tc, test_split_junk);
+	tcase_add_test(tc, test_split_from_in_body);
+	tcase_add_test(tc, test_split_crlf);
+	tcase_add_test(tc, test_split_last_line);
+	tcase_add_test(tc, test_split_empty_messages);
+	tcase_add_test(tc, test_split_nul_bytes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mboxrd");
+	tcase_add_test(tc, test_mboxrd_unquote);
+	tcase_add_test(tc, test_mboxrd_crlf_and_growth);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("detect");
+	tcase_add_test(tc, test_detect_single_from);
+	tcase_add_test(tc, test_detect_two_separators);
+	tcase_add_test(tc, test_detect_plain_file);
+	tcase_add_test(tc, test_detect_force);
+	tcase_add_test(tc, test_detect_single_mode);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("folders");
+	tcase_add_test(tc, test_maildir);
+	tcase_add_test(tc, test_maildir_new_only_and_vanished);
+	tcase_add_test(tc, test_mh);
+	tcase_add_test(tc, test_mh_numeric_without_sequences);
+	tcase_add_test(tc, test_plain_dir);
+	tcase_add_test(tc, test_empty_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stdin");
+	tcase_add_test(tc, test_stdin_mbox);
+	tcase_add_test(tc, test_stdin_null_path_single);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slurp");
+	tcase_set_timeout(tc, 60);	/* big buffers under valgrind */
+	tcase_add_test(tc, test_slurp_file);
+	tcase_add_test(tc, test_slurp_empty);
+	tcase_add_test(tc, test_slurp_pipe_grows);
+	tcase_add_test(tc, test_slurp_bad_fd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_test(tc, test_open_missing);
+	tcase_add_test(tc, test_close_null);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(input_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
