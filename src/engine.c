@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "src/engine.h"
 #include "tokenizer/tokenizer.h"
@@ -21,6 +22,9 @@
 #define BATCH_MAX_TOKENS (4u << 20)	/* distinct tokens per batch */
 #define BATCH_MAX_REFS (32u << 20)	/* token references per batch */
 #define ROBX_MIN_COUNT 2		/* tokens that shape robx */
+#define PRELOAD_FACTOR 27		/* bytes a stored token; see classify */
+#define ROBX_MIN_MICRO 400000		/* robx kept in [0.4, 0.6] */
+#define ROBX_MAX_MICRO 600000
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
@@ -53,6 +57,10 @@ struct engine {
 	int64_t *dspam, *dham;
 	engine_learn_fn fn;
 	void *fnctx;
+	/* batch classification: preload once lookups would cost more */
+	int batch, preloaded;
+	uint64_t looked;	/* tokens looked up through SQL so far */
+	uint64_t db_bytes;	/* store size at open */
 };
 
 static int
@@ -113,6 +121,10 @@ engine_new(struct engine **out, const struct opts *o, const char *dbpath,
 		goto out;
 	}
 	if (dbpath != NULL) {
+		struct stat st;
+
+		if (stat(dbpath, &st) == 0)
+			e->db_bytes = (uint64_t)st.st_size;
 		rc = db_open(&e->db, dbpath, dbflags, TOK_VERSION, o->busy_ms);
 		if (rc != 0) {
 			snprintf(err, errsz, "%s", db_errmsg(e->db, rc));
@@ -222,6 +234,18 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 		e->st[i].spam = e->counts[i].spam;
 		e->st[i].ham = e->counts[i].ham;
 	}
+	/* In a batch, once as many tokens were looked up one by one as the
+	 * store holds (about PRELOAD_FACTOR bytes each), reading it all at
+	 * once costs no more than what was spent (callgrind: ~1.5k
+	 * instructions per lookup or per stored token), and the rest of the
+	 * batch is nearly free: never more than twice the best choice.
+	 * Failing to preload only keeps the SQL path. */
+	e->looked += n;
+	if (e->batch && !e->preloaded &&
+	    e->looked * PRELOAD_FACTOR > e->db_bytes) {
+		e->preloaded = 1;
+		(void)db_preload(e->db);
+	}
 	score_combine(&e->sp, e->st, n, ns, nh, &v->r);
 	v->score = v->r.score;
 	v->ntokens = n;
@@ -232,6 +256,12 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 	else
 		v->verdict = VERDICT_CLEAN;
 	return 0;
+}
+
+void
+engine_set_batch(struct engine *e)
+{
+	e->batch = 1;
 }
 
 size_t
@@ -514,7 +544,15 @@ engine_update_robx(struct engine *e, int force)
 		rc = db_foreach(e->db, robx_tok, &a);
 	if (rc != 0 || a.n == 0)
 		goto out;
+	/* The mean leans to the class trained more (678 spam to 22 ham
+	 * early in the SpamAssassin index gave 0.91, and every unseen word
+	 * then counted as spam evidence: 26 false positives where a fixed
+	 * 0.5 gave 13).  Unseen words say little: keep x near neutral. */
 	micro = (int64_t)(a.sum / (double)a.n * 1e6);
+	if (micro < ROBX_MIN_MICRO)
+		micro = ROBX_MIN_MICRO;
+	if (micro > ROBX_MAX_MICRO)
+		micro = ROBX_MAX_MICRO;
 	rc = db_begin(e->db);
 	if (rc == 0)
 		rc = db_meta_set(e->db, "robx_micro", micro);

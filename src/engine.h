@@ -53,6 +53,10 @@ struct db *engine_db(struct engine *e);
 int engine_classify(struct engine *e, const char *buf, size_t len,
     struct verdict_info *v);
 
+/* Many messages will be classified: the engine may read the whole store
+ * into memory once that is cheaper than looking tokens up one by one. */
+void engine_set_batch(struct engine *e);
+
 /* After engine_classify: the i-th token (message order; after
  * engine_tokenize: sorted order) with its counts,
  * probability and whether it was used.  Borrowed until the next call. */
@@ -81,7 +85,8 @@ void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 size_t engine_pending(const struct engine *e);
 
 /* Recompute Robinson's x from the store (mean token probability of
- * tokens seen at least ROBX_MIN_COUNT times) and keep it in the store,
+ * tokens seen at least ROBX_MIN_COUNT times, kept within [0.4, 0.6]) and
+ * keep it in the store,
  * unless (without force) the message totals grew by less than a tenth
  * since it was last computed.  Inside no transaction.  Returns 0 or a
  * negative db code. */

@@ -253,8 +253,7 @@ cmd_filter(struct run *r)
 
 	if (open_engine(r, r->o->auto_update ? DB_CREATE : DB_READONLY) != 0)
 		return EXIT_ERROR;
-	if (r->o->nfiles > 1 || r->o->mbox)
-		(void)db_preload(engine_db(r->e));
+	engine_set_batch(r->e);
 	rc = each_message(r, filter_one);
 	if (rc != 0)
 		return EXIT_ERROR;

@@ -123,6 +123,37 @@ tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 }
 
 /* Emit one UTF-16 word as UTF-8. */
+/* Emit one word of n UTF-8 bytes (folded already), and the pair it
+ * makes with the previous body word.  When n > TOK_MAX_TOKEN_BYTES the
+ * bytes are not read (buf may hold fewer): the word is summarised. */
+static int
+emit_word(struct tok *t, struct tok_set *set, const char *prefix,
+    const char *buf, size_t n)
+{
+	int rc;
+
+	if (n > TOK_MAX_TOKEN_BYTES)
+		return tok_emit(set, prefix, buf, n);
+	rc = tok_emit(set, prefix, buf, n);
+	if (rc != 0 || !t->o.word_pairs || prefix[0] != '\0')
+		return rc;
+	/* "previous_this", when it fits: no printf on this hot path. */
+	if (t->icu->prevlen > 0 &&
+	    t->icu->prevlen + 1 + n <= TOK_MAX_TOKEN_BYTES) {
+		char pair[TOK_MAX_TOKEN_BYTES + 1];
+		size_t pl = t->icu->prevlen;
+
+		memcpy(pair, t->icu->prev, pl);
+		pair[pl] = '_';
+		memcpy(pair + pl + 1, buf, n);
+		rc = tok_set_add(set, pair, pl + 1 + n);
+	}
+	memcpy(t->icu->prev, buf, n);	/* n <= TOK_MAX_TOKEN_BYTES */
+	t->icu->prevlen = n;
+	return rc;
+}
+
+/* Emit one UTF-16 word as UTF-8. */
 static int
 emit_u(struct tok *t, struct tok_set *set, const char *prefix,
     const UChar *w, int32_t wl)
@@ -130,7 +161,6 @@ emit_u(struct tok *t, struct tok_set *set, const char *prefix,
 	char buf[TOK_MAX_TOKEN_BYTES * 2 + 8];
 	int32_t ol = 0;
 	UErrorCode err = U_ZERO_ERROR;
-	int rc;
 
 	if (wl <= 0)
 		return 0;
@@ -140,29 +170,13 @@ emit_u(struct tok *t, struct tok_set *set, const char *prefix,
 	if (ol < wl)
 		u_strToUTF8WithSub(buf, (int32_t)sizeof(buf), &ol, w, wl,
 		    0xFFFD, NULL, &err);
-	/* Too long: ol is the length it needs; tok_emit summarises it
-	 * without reading the bytes. */
+	/* Too long: ol is the length it needs. */
 	if (err == U_BUFFER_OVERFLOW_ERROR || ol > TOK_MAX_TOKEN_BYTES)
-		return tok_emit(set, prefix, buf, (size_t)ol);
+		return emit_word(t, set, prefix, buf, (size_t)ol +
+		    (ol <= TOK_MAX_TOKEN_BYTES ? TOK_MAX_TOKEN_BYTES : 0));
 	if (U_FAILURE(err))
 		return 0;
-	rc = tok_emit(set, prefix, buf, (size_t)ol);
-	if (rc != 0 || !t->o.word_pairs || prefix[0] != '\0')
-		return rc;
-	/* "previous_this", when it fits: no printf on this hot path. */
-	if (t->icu->prevlen > 0 &&
-	    t->icu->prevlen + 1 + (size_t)ol <= TOK_MAX_TOKEN_BYTES) {
-		char pair[TOK_MAX_TOKEN_BYTES + 1];
-		size_t pl = t->icu->prevlen;
-
-		memcpy(pair, t->icu->prev, pl);
-		pair[pl] = '_';
-		memcpy(pair + pl + 1, buf, (size_t)ol);
-		rc = tok_set_add(set, pair, pl + 1 + (size_t)ol);
-	}
-	memcpy(t->icu->prev, buf, (size_t)ol);	/* ol <= TOK_MAX_TOKEN_BYTES */
-	t->icu->prevlen = (size_t)ol;
-	return rc;
+	return emit_word(t, set, prefix, buf, (size_t)ol);
 }
 
 enum jclass { J_OTHER, J_HIRA, J_KATA, J_HAN };
@@ -246,6 +260,83 @@ all_ascii(const char *s, size_t n)
 	return 1;
 }
 
+/* ASCII classes of ICU's word-break rules (UAX #29 as ICU 72 tailors
+ * it: '@' counts as a letter, ':' is no mid-letter). */
+enum aclass { A_OTHER, A_LETTER, A_NUM, A_EXT, A_MIDNUMLET, A_MIDNUM };
+
+static enum aclass
+aclass_of(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@')
+		return A_LETTER;
+	if (c >= '0' && c <= '9')
+		return A_NUM;
+	if (c == '_')
+		return A_EXT;
+	if (c == '.' || c == '\'')
+		return A_MIDNUMLET;
+	if (c == ',' || c == ';')
+		return A_MIDNUM;
+	return A_OTHER;
+}
+
+/* The ASCII fast path: the same words ICU's word break gives on ASCII
+ * text (checked token for token on the SpamAssassin corpus), folded to
+ * lower case, without the UTF-16 round trip. */
+static int
+ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
+    struct tok_set *set)
+{
+	char w[TOK_MAX_TOKEN_BYTES + 1];
+	size_t i = 0, b, k;
+	enum aclass c, prev, nx;
+	int rc = 0, letters, digits;
+
+	while (i < n && rc == 0) {
+		c = aclass_of((unsigned char)s[i]);
+		if (c == A_OTHER || c == A_MIDNUMLET || c == A_MIDNUM) {
+			i++;
+			continue;
+		}
+		b = i;
+		letters = digits = 0;
+		for (;;) {
+			prev = aclass_of((unsigned char)s[i]);
+			letters += prev == A_LETTER;
+			digits += prev == A_NUM;
+			i++;
+			if (i >= n)
+				break;
+			c = aclass_of((unsigned char)s[i]);
+			if (c == A_LETTER || c == A_NUM || c == A_EXT)
+				continue;
+			if (i + 1 >= n || (c != A_MIDNUMLET && c != A_MIDNUM))
+				break;
+			nx = aclass_of((unsigned char)s[i + 1]);
+			if (prev == A_LETTER && nx == A_LETTER &&
+			    c == A_MIDNUMLET) {
+				i++;
+				continue;
+			}
+			if (prev == A_NUM && nx == A_NUM) {
+				i++;
+				continue;
+			}
+			break;
+		}
+		/* A lone '_' is no word; a lone letter carries nothing. */
+		if (i - b == 1 && (letters || !digits))
+			continue;
+		for (k = 0; k < i - b && k < TOK_MAX_TOKEN_BYTES; k++) {
+			unsigned char ch = (unsigned char)s[b + k];
+
+			w[k] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+		}
+		rc = emit_word(t, set, prefix, w, i - b);
+	}
+	return rc;
+}
+
 /* Words of one chunk of valid UTF-8. */
 static int
 chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
@@ -257,6 +348,8 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	const UChar *text;
 	int rc;
 
+	if (all_ascii(s, n))
+		return ascii_words(t, s, n, prefix, set);
 	rc = ugrow(&u->u, &u->ucap, (int32_t)n + 1);
 	if (rc != 0)
 		return rc;
