@@ -621,6 +621,12 @@ opts_parse(struct opts *o, int argc, char **argv)
 	}
 	if (o->cmd == CMD_UPDATE && o->train_class != DB_NONE)
 		o->cmd = CMD_TRAIN;
+	if (o->cmd != CMD_TUNE && (o->ham_path != NULL ||
+	    o->spam_path != NULL || o->svg != NULL || o->tune_split != NULL)) {
+		fprintf(stderr, "spamsift: options: --ham, --spam, --roc-svg "
+		    "and --tune-split go with --tune\n");
+		return EXIT_USAGE;
+	}
 	if (o->ham_cutoff >= 0 && o->ham_cutoff > opts_spam_cutoff(o)) {
 		fprintf(stderr, "spamsift: ham-cutoff: above the spam cutoff\n");
 		return EXIT_USAGE;

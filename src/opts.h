@@ -73,7 +73,6 @@ struct opts {
 	double target_fp;		/* --tune: target FP rate, percent */
 	const char *tune_split;		/* --tune-split F (fraction) */
 	const char *svg;		/* --roc-svg FILE */
-	const char *tune_index;		/* --tune INDEX */
 	const char *ham_path, *spam_path; /* --tune --ham P --spam P */
 	char **files;			/* operands; borrowed from argv */
 	int nfiles;
