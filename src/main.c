@@ -28,6 +28,7 @@
 #include "tokenizer/tokenizer.h"
 
 #define ERRLEN 1024
+#define VACUUM_AFTER 500	/* messages learned in one run */
 
 struct run {
 	struct opts *o;
@@ -436,6 +437,14 @@ cmd_train(struct run *r)
 	}
 	if (rc == 0)
 		rc = maintain(r, 0);
+	/* Many new messages at once leave the store's pages part empty
+	 * (inserts among existing keys split them): compact it, which took
+	 * the full SpamAssassin store from 13.4 to 12.1 MB.  Holds the
+	 * write lock for a moment; readers go on. */
+	if (rc == 0 && r->outcomes[LEARN_NEW] + r->outcomes[LEARN_MOVED] >=
+	    VACUUM_AFTER && db_vacuum(engine_db(r->e)) != 0)
+		fprintf(stderr, "spamsift: %s (not compacted)\n",
+		    db_errmsg(engine_db(r->e), -1));
 	if (rc != 0)
 		return EXIT_ERROR;
 	for (i = 0; i < 5; i++) {

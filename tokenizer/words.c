@@ -123,6 +123,28 @@ tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 }
 
 /* Emit one UTF-16 word as UTF-8. */
+/* A word that may take part in a pair: three or more letters and
+ * nothing else (ASCII letters, or any non-ASCII character: this runs on
+ * folded words whose non-ASCII characters are letters in practice). */
+static int
+pairable(const char *w, size_t n)
+{
+	size_t i, chars = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)w[i];
+		if (c >= 0x80) {
+			chars += (c & 0xC0) != 0x80;
+			continue;
+		}
+		if (c < 'a' || c > 'z')
+			return 0;
+		chars++;
+	}
+	return chars >= 3;
+}
+
 /* Emit one word of n UTF-8 bytes (folded already), and the pair it
  * makes with the previous body word.  When n > TOK_MAX_TOKEN_BYTES the
  * bytes are not read (buf may hold fewer): the word is summarised. */
@@ -137,6 +159,14 @@ emit_word(struct tok *t, struct tok_set *set, const char *prefix,
 	rc = tok_emit(set, prefix, buf, n);
 	if (rc != 0 || !t->o.word_pairs || prefix[0] != '\0')
 		return rc;
+	/* Pairs only of words: numbers and short bits in pairs grew the
+	 * store by 70% and measured worse ((1-ROCA)% 0.162 -> 0.150 without
+	 * them, online on the SpamAssassin index).  A word that cannot pair
+	 * breaks the chain. */
+	if (!pairable(buf, n)) {
+		t->icu->prevlen = 0;
+		return 0;
+	}
 	/* "previous_this", when it fits: no printf on this hot path. */
 	if (t->icu->prevlen > 0 &&
 	    t->icu->prevlen + 1 + n <= TOK_MAX_TOKEN_BYTES) {
