@@ -326,6 +326,21 @@ copy_rest(int fd)
 	}
 }
 
+/* Was pipe mode asked for, whatever else went wrong with the options? */
+static int
+pipe_asked(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--pipe") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 cmd_pipe(struct run *r)
 {
@@ -573,6 +588,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	opts_init(&o);
 	rc = opts_parse(&o, argc, argv);
+	if (rc > 0 && pipe_asked(argc, argv)) {
+		/* A bad option or configuration file must not lose mail: the
+		 * message goes through unchanged, and procmail or maildrop
+		 * hear EX_TEMPFAIL. */
+		opts_release(&o);
+		(void)copy_rest(0);
+		return EXIT_TEMPFAIL;
+	}
 	if (rc != 0) {
 		opts_release(&o);
 		return rc < 0 ? 0 : rc;

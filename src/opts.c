@@ -97,7 +97,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char shortopts[] = "+csCSuam:j:HBqvh";
+static const char shortopts[] = "+:csCSuam:j:HBqvh";
 
 static const char usage_text[] =
 "usage: spamsift [options] [commands] [MAIL ...]\n"
@@ -140,7 +140,8 @@ static const char usage_text[] =
 "      --insert-revision  add X-Spam-Revision\n"
 "      --header-prefix STR   X-STR-Flag instead of X-Spam-Flag\n"
 "      --mark-spam-subject   prefix the Subject of spam\n"
-"      --mark-subject-prefix STR  the prefix (\"[SPAM] \")\n"
+"      --mark-subject-prefix STR, --spam-subject-prefix STR\n"
+"                         the prefix (\"[SPAM] \")\n"
 "      --list-spam, --list-clean  print the names of such messages\n"
 "      --train-mode all|error|tune  what -c/-s learn (all)\n"
 "      --thick N          margin for --train-mode tune (0.1)\n"
@@ -456,10 +457,20 @@ parse_argv(struct opts *o, int argc, char **argv, int *method_set,
 	int c, r;
 
 	optind = 0;	/* glibc: full re-initialisation */
-	opterr = 1;
+	opterr = 0;	/* our own messages, as "spamsift: ..." */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (c == '?' || c == ':')
+		if (c == '?' || c == ':') {
+			if (optopt != 0)
+				fprintf(stderr, "spamsift: options: %s: -%c\n",
+				    c == ':' ? "missing argument" :
+				    "unknown option", optopt);
+			else
+				fprintf(stderr, "spamsift: options: %s: %s\n",
+				    c == ':' ? "missing argument" :
+				    "unknown or ambiguous option",
+				    argv[optind - 1]);
 			return -1;
+		}
 		r = apply(o, c, optarg, method_set);
 		if (r != 0)
 			return r;
