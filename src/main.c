@@ -297,7 +297,9 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 		*failed = 1;
 		goto raw;
 	}
-	if (!r->o->quiet && output_write_all(1, ob.p, ob.len) != 0)
+	/* -q silences reports, never the message: bsfilter's -q --pipe
+	 * wrote nothing, which in a :0fw recipe loses the mail. */
+	if (output_write_all(1, ob.p, ob.len) != 0)
 		rc = -1;
 	ob_release(&ob);
 	if (v.verdict == VERDICT_SPAM)
@@ -652,10 +654,12 @@ main(int argc, char **argv)
 	}
 	engine_free(r.e);
 	opts_release(&o);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	/* A write error not reported yet (one that was, made rc an error
+	 * already). */
+	if (fflush(stdout) != 0 && (rc == EXIT_SPAM || rc == EXIT_CLEAN ||
+	    rc == EXIT_UNSURE)) {
 		fprintf(stderr, "spamsift: stdout: %s\n", strerror(errno));
-		if (rc == EXIT_SPAM || rc == EXIT_CLEAN)
-			rc = EXIT_ERROR;
+		rc = EXIT_ERROR;
 	}
 	return rc;
 }

@@ -153,7 +153,9 @@ static const char usage_text[] =
 "  -v, --verbose          more detail on stderr\n"
 "  -h, --help             this text\n"
 "      --version          the version\n"
-"exit: 0 spam, 1 clean, 2 unsure, 3 error, 64 usage, 75 pipe failure\n";
+"exit: 0 spam (or done), 1 clean, 2 unsure, 3 error, 4 already learned,\n"
+"      5 moved to the other class, 6 not learned, 64 usage,\n"
+"      75 pipe-mode failure (the message is still written)\n";
 
 void
 opts_usage(void *f)
@@ -180,6 +182,10 @@ opts_init(struct opts *o)
 void
 opts_release(struct opts *o)
 {
+	int i;
+
+	for (i = 1; o->conf_argv != NULL && o->conf_argv[i] != NULL; i++)
+		free(o->conf_argv[i]);
 	free(o->conf_text);
 	free(o->conf_argv);
 	o->conf_text = NULL;
@@ -498,8 +504,8 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 022) != 0) {
-		fprintf(stderr, "spamsift: %s: writable by others; ignored "
-		    "for safety\n", path);
+		fprintf(stderr, "spamsift: %s: writable by others: refused "
+		    "(chmod go-w it)\n", path);
 		rc = -1;
 		goto out;
 	}
@@ -533,11 +539,19 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 				p++;
 			p[strcspn(p, "\r")] = '\0';
 		}
-		if (asprintf(&o->conf_argv[k], "--%s", w) < 0)
+		/* Every word owned (opts_release frees them): values stay
+		 * pointed at by the options after this returns. */
+		if (asprintf(&o->conf_argv[k], "--%s", w) < 0) {
+			o->conf_argv[k] = NULL;
 			goto out;
+		}
 		k++;
-		if (*p != '\0')
-			o->conf_argv[k++] = p;
+		if (*p != '\0') {
+			o->conf_argv[k] = strdup(p);
+			if (o->conf_argv[k] == NULL)
+				goto out;
+			k++;
+		}
 	}
 	*cargc = k;
 	rc = 0;
@@ -568,7 +582,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 {
 	char home[PATH_MAX], conf[PATH_MAX + 32];
 	const char *cpath = NULL;
-	int r, method_set = 0, operands = 0, cargc = 0, i;
+	int r, method_set = 0, operands = 0, cargc = 0;
 
 	/* First pass: find --homedir / --config-file, --help, errors. */
 	r = parse_argv(o, argc, argv, &method_set, &operands);
@@ -619,9 +633,6 @@ opts_parse(struct opts *o, int argc, char **argv)
 				goto usage;
 		}
 	}
-	for (i = 1; i < cargc; i++)
-		if (o->conf_argv[i][0] == '-' && o->conf_argv[i][1] == '-')
-			free(o->conf_argv[i]);
 	o->to.refer_headers = o->refer;
 	o->files = argv + operands;
 	o->nfiles = argc - operands;

@@ -77,7 +77,7 @@ struct opts {
 	char **files;			/* operands; borrowed from argv */
 	int nfiles;
 	char *conf_text;		/* owned: the config file's bytes */
-	char **conf_argv;		/* owned: pointers into conf_text */
+	char **conf_argv;		/* owned, and each word in it */
 };
 
 enum train_mode { TRAIN_ALL = 0, TRAIN_ERROR, TRAIN_TUNE };

@@ -187,15 +187,13 @@ output_build(const char *m, size_t len, const struct out_headers *h,
     struct obuf *out)
 {
 	size_t i = 0, n, mark = out->len, hend, last = (size_t)-1, tail;
-	const char *eol = "\n", *nl;
+	const char *eol = "\n", *nl, *hl;
 	struct obuf add = { 0 };
 	int subject_done = 0, rc = -1;
 	int spam = h->verdict == VERDICT_SPAM;
 	int marking = spam && h->mark_subject && h->subject_prefix != NULL;
 
 	nl = memchr(m, '\n', len);
-	if (nl != NULL && nl > m && nl[-1] == '\r')
-		eol = "\r\n";
 	/* An mbox "From " line stays first, as it came. */
 	if (len >= 5 && memcmp(m, "From ", 5) == 0) {
 		n = nl == NULL ? len : (size_t)(nl - m) + 1;
@@ -203,6 +201,13 @@ output_build(const char *m, size_t len, const struct out_headers *h,
 			goto out;
 		i = n;
 	}
+	/* Our lines end like the first header line (procmail writes its
+	 * "From " line with LF before a CRLF message). */
+	hl = i < len ? memchr(m + i, '\n', len - i) : NULL;
+	if (hl == NULL)
+		hl = nl;
+	if (hl != NULL && hl > m && hl[-1] == '\r')
+		eol = "\r\n";
 	while (i < len && i < OUT_MAX_HEADER_BYTES) {
 		/* The blank line (or a line that is no header) ends it. */
 		if (m[i] == '\n' || (m[i] == '\r' && i + 1 < len &&

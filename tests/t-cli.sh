@@ -1,0 +1,241 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-cli.sh - the command line contract: --help and --version, usage errors
+# (64), every exit status of the EXIT STATUS section (0 spam, 1 clean,
+# 2 unsure, 3 error, 4 duplicate, 5 moved, 6 not learned), the report line
+# format "combined probability FILE N P", -q, the --show-db-status fields,
+# export/import and dump/load round trips, --check-db; and that --help and
+# man/spamsift.1 both cover every option of the longopts table in
+# src/opts.c (the man page also mandoc -Tlint clean).
+. "$(dirname "$0")/lib.sh"
+
+C=$TOP/corpus
+# A private copy of the binary: one build for the whole run, even if the
+# tree is rebuilt meanwhile.
+mkdir "$T/bin"
+cp "$SPAMSIFT" "$T/bin/spamsift" || exit 1
+SPAMSIFT=$T/bin/spamsift
+HAM=$C/ham/ham-001.eml SPAM=$C/spam/spam-001.eml
+
+# The long options, as src/opts.c's longopts table has them.
+sed -n '/^static const struct option longopts/,/^};/p' "$TOP/src/opts.c" |
+    sed -n 's/^[[:blank:]]*{ "\([a-z0-9-]*\)",.*/\1/p' >"$T/longopts"
+n=$(wc -l <"$T/longopts")
+check "src/opts.c: the longopts table read ($n options)" [ "$n" -gt 40 ]
+
+# --help, --version, usage errors.
+"$SPAMSIFT" --help >"$T/help" 2>"$T/err"
+rc=$?
+check "--help: status 0 (got $rc)" [ "$rc" = 0 ]
+check "--help: starts with the usage line" \
+    [ "$(head -n 1 "$T/help" | cut -c1-16)" = "usage: spamsift " ]
+check "--help: on stdout only" [ ! -s "$T/err" ]
+"$SPAMSIFT" -h >"$T/help2"
+check "-h: the same text" cmp -s "$T/help" "$T/help2"
+missing=
+while read -r o; do
+	grep -q -e "--$o\([^a-z-]\|\$\)" "$T/help" || missing="$missing $o"
+done <"$T/longopts"
+check "--help names every long option (missing:${missing:- none})" \
+    [ -z "$missing" ]
+v=$("$SPAMSIFT" --version)
+rc=$?
+check "--version: status 0, 'spamsift X.Y.Z' ($v)" \
+    sh -c '[ "$1" = 0 ] && echo "$2" | grep -q "^spamsift [0-9][0-9.]*$"' \
+    sh "$rc" "$v"
+"$SPAMSIFT" --homedir </dev/null >"$T/out" 2>"$T/err"
+rc=$?
+check "usage error '--homedir' without its value: status 64 (got $rc)" \
+    [ "$rc" = 64 ]
+for bad in --no-such-option -Z "--method xyz" "--spam-cutoff 2" \
+    "--ham-cutoff -1" "--jtokenizer none" "-c -s" \
+    "--spam-cutoff 0.5 --ham-cutoff 0.9" "--train-mode sometimes"; do
+	# shellcheck disable=SC2086
+	"$SPAMSIFT" $bad "$HAM" >"$T/out" 2>"$T/err"
+	rc=$?
+	check "usage error '$bad': status 64 (got $rc)" [ "$rc" = 64 ]
+	said=no
+	[ -s "$T/err" ] && said=yes
+	check "usage error '$bad': a reason on stderr, nothing on stdout" \
+	    [ "$(wc -c <"$T/out").$said" = 0.yes ]
+done
+check "usage errors name the program as 'spamsift:'" \
+    sh -c '"$1" --no-such-option 2>&1 | grep -q "^spamsift: "' sh \
+    "$SPAMSIFT"
+
+# No database yet: filtering is an error (3), not "clean".
+"$SPAMSIFT" "$HAM" >/dev/null 2>"$T/err"
+rc=$?
+check "no database: status 3 (got $rc)" [ "$rc" = 3 ]
+check "no database: says to train first" grep -q 'train' "$T/err"
+
+# Train (half of corpus/ as each class), then the statuses.
+"$SPAMSIFT" -s "$C"/spam/spam-0[0-2]*.eml 2>"$T/err"
+rc=$?
+check "-s: new messages learned, status 0 (got $rc)" [ "$rc" = 0 ]
+check "-s: quiet when all went as asked" [ ! -s "$T/err" ]
+"$SPAMSIFT" -c "$C"/ham/ham-0[0-2]*.eml
+check "-c: status 0" [ $? = 0 ]
+"$SPAMSIFT" "$SPAM" >"$T/out"
+rc=$?
+check "filter a spam: status 0 (got $rc)" [ "$rc" = 0 ]
+check "report line: 'combined probability FILE 1 P' with P as %f" \
+    grep -q "^combined probability $SPAM 1 [01]\.[0-9]\{6\}\$" "$T/out"
+"$SPAMSIFT" "$HAM" >/dev/null
+rc=$?
+check "filter a clean message: status 1 (got $rc)" [ "$rc" = 1 ]
+"$SPAMSIFT" "$HAM" "$SPAM" "$C/ham/ham-002.eml" >"$T/out"
+rc=$?
+check "several files, one spam: status 0 (got $rc)" [ "$rc" = 0 ]
+check "several files: one report line each, in order" \
+    [ "$(awk '{ print $3 }' "$T/out" | tr '\n' ' ')" = \
+    "$HAM $SPAM $C/ham/ham-002.eml " ]
+"$SPAMSIFT" <"$SPAM" >"$T/out"
+rc=$?
+check "stdin: status 0 (got $rc)" [ "$rc" = 0 ]
+check "stdin: reported as '-'" grep -q "^combined probability - 1 " "$T/out"
+"$SPAMSIFT" -q "$SPAM" >"$T/out" 2>&1
+rc=$?
+check "-q: no output (spam)" [ ! -s "$T/out" ]
+check "-q: the status stays 0 (got $rc)" [ "$rc" = 0 ]
+"$SPAMSIFT" -q "$HAM" >/dev/null 2>&1
+check "-q: the status stays 1 for clean" [ $? = 1 ]
+"$SPAMSIFT" --spam-cutoff 1 --ham-cutoff 0 "$SPAM" >/dev/null
+rc=$?
+check "unsure (--ham-cutoff 0 --spam-cutoff 1): status 2 (got $rc)" \
+    [ "$rc" = 2 ]
+"$SPAMSIFT" --ham-cutoff 0 "$SPAM" "$HAM" >/dev/null
+rc=$?
+check "--ham-cutoff, a spam among unsure: status 0 (got $rc)" [ "$rc" = 0 ]
+"$SPAMSIFT" "$T/no-such-file" >/dev/null 2>&1
+rc=$?
+check "a file that does not exist: status 3 (got $rc)" [ "$rc" = 3 ]
+
+# Training outcomes.
+"$SPAMSIFT" -s "$C/spam/spam-001.eml" 2>"$T/err"
+rc=$?
+check "-s again: duplicate, status 4 (got $rc)" [ "$rc" = 4 ]
+check "-s again: said on stderr" grep -q 'already learned' "$T/err"
+"$SPAMSIFT" -q -s "$C/spam/spam-001.eml" 2>"$T/err"
+rc=$?
+check "-q -s again: status 4, nothing said" \
+    [ "$rc.$(wc -c <"$T/err")" = 4.0 ]
+"$SPAMSIFT" -c "$C/spam/spam-002.eml" 2>/dev/null
+rc=$?
+check "-c on a message learned as spam: moved, status 5 (got $rc)" \
+    [ "$rc" = 5 ]
+"$SPAMSIFT" -S "$C/spam/spam-040.eml" 2>/dev/null
+rc=$?
+check "-S on a message never learned: status 6 (got $rc)" [ "$rc" = 6 ]
+"$SPAMSIFT" -C "$C/spam/spam-002.eml"
+rc=$?
+check "-C on a message learned as clean: unlearned, status 0 (got $rc)" \
+    [ "$rc" = 0 ]
+"$SPAMSIFT" -s "$C/spam/spam-002.eml"
+check "-s: learned again, status 0" [ $? = 0 ]
+"$SPAMSIFT" -s "$C/spam/spam-001.eml" "$C/spam/spam-041.eml" 2>/dev/null
+rc=$?
+check "-s, one duplicate and one new: status 0 (got $rc)" [ "$rc" = 0 ]
+"$SPAMSIFT" -u
+check "-u alone: status 0" [ $? = 0 ]
+
+# --show-db-status.
+"$SPAMSIFT" --show-db-status >"$T/st"
+rc=$?
+check "--show-db-status: status 0 (got $rc)" [ "$rc" = 0 ]
+check "--show-db-status: database path" \
+    grep -qx "database $HOME/.spamsift/spamsift.db" "$T/st"
+check "--show-db-status: message counts (30 spam, 29 clean)" \
+    grep -qx "messages spam 30 clean 29" "$T/st"
+check "--show-db-status: token counts" \
+    grep -q "^tokens [1-9][0-9]* spam [1-9][0-9]* clean [1-9][0-9]*\$" "$T/st"
+check "--show-db-status: messages remembered (59)" grep -qx "learned 59" "$T/st"
+check "--show-db-status: file size" grep -q "^size [1-9][0-9]* bytes\$" "$T/st"
+check "--show-db-status: schema and tokenizer versions" \
+    grep -q "^schema [1-9][0-9]* tokenizer [1-9][0-9]*\$" "$T/st"
+check "--show-db-status: journal mode (wal on a local disk)" \
+    grep -q "^journal wal\$" "$T/st"
+robx=$(sed -n 's/^robx //p' "$T/st")
+check "--show-db-status: robx of the database, in (0, 1) ($robx)" \
+    awk -v x="$robx" 'BEGIN { exit !(x > 0 && x < 1) }'
+
+# Round trips: --dump / --load, and --export-* / --import-*.
+"$SPAMSIFT" --dump >"$T/dump"
+check "--dump: status 0" [ $? = 0 ]
+check "--dump: header line" [ "$(head -n 1 "$T/dump")" = "#spamsift-dump 1" ]
+"$SPAMSIFT" --homedir "$T/h1" --load "$T/dump"
+check "--load into a new home: status 0" [ $? = 0 ]
+"$SPAMSIFT" --homedir "$T/h1" --dump >"$T/dump2"
+check "--dump | --load | --dump: identical" cmp -s "$T/dump" "$T/dump2"
+"$SPAMSIFT" --homedir "$T/h1" --load <"$T/dump" 2>/dev/null
+"$SPAMSIFT" --homedir "$T/h2" --load <"$T/dump"
+"$SPAMSIFT" --homedir "$T/h2" --dump >"$T/dump3"
+check "--load from stdin: identical" cmp -s "$T/dump" "$T/dump3"
+"$SPAMSIFT" --export-spam >"$T/es" && "$SPAMSIFT" --export-clean >"$T/ec"
+check "--export-spam, --export-clean: status 0" [ $? = 0 ]
+"$SPAMSIFT" --homedir "$T/h4" --import-spam "$T/es" &&
+    "$SPAMSIFT" --homedir "$T/h4" --import-clean "$T/ec"
+check "--import-spam, --import-clean: status 0" [ $? = 0 ]
+"$SPAMSIFT" --homedir "$T/h4" --dump | cut -f 1-3 >"$T/d4"
+cut -f 1-3 "$T/dump" >"$T/d0"
+check "export -> import: the same counts (--dump, day column aside)" \
+    cmp -s "$T/d0" "$T/d4"
+"$SPAMSIFT" "$SPAM" | awk '{ print $5 }' >"$T/p0"
+"$SPAMSIFT" --homedir "$T/h1" "$SPAM" | awk '{ print $5 }' >"$T/p1"
+check "a loaded database scores as the original" cmp -s "$T/p0" "$T/p1"
+"$SPAMSIFT" --export-spam "$T/es" 2>/dev/null
+check "--export-spam FILE does not overwrite an existing file" [ $? = 3 ]
+printf 'not\tan import line\n' >"$T/bad"
+"$SPAMSIFT" --homedir "$T/h5" --import-spam "$T/bad" 2>/dev/null
+check "--import-spam of a bad line: status 3" [ $? = 3 ]
+
+# --check-db.
+"$SPAMSIFT" --check-db >"$T/out"
+rc=$?
+check "--check-db: status 0, prints ok (got $rc)" \
+    [ "$rc.$(cat "$T/out")" = 0.ok ]
+mkdir -m 700 "$T/garbage"
+i=0
+while [ $i -lt 300 ]; do
+	echo "garbage, not a database $i"
+	i=$((i + 1))
+done >"$T/garbage/spamsift.db"
+chmod 600 "$T/garbage/spamsift.db"
+"$SPAMSIFT" --homedir "$T/garbage" --check-db >/dev/null 2>"$T/err"
+rc=$?
+check "--check-db on garbage: status 3 (got $rc)" [ "$rc" = 3 ]
+"$SPAMSIFT" --homedir "$T/garbage" "$HAM" >/dev/null 2>&1
+rc=$?
+check "filtering with a garbage database: status 3 (got $rc)" [ "$rc" = 3 ]
+
+# The man page: every option, and lint clean.
+MAN=$TOP/man/spamsift.1
+if [ ! -f "$MAN" ]; then
+	fail "man/spamsift.1 is missing"
+else
+	missing=
+	while read -r o; do
+		grep -q -E "Fl -$o([^a-z-]|\$)" "$MAN" ||
+		    missing="$missing $o"
+	done <"$T/longopts"
+	d="man/spamsift.1 documents every long option"
+	check "$d (missing:${missing:- none})" [ -z "$missing" ]
+	for s in NAME SYNOPSIS DESCRIPTION "EXIT STATUS" ENVIRONMENT FILES \
+	    EXAMPLES "SEE ALSO"; do
+		check "man/spamsift.1: section $s" grep -q "^\.Sh $s\$" "$MAN"
+	done
+	for st in 0 1 2 3 4 5 6 64 75; do
+		check "man/spamsift.1: exit status $st documented" \
+		    grep -q "^\.It $st\$" "$MAN"
+	done
+	if command -v mandoc >/dev/null 2>&1; then
+		mandoc -Tlint -Wwarning "$MAN" "$TOP/man/spamsift.conf.5" \
+		    >"$T/lint" 2>&1
+		check "mandoc -Tlint -Wwarning: clean" [ ! -s "$T/lint" ]
+		[ -s "$T/lint" ] && sed 's/^/# /' "$T/lint"
+	else
+		skip "mandoc not installed: man pages not linted"
+	fi
+fi
+
+done_testing

@@ -1,0 +1,294 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-formats.sh - training and classification read every mailbox format:
+# mbox (mboxo and mboxrd ">From " quoting, found without --mbox when
+# unambiguous), Maildir (cur/ and new/), MH folders and directories of
+# files.  Proves each message comes out byte for byte (learning it again
+# from its own file is a duplicate, and the database equals one trained
+# from the files), --list-spam / --list-clean name files or mbox message
+# numbers, the progress display appears only on a terminal, and the
+# configuration file's options take effect with the command line winning.
+. "$(dirname "$0")/lib.sh"
+
+C=$TOP/corpus
+# A private copy of the binary: one build for the whole run, even if the
+# tree is rebuilt meanwhile.
+mkdir "$T/bin"
+cp "$SPAMSIFT" "$T/bin/spamsift" || exit 1
+SPAMSIFT=$T/bin/spamsift
+CR=$(printf '\r')
+
+# dump_of HOME: the database as text, without the per-token day column
+# (a run that crosses midnight must not differ).
+dump_of() {
+	"$SPAMSIFT" --homedir "$1" --dump | cut -f 1-3
+}
+
+# Test messages whose bodies have "From " lines, in two sets.
+mkdir "$T/msg"
+i=0
+for m in "$C"/ham/ham-00[1-6].eml; do
+	i=$((i + 1))
+	{
+		cat "$m"
+		echo
+		echo "From the desk of the seminar organiser, item $i."
+		echo "From here on the body says From at line starts."
+	} >"$T/msg/o$i.eml"
+	{
+		cat "$m"
+		echo
+		echo "From the desk of the seminar organiser, item $i."
+		echo ">From a line that was quoted already"
+		echo ">>From one quoted twice"
+		echo "> From not a From line"
+	} >"$T/msg/rd$i.eml"
+done
+
+# mbox_of QUOTING FILES...: an mbox as mail programs write it: a "From "
+# line, the message (mboxrd: every /^>*From / line gets one more ">";
+# mboxo: only /^From / lines), a blank line.
+mbox_of() {
+	q=$1
+	shift
+	for m; do
+		echo "From sender@example.org Thu Jan  1 00:00:00 2026"
+		if [ "$q" = rd ]; then
+			sed 's/^\(>*From \)/>\1/' "$m"
+		else
+			sed 's/^From />From /' "$m"
+		fi
+		echo
+	done
+}
+mbox_of o "$T"/msg/o*.eml >"$T/o.mbox"
+mbox_of rd "$T"/msg/rd*.eml >"$T/rd.mbox"
+
+# learned_exactly NAME SOURCE FILES...: a database trained (as clean) from
+# SOURCE equals one trained from FILES, and learning FILES again is a
+# duplicate for each (exit 4): the same bytes came out.
+learned_exactly() {
+	_n=$1 _src=$2
+	shift 2
+	rm -rf "$T/h1" "$T/h2"
+	"$SPAMSIFT" --homedir "$T/h1" -q -c "$_src"
+	_rc=$?
+	check "$_n: trained from it (status $_rc)" [ "$_rc" = 0 ]
+	"$SPAMSIFT" --homedir "$T/h2" -q -c "$@"
+	dump_of "$T/h1" >"$T/d1"
+	dump_of "$T/h2" >"$T/d2"
+	check "$_n: same database as from the $# files" cmp -s "$T/d1" "$T/d2"
+	"$SPAMSIFT" --homedir "$T/h1" -q -c "$@" 2>/dev/null
+	_rc=$?
+	_d="$_n: each message byte for byte (the files again: all"
+	check "$_d duplicates, status $_rc)" [ "$_rc" = 4 ]
+}
+
+learned_exactly "mboxrd" "$T/rd.mbox" "$T"/msg/rd*.eml
+learned_exactly "mboxo" "$T/o.mbox" "$T"/msg/o*.eml
+learned_exactly "mboxrd, --mbox" "$T/rd.mbox" "$T"/msg/rd*.eml
+n=$("$SPAMSIFT" --homedir "$T/h1" "$C/sample.mbox" | wc -l)
+check "corpus/sample.mbox (mboxrd): 10 messages ($n)" [ "$n" = 10 ]
+
+# CRLF mbox.
+mkdir "$T/crlf"
+for m in "$T"/msg/rd*.eml; do
+	sed "s/\$/$CR/" "$m" >"$T/crlf/$(basename "$m")"
+done
+mbox_of rd "$T"/crlf/*.eml | sed -e "s/^\(From sender.*\)\$/\1$CR/" \
+    -e "s/^\$/$CR/" >"$T/crlf.mbox"
+learned_exactly "mboxrd, CRLF" "$T/crlf.mbox" "$T"/crlf/*.eml
+
+# Classification from an mbox: one line per message, numbered, the same
+# probability as for the message's own file.
+"$SPAMSIFT" -q -s "$C"/spam/*.eml && "$SPAMSIFT" -q -c "$C"/ham/*.eml
+check "train the default database on corpus/" [ $? = 0 ]
+mbox_of rd "$C/ham/ham-001.eml" "$C/spam/spam-001.eml" \
+    "$C/ham/ham-002.eml" "$C/spam/spam-002.eml" >"$T/mix.mbox"
+"$SPAMSIFT" "$T/mix.mbox" >"$T/out"
+rc=$?
+check "mbox without --mbox: status 0 (a spam among them, got $rc)" \
+    [ "$rc" = 0 ]
+awk '{ print $1, $2, $3, $4 }' "$T/out" >"$T/got"
+printf 'combined probability %s %s\n' "$T/mix.mbox" 1 "$T/mix.mbox" 2 \
+    "$T/mix.mbox" 3 "$T/mix.mbox" 4 >"$T/want"
+check "mbox without --mbox: found as an mbox, messages 1 to 4" \
+    cmp -s "$T/got" "$T/want"
+"$SPAMSIFT" "$C/ham/ham-001.eml" "$C/spam/spam-001.eml" \
+    "$C/ham/ham-002.eml" "$C/spam/spam-002.eml" | awk '{ print $5 }' \
+    >"$T/want"
+awk '{ print $5 }' "$T/out" >"$T/got"
+check "mbox: each probability as for the message's own file" \
+    cmp -s "$T/got" "$T/want"
+"$SPAMSIFT" --list-spam "$T/mix.mbox" >"$T/got" 2>"$T/err"
+printf '%s %s\n' "$T/mix.mbox" 2 "$T/mix.mbox" 4 >"$T/want"
+check "--list-spam on an mbox: file and message numbers 2 and 4" \
+    cmp -s "$T/got" "$T/want"
+check "--list-spam: the report lines go to stderr" \
+    [ "$(grep -c '^combined probability ' "$T/err")" = 4 ]
+"$SPAMSIFT" -q --list-clean "$T/mix.mbox" >"$T/got" 2>"$T/err"
+printf '%s %s\n' "$T/mix.mbox" 1 "$T/mix.mbox" 3 >"$T/want"
+check "--list-clean -q on an mbox: numbers 1 and 3, nothing else" \
+    cmp -s "$T/got" "$T/want"
+check "--list-clean -q: stderr empty" [ ! -s "$T/err" ]
+"$SPAMSIFT" --list-spam "$C/ham/ham-001.eml" "$C/spam/spam-001.eml" \
+    "$C/spam/spam-002.eml" >"$T/got" 2>/dev/null
+printf '%s\n' "$C/spam/spam-001.eml" "$C/spam/spam-002.eml" >"$T/want"
+check "--list-spam on files: their names" cmp -s "$T/got" "$T/want"
+"$SPAMSIFT" --list-clean "$C/ham/ham-001.eml" "$C/spam/spam-001.eml" \
+    >"$T/got" 2>/dev/null
+check "--list-clean on files: their names" \
+    [ "$(cat "$T/got")" = "$C/ham/ham-001.eml" ]
+
+# One message with a "From " line is one message, with or without --mbox;
+# --mbox on a file without one reads it whole.
+mbox_of rd "$C/spam/spam-003.eml" >"$T/one.mbox"
+n=$("$SPAMSIFT" "$T/one.mbox" | wc -l)
+check "a single message with a From line: one message ($n)" [ "$n" = 1 ]
+n=$("$SPAMSIFT" --mbox "$T/one.mbox" | wc -l)
+check "the same with --mbox: one message ($n)" [ "$n" = 1 ]
+n=$("$SPAMSIFT" --mbox "$C/ham/ham-003.eml" | wc -l)
+check "--mbox on a plain message file: one message ($n)" [ "$n" = 1 ]
+# From stdin.
+n=$("$SPAMSIFT" <"$T/mix.mbox" | wc -l)
+check "an mbox on stdin: four messages ($n)" [ "$n" = 4 ]
+n=$("$SPAMSIFT" <"$T/mix.mbox" | awk '$3 == "-"' | wc -l)
+check "an mbox on stdin: named - ($n)" [ "$n" = 4 ]
+
+# Maildir: cur/ and new/, not tmp/ or dot files.
+MD=$T/Maildir
+mkdir -p "$MD/cur" "$MD/new" "$MD/tmp"
+cp "$T/msg/rd1.eml" "$MD/cur/1700000001.1.host:2,S"
+cp "$T/msg/rd2.eml" "$MD/cur/1700000002.1.host:2,RS"
+cp "$T/msg/rd3.eml" "$MD/new/1700000003.1.host"
+cp "$T/msg/rd4.eml" "$MD/tmp/1700000004.1.host"
+cp "$T/msg/rd5.eml" "$MD/cur/.hidden"
+learned_exactly "Maildir" "$MD" "$T/msg/rd1.eml" "$T/msg/rd2.eml" \
+    "$T/msg/rd3.eml"
+# MH: numbered files in number order; .mh_sequences and others skipped.
+MH=$T/mh
+mkdir "$MH"
+cp "$T/msg/rd1.eml" "$MH/1"
+cp "$T/msg/rd2.eml" "$MH/2"
+cp "$T/msg/rd3.eml" "$MH/10"
+cp "$T/msg/rd4.eml" "$MH/,5"
+echo "unseen: 10" >"$MH/.mh_sequences"
+learned_exactly "MH folder" "$MH" "$T/msg/rd1.eml" "$T/msg/rd2.eml" \
+    "$T/msg/rd3.eml"
+"$SPAMSIFT" "$MH" | awk '{ print $3 }' >"$T/got"
+printf '%s\n' "$MH/1" "$MH/2" "$MH/10" >"$T/want"
+check "MH folder: messages 1, 2, 10 in number order" \
+    cmp -s "$T/got" "$T/want"
+# A plain directory of files.
+D=$T/dir
+mkdir "$D"
+cp "$T/msg/rd1.eml" "$D/a.eml"
+cp "$T/msg/rd2.eml" "$D/b.eml"
+cp "$T/msg/rd3.eml" "$D/c.txt"
+cp "$T/msg/rd4.eml" "$D/.d.eml"
+mkdir "$D/sub"
+learned_exactly "directory of files" "$D" "$T/msg/rd1.eml" \
+    "$T/msg/rd2.eml" "$T/msg/rd3.eml"
+# Classification lists names inside folders.
+rm -rf "$MD"/cur/* "$MD"/new/* "$MD"/tmp/*
+cp "$C/spam/spam-004.eml" "$MD/new/1.spam"
+cp "$C/ham/ham-004.eml" "$MD/cur/2.ham:2,S"
+"$SPAMSIFT" --list-spam "$MD" >"$T/got" 2>/dev/null
+check "--list-spam on a Maildir: the spam's file name" \
+    [ "$(cat "$T/got")" = "$MD/new/1.spam" ]
+"$SPAMSIFT" --list-clean "$MD" >"$T/got" 2>/dev/null
+check "--list-clean on a Maildir: the clean file's name" \
+    [ "$(cat "$T/got")" = "$MD/cur/2.ham:2,S" ]
+
+# Progress: nothing on stderr when it is not a terminal...
+"$SPAMSIFT" --homedir "$T/h3" -c "$C/ham" 2>"$T/err"
+check "training a folder, stderr not a terminal: no progress output" \
+    [ ! -s "$T/err" ]
+"$SPAMSIFT" "$C/ham" "$C/spam" >/dev/null 2>"$T/err"
+check "classifying folders, stderr not a terminal: no progress output" \
+    [ ! -s "$T/err" ]
+# ... and counts and a rate on one (script(1) gives a terminal).
+if command -v script >/dev/null 2>&1; then
+	script -qec "\"$SPAMSIFT\" \"$C/ham\" \"$C/spam\" >/dev/null" \
+	    /dev/null >"$T/tty" 2>&1
+	check "on a terminal: progress with the count and a rate" \
+	    grep -q '96 messages, [0-9]* msgs/s' "$T/tty"
+else
+	skip "progress on a terminal: no script(1)"
+fi
+
+# Configuration file: HOMEDIR/spamsift.conf, one option a line.
+CONF=$HOME/.spamsift/spamsift.conf
+cat >"$CONF" <<'EOF'
+# spamsift options, one a line
+header-prefix Conf
+insert-flag
+
+	insert-probability
+method g
+EOF
+chmod 600 "$CONF"
+"$SPAMSIFT" --pipe <"$C/ham/ham-005.eml" >"$T/out"
+check "config: header-prefix, insert-flag, insert-probability applied" \
+    [ "$(grep -c '^X-Conf-Flag: No$' "$T/out").$(grep -c \
+    '^X-Conf-Probability: ' "$T/out")" = 1.1 ]
+"$SPAMSIFT" --pipe --header-prefix Cli <"$C/ham/ham-005.eml" >"$T/out"
+check "config: the command line's --header-prefix wins" \
+    [ "$(grep -c '^X-Cli-Flag: No$' "$T/out").$(grep -c '^X-Conf-' \
+    "$T/out")" = 1.0 ]
+p_conf=$("$SPAMSIFT" "$C/spam/spam-005.eml" | awk '{ print $5 }')
+p_g=$("$SPAMSIFT" -m g "$C/spam/spam-005.eml" | awk '{ print $5 }')
+p_rf=$("$SPAMSIFT" -m rf "$C/spam/spam-005.eml" | awk '{ print $5 }')
+check "config: method g applied ($p_conf = $p_g)" [ "$p_conf" = "$p_g" ]
+mv "$CONF" "$T/conf.saved"
+p_plain=$("$SPAMSIFT" "$C/spam/spam-005.eml" | awk '{ print $5 }')
+mv "$T/conf.saved" "$CONF"
+check "config: -m rf on the command line wins ($p_rf = $p_plain)" \
+    [ "$p_rf" = "$p_plain" ]
+# --config-file names another file; SPAMSIFT_HOME moves the default one.
+printf 'header-prefix Other\ninsert-flag\n' >"$T/other.conf"
+chmod 600 "$T/other.conf"
+"$SPAMSIFT" --config-file "$T/other.conf" --pipe <"$C/ham/ham-005.eml" \
+    >"$T/out"
+check "--config-file: its options, not the default file's" \
+    [ "$(grep -c '^X-Other-Flag: ' "$T/out").$(grep -c '^X-Conf-' \
+    "$T/out")" = 1.0 ]
+"$SPAMSIFT" --config-file "$T/missing.conf" "$C/ham/ham-005.eml" \
+    >/dev/null 2>&1
+check "--config-file missing: usage error 64" [ $? = 64 ]
+mkdir -m 700 "$T/sh"
+cp "$HOME/.spamsift/spamsift.db" "$T/sh/"
+printf 'header-prefix Env\ninsert-flag\n' >"$T/sh/spamsift.conf"
+chmod 600 "$T/sh/spamsift.conf"
+SPAMSIFT_HOME=$T/sh "$SPAMSIFT" --pipe <"$C/ham/ham-005.eml" >"$T/out"
+check "SPAMSIFT_HOME: its spamsift.conf is read" \
+    grep -q '^X-Env-Flag: ' "$T/out"
+# A value may start with "--" (it is a value, not an option).
+printf 'mark-subject-prefix --SPAM-- \nmark-spam-subject\n' >"$CONF"
+"$SPAMSIFT" "$C/ham/ham-005.eml" >/dev/null 2>&1
+rc=$?
+check "config value starting with --: classifying works (status $rc)" \
+    [ "$rc" = 1 ]
+"$SPAMSIFT" --pipe --spam-cutoff 0.5 <"$C/spam/spam-005.eml" >"$T/out" \
+    2>/dev/null
+rc=$?
+check "config value starting with --: pipe mode uses it (status $rc)" \
+    grep -q '^Subject: --SPAM-- ' "$T/out"
+rm -f "$CONF"
+# A bad line names the file; a file others may write is refused.
+printf 'no-such-option 1\n' >"$T/bad.conf"
+chmod 600 "$T/bad.conf"
+"$SPAMSIFT" --config-file "$T/bad.conf" "$C/ham/ham-005.eml" \
+    >/dev/null 2>"$T/err"
+rc=$?
+check "config with an unknown option: status 64 ($rc)" [ "$rc" = 64 ]
+check "config with an unknown option: the message names the file" \
+    grep -q "bad.conf" "$T/err"
+chmod 666 "$T/other.conf"
+"$SPAMSIFT" --config-file "$T/other.conf" "$C/ham/ham-005.eml" \
+    >/dev/null 2>&1
+rc=$?
+check "config writable by others: refused, status 64 ($rc)" [ "$rc" = 64 ]
+rm -f "$CONF"
+
+done_testing
