@@ -177,14 +177,31 @@ show_tokens(struct run *r, const struct input_msg *m)
 }
 
 
+/* Decimals for a probability: bsfilter's six, and more when the score is
+ * so near 0 or 1 that six would show fewer than three significant
+ * digits of p or of 1 - p (at most 15): printed as 0.000000 and
+ * 1.000000, a tenth of the SpamAssassin corpus lost its order, and
+ * scripts that sort by it (or --tune on another filter's output) with
+ * it.  Still a plain decimal number, as bsfilter's parsers read it. */
+static int
+prob_decimals(double p)
+{
+	double d = p < 0.5 ? p : 1.0 - p;
+	int k = 6;
+
+	while (k < 15 && d > 0.0 && d < pow(10.0, -(k - 3)))
+		k++;
+	return k;
+}
+
 static void
 report(struct run *r, const struct input_msg *m, const struct verdict_info *v)
 {
 	FILE *f = (r->o->list_spam || r->o->list_clean) ? stderr : stdout;
 
 	if (!r->o->quiet)
-		fprintf(f, "combined probability %s %zu %f\n", m->name,
-		    m->number, v->score);
+		fprintf(f, "combined probability %s %zu %.*f\n", m->name,
+		    m->number, prob_decimals(v->score), v->score);
 	if ((r->o->list_spam && v->verdict == VERDICT_SPAM) ||
 	    (r->o->list_clean && v->verdict != VERDICT_SPAM)) {
 		if (m->in_mbox)

@@ -35,11 +35,16 @@ export_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
 	return ferror(x->f) ? DB_EIO : 0;
 }
 
+/* Store values a dump carries along (robx, and when it was computed). */
+static const char *const dump_meta[] = { "robx_micro", "robx_msgs" };
+
 static int
 do_export(const struct opts *o, struct db *db)
 {
 	struct exp x = { stdout, o->io_class };
 	uint64_t ns, nh;
+	int64_t v;
+	size_t i;
 	const char *path = o->nfiles > 0 ? o->files[0] : "-";
 	int rc;
 
@@ -53,9 +58,15 @@ do_export(const struct opts *o, struct db *db)
 	}
 	rc = db_totals(db, &ns, &nh);
 	if (rc == 0) {
-		if (x.cls == DB_NONE)
+		if (x.cls == DB_NONE) {
 			fprintf(x.f, "#spamsift-dump 1\n#messages %" PRIu64
 			    " %" PRIu64 "\n", ns, nh);
+			for (i = 0; i < sizeof(dump_meta) /
+			    sizeof(dump_meta[0]); i++)
+				if (db_meta_get(db, dump_meta[i], &v) == 0)
+					fprintf(x.f, "#meta %s %" PRId64 "\n",
+					    dump_meta[i], v);
+		}
 		else
 			fprintf(x.f, "#spamsift-export 1 %s\n#messages %"
 			    PRIu64 "\n", x.cls == DB_SPAM ? "spam" : "clean",
@@ -95,7 +106,12 @@ import_file(const struct opts *o, struct db *db, const char *path, FILE *f,
 			return DB_EINVAL;
 		}
 		if (line[0] == '#') {
+			char key[65];
+
 			if (o->io_class == DB_NONE && sscanf(line,
+			    "#meta %64s %lld", key, &d) == 2)
+				rc = db_meta_set(db, key, (int64_t)d);
+			else if (o->io_class == DB_NONE && sscanf(line,
 			    "#messages %llu %llu", &a, &b) == 2)
 				rc = db_add_totals(db, (int64_t)a, (int64_t)b);
 			else if (o->io_class != DB_NONE && sscanf(line,

@@ -8,8 +8,8 @@
  * Text formats (tokens never hold blanks or line ends):
  *   export: "#spamsift-export 1 spam|clean", "#messages N", then
  *           "TOKEN<TAB>COUNT" lines;
- *   dump:   "#spamsift-dump 1", "#messages SPAM CLEAN", then
- *           "TOKEN<TAB>SPAM<TAB>CLEAN<TAB>DAY" lines.
+ *   dump:   "#spamsift-dump 1", "#messages SPAM CLEAN", "#meta KEY N"
+ *           lines (robx), then "TOKEN<TAB>SPAM<TAB>CLEAN<TAB>DAY" lines.
  * Imports add to what the database holds, in one transaction.
  */
 #ifndef SPAMSIFT_MAINT_H
