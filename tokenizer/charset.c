@@ -19,7 +19,6 @@
 
 #include "tokenizer/tok_priv.h"
 
-#define DETECT_MAX_BYTES (64 * 1024)	/* bytes shown to the detector */
 #define CHARSET_NAME_MAX 31
 
 /* Charset labels seen in mail, to the iconv name that decodes them best.
@@ -488,8 +487,8 @@ detect(struct tok *t, const char *in, size_t len, int latin_ok,
 			return 1;
 		}
 	}
-	ucsdet_setText(t->csd, in, (int32_t)(len < DETECT_MAX_BYTES ? len :
-	    DETECT_MAX_BYTES), &err);
+	ucsdet_setText(t->csd, in, (int32_t)(len < TOK_DETECT_BYTES ? len :
+	    TOK_DETECT_BYTES), &err);
 	m = ucsdet_detectAll(t->csd, &nm, &err);
 	if (U_FAILURE(err))
 		return 1;

@@ -17,9 +17,6 @@
 
 #include "tokenizer/tok_priv.h"
 
-#define HTML_MAX_STACK 64	/* open hidden elements tracked */
-#define HTML_MAX_TAG 4096	/* bytes of one tag examined */
-#define HTML_MAX_ATTR 2048	/* bytes of one attribute value kept */
 
 struct elem {
 	char name[12];
@@ -28,7 +25,7 @@ struct elem {
 
 struct html {
 	struct tbuf *vis, *hid, *urls;
-	struct elem stack[HTML_MAX_STACK];
+	struct elem stack[TOK_MAX_HTML_STACK];
 	int depth;
 	int hidden;		/* elements on the stack that hide */
 	char bg[32];		/* page background colour, normalised */
@@ -217,8 +214,8 @@ css(const char *style, const char *prop, char *out, size_t outsz)
 static int
 tag_hides(struct html *h, const char *tag, size_t n)
 {
-	char style[HTML_MAX_ATTR], v[64], c[32];
-	char fg[HTML_MAX_ATTR];
+	char style[TOK_MAX_HTML_ATTR], v[64], c[32];
+	char fg[TOK_MAX_HTML_ATTR];
 
 	if (attr(tag, n, "hidden", v, sizeof(v)))
 		return 1;
@@ -270,7 +267,7 @@ is_block(const char *name)
 static int
 handle_tag(struct html *h, const char *tag, size_t n)
 {
-	char name[12], val[HTML_MAX_ATTR], c[32];
+	char name[12], val[TOK_MAX_HTML_ATTR], c[32];
 	size_t k = 0, i = 0;
 	int closing = 0, rc = 0, hides;
 
@@ -339,7 +336,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	    (n > 0 && tag[n - 1] == '/'))
 		return rc;
 	hides = tag_hides(h, tag, n);
-	if (h->depth < HTML_MAX_STACK) {
+	if (h->depth < TOK_MAX_HTML_STACK) {
 		snprintf(h->stack[h->depth].name, sizeof(h->stack[0].name),
 		    "%s", name);
 		h->stack[h->depth].hidden = hides;
@@ -396,7 +393,7 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			}
 			start = i + 1;
 			for (j = start; j < len && in[j] != '>' &&
-			    j - start < HTML_MAX_TAG; j++)
+			    j - start < TOK_MAX_HTML_TAG; j++)
 				;
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;

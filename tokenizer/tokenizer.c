@@ -20,12 +20,6 @@
 
 #include "tokenizer/tok_priv.h"
 
-#define TOK_MAX_TEXT_BYTES (4 * 1024 * 1024)	/* text tokenized per msg */
-#define TOK_MAX_BOUNDARY_LINES (TOK_MAX_PARTS * 4) /* "--" lines parsed */
-#define TOK_MAX_MULTIPARTS (TOK_MAX_DEPTH * 2)	/* multipart headers */
-#define TOK_MAX_HEADERS 512			/* header fields read */
-#define TOK_MAX_HEADER_VALUE (16 * 1024)	/* bytes of one value */
-#define TOK_MAX_RECEIVED 3			/* Received lines read */
 
 /* The headers read by default: bsfilter's list, and a few that measure
  * well.  Received is handled on its own (IP addresses). */
@@ -758,7 +752,9 @@ tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, t->popts);
 	if (msg == NULL) {
-		/* Not even headers: read it all as text. */
+		/* Not even headers: read it all as text (not after the
+		 * previous message's text). */
+		t->text.len = 0;
 		rc = tok_to_utf8(t, NULL, t->raw.p, t->raw.len, &t->text);
 		if (rc == 0)
 			rc = tok_words(t, t->text.p, t->text.len, "", set);

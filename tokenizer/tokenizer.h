@@ -37,6 +37,20 @@
 #define TOK_MAX_TOKEN_BYTES	64	/* longer words are summarised */
 #define TOK_MIN_TOKEN_CHARS	1	/* shorter words are dropped */
 #define TOK_MAX_LINE_BYTES	0	/* 0: no per-line cut (--max-line) */
+#define TOK_MAX_TEXT_BYTES	(4 * 1024 * 1024) /* text tokenized */
+#define TOK_MAX_BOUNDARY_LINES	(TOK_MAX_PARTS * 4) /* "--" lines parsed */
+#define TOK_MAX_MULTIPARTS	(TOK_MAX_DEPTH * 2) /* multipart headers */
+#define TOK_MAX_HEADERS		512	/* header fields read */
+#define TOK_MAX_HEADER_VALUE	(16 * 1024)	/* bytes of one value */
+#define TOK_MAX_RECEIVED	3	/* Received lines read */
+#define TOK_MAX_HTML_STACK	64	/* open hidden elements tracked */
+#define TOK_MAX_HTML_TAG	4096	/* bytes of one tag examined */
+#define TOK_MAX_HTML_ATTR	2048	/* bytes of one attribute kept */
+#define TOK_MAX_URL_BYTES	2048	/* of one URL examined */
+#define TOK_MAX_URL_WORDS	8	/* path words per URL */
+#define TOK_MAX_JA_RUN		256	/* UTF-16 units of a Japanese run */
+#define TOK_DETECT_BYTES	(64 * 1024) /* shown to the detector */
+#define TOK_ICU_CHUNK_BYTES	(32 * 1024) /* text given to ICU at once */
 
 enum tok_error {
 	TOK_OK = 0,

@@ -19,17 +19,13 @@
 
 #include "tokenizer/tok_priv.h"
 
-#define WORDS_CHUNK_BYTES (32 * 1024)	/* text handed to ICU at once */
-#define URL_MAX_BYTES 2048		/* of one URL examined */
-#define URL_MAX_PATH_WORDS 8		/* path words per URL */
-#define JA_RUN_MAX 256			/* UTF-16 units of one Japanese run */
 
 struct tok_icu {
 	UBreakIterator *brk;
 	const UNormalizer2 *nfkc;
 	UChar *u, *n, *f;
 	int32_t ucap, ncap, fcap;
-	UChar run[JA_RUN_MAX];
+	UChar run[TOK_MAX_JA_RUN];
 	int32_t runlen;
 	char prev[TOK_MAX_TOKEN_BYTES + 1];	/* last body word, for pairs */
 	size_t prevlen;
@@ -46,7 +42,7 @@ tok_icu_new(struct tok_icu **out)
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		goto out;
-	u->ucap = u->ncap = u->fcap = WORDS_CHUNK_BYTES + 16;
+	u->ucap = u->ncap = u->fcap = TOK_ICU_CHUNK_BYTES + 16;
 	u->u = malloc(sizeof(UChar) * (size_t)u->ucap);
 	u->n = malloc(sizeof(UChar) * (size_t)u->ncap);
 	u->f = malloc(sizeof(UChar) * (size_t)u->fcap);
@@ -429,9 +425,9 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 			continue;
 		if (t->o.jmode != TOK_JA_ICU && st >= UBRK_WORD_KANA &&
 		    st < UBRK_WORD_IDEO_LIMIT) {
-			if (b != runend || u->runlen + (e - b) > JA_RUN_MAX)
+			if (b != runend || u->runlen + (e - b) > TOK_MAX_JA_RUN)
 				rc = flush_run(t, set, prefix);
-			if (rc == 0 && e - b <= JA_RUN_MAX) {
+			if (rc == 0 && e - b <= TOK_MAX_JA_RUN) {
 				memcpy(u->run + u->runlen, u->f + b,
 				    sizeof(UChar) * (size_t)(e - b));
 				u->runlen += e - b;
@@ -471,8 +467,8 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	int rc = 0, dots = 0, digits = 1;
 
 	(void)t;
-	if (len > URL_MAX_BYTES)
-		len = URL_MAX_BYTES;
+	if (len > TOK_MAX_URL_BYTES)
+		len = TOK_MAX_URL_BYTES;
 	p = memmem(url, len, "://", 3);
 	if (p != NULL)
 		i = (size_t)(p - url) + 3;
@@ -516,7 +512,7 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 		rc = tok_emit(set, "url:", host + k + 1, h - k - 1);
 	}
 	/* A few path words. */
-	while (i < len && rc == 0 && nw < URL_MAX_PATH_WORDS) {
+	while (i < len && rc == 0 && nw < TOK_MAX_URL_WORDS) {
 		while (i < len && !isalnum((unsigned char)url[i]))
 			i++;
 		for (k = 0; i < len && isalnum((unsigned char)url[i]); i++)
@@ -564,16 +560,16 @@ tok_words(struct tok *t, const char *utf8, size_t len, const char *prefix,
 	rc = text_urls(t, utf8, len, set);
 	while (rc == 0 && off < len) {
 		n = len - off;
-		if (n > WORDS_CHUNK_BYTES) {
+		if (n > TOK_ICU_CHUNK_BYTES) {
 			/* Cut at a line end, else at a space, else at a
 			 * character boundary. */
-			size_t c = WORDS_CHUNK_BYTES;
+			size_t c = TOK_ICU_CHUNK_BYTES;
 
-			while (c > WORDS_CHUNK_BYTES / 2 &&
+			while (c > TOK_ICU_CHUNK_BYTES / 2 &&
 			    utf8[off + c] != '\n')
 				c--;
-			if (c == WORDS_CHUNK_BYTES / 2) {
-				c = WORDS_CHUNK_BYTES;
+			if (c == TOK_ICU_CHUNK_BYTES / 2) {
+				c = TOK_ICU_CHUNK_BYTES;
 				while (c > 0 &&
 				    ((unsigned char)utf8[off + c] & 0xC0) == 0x80)
 					c--;
