@@ -199,6 +199,48 @@ START_TEST(test_same_text_every_encoding)
 }
 END_TEST
 
+/* Each charset's text in a declared part gives the words of the same
+ * text given as UTF-8 (tests/data/charsets.txt: file TAB text). */
+START_TEST(test_declared_charsets)
+{
+	FILE *idx = fopen(DATA "charsets.txt", "r");
+	char line[512], path[600], *tab;
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *want;
+	struct tok_set *got;
+	char *w, *g;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(idx);
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	while (fgets(line, sizeof(line), idx) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		tab = strchr(line, '\t');
+		ck_assert_ptr_nonnull(tab);
+		*tab = '\0';
+		want = tok_set_new();
+		ck_assert_int_eq(tok_text(t, tab + 1, strlen(tab + 1), want), 0);
+		tok_set_sort(want);
+		snprintf(path, sizeof(path), DATA "%s", line);
+		got = tokens_of(path, TOK_JA_ICU);
+		w = body_words(want);
+		g = body_words(got);
+		ck_assert_msg(strlen(w) > 0 && strcmp(w, g) == 0,
+		    "%s:\n got  %s\n want %s", line, g, w);
+		free(w);
+		free(g);
+		tok_set_free(want);
+		tok_set_free(got);
+		n++;
+	}
+	fclose(idx);
+	tok_free(t);
+	ck_assert_int_ge(n, 12);
+}
+END_TEST
+
 START_TEST(test_split_encoded_words)
 {
 	struct tok_set *a = tokens_of(DATA "ja-split-jis.eml", TOK_JA_ICU);
@@ -281,6 +323,11 @@ START_TEST(test_attachments)
 	ck_assert(has(a, "cte:base64"));
 	ck_assert(!has(a, "binarybytesword"));	/* bytes not read */
 	ck_assert(has(u, "file:setup.exe"));
+	tok_set_free(a);
+	/* RFC 2231: a continued, percent-encoded UTF-8 file name */
+	a = tokens_of(DATA "rfc2231.eml", TOK_JA_ICU);
+	ck_assert(has(a, "file:請求"));
+	ck_assert(has(a, "file:invoice.pdf"));
 	ck_assert(has(u, "after"));
 	ck_assert(has(u, "look"));
 	tok_set_free(a);
@@ -489,6 +536,7 @@ tok_suite(void)
 	tcase_add_loop_test(tc, test_same_text_every_encoding, 0,
 	    sizeof(same_text) / sizeof(same_text[0]));
 	tcase_add_test(tc, test_split_encoded_words);
+	tcase_add_test(tc, test_declared_charsets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);
