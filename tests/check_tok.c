@@ -460,13 +460,19 @@ END_TEST
 
 START_TEST(test_hostile_small)
 {
-	static const char *const inputs[] = {
-		"", "\n", "Subject", "Subject: \x1b$B\x1b$B\x1b", "\0\0\0\n\n\0",
-		"Content-Type: text/plain; charset=\"\xff\xfe\"\n\n\xc0\xaf\xe0\x80\xaf",
-		"Subject: =?x?B?////?= =?utf-8?Q?=ZZ=?=\n\n",
-		"Content-Type: multipart/mixed; boundary=\n\n--\n--\n",
+#define IN(s) { s, sizeof(s) - 1 }
+	static const struct {
+		const char *p;
+		size_t n;
+	} inputs[] = {
+		IN(""), IN("\n"), IN("Subject"),
+		IN("Subject: \x1b$B\x1b$B\x1b"), IN("\0\0\0\n\n\0"),
+		IN("Content-Type: text/plain; charset=\"\xff\xfe\"\n\n"
+		    "\xc0\xaf\xe0\x80\xaf"),
+		IN("Subject: =?x?B?////?= =?utf-8?Q?=ZZ=?=\n\n"),
+		IN("Content-Type: multipart/mixed; boundary=\n\n--\n--\n"),
 	};
-	static const size_t lens[] = { 0, 1, 7, 19, 6, 59, 47, 52 };
+#undef IN
 	struct tok_opts o;
 	struct tok *t = NULL;
 	struct tok_set *s = tok_set_new();
@@ -476,7 +482,8 @@ START_TEST(test_hostile_small)
 	ck_assert_int_eq(tok_new(&t, &o), 0);
 	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		tok_set_reset(s);
-		ck_assert_int_eq(tok_message(t, inputs[i], lens[i], s), 0);
+		ck_assert_int_eq(tok_message(t, inputs[i].p, inputs[i].n, s),
+		    0);
 		assert_clean_tokens(s, "hostile");
 	}
 	tok_free(t);
