@@ -33,7 +33,7 @@ struct input {
 };
 
 int
-input_slurp(int fd, char **out, size_t *len, int *truncated)
+input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 {
 	char *buf = NULL, *nb;
 	size_t cap = 0, n = 0;
@@ -44,27 +44,31 @@ input_slurp(int fd, char **out, size_t *len, int *truncated)
 	*len = 0;
 	*truncated = 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		cap = (size_t)st.st_size < (size_t)INPUT_MAX_BYTES ?
-		    (size_t)st.st_size + 1 : (size_t)INPUT_MAX_BYTES + 1;
+		cap = (size_t)st.st_size < max ? (size_t)st.st_size + 1 : max;
 	if (cap < 65536)
 		cap = 65536;
+	if (cap > max && max > 0)
+		cap = max;
 	buf = malloc(cap);
 	if (buf == NULL)
 		return -1;
 	for (;;) {
 		if (n == cap) {
-			if (cap > (size_t)INPUT_MAX_BYTES) {
+			if (cap >= max) {
+				/* Never read past max: what follows stays
+				 * in fd for the caller (pipe mode copies it
+				 * through). */
 				*truncated = 1;
 				break;
 			}
-			nb = realloc(buf, cap * 2);
+			nb = realloc(buf, cap * 2 < max ? cap * 2 : max);
 			if (nb == NULL) {
 				free(buf);
 				errno = ENOMEM;
 				return -1;
 			}
 			buf = nb;
-			cap *= 2;
+			cap = cap * 2 < max ? cap * 2 : max;
 		}
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
@@ -76,15 +80,17 @@ input_slurp(int fd, char **out, size_t *len, int *truncated)
 		if (r == 0)
 			break;
 		n += (size_t)r;
-		if (n > (size_t)INPUT_MAX_BYTES) {
-			n = INPUT_MAX_BYTES;
-			*truncated = 1;
-			break;
-		}
 	}
 	*out = buf;
 	*len = n;
 	return 0;
+}
+
+int
+input_slurp(int fd, char **out, size_t *len, int *truncated)
+{
+	return input_slurp_max(fd, (size_t)INPUT_MAX_BYTES, out, len,
+	    truncated);
 }
 
 static int

@@ -47,9 +47,12 @@ enum input_kind input_kind(const struct input *in);
 void input_close(struct input *in);
 
 /* Read all of fd into a buffer (at most INPUT_MAX_BYTES; *truncated is
- * set past that).  *out is owned by the caller: free().  Returns 0 or -1
- * with errno. */
+ * set when that much was read, and then nothing past it was: the rest is
+ * still to be read from fd).  *out is owned by the caller: free().
+ * Returns 0 or -1 with errno.  input_slurp_max: at most max bytes. */
 int input_slurp(int fd, char **out, size_t *len, int *truncated);
+int input_slurp_max(int fd, size_t max, char **out, size_t *len,
+    int *truncated);
 
 /* Split an mbox held in memory: the offset and length of message i are
  * found by calling with *pos at 0 and then at each returned end.  Returns

@@ -29,6 +29,10 @@
 
 #define ERRLEN 1024
 #define VACUUM_AFTER 500	/* messages learned in one run */
+/* Pipe mode judges a message by its first PIPE_MAX_BYTES (the tokenizer
+ * reads no more anyway) and streams the rest through: a 50 MB message
+ * costs tens of MB, not three copies of itself. */
+#define PIPE_MAX_BYTES ((size_t)TOK_MAX_MESSAGE_BYTES)
 
 struct run {
 	struct opts *o;
@@ -287,6 +291,7 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	struct verdict_info v;
 	struct out_headers h;
 	struct obuf ob = { 0 };
+	size_t rest = 0;
 	int rc = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -309,14 +314,16 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	h.p = v.score;
 	h.mark_subject = r->o->mark_subject;
 	h.subject_prefix = r->o->subject_prefix;
-	if (output_build(m->buf, m->len, &h, &ob) != 0) {
+	if (output_build_head(m->buf, m->len, &h, &ob, &rest) != 0) {
 		fprintf(stderr, "spamsift: %s: out of memory\n", m->name);
 		*failed = 1;
 		goto raw;
 	}
 	/* -q silences reports, never the message: bsfilter's -q --pipe
-	 * wrote nothing, which in a :0fw recipe loses the mail. */
-	if (output_write_all(1, ob.p, ob.len) != 0)
+	 * wrote nothing, which in a :0fw recipe loses the mail.  The body
+	 * goes out from the input buffer, not a copy. */
+	if (output_write_all(1, ob.p, ob.len) != 0 ||
+	    output_write_all(1, m->buf + rest, m->len - rest) != 0)
 		rc = -1;
 	ob_release(&ob);
 	if (v.verdict == VERDICT_SPAM)
@@ -378,7 +385,8 @@ cmd_pipe(struct run *r)
 
 		fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY |
 		    O_CLOEXEC);
-		if (fd < 0 || input_slurp(fd, &buf, &len, &trunc) != 0) {
+		if (fd < 0 || input_slurp_max(fd, PIPE_MAX_BYTES, &buf, &len,
+		    &trunc) != 0) {
 			fprintf(stderr, "spamsift: %s: %s\n", path,
 			    strerror(errno));
 			if (fd > 0)

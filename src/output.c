@@ -183,8 +183,8 @@ mark_subject(struct obuf *out, const char *m, size_t n, const char *pfx,
 }
 
 int
-output_build(const char *m, size_t len, const struct out_headers *h,
-    struct obuf *out)
+output_build_head(const char *m, size_t len, const struct out_headers *h,
+    struct obuf *out, size_t *rest)
 {
 	size_t i = 0, n, mark = out->len, hend, last = (size_t)-1, tail;
 	const char *eol = "\n", *nl, *hl;
@@ -254,14 +254,28 @@ output_build(const char *m, size_t len, const struct out_headers *h,
 		if (add.len > 0 && ob_add(out, add.p, add.len) != 0)
 			goto out;
 	}
-	if (ob_add(out, m + hend, len - hend) != 0)
-		goto out;
+	*rest = hend;
 	rc = 0;
 out:
 	ob_release(&add);
 	if (rc != 0)
 		out->len = mark;
 	return rc;
+}
+
+int
+output_build(const char *m, size_t len, const struct out_headers *h,
+    struct obuf *out)
+{
+	size_t mark = out->len, rest = 0;
+
+	if (output_build_head(m, len, h, out, &rest) != 0)
+		return -1;
+	if (ob_add(out, m + rest, len - rest) != 0) {
+		out->len = mark;
+		return -1;
+	}
+	return 0;
 }
 
 int

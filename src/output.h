@@ -34,6 +34,13 @@ void ob_release(struct obuf *b);
 int output_build(const char *msg, size_t len, const struct out_headers *h,
     struct obuf *out);
 
+/* The same, without the body: out gets everything up to and including
+ * our headers, and *rest is where the rest of msg (to be written as it
+ * is) starts.  Pipe mode writes that straight from the input, so a 50 MB
+ * message is not copied.  Returns 0 or -1 as output_build. */
+int output_build_head(const char *msg, size_t len,
+    const struct out_headers *h, struct obuf *out, size_t *rest);
+
 /* write(2) all of buf to fd, retrying on EINTR.  Returns 0 or -1 with
  * errno. */
 int output_write_all(int fd, const char *buf, size_t len);

@@ -30,7 +30,7 @@
  * reading more of that thing; it never fails the message for it. */
 #define TOK_MAX_HEADER_BYTES	(256 * 1024)	/* header block read */
 #define TOK_MAX_PART_BYTES	(1024 * 1024)	/* decoded bytes per part */
-#define TOK_MAX_MESSAGE_BYTES	(16 * 1024 * 1024) /* bytes parsed at all */
+#define TOK_MAX_MESSAGE_BYTES	(8 * 1024 * 1024) /* bytes parsed at all */
 #define TOK_MAX_PARTS		256	/* MIME leaves visited */
 #define TOK_MAX_DEPTH		32	/* multipart / message nesting */
 #define TOK_MAX_TOKENS		20000	/* distinct tokens per message */
