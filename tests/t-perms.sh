@@ -1,0 +1,56 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# t-perms.sh - the user's files stay private: a new home is created 0700
+# and the store 0600 whatever the umask; a home or store that others can
+# write, or a configuration file others can write, is refused with an
+# error naming it (and in pipe mode the message still goes through, exit
+# 75).
+. "$(dirname "$0")/lib.sh"
+
+C=$TOP/corpus
+M=$C/ham/ham-001.eml
+H=$T/home1
+
+(umask 000; "$SPAMSIFT" --homedir "$H" -q -s "$C/spam/spam-001.eml")
+check "training creates the home" [ -d "$H" ]
+check "home is 0700 under umask 000 ($(stat -c %a "$H"))" \
+    [ "$(stat -c %a "$H")" = 700 ]
+check "store is 0600 under umask 000 ($(stat -c %a "$H/spamsift.db"))" \
+    [ "$(stat -c %a "$H/spamsift.db")" = 600 ]
+
+chmod 0777 "$H"
+"$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>"$T/err"
+rc=$?
+check "world-writable home refused (status $rc)" [ "$rc" = 3 ]
+check "the error names it" grep -q "$H" "$T/err"
+"$SPAMSIFT" --homedir "$H" --pipe --insert-flag <"$M" >"$T/out" 2>/dev/null
+rc=$?
+check "pipe mode: status 75 ($rc)" [ "$rc" = 75 ]
+check "pipe mode: message unchanged" cmp -s "$T/out" "$M"
+chmod 0700 "$H"
+
+chmod 0666 "$H/spamsift.db"
+"$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>"$T/err"
+rc=$?
+check "world-writable store refused (status $rc)" [ "$rc" = 3 ]
+check "the error names the store" grep -q "spamsift.db" "$T/err"
+chmod 0600 "$H/spamsift.db"
+
+chmod 0770 "$H"
+"$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>&1
+rc=$?
+check "group-writable home refused (status $rc)" [ "$rc" = 3 ]
+chmod 0700 "$H"
+
+echo "insert-flag" > "$H/spamsift.conf"
+chmod 0666 "$H/spamsift.conf"
+"$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>"$T/err"
+rc=$?
+check "world-writable spamsift.conf refused (status $rc)" [ "$rc" = 64 ]
+check "the error names the file" grep -q "spamsift.conf" "$T/err"
+rm -f "$H/spamsift.conf"
+
+"$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>&1
+rc=$?
+check "private again: classifies (status $rc)" [ "$rc" -le 1 ]
+done_testing
