@@ -50,7 +50,7 @@ CHECKS = tests/check_tok tests/check_db tests/check_score tests/check_input \
 HEADERS = tokenizer/tokenizer.h tokenizer/tok_priv.h db/db.h src/*.h
 
 .PHONY: all deps check-deps check unit e2e bench lint install uninstall \
-	clean demo fuzz fuzz-smoke stress
+	clean demo fuzz fuzz-smoke stress valgrind
 
 all: spamsift
 
@@ -85,6 +85,10 @@ e2e: spamsift check-deps
 # Long fault and concurrency runs (CI runs them too).
 stress: spamsift
 	@STRESS=1 sh tests/run-e2e.sh
+
+# The unit suites and the binary under valgrind memcheck.
+valgrind: spamsift $(CHECKS)
+	@sh tests/valgrind.sh $(CHECKS)
 
 bench: spamsift
 	@sh tests/bench.sh $(BENCH_INDEX)
