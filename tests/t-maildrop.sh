@@ -116,46 +116,7 @@ deliver() {
 	maildrop -f sender@example.org "$T/mailfilter" <"$1" 2>>"$T/stderr"
 }
 
-# As in t-procmail.sh: Maildir files are moved aside after each delivery,
-# mbox sizes noted and the pieces cut out at the end.
-collect() {
-	if [ "$1" = mbox ]; then
-		for b in inbox spam; do
-			[ -f "$HOME/Mail/$b" ] &&
-			    echo "$b $2 $(stat -c %s "$HOME/Mail/$b")"
-		done >>"$T/chunks"
-		return
-	fi
-	for d in "inbox:$HOME/Maildir" "spam:$HOME/Maildir/.Spam"; do
-		for f in "${d#*:}"/new/* "${d#*:}"/cur/*; do
-			[ -f "$f" ] || continue
-			if [ -e "$GOT/${d%%:*}.$2" ]; then
-				mv "$f" "$GOT/${d%%:*}.$2.extra.$$"
-			else
-				mv "$f" "$GOT/${d%%:*}.$2"
-			fi
-		done
-	done
-}
-
-split_mboxes() {
-	off_inbox=0 off_spam=0
-	[ -f "$T/chunks" ] || return
-	while read -r b k size; do
-		case $b in
-		inbox) off=$off_inbox ;;
-		*) off=$off_spam ;;
-		esac
-		[ "$size" -gt "$off" ] || continue
-		tail -c +"$((off + 1))" "$HOME/Mail/$b" |
-		    head -c "$((size - off))" >"$GOT/$b.$k"
-		case $b in
-		inbox) off_inbox=$size ;;
-		*) off_spam=$size ;;
-		esac
-	done <"$T/chunks"
-	rm -f "$T/chunks"
-}
+. "$(dirname "$0")/mda.sh"
 
 # run_batch KIND DB: deliver the batch, then check where each message is
 # and that it is intact.
