@@ -16,7 +16,7 @@ VERSION = 0.1.0
 PKGS = gmime-3.0 icu-uc icu-i18n sqlite3
 # Debian packages for the build, the tests, and the fuzz targets.
 DEB_BUILD = pkg-config libgmime-3.0-dev libicu-dev libsqlite3-dev
-DEB_CHECK = check procmail maildrop mandoc
+DEB_CHECK = check procmail maildrop mandoc valgrind sqlite3 time
 DEB_FUZZ = clang libclang-rt-14-dev
 
 # Evaluated when a recipe runs, i.e. after 'deps' has installed them.
@@ -61,7 +61,7 @@ deps:
 
 check-deps: deps
 	@sh tests/deps.sh "$(PKG_CONFIG)" "check" "$(DEB_CHECK)" \
-	    procmail formail maildrop mandoc
+	    procmail formail maildrop mandoc valgrind sqlite3
 
 %.o: %.c $(HEADERS) | deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
