@@ -233,7 +233,7 @@ set_cmd(struct opts *o, enum command c)
 /* Apply one parsed option.  Returns 0, -1 (usage error), 1 (--help), 2
  * (--version). */
 static int
-apply(struct opts *o, int c, const char *arg, int *method_set)
+apply(struct opts *o, int c, const char *arg)
 {
 	double v;
 	int m;
@@ -272,7 +272,6 @@ apply(struct opts *o, int c, const char *arg, int *method_set)
 			if (o->robx_given)
 				o->sp.robx = keep.robx;
 		}
-		*method_set = 1;
 		return 0;
 	case 'j':
 		m = tok_jmode_parse(arg);
@@ -457,8 +456,7 @@ apply(struct opts *o, int c, const char *arg, int *method_set)
 
 /* Run getopt_long over argv, applying each option. */
 static int
-parse_argv(struct opts *o, int argc, char **argv, int *method_set,
-    int *operands)
+parse_argv(struct opts *o, int argc, char **argv, int *operands)
 {
 	int c, r;
 
@@ -477,7 +475,7 @@ parse_argv(struct opts *o, int argc, char **argv, int *method_set,
 				    argv[optind - 1]);
 			return -1;
 		}
-		r = apply(o, c, optarg, method_set);
+		r = apply(o, c, optarg);
 		if (r != 0)
 			return r;
 	}
@@ -582,10 +580,10 @@ opts_parse(struct opts *o, int argc, char **argv)
 {
 	char home[PATH_MAX], conf[PATH_MAX + 32];
 	const char *cpath = NULL;
-	int r, method_set = 0, operands = 0, cargc = 0;
+	int r, operands = 0, cargc = 0;
 
 	/* First pass: find --homedir / --config-file, --help, errors. */
-	r = parse_argv(o, argc, argv, &method_set, &operands);
+	r = parse_argv(o, argc, argv, &operands);
 	if (r == 1) {
 		opts_usage(stdout);
 		return -1;
@@ -612,8 +610,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 			opts_init(o);
 			o->conf_text = keep.conf_text;
 			o->conf_argv = keep.conf_argv;
-			r = parse_argv(o, cargc, o->conf_argv, &method_set,
-			    &cops);
+			r = parse_argv(o, cargc, o->conf_argv, &cops);
 			if (r == 0 && cops < cargc) {
 				fprintf(stderr, "spamsift: %s: not an option: "
 				    "%s\n", cpath, o->conf_argv[cops]);
@@ -628,7 +625,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 			if (o->cmd == CMD_TRAIN || o->cmd == CMD_UPDATE)
 				o->cmd = CMD_FILTER;
 			o->train_class = DB_NONE;
-			r = parse_argv(o, argc, argv, &method_set, &operands);
+			r = parse_argv(o, argc, argv, &operands);
 			if (r != 0)
 				goto usage;
 		}
@@ -653,7 +650,6 @@ opts_parse(struct opts *o, int argc, char **argv)
 		fprintf(stderr, "spamsift: ham-cutoff: above the spam cutoff\n");
 		return EXIT_USAGE;
 	}
-	(void)method_set;
 	return 0;
 usage:
 	fprintf(stderr, "Try 'spamsift --help' for more information.\n");

@@ -437,7 +437,7 @@ ja_guess(struct tok *t, const char *prefer, const char *in, size_t len,
     struct tbuf *out)
 {
 	static const char *const cands[] = { "CP932", "EUC-JP-MS" };
-	size_t i, bad, mark = out->len;
+	size_t bad, mark = out->len;
 	int rc, pass;
 
 	for (pass = 0; pass < 3; pass++) {
@@ -455,7 +455,6 @@ ja_guess(struct tok *t, const char *prefer, const char *in, size_t len,
 		if (out->p != NULL)
 			out->p[mark] = '\0';
 	}
-	(void)i;
 	return 1;
 }
 

@@ -207,7 +207,7 @@ static int
 normalise(struct tok *t, const char *buf, size_t len)
 {
 	struct tbuf *r = &t->raw;
-	size_t i, line = 0, dashes = 0, multis = 0, hdr_end = 0;
+	size_t i, line = 0, dashes = 0, multis = 0;
 	int rc = 0, in_hdr = 1;
 	char c;
 
@@ -238,10 +238,8 @@ normalise(struct tok *t, const char *buf, size_t len)
 				    ++multis > TOK_MAX_MULTIPARTS)
 					break;
 			}
-			if (in_hdr && c == '\n') {
+			if (in_hdr && c == '\n')
 				in_hdr = 0;
-				hdr_end = r->len;
-			}
 		}
 		if (c == '\n') {
 			line = 0;
@@ -257,7 +255,6 @@ normalise(struct tok *t, const char *buf, size_t len)
 				r->len--;
 			rc = tbuf_add(r, "\n", 1);
 			in_hdr = 0;
-			hdr_end = r->len;
 			while (i < len && buf[i] != '\n')
 				i++;
 			line = 0;
@@ -284,7 +281,6 @@ normalise(struct tok *t, const char *buf, size_t len)
 			i = k - 1;
 		}
 	}
-	(void)hdr_end;
 	return rc;
 }
 
@@ -374,7 +370,7 @@ static int
 header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 {
 	size_t n = strlen(raw), i = 0, k;
-	const char *q1, *q2, *end;
+	const char *q1, *end;
 	char cs[40] = "", wcs[40];
 	struct tbuf *pend = &t->dec;
 	int rc = 0, last_ew = 0;
@@ -423,8 +419,8 @@ header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 			cs[0] = '\0';
 			last_ew = 0;
 		}
-		q2 = raw + i;
-		rc = rc == 0 ? tbuf_addc(pend, *q2) : rc;
+		if (rc == 0)
+			rc = tbuf_addc(pend, raw[i]);
 		i++;
 	}
 	if (rc == 0)
