@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # mda.sh - sourced by t-procmail.sh and t-maildrop.sh after lib.sh: how a
 # delivery's result is put aside and, for mboxes, cut into one file per
-# delivered message.  Uses $HOME (Maildir, Mail/), $T and $GOT.
+# delivered message; and the training half of corpus/ both start from.
+# Uses $HOME (Maildir, Mail/), $T, $GOT, $C, $PRISTINE and $SPAMSIFT.
 
 # collect KIND K: put what delivery K wrote aside, as $GOT/inbox.K or
 # $GOT/spam.K (several files if it went wrong).  An mbox is not read
@@ -45,4 +46,28 @@ split_mboxes() {
 		esac
 	done <"$T/chunks"
 	rm -f "$T/chunks"
+}
+
+# train_half: train $PRISTINE on the odd-numbered messages of corpus/ and
+# list the even-numbered ones, ham and spam alternating, in $deliver_list.
+train_half() {
+	train_s='' train_c='' deliver_list=''
+	for n in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 \
+	    21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 \
+	    43 44 45 46 47 48; do
+		case $n in
+		*[13579])
+			train_s="$train_s $C/spam/spam-0$n.eml"
+			train_c="$train_c $C/ham/ham-0$n.eml"
+			;;
+		*)
+			deliver_list="$deliver_list $C/ham/ham-0$n.eml"
+			deliver_list="$deliver_list $C/spam/spam-0$n.eml"
+			;;
+		esac
+	done
+	# shellcheck disable=SC2086
+	"$SPAMSIFT" --homedir "$PRISTINE" -q -s $train_s &&
+	    "$SPAMSIFT" --homedir "$PRISTINE" -q -c $train_c
+	check "train a database on half of corpus/" [ $? = 0 ]
 }

@@ -29,25 +29,8 @@ GOT=$T/got
 LOG=$T/maildrop.log
 mkdir "$GOT"
 
-train_s='' train_c='' deliver_list=''
-for n in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20 \
-    21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 \
-    43 44 45 46 47 48; do
-	case $n in
-	*[13579])
-		train_s="$train_s $C/spam/spam-0$n.eml"
-		train_c="$train_c $C/ham/ham-0$n.eml"
-		;;
-	*)
-		deliver_list="$deliver_list $C/ham/ham-0$n.eml"
-		deliver_list="$deliver_list $C/spam/spam-0$n.eml"
-		;;
-	esac
-done
-# shellcheck disable=SC2086
-"$SPAMSIFT" --homedir "$PRISTINE" -q -s $train_s &&
-    "$SPAMSIFT" --homedir "$PRISTINE" -q -c $train_c
-check "train a database on half of corpus/" [ $? = 0 ]
+. "$(dirname "$0")/mda.sh"
+train_half
 ndeliver=$(echo $deliver_list | wc -w)
 # shellcheck disable=SC2086
 "$SPAMSIFT" --homedir "$PRISTINE" -q --list-spam $deliver_list \
@@ -116,7 +99,6 @@ deliver() {
 	maildrop -f sender@example.org "$T/mailfilter" <"$1" 2>>"$T/stderr"
 }
 
-. "$(dirname "$0")/mda.sh"
 
 # run_batch KIND DB: deliver the batch, then check where each message is
 # and that it is intact.
