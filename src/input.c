@@ -2,9 +2,11 @@
 /*
  * input.c - message sources.
  *
- * Files are read whole (bounded by INPUT_MAX_BYTES); an mbox is split in
- * memory at "From " lines that follow a blank line (or start the file),
- * and mboxrd quoting (">From ", ">>From " ...) loses one '>' per line.
+ * A file holding one message is read whole (bounded by INPUT_MAX_BYTES).
+ * An mbox is streamed through a window that holds at least the current
+ * message (each message bounded by the limit, the file not at all), split
+ * at "From " lines that follow a blank line (or start the file), and
+ * mboxrd quoting (">From ", ">>From " ...) loses one '>' per line.
  * Folders are listed, sorted (MH numerically) and read one file at a time.
  */
 #include <dirent.h>
@@ -21,9 +23,13 @@
 struct input {
 	enum input_kind kind;
 	char *path;		/* owned; "-" for stdin */
-	char *buf;		/* owned: the current file */
-	size_t len;
+	char *buf;		/* owned: the current file, or the mbox
+				 * window: bytes [0, len) of cap */
+	size_t len, cap;
 	size_t pos;		/* mbox: where the next message starts */
+	size_t max;		/* most bytes of one message (the limit) */
+	int fd;			/* mbox being streamed, or -1 */
+	int eof;		/* fd has no more bytes */
 	size_t number;
 	char *unq;		/* owned: mboxrd-unquoted copy */
 	size_t unqcap;
@@ -151,20 +157,6 @@ input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
 	return 1;
 }
 
-/* Does buf look like an mbox: a "From " first line and a second
- * separator later? */
-static int
-looks_mbox(const char *buf, size_t len)
-{
-	size_t pos = 0, s, e;
-
-	if (len < 5 || memcmp(buf, "From ", 5) != 0)
-		return 0;
-	if (input_mbox_next(buf, len, &pos, &s, &e) != 1)
-		return 0;
-	return pos < len;
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -253,15 +245,151 @@ load_file(struct input *in, const char *path)
 		if (fd < 0)
 			return -1;
 	}
-	rc = input_slurp(fd, &in->buf, &in->len, &trunc);
+	rc = input_slurp_max(fd, in->max, &in->buf, &in->len, &trunc);
 	if (fd != 0)
 		close(fd);
 	return rc;
 }
 
+/* Read more of in->fd into the window: 1 when bytes came, 0 at the end of
+ * the file, -1 on an error; EFBIG when the window is already at the
+ * limit (one message, or junk before the first, is too big). */
+static int
+fill(struct input *in)
+{
+	ssize_t r;
+	size_t nc;
+	char *nb;
+
+	if (in->eof)
+		return 0;
+	if (in->len == in->cap) {
+		if (in->cap >= in->max) {
+			errno = EFBIG;
+			return -1;
+		}
+		nc = in->cap == 0 ? INPUT_WINDOW_BYTES : in->cap * 2;
+		if (nc > in->max)
+			nc = in->max;
+		nb = realloc(in->buf, nc);
+		if (nb == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		in->buf = nb;
+		in->cap = nc;
+	}
+	do
+		r = read(in->fd, in->buf + in->len, in->cap - in->len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		in->eof = 1;
+		return 0;
+	}
+	in->len += (size_t)r;
+	return 1;
+}
+
+/* Drop the window's bytes before pos: pos is where a separator line
+ * starts (or 0), and at 0 input_mbox_next takes one without looking
+ * back. */
+static void
+compact(struct input *in)
+{
+	if (in->pos == 0)
+		return;
+	memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+	in->len -= in->pos;
+	in->pos = 0;
+}
+
+/* Open a file (or stdin) that is not a folder.  In INPUT_SINGLE mode, or
+ * when it does not start like an mbox, it is one message, read whole.
+ * Otherwise as much is read as it takes to see a second separator (an
+ * mbox) or the end (one message, unless --mbox). */
+static int
+open_file(struct input *in, enum input_mode mode)
+{
+	struct stat st;
+	size_t pos, s, e;
+	int k;
+
+	if (strcmp(in->path, "-") == 0)
+		in->fd = 0;
+	else {
+		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0)
+			return -1;
+	}
+	if (mode == INPUT_SINGLE)
+		goto whole;
+	while (in->len < 5 && (k = fill(in)) != 0)
+		if (k < 0)
+			return -1;
+	if (in->len < 5 || memcmp(in->buf, "From ", 5) != 0)
+		goto whole;
+	for (;;) {
+		pos = 0;
+		if (input_mbox_next(in->buf, in->len, &pos, &s, &e) == 1 &&
+		    pos < in->len) {
+			in->kind = INPUT_MBOX;
+			return 0;
+		}
+		if (in->eof)
+			break;
+		if (fill(in) < 0) {
+			if (errno != EFBIG)
+				return -1;
+			break;	/* one message as big as the limit */
+		}
+	}
+	if (mode == INPUT_MBOX_FORCE) {
+		in->kind = INPUT_MBOX;
+		return 0;
+	}
+whole:
+	/* One message: the bytes read so far and the rest, up to the
+	 * limit (past it, the message is cut there).  A regular file's
+	 * size is known: one buffer of that size. */
+	if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size >= in->cap && in->cap < in->max) {
+		size_t nc = (size_t)st.st_size < in->max ?
+		    (size_t)st.st_size + 1 : in->max;
+		char *nb = realloc(in->buf, nc);
+
+		if (nb == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		in->buf = nb;
+		in->cap = nc;
+	}
+	while (in->len < in->max) {
+		k = fill(in);
+		if (k == 0)
+			break;
+		if (k < 0)
+			return -1;
+	}
+	in->kind = INPUT_FILE;
+	if (in->fd != 0)
+		close(in->fd);
+	in->fd = -1;
+	return 0;
+}
+
 int
 input_open(struct input **out, const char *path, enum input_mode mode,
     const char **why)
+{
+	return input_open_max(out, path, mode, (size_t)INPUT_MAX_BYTES, why);
+}
+
+int
+input_open_max(struct input **out, const char *path, enum input_mode mode,
+    size_t max, const char **why)
 {
 	struct input *in = NULL;
 	struct stat st;
@@ -273,6 +401,8 @@ input_open(struct input **out, const char *path, enum input_mode mode,
 	in = calloc(1, sizeof(*in));
 	if (in == NULL)
 		return -1;
+	in->fd = -1;
+	in->max = max;
 	in->path = strdup(path == NULL ? "-" : path);
 	if (in->path == NULL)
 		goto fail;
@@ -322,17 +452,8 @@ input_open(struct input **out, const char *path, enum input_mode mode,
 		*out = in;
 		return 0;
 	}
-	if (load_file(in, in->path) != 0)
+	if (open_file(in, mode) != 0)
 		goto fail;
-	/* --mbox on a file with no "From " line: one message after all. */
-	if (mode == INPUT_SINGLE)
-		in->kind = INPUT_FILE;
-	else if (mode == INPUT_MBOX_FORCE && in->len >= 5 &&
-	    memcmp(in->buf, "From ", 5) == 0)
-		in->kind = INPUT_MBOX;
-	else
-		in->kind = looks_mbox(in->buf, in->len) ? INPUT_MBOX :
-		    INPUT_FILE;
 	*out = in;
 	return 0;
 fail:
@@ -398,9 +519,27 @@ input_next(struct input *in, struct input_msg *m)
 		m->in_mbox = 0;
 		return 1;
 	case INPUT_MBOX:
-		if (input_mbox_next(in->buf, in->len, &in->pos, &s, &e) != 1) {
-			in->done = 1;
-			return 0;
+		/* A message is whole when a separator follows it in the
+		 * window or the file has ended; else the window slides to it
+		 * and takes more.  fill() bounds this loop: at most
+		 * in->max bytes, then EFBIG. */
+		for (;;) {
+			size_t p = in->pos;
+			int k, r = input_mbox_next(in->buf, in->len, &p, &s,
+			    &e);
+
+			if (r == 1 && (p < in->len || in->eof)) {
+				in->pos = p;
+				break;
+			}
+			if (r == 0 && in->eof) {
+				in->done = 1;
+				return 0;
+			}
+			compact(in);
+			k = fill(in);
+			if (k < 0)
+				return -1;
 		}
 		if (unquote(in, in->buf + s, e - s, m) != 0)
 			return -1;
@@ -448,6 +587,8 @@ input_close(struct input *in)
 	for (i = 0; i < in->nnames; i++)
 		free(in->names[i]);
 	free(in->names);
+	if (in->fd > 0)
+		close(in->fd);
 	free(in->buf);
 	free(in->unq);
 	free(in->path);

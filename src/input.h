@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 
-#define INPUT_MAX_BYTES (256L * 1024 * 1024)	/* one file or stdin read */
+#define INPUT_MAX_BYTES (256L * 1024 * 1024)	/* one message, or a file
+						 * holding one */
+#define INPUT_WINDOW_BYTES (1024 * 1024)	/* first read of a file */
 #define INPUT_MAX_DIR_ENTRIES 1000000		/* messages in a folder */
 
 enum input_kind { INPUT_FILE, INPUT_MBOX, INPUT_MAILDIR, INPUT_MH,
@@ -38,6 +40,12 @@ enum input_mode { INPUT_AUTO = 0, INPUT_MBOX_FORCE, INPUT_SINGLE };
  * (static text) says what failed. */
 int input_open(struct input **out, const char *path, enum input_mode mode,
     const char **why);
+/* The same with another limit than INPUT_MAX_BYTES on one message (an
+ * mbox as a whole has none: it is streamed).  A message in an mbox that
+ * is longer is an error (EFBIG from input_next); a file holding one
+ * message is cut at the limit. */
+int input_open_max(struct input **out, const char *path,
+    enum input_mode mode, size_t max, const char **why);
 
 /* The next message: 1 when m is filled, 0 at the end, -1 on a read error
  * (errno set). */

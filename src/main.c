@@ -128,6 +128,7 @@ each_message(struct run *r, msg_fn fn)
 	struct input_msg m;
 	const char *why;
 	int i, n = r->o->nfiles > 0 ? r->o->nfiles : 1, rc = 0, k;
+	size_t last;
 
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : NULL;
@@ -139,14 +140,21 @@ each_message(struct run *r, msg_fn fn)
 			rc = -1;
 			break;
 		}
+		last = 0;
 		while ((k = input_next(in, &m)) == 1) {
+			last = m.number;
 			rc = fn(r, &m);
 			r->done++;
 			progress(r, 0);
 			if (rc != 0)
 				break;
 		}
-		if (k < 0) {
+		if (k < 0 && errno == EFBIG) {
+			fprintf(stderr, "spamsift: %s: message %zu is over "
+			    "%ld MB\n", path ? path : "-", last + 1,
+			    INPUT_MAX_BYTES / (1024 * 1024));
+			rc = -1;
+		} else if (k < 0) {
 			fprintf(stderr, "spamsift: %s: %s\n", path ? path : "-",
 			    strerror(errno));
 			rc = -1;

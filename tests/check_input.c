@@ -966,6 +966,189 @@ START_TEST(test_close_null)
 }
 END_TEST
 
+/* ---- streaming: an mbox larger than one message's limit ---- */
+
+#define STREAM_MSGS	300	/* messages in the generated mbox */
+#define STREAM_MAX	4096	/* the per-message limit (and window) */
+
+/* An mbox of STREAM_MSGS messages of 1..3000 bytes (a fixed LCG picks the
+ * sizes), some with CRLF, ">From " quoting and "From " inside a line.
+ * Sets *len; the caller frees.  want[i]/wlen[i]: message i as read. */
+static char *
+stream_mbox(size_t *len, char **want, size_t *wlen)
+{
+	size_t cap = STREAM_MSGS * 3200, n = 0, i, k, body;
+	unsigned long x = 12345;
+	char *b = malloc(cap);
+
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < STREAM_MSGS; i++) {
+		int crlf = i % 7 == 3;
+		const char *nl = crlf ? "\r\n" : "\n";
+		size_t start;
+
+		x = x * 1103515245 + 12345;
+		body = 1 + (x >> 8) % 2900;
+		n += (size_t)sprintf(b + n, "From sender%zu Mon Jan  1 00:00:00 "
+		    "2024\n", i);
+		start = n;
+		n += (size_t)sprintf(b + n, "Subject: m%zu%s%s", i, nl, nl);
+		want[i] = malloc(body + 200);
+		ck_assert_ptr_nonnull(want[i]);
+		memcpy(want[i], b + start, n - start);
+		wlen[i] = n - start;
+		if (i % 5 == 1) {
+			n += (size_t)sprintf(b + n, ">From quoted%s", nl);
+			wlen[i] += (size_t)sprintf(want[i] + wlen[i],
+			    "From quoted%s", nl);
+		}
+		for (k = 0; k < body; k++) {
+			char c = k % 61 == 60 ? '\n' : (char)('a' + k % 26);
+
+			if (k % 400 == 7 && body - k > 10) {
+				memcpy(b + n, "x From y", 8);
+				memcpy(want[i] + wlen[i], "x From y", 8);
+				n += 8;
+				wlen[i] += 8;
+				k += 7;
+				continue;
+			}
+			b[n++] = c;
+			want[i][wlen[i]++] = c;
+		}
+		b[n++] = '\n';
+		want[i][wlen[i]++] = '\n';
+		if (i + 1 < STREAM_MSGS)
+			b[n++] = '\n';	/* the blank line before a separator */
+	}
+	ck_assert_uint_le(n, cap);
+	*len = n;
+	return b;
+}
+
+static void
+stream_check(struct input *in, const char *name, char **want, size_t *wlen)
+{
+	size_t i;
+
+	for (i = 0; i < STREAM_MSGS; i++) {
+		next_is_n(in, want[i], wlen[i], name, i + 1, 1);
+		free(want[i]);
+	}
+	end_is(in);
+}
+
+START_TEST(test_stream_file)
+{
+	char *want[STREAM_MSGS], *b;
+	size_t wlen[STREAM_MSGS], len;
+	struct input *in;
+	struct tmp t;
+	char path[128];
+	const char *why;
+
+	tmp_make(&t);
+	b = stream_mbox(&len, want, wlen);
+	ck_assert_uint_gt(len, 50 * STREAM_MAX);
+	put(t.dir, "big", b, len);
+	snprintf(path, sizeof(path), "%s/big", t.dir);
+	ck_assert_int_eq(input_open_max(&in, path, INPUT_AUTO, STREAM_MAX,
+	    &why), 0);
+	ck_assert_int_eq(input_kind(in), INPUT_MBOX);
+	stream_check(in, path, want, wlen);
+	input_close(in);
+	free(b);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* Through a pipe written in small uneven pieces: separators and line ends
+ * fall across reads. */
+START_TEST(test_stream_pipe)
+{
+	char *want[STREAM_MSGS], *b;
+	size_t wlen[STREAM_MSGS], len, off = 0, piece = 1;
+	struct input *in;
+	const char *why;
+	int p[2], st;
+	pid_t pid;
+
+	b = stream_mbox(&len, want, wlen);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		while (off < len) {
+			size_t w = len - off < piece ? len - off : piece;
+
+			if (write(p[1], b + off, w) != (ssize_t)w)
+				_exit(1);
+			off += w;
+			piece = piece % 97 + 13;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	saved_stdin = dup(0);
+	ck_assert_int_eq(dup2(p[0], 0), 0);
+	close(p[0]);
+	ck_assert_int_eq(input_open_max(&in, "-", INPUT_AUTO, STREAM_MAX,
+	    &why), 0);
+	ck_assert_int_eq(input_kind(in), INPUT_MBOX);
+	stream_check(in, "-", want, wlen);
+	input_close(in);
+	stdin_restore();
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	free(b);
+}
+END_TEST
+
+/* A message over the limit inside an mbox is an error (EFBIG) after the
+ * messages before it; one message alone is cut at the limit. */
+START_TEST(test_stream_too_big)
+{
+	size_t n = 3 * STREAM_MAX;
+	char *b = malloc(n + 64), path[128];
+	struct input *in;
+	struct input_msg m;
+	struct tmp t;
+	const char *why;
+	size_t k;
+
+	ck_assert_ptr_nonnull(b);
+	tmp_make(&t);
+	k = (size_t)sprintf(b, "From a\nSubject: 1\n\nok\n\nFrom b\n\n");
+	memset(b + k, 'z', n - k);
+	put(t.dir, "mbox", b, n);
+	snprintf(path, sizeof(path), "%s/mbox", t.dir);
+	ck_assert_int_eq(input_open_max(&in, path, INPUT_AUTO, STREAM_MAX,
+	    &why), 0);
+	ck_assert_int_eq(input_kind(in), INPUT_MBOX);
+	next_is(in, "Subject: 1\n\nok\n", path, 1, 1);
+	errno = 0;
+	ck_assert_int_eq(input_next(in, &m), -1);
+	ck_assert_int_eq(errno, EFBIG);
+	input_close(in);
+
+	memset(b, 'y', n);
+	put(t.dir, "one", b, n);
+	snprintf(path, sizeof(path), "%s/one", t.dir);
+	ck_assert_int_eq(input_open_max(&in, path, INPUT_AUTO, STREAM_MAX,
+	    &why), 0);
+	ck_assert_int_eq(input_kind(in), INPUT_FILE);
+	ck_assert_int_eq(input_next(in, &m), 1);
+	ck_assert_uint_eq(m.len, STREAM_MAX);
+	ck_assert(memcmp(m.buf, b, STREAM_MAX) == 0);
+	end_is(in);
+	input_close(in);
+	free(b);
+	tmp_remove(&t);
+}
+END_TEST
+
+
 static Suite *
 input_suite(void)
 {
@@ -1015,6 +1198,12 @@ input_suite(void)
 	tcase_add_test(tc, test_slurp_empty);
 	tcase_add_test(tc, test_slurp_pipe_grows);
 	tcase_add_test(tc, test_slurp_bad_fd);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream");
+	tcase_add_test(tc, test_stream_file);
+	tcase_add_test(tc, test_stream_pipe);
+	tcase_add_test(tc, test_stream_too_big);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

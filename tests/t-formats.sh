@@ -154,6 +154,21 @@ n=$("$SPAMSIFT" <"$T/mix.mbox" | wc -l)
 check "an mbox on stdin: four messages ($n)" [ "$n" = 4 ]
 n=$("$SPAMSIFT" <"$T/mix.mbox" | awk '$3 == "-"' | wc -l)
 check "an mbox on stdin: named - ($n)" [ "$n" = 4 ]
+# An mbox longer than the first read (1 MB) streams through a window:
+# 240 copies of mix.mbox, from a file and from a pipe, give 960 messages
+# with the probabilities of the four, in order.
+i=0
+while [ $i -lt 240 ]; do cat "$T/mix.mbox"; echo; i=$((i + 1)); done \
+    >"$T/long.mbox"
+"$SPAMSIFT" "$T/mix.mbox" | awk '{ print $5 }' >"$T/four"
+i=0
+while [ $i -lt 240 ]; do cat "$T/four"; i=$((i + 1)); done >"$T/want"
+sz=$(wc -c <"$T/long.mbox")
+"$SPAMSIFT" "$T/long.mbox" | awk '{ print $5 }' >"$T/got"
+check "a $sz-byte mbox file: 960 messages as the four, in order" \
+    cmp -s "$T/got" "$T/want"
+cat "$T/long.mbox" | "$SPAMSIFT" | awk '{ print $5 }' >"$T/got"
+check "the same mbox through a pipe: the same 960" cmp -s "$T/got" "$T/want"
 
 # Maildir: cur/ and new/, not tmp/ or dot files.
 MD=$T/Maildir
