@@ -69,9 +69,11 @@ check-deps: deps
 spamsift: $(MAIN_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(MAIN_OBJS) $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-tests/check_%: tests/check_%.c $(LIB_OBJS) $(HEADERS) | check-deps
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -o $@ $< $(LIB_OBJS) \
-	    $(LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+tests/check_%: tests/check_%.c tests/check_util.c tests/check_util.h \
+    $(LIB_OBJS) $(HEADERS) | check-deps
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -o $@ $< \
+	    tests/check_util.c $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) \
+	    $(CHECK_LIBS) -lm
 
 # Unit suites, then the end-to-end scripts on the built binary.
 check: unit e2e

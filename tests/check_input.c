@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,61 +21,10 @@
 #include <check.h>
 
 #include "src/input.h"
+#include "tests/check_util.h"
 
 #define MAX_SPLIT	16	/* messages split_is accepts */
-#define ESC_MAX		2048	/* bytes shown of an escaped string */
 #define BIG_PIPE	200000	/* bytes piped into input_slurp */
-
-struct tmp {
-	char dir[64];
-};
-
-static void
-tmp_make(struct tmp *t)
-{
-	snprintf(t->dir, sizeof(t->dir), "/tmp/check_input.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
-}
-
-static int
-rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	remove(p);
-	return 0;
-}
-
-static void
-tmp_remove(struct tmp *t)
-{
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* s (n bytes) with C escapes, in one of two static buffers. */
-static const char *
-esc(const char *s, size_t n)
-{
-	static char bufs[2][ESC_MAX * 4 + 8];
-	static int which;
-	char *b = bufs[which ^= 1];
-	size_t i, k = 0;
-
-	for (i = 0; i < n && i < ESC_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\n')
-			k += (size_t)sprintf(b + k, "\\n");
-		else if (c == '\r')
-			k += (size_t)sprintf(b + k, "\\r");
-		else if (c == '\t')
-			k += (size_t)sprintf(b + k, "\\t");
-		else if (c < 0x20 || c >= 0x7f || c == '\\')
-			k += (size_t)sprintf(b + k, "\\x%02x", c);
-		else
-			b[k++] = (char)c;
-	}
-	b[k] = '\0';
-	return b;
-}
 
 /* Write n bytes of s to dir/rel (the directories must exist). */
 static void
@@ -396,7 +344,7 @@ START_TEST(test_mboxrd_unquote)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "mbox", mbox);
 	snprintf(path, sizeof(path), "%s/mbox", t.dir);
 	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
@@ -429,7 +377,7 @@ START_TEST(test_mboxrd_crlf_and_growth)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "mbox", mbox);
 	snprintf(path, sizeof(path), "%s/mbox", t.dir);
 	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
@@ -458,7 +406,7 @@ START_TEST(test_detect_single_from)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "one", msg);
 	snprintf(path, sizeof(path), "%s/one", t.dir);
 	in = open_ok(path, INPUT_AUTO, INPUT_FILE);
@@ -485,7 +433,7 @@ START_TEST(test_detect_two_separators)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "mbox", mbox);
 	snprintf(path, sizeof(path), "%s/mbox", t.dir);
 	in = open_ok(path, INPUT_AUTO, INPUT_MBOX);
@@ -510,7 +458,7 @@ START_TEST(test_detect_plain_file)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "plain", msg);
 	put(t.dir, "empty", "", 0);
 	snprintf(path, sizeof(path), "%s/plain", t.dir);
@@ -544,7 +492,7 @@ START_TEST(test_detect_force)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "one", msg);
 	snprintf(path, sizeof(path), "%s/one", t.dir);
 	in = open_ok(path, INPUT_MBOX_FORCE, INPUT_MBOX);
@@ -572,7 +520,7 @@ START_TEST(test_detect_single_mode)
 	struct input *in;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "mbox", mbox);
 	snprintf(path, sizeof(path), "%s/mbox", t.dir);
 	in = open_ok(path, INPUT_SINGLE, INPUT_FILE);
@@ -591,7 +539,7 @@ START_TEST(test_maildir)
 	struct input *in;
 	char p1[128], p2[128], p3[128], p4[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	mkdir_in(t.dir, "cur");
 	mkdir_in(t.dir, "new");
 	mkdir_in(t.dir, "tmp");
@@ -630,7 +578,7 @@ START_TEST(test_maildir_new_only_and_vanished)
 	struct input *in;
 	char p[128], gone[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	mkdir_in(t.dir, "new");
 	put_str(t.dir, "new/1", "one\n");
 	put_str(t.dir, "new/2", "two\n");
@@ -663,7 +611,7 @@ START_TEST(test_mh)
 	struct input *in;
 	char p[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, ".mh_sequences", "unseen: 2-10\n");
 	put_str(t.dir, "10", "ten\n");
 	put_str(t.dir, "2", "two\n");
@@ -696,7 +644,7 @@ START_TEST(test_mh_numeric_without_sequences)
 	struct input *in;
 	char p[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "10", "ten\n");
 	put_str(t.dir, "9", "nine\n");
 	put_str(t.dir, "11", "eleven\n");
@@ -719,7 +667,7 @@ START_TEST(test_plain_dir)
 	struct input *in;
 	char p[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put_str(t.dir, "b.eml", "bee\n");
 	put_str(t.dir, "a.eml", "ay\n");
 	put_str(t.dir, "2", "two\n");
@@ -749,7 +697,7 @@ START_TEST(test_empty_dir)
 	struct tmp t;
 	struct input *in;
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	in = open_ok(t.dir, INPUT_AUTO, INPUT_DIR);
 	end_is(in);
 	input_close(in);
@@ -843,7 +791,7 @@ START_TEST(test_slurp_file)
 	size_t len = 7;
 	int fd, trunc = 7;
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put(t.dir, "f", data, sizeof(data) - 1);
 	snprintf(path, sizeof(path), "%s/f", t.dir);
 	fd = open(path, O_RDONLY);
@@ -873,7 +821,7 @@ START_TEST(test_slurp_empty)
 	size_t len = 7;
 	int fd, trunc = 7;
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	put(t.dir, "empty", "", 0);
 	snprintf(path, sizeof(path), "%s/empty", t.dir);
 	fd = open(path, O_RDONLY);
@@ -941,7 +889,7 @@ START_TEST(test_open_missing)
 	struct tmp t;
 	char path[128];
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	snprintf(path, sizeof(path), "%s/no-such-file", t.dir);
 	errno = 0;
 	ck_assert_int_eq(input_open(&in, path, INPUT_AUTO, &why), -1);
@@ -1047,7 +995,7 @@ START_TEST(test_stream_file)
 	char path[128];
 	const char *why;
 
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	b = stream_mbox(&len, want, wlen);
 	ck_assert_uint_gt(len, 50 * STREAM_MAX);
 	put(t.dir, "big", b, len);
@@ -1118,7 +1066,7 @@ START_TEST(test_stream_too_big)
 	size_t k;
 
 	ck_assert_ptr_nonnull(b);
-	tmp_make(&t);
+	tmp_make(&t, "check_input");
 	k = (size_t)sprintf(b, "From a\nSubject: 1\n\nok\n\nFrom b\n\n");
 	memset(b + k, 'z', n - k);
 	put(t.dir, "mbox", b, n);
@@ -1216,12 +1164,5 @@ input_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(input_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(input_suite());
 }

@@ -21,8 +21,8 @@
 #include <check.h>
 
 #include "src/output.h"
+#include "tests/check_util.h"
 
-#define ESC_MAX		4096		/* bytes shown of a string */
 #define BIG_WRITE	(1024 * 1024)	/* bytes written to a pipe */
 #define BIG_HEADER	(1100 * 1024)	/* a header block past the cap */
 #define READ_CHUNK	4096		/* slow reader's read size */
@@ -33,34 +33,6 @@
 #define PROB	"X-Spam-Probability: 0.987654"
 #define OURS	REV "\n" YES "\n" PROB "\n"
 #define OURS_CRLF REV "\r\n" YES "\r\n" PROB "\r\n"
-
-/* s (n bytes) with C escapes, in one of three static buffers (one
- * message may show three strings). */
-static const char *
-esc(const char *s, size_t n)
-{
-	static char bufs[3][ESC_MAX * 4 + 8];
-	static int which;
-	char *b = bufs[which = (which + 1) % 3];
-	size_t i, k = 0;
-
-	for (i = 0; i < n && i < ESC_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\n')
-			k += (size_t)sprintf(b + k, "\\n");
-		else if (c == '\r')
-			k += (size_t)sprintf(b + k, "\\r");
-		else if (c == '\t')
-			k += (size_t)sprintf(b + k, "\\t");
-		else if (c < 0x20 || c >= 0x7f || c == '\\')
-			k += (size_t)sprintf(b + k, "\\x%02x", c);
-		else
-			b[k++] = (char)c;
-	}
-	b[k] = '\0';
-	return b;
-}
 
 /* Spam at 0.987654 with all three headers, prefix "Spam", no marking. */
 static struct out_headers
@@ -710,12 +682,5 @@ output_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(output_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(output_suite());
 }

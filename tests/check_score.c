@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "src/score.h"
+#include "tests/check_util.h"
 
 #define EPS 1e-6
 
@@ -215,11 +216,5 @@ score_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(score_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(score_suite());
 }

@@ -13,7 +13,6 @@
  */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +25,10 @@
 #include "src/opts.h"
 #include "src/score.h"
 #include "src/tune.h"
+#include "tests/check_util.h"
 
 #define CORPUS_INDEX "corpus/index"
 #define MAX_MSGS 256		/* messages read from the corpus */
-#define MSG_MAX_BYTES (4u << 20)	/* one corpus file */
 #define LINE_MAX_BYTES 1024	/* one index line */
 
 /* --- ROC area ----------------------------------------------------- */
@@ -493,23 +492,6 @@ struct corpus {
 };
 
 static void
-read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *b;
-	size_t n;
-
-	ck_assert_msg(f != NULL, "%s: cannot open (run from the source "
-	    "tree's top)", path);
-	b = malloc(MSG_MAX_BYTES);
-	ck_assert_ptr_nonnull(b);
-	n = fread(b, 1, MSG_MAX_BYTES, f);
-	fclose(f);
-	*out = b;
-	*len = n;
-}
-
-static void
 corpus_push(struct corpus *c, const char *buf, size_t len, int spam)
 {
 	ck_assert_uint_lt(c->n, MAX_MSGS);
@@ -543,7 +525,7 @@ corpus_load(struct corpus *c)
 		*p++ = '\0';
 		p[strcspn(p, "\r\n")] = '\0';
 		snprintf(path, sizeof(path), "corpus/%s", p);
-		read_file(path, &b, &len);
+		b = read_whole(path, &len);
 		corpus_push(c, b, len, strcmp(line, "spam") == 0);
 		free(b);
 		if (c->n == 30)
@@ -562,13 +544,6 @@ corpus_free(struct corpus *c)
 
 	for (i = 0; i < c->n; i++)
 		free(c->buf[i]);
-}
-
-static int
-rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	remove(p);
-	return 0;
 }
 
 static int
@@ -598,15 +573,16 @@ static size_t
 engine_online(const struct opts *o, const struct corpus *c,
     struct tune_point *pt)
 {
-	char dir[] = "/tmp/check_tune.XXXXXX", path[64], err[256];
+	struct tmp t;
+	char path[128], err[256];
 	struct engine *e = NULL;
 	struct verdict_info v;
 	double cut = opts_spam_cutoff(o);
 	size_t i, learned = 0;
 	int wrong;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, DB_FILENAME);
+	tmp_make(&t, "check_tune");
+	snprintf(path, sizeof(path), "%s/%s", t.dir, DB_FILENAME);
 	ck_assert_msg(engine_new(&e, o, path, DB_CREATE, err,
 	    sizeof(err)) == 0, "%s", err);
 	for (i = 0; i < c->n; i++) {
@@ -624,7 +600,7 @@ engine_online(const struct opts *o, const struct corpus *c,
 		ck_assert_int_eq(engine_flush(e, count_changes, &learned), 0);
 	}
 	engine_free(e);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_remove(&t);
 	return learned;
 }
 
@@ -687,7 +663,8 @@ START_TEST(test_check_db_each)
 	static struct corpus c;
 	struct opts o;
 	struct tune *t = NULL;
-	char dir[] = "/tmp/check_tune.XXXXXX", err[256];
+	struct tmp tmp;
+	char err[256];
 	size_t i, checked;
 	int m, mode;
 
@@ -702,12 +679,11 @@ START_TEST(test_check_db_each)
 			/* tune_check_db reads o through t: change it */
 			score_params_init(&o.sp, (enum score_method)m);
 			o.train_mode = mode;
-			ck_assert_ptr_nonnull(mkdtemp(dir));
-			ck_assert_msg(tune_check_db(t, dir, &checked) == 0,
+			tmp_make(&tmp, "check_tune");
+			ck_assert_msg(tune_check_db(t, tmp.dir, &checked) == 0,
 			    "%s", tune_errmsg(t));
 			ck_assert_uint_eq(checked, c.n);
-			nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-			strcpy(dir, "/tmp/check_tune.XXXXXX");
+			tmp_remove(&tmp);
 		}
 	tune_free(t);
 	corpus_free(&c);
@@ -753,12 +729,5 @@ tune_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(tune_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(tune_suite());
 }
