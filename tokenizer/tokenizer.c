@@ -8,7 +8,9 @@
  * never sees more than the limits allow.  GMime parses that; headers of
  * interest become tagged tokens, every text part at any depth is decoded,
  * converted to UTF-8 and cut into words, HTML is reduced to its visible
- * text, and other parts contribute their type and file name.
+ * text, and other parts contribute their type and file name.  A message
+ * that is one plain text part skips GMime (the simple path, below), and
+ * GMime is set up only when a message first needs it.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -85,13 +87,11 @@ int
 tok_new(struct tok **out, const struct tok_opts *o)
 {
 	struct tok *t = NULL;
-	GMimeParserOptions *po;
 	int rc = TOK_ENOMEM;
 
 	*out = NULL;
 	if (o->jmode > TOK_JA_BLOCK || o->headers > TOK_HDR_NONE)
 		return TOK_EINVAL;
-	g_mime_init();	/* process-wide; later calls only count */
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto out;
@@ -105,11 +105,27 @@ tok_new(struct tok **out, const struct tok_opts *o)
 	rc = tok_icu_new(&t->icu);
 	if (rc != 0)
 		goto out;
+	*out = t;
+	t = NULL;
+	rc = 0;
+out:
+	tok_free(t);
+	return rc;
+}
+
+/* GMime and its parser options, set up when the first message needs them
+ * (a delivery of simple mail never does).  Errors: TOK_ENOMEM. */
+static int
+gmime_ready(struct tok *t)
+{
+	GMimeParserOptions *po;
+
+	if (t->popts != NULL)
+		return 0;
+	g_mime_init();	/* process-wide; later calls only count */
 	po = g_mime_parser_options_new();
-	if (po == NULL) {
-		rc = TOK_EINIT;
-		goto out;
-	}
+	if (po == NULL)
+		return TOK_ENOMEM;
 	g_mime_parser_options_set_rfc2047_compliance_mode(po,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(po,
@@ -117,12 +133,7 @@ tok_new(struct tok **out, const struct tok_opts *o)
 	g_mime_parser_options_set_address_compliance_mode(po,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	t->popts = po;
-	*out = t;
-	t = NULL;
-	rc = 0;
-out:
-	tok_free(t);
-	return rc;
+	return 0;
 }
 
 void
@@ -455,14 +466,63 @@ received_ips(const char *v, struct tok_set *set)
 	return rc;
 }
 
+/* The tokens of one header field: name and its raw value (as GMime
+ * gives it: all after the colon, folds and final LF kept), both
+ * NUL-terminated.  *received counts the Received fields seen. */
+static int
+header_one(struct tok *t, const char *name, const char *raw, int *received,
+    struct tok_set *set)
+{
+	char prefix[80];
+	size_t j, k;
+	int rc;
+
+	if (strcasecmp(name, "received") == 0) {
+		if (t->o.headers == TOK_HDR_NONE ||
+		    (*received)++ >= TOK_MAX_RECEIVED)
+			return 0;
+		rc = received_ips(raw, set);
+		if (rc != 0)
+			return rc;
+	} else if (!wanted_header(t, name)) {
+		return 0;
+	}
+	/* Field names are printable ASCII (RFC 5322); another name
+	 * would make tags that are not UTF-8. */
+	for (j = 0; (name[j] > 0x20 && name[j] < 0x7f) ||
+	    name[j] == ' ' || name[j] == '\t'; j++)
+		;
+	if (name[j] != '\0')
+		return 0;
+	for (j = 0, k = 0; name[j] != '\0' && k + 2 < sizeof(prefix); j++)
+		if (!isspace((unsigned char)name[j]))
+			prefix[k++] = (char)tolower((unsigned char)name[j]);
+	prefix[k++] = ':';
+	prefix[k] = '\0';
+	if (strcasecmp(name, "message-id") == 0) {
+		const char *at = strrchr(raw, '@');
+
+		k = at == NULL ? 0 : strcspn(at + 1, "> \t\r\n");
+		/* Printable ASCII only: a token is UTF-8. */
+		for (j = 0; j < k && at[1 + j] > 0x20 && at[1 + j] < 0x7f; j++)
+			;
+		if (k > 0 && j == k)
+			return tok_emit(set, "message-id:", at + 1, k);
+		return 0;
+	}
+	rc = header_utf8(t, raw, &t->hdr);
+	if (rc == 0 && t->hdr.len > 0)
+		rc = tok_words(t, t->hdr.p, t->hdr.len, prefix, set);
+	return rc;
+}
+
 static int
 header_tokens(struct tok *t, GMimeObject *obj, struct tok_set *set)
 {
 	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
 	GMimeHeader *h;
 	const char *name, *raw;
-	char prefix[80];
-	size_t i, j, k;
+	size_t i;
 	int n, rc = 0, received = 0;
 
 	if (hl == NULL)
@@ -474,45 +534,7 @@ header_tokens(struct tok *t, GMimeObject *obj, struct tok_set *set)
 		raw = g_mime_header_get_raw_value(h);
 		if (name == NULL || raw == NULL)
 			continue;
-		if (strcasecmp(name, "received") == 0) {
-			if (t->o.headers == TOK_HDR_NONE ||
-			    received++ >= TOK_MAX_RECEIVED)
-				continue;
-			rc = received_ips(raw, set);
-			if (rc != 0)
-				break;
-		} else if (!wanted_header(t, name)) {
-			continue;
-		}
-		/* Field names are printable ASCII (RFC 5322); another name
-		 * would make tags that are not UTF-8. */
-		for (j = 0; (name[j] > 0x20 && name[j] < 0x7f) ||
-		    name[j] == ' ' || name[j] == '\t'; j++)
-			;
-		if (name[j] != '\0')
-			continue;
-		for (j = 0, k = 0; name[j] != '\0' && k + 2 < sizeof(prefix);
-		    j++)
-			if (!isspace((unsigned char)name[j]))
-				prefix[k++] = (char)tolower(
-				    (unsigned char)name[j]);
-		prefix[k++] = ':';
-		prefix[k] = '\0';
-		if (strcasecmp(name, "message-id") == 0) {
-			const char *at = strrchr(raw, '@');
-
-			k = at == NULL ? 0 : strcspn(at + 1, "> \t\r\n");
-			/* Printable ASCII only: a token is UTF-8. */
-			for (j = 0; j < k && at[1 + j] > 0x20 &&
-			    at[1 + j] < 0x7f; j++)
-				;
-			if (k > 0 && j == k)
-				rc = tok_emit(set, "message-id:", at + 1, k);
-			continue;
-		}
-		rc = header_utf8(t, raw, &t->hdr);
-		if (rc == 0 && t->hdr.len > 0)
-			rc = tok_words(t, t->hdr.p, t->hdr.len, prefix, set);
+		rc = header_one(t, name, raw, &received, set);
 	}
 	return rc;
 }
@@ -584,17 +606,16 @@ strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 	}
 }
 
+/* The words of one text part whose decoded bytes are in dec, declared
+ * as charset cs (NULL when undeclared). */
 static int
-text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
+text_words(struct tok *t, const char *cs, int html, struct tok_set *set)
 {
-	const char *cs = g_mime_object_get_content_type_parameter(obj,
-	    "charset");
 	size_t i, s;
 	int rc;
 
-	rc = part_bytes(t, GMIME_PART(obj));
-	if (rc != 0 || t->dec.len == 0)
-		return rc;
+	if (t->dec.len == 0)
+		return 0;
 	t->text.len = 0;
 	rc = tok_to_utf8(t, cs, t->dec.p, t->dec.len, &t->text);
 	if (rc != 0)
@@ -619,6 +640,19 @@ text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
 		s = i + 1;
 	}
 	return rc;
+}
+
+static int
+text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(obj,
+	    "charset");
+	int rc;
+
+	rc = part_bytes(t, GMIME_PART(obj));
+	if (rc != 0)
+		return rc;
+	return text_words(t, cs, html, set);
 }
 
 /* Lower-case tag + value as one token, if it fits and has no blanks. */
@@ -730,6 +764,373 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 	return rc;
 }
 
+/*
+ * The simple path.  Most mail is one text part in 7bit, 8bit,
+ * quoted-printable or base64: for that, GMime's object tree costs more
+ * than the tokenizing.  simple_message() reads such a message itself and
+ * gives exactly the tokens the GMime path gives (same header list, same
+ * raw values, same decoded bytes); anything it is not sure GMime reads
+ * the same way (multipart, other types or encodings, file names, odd
+ * header lines or parameters, lenient decoding) goes to GMime instead.
+ */
+
+#define SIMPLE_MAX_NAME	76	/* bytes of a field name */
+#define SIMPLE_MAX_WORD	40	/* bytes of a type, subtype, charset */
+
+enum simple_enc { ENC_RAW, ENC_QP, ENC_B64 };
+
+struct simple_part {
+	char type[SIMPLE_MAX_WORD + 1];
+	char sub[SIMPLE_MAX_WORD + 1];
+	char cs[SIMPLE_MAX_WORD + 1];	/* "" when undeclared */
+	char cte[SIMPLE_MAX_WORD + 1];	/* "" when absent */
+	enum simple_enc enc;
+};
+
+/* Split the header block of raw into fields.  0 and *body (where the body
+ * starts) when every line is "name:value" or a fold and a blank line ends
+ * the block; -1 otherwise. */
+static int
+simple_fields(struct tok *t, size_t *body)
+{
+	const char *p = t->raw.p, *nl;
+	size_t len = t->raw.len, i = 0, e, k;
+	struct tok_field *f = NULL;
+
+	t->nfld = 0;
+	while (i < len && i < TOK_MAX_HEADER_BYTES) {
+		nl = memchr(p + i, '\n', len - i);
+		if (nl == NULL)
+			return -1;	/* no blank line */
+		e = (size_t)(nl - p);
+		if (e == i) {
+			*body = e + 1;
+			return 0;
+		}
+		if (p[i] == ' ' || p[i] == '\t') {
+			if (f == NULL)
+				return -1;
+			f->vlen = e + 1 - f->val;
+			i = e + 1;
+			continue;
+		}
+		for (k = i; k < e && p[k] > 0x20 && p[k] < 0x7f && p[k] != ':';
+		    k++)
+			;
+		if (k == i || k == e || p[k] != ':' ||
+		    k - i > SIMPLE_MAX_NAME || t->nfld == TOK_MAX_HEADERS)
+			return -1;
+		f = &t->fld[t->nfld++];
+		f->name = i;
+		f->nlen = k - i;
+		f->val = k + 1;
+		f->vlen = e - k;
+		i = e + 1;
+	}
+	return -1;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* RFC 2045 token character. */
+static int
+is_tchar(char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Copy the token at v[*i] (at most SIMPLE_MAX_WORD bytes) to out; 0, or
+ * -1 when there is none or it is too long. */
+static int
+simple_token(const char *v, size_t n, size_t *i, char *out)
+{
+	size_t k = 0;
+
+	while (*i < n && is_tchar(v[*i])) {
+		if (k == SIMPLE_MAX_WORD)
+			return -1;
+		out[k++] = v[(*i)++];
+	}
+	out[k] = '\0';
+	return k > 0 ? 0 : -1;
+}
+
+/* Content-Type "type/sub" with parameters "; attr=token" or
+ * "; attr="token"", nothing else: 0, or -1.  A charset is kept; a name
+ * (a file name) or a second charset is for GMime. */
+static int
+simple_ctype(const char *v, size_t n, struct simple_part *sp)
+{
+	char attr[SIMPLE_MAX_WORD + 1], val[SIMPLE_MAX_WORD + 1];
+	size_t i = 0, np;
+	int quoted;
+
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (simple_token(v, n, &i, sp->type) != 0 || i >= n || v[i] != '/')
+		return -1;
+	i++;
+	if (simple_token(v, n, &i, sp->sub) != 0)
+		return -1;
+	for (np = 0; np < TOK_MAX_HEADER_VALUE; np++) {
+		while (i < n && is_blank(v[i]))
+			i++;
+		if (i == n)
+			return 0;
+		if (v[i] != ';')
+			return -1;
+		i++;
+		while (i < n && is_blank(v[i]))
+			i++;
+		if (i == n)
+			return 0;
+		if (simple_token(v, n, &i, attr) != 0 || i >= n ||
+		    v[i] != '=' || strchr(attr, '*') != NULL)
+			return -1;
+		i++;
+		quoted = i < n && v[i] == '"';
+		i += (size_t)quoted;
+		if (simple_token(v, n, &i, val) != 0)
+			return -1;
+		if (quoted && (i >= n || v[i++] != '"'))
+			return -1;
+		if (strcasecmp(attr, "name") == 0)
+			return -1;
+		if (strcasecmp(attr, "charset") == 0) {
+			if (sp->cs[0] != '\0')
+				return -1;
+			memcpy(sp->cs, val, sizeof(sp->cs));
+		}
+	}
+	return -1;
+}
+
+/* Content-Transfer-Encoding: one known word, blanks around it. */
+static int
+simple_cte(const char *v, size_t n, struct simple_part *sp)
+{
+	size_t i = 0;
+
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (simple_token(v, n, &i, sp->cte) != 0)
+		return -1;
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (i != n)
+		return -1;
+	if (strcasecmp(sp->cte, "7bit") == 0 ||
+	    strcasecmp(sp->cte, "8bit") == 0 ||
+	    strcasecmp(sp->cte, "binary") == 0)
+		sp->enc = ENC_RAW;
+	else if (strcasecmp(sp->cte, "quoted-printable") == 0)
+		sp->enc = ENC_QP;
+	else if (strcasecmp(sp->cte, "base64") == 0)
+		sp->enc = ENC_B64;
+	else
+		return -1;
+	return 0;
+}
+
+/* The body part's fields (GMime moves every "Content-" field to the
+ * part): a text type, a known encoding, no file name.  0 or -1. */
+static int
+simple_part_fields(struct tok *t, struct simple_part *sp)
+{
+	const struct tok_field *f;
+	const char *name, *val;
+	size_t i;
+	int ct = 0, cte = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	for (i = 0; i < t->nfld; i++) {
+		f = &t->fld[i];
+		name = t->raw.p + f->name;
+		val = t->raw.p + f->val;
+		if (f->nlen <= 8 || strncasecmp(name, "content-", 8) != 0)
+			continue;
+		if (f->nlen == 12 &&
+		    strncasecmp(name, "content-type", 12) == 0) {
+			if (ct++ > 0 || simple_ctype(val, f->vlen, sp) != 0)
+				return -1;
+		} else if (f->nlen == 25 && strncasecmp(name,
+		    "content-transfer-encoding", 25) == 0) {
+			if (cte++ > 0 || simple_cte(val, f->vlen, sp) != 0)
+				return -1;
+		} else if (f->nlen == 19 && strncasecmp(name,
+		    "content-disposition", 19) == 0) {
+			return -1;
+		}
+	}
+	if (!ct) {
+		memcpy(sp->type, "text", 5);
+		memcpy(sp->sub, "plain", 6);
+	}
+	return strcasecmp(sp->type, "text") == 0 ? 0 : -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Quoted-printable to out: "=XX" and "=" LF only; 1 for any other "="
+ * (GMime's leniency there is its own).  Else 0 or TOK_ENOMEM. */
+static int
+simple_qp(const char *in, size_t n, struct tbuf *out)
+{
+	const char *eq;
+	size_t i = 0;
+	char c;
+	int rc = 0, hi, lo;
+
+	while (i < n && rc == 0) {
+		eq = memchr(in + i, '=', n - i);
+		if (eq == NULL)
+			return tbuf_add(out, in + i, n - i);
+		rc = tbuf_add(out, in + i, (size_t)(eq - in) - i);
+		i = (size_t)(eq - in);
+		if (i + 1 < n && in[i + 1] == '\n') {
+			i += 2;
+			continue;
+		}
+		if (i + 2 >= n)
+			return 1;
+		hi = hexval(in[i + 1]);
+		lo = hexval(in[i + 2]);
+		if (hi < 0 || lo < 0)
+			return 1;
+		c = (char)(hi << 4 | lo);
+		if (rc == 0)
+			rc = tbuf_addc(out, c);
+		i += 3;
+	}
+	return rc;
+}
+
+/* Base64 to out, strictly: alphabet and blanks, whole quanta, padding
+ * only at the end; 1 for anything else.  Else 0 or TOK_ENOMEM. */
+static int
+simple_b64(const char *in, size_t n, struct tbuf *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	signed char val[256];
+	unsigned acc = 0, bits = 0;
+	size_t i, nch = 0, pad = 0, k = 0;
+	char chunk[4096];
+	int rc = 0;
+
+	memset(val, -1, sizeof(val));
+	for (i = 0; i < 64; i++)
+		val[(unsigned char)b64[i]] = (signed char)i;
+	for (i = 0; i < n && rc == 0; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == ' ' || c == '\t' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (val[c] < 0 || pad > 0)
+			return 1;
+		nch++;
+		acc = (acc << 6) | (unsigned)val[c];
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			chunk[k++] = (char)((acc >> bits) & 0xFF);
+			if (k == sizeof(chunk)) {
+				rc = tbuf_add(out, chunk, k);
+				k = 0;
+			}
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if ((nch + pad) % 4 != 0 || pad > 2 || (pad > 0 && nch % 4 + pad != 4))
+		return 1;
+	return tbuf_add(out, chunk, k);
+}
+
+/* The message in raw as one text part without GMime: 0 when done (tokens
+ * added), 1 when it is not simple (nothing added), or TOK_ENOMEM. */
+static int
+simple_message(struct tok *t, struct tok_set *set)
+{
+	struct simple_part sp;
+	struct tok_field *f;
+	struct tbuf swap;
+	char name[SIMPLE_MAX_NAME + 1], save;
+	const char *body;
+	size_t i, start = 0, blen, nhdr = 0;
+	int rc = 0, received = 0;
+
+	if (t->no_simple || simple_fields(t, &start) != 0 ||
+	    simple_part_fields(t, &sp) != 0)
+		return 1;
+	body = t->raw.p + start;
+	blen = t->raw.len - start;
+	/* Decoded first, into text (free until the body's turn), so that
+	 * a body GMime must read leaves no tokens behind. */
+	t->text.len = 0;
+	if (!t->o.ignore_body) {
+		if (blen > TOK_MAX_PART_BYTES)
+			return 1;
+		if (sp.enc == ENC_QP)
+			rc = simple_qp(body, blen, &t->text);
+		else if (sp.enc == ENC_B64)
+			rc = simple_b64(body, blen, &t->text);
+		else
+			rc = tbuf_add(&t->text, body, blen);
+		if (rc != 0)
+			return rc;	/* 1: not simple after all */
+	}
+	t->nsimple++;
+	for (i = 0; i < t->nfld && nhdr < TOK_MAX_HEADERS && rc == 0; i++) {
+		f = &t->fld[i];
+		if (f->nlen > 8 &&
+		    strncasecmp(t->raw.p + f->name, "content-", 8) == 0)
+			continue;	/* the part's, not the message's */
+		nhdr++;
+		memcpy(name, t->raw.p + f->name, f->nlen);
+		name[f->nlen] = '\0';
+		/* The value ends where the next line starts: NUL it there
+		 * for the moment. */
+		save = t->raw.p[f->val + f->vlen];
+		t->raw.p[f->val + f->vlen] = '\0';
+		rc = header_one(t, name, t->raw.p + f->val, &received, set);
+		t->raw.p[f->val + f->vlen] = save;
+	}
+	if (rc != 0 || t->o.ignore_body)
+		return rc;
+	swap = t->dec;
+	t->dec = t->text;
+	t->text = swap;
+	t->parts++;
+	rc = tag_token(set, "ct:", sp.type, sp.sub);
+	if (rc == 0 && sp.cs[0] != '\0')
+		rc = tag_token(set, "charset:", sp.cs, NULL);
+	if (rc == 0 && sp.cte[0] != '\0')
+		rc = tag_token(set, "cte:", sp.cte, NULL);
+	if (rc == 0)
+		rc = text_words(t, sp.cs[0] != '\0' ? sp.cs : NULL,
+		    strcasecmp(sp.sub, "html") == 0, set);
+	return rc;
+}
+
 int
 tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 {
@@ -742,6 +1143,12 @@ tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 	t->parts = 0;
 	rc = normalise(t, buf, len);
 	if (rc != 0 || t->raw.len == 0)
+		goto out;
+	rc = simple_message(t, set);
+	if (rc <= 0)
+		goto out;
+	rc = gmime_ready(t);
+	if (rc != 0)
 		goto out;
 	st = g_mime_stream_mem_new_with_buffer(t->raw.p, t->raw.len);
 	parser = g_mime_parser_new_with_stream(st);
