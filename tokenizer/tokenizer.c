@@ -299,6 +299,7 @@ static int
 wanted_header(struct tok *t, const char *name)
 {
 	size_t i;
+	char c;
 
 	if (t->o.headers == TOK_HDR_NONE)
 		return 0;
@@ -309,9 +310,11 @@ wanted_header(struct tok *t, const char *name)
 			return 1;
 	if (t->nrefer > 0)
 		return 0;	/* --refer-header replaces the default */
+	c = (char)tolower((unsigned char)name[0]);
 	for (i = 0; i < sizeof(default_headers) / sizeof(default_headers[0]);
 	    i++)
-		if (strcasecmp(name, default_headers[i]) == 0)
+		if (default_headers[i][0] == c &&
+		    strcasecmp(name, default_headers[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -390,6 +393,17 @@ header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 	pend->len = 0;
 	if (n > TOK_MAX_HEADER_VALUE)
 		n = TOK_MAX_HEADER_VALUE;
+	if (memmem(raw, n, "=?", 2) == NULL) {
+		/* No encoded word (most values): the bytes less line ends,
+		 * as the loop below would gather them, in runs. */
+		for (i = 0; i < n && rc == 0; i = k + 1) {
+			for (k = i; k < n && raw[k] != '\r' && raw[k] != '\n';
+			    k++)
+				;
+			rc = tbuf_add(pend, raw + i, k - i);
+		}
+		return rc == 0 ? ew_flush(t, pend, cs, out) : rc;
+	}
 	while (i < n && rc == 0) {
 		if (raw[i] == '\r' || raw[i] == '\n') {
 			i++;
@@ -444,24 +458,34 @@ static int
 received_ips(const char *v, struct tok_set *set)
 {
 	const char *p = v;
-	unsigned a, b, c, d;
-	char buf[64];
-	int rc = 0, k, n = 0;
+	unsigned q[4];
+	char buf[32];
+	size_t i, k, end[4];
+	int rc = 0, n = 0;
 
 	while (rc == 0 && n < 4 && (p = strchr(p, '[')) != NULL) {
 		p++;
-		if (sscanf(p, "%3u.%3u.%3u.%3u", &a, &b, &c, &d) != 4 ||
-		    a > 255 || b > 255 || c > 255 || d > 255)
+		if (sscanf(p, "%3u.%3u.%3u.%3u", &q[0], &q[1], &q[2], &q[3]) !=
+		    4 || q[0] > 255 || q[1] > 255 || q[2] > 255 || q[3] > 255)
 			continue;
 		n++;
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u.%u.%u", a, b, c, d);
-		rc = tok_set_add(set, buf, (size_t)k);
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u.%u", a, b, c);
+		/* "ip:a.b.c.d"; "ip:a.b.c" and "ip:a.b" are its prefixes. */
+		memcpy(buf, "ip:", 3);
+		for (k = 3, i = 0; i < 4; i++) {
+			if (i > 0)
+				buf[k++] = '.';
+			if (q[i] >= 100)
+				buf[k++] = (char)('0' + q[i] / 100);
+			if (q[i] >= 10)
+				buf[k++] = (char)('0' + q[i] / 10 % 10);
+			buf[k++] = (char)('0' + q[i] % 10);
+			end[i] = k;
+		}
+		rc = tok_set_add(set, buf, end[3]);
 		if (rc == 0)
-			rc = tok_set_add(set, buf, (size_t)k);
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u", a, b);
+			rc = tok_set_add(set, buf, end[2]);
 		if (rc == 0)
-			rc = tok_set_add(set, buf, (size_t)k);
+			rc = tok_set_add(set, buf, end[1]);
 	}
 	return rc;
 }

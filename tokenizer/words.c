@@ -122,10 +122,13 @@ int
 tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 {
 	char buf[TOK_MAX_TOKEN_BYTES + 32];
-	size_t pl = strlen(prefix);
+	size_t pl;
 
 	if (n == 0)
 		return 0;
+	if (prefix[0] == '\0' && n <= TOK_MAX_TOKEN_BYTES)
+		return tok_set_add(set, s, n);	/* body words: no copy */
+	pl = strlen(prefix);
 	if (pl + n > TOK_MAX_TOKEN_BYTES) {
 		/* A summary keeps the fact of a long word, not its bytes (which
 		 * callers may not even pass in full). */
