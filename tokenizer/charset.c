@@ -521,10 +521,24 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	const char *name = NULL;
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i, bad, max_bad, nhigh = 0, run, hruns = 0;
+	uint64_t w, x;
 	int high = 0, esc = 0, rc;
 	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
 
 	for (i = 0, run = 0; i < len; i++) {
+		/* Eight ASCII bytes without an ESC change nothing but run:
+		 * skip them as one. */
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			x = w ^ 0x1B1B1B1B1B1B1B1BULL;
+			if ((w & 0x8080808080808080ULL) == 0 &&
+			    ((x - 0x0101010101010101ULL) & ~x &
+			    0x8080808080808080ULL) == 0) {
+				run = 0;
+				i += 7;
+				continue;
+			}
+		}
 		if (s[i] >= 0x80) {
 			nhigh++;
 			if (++run == 4)
