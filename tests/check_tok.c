@@ -575,16 +575,58 @@ static const struct simple_case {
 	    "subject:secondline" },
 	{ "Subject: cte\nContent-Transfer-Encoding:  7BIT \n\nbody\n", 1,
 	    "cte:7bit" },
-	/* For GMime. */
+	/* Flat multiparts of text parts. */
 	{ "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n"
-	    "partword\n--b--\n", 0, "partword" },
+	    "partword\n--b--\n", 1, "partword" },
+	{ "Subject: alt\nContent-Type: multipart/alternative;\n\tboundary="
+	    "\"==_b_==\"\nContent-Transfer-Encoding: 7bit\n\npreface text\n"
+	    "--==_b_==\nContent-Type: text/plain; charset=iso-8859-1\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nplainpart caf=E9\n"
+	    "\n--==_b_==\n\nnoheaderpart\n--==_b_==\nContent-Type: text/html\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "PGI+aHRtbHBhcnQ8L2I+\n--==_b_==--\nepilogue text\n", 1,
+	    "htmlpart" },
+	{ "Content-Type: multipart/related; boundary=r\n\n--r\n"
+	    "Content-Type: text/plain\n\n--r\nContent-Type: text/plain\n\n"
+	    "second\n--r--", 1, "second" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b \n\nx\n--b--\n",
+	    2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--bx\ny\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nnoend\n", 2,
+	    "noend" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b--\n--b\n\nx\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: "
+	    "multipart/alternative; boundary=i\n\n--i\n\ninner\n--i--\n--o--\n",
+	    2, "inner" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "text/plain\n--b\n\nx\n--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "application/octet-stream\n\nx\n--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Disposition: attachment; filename=c.txt\n\nx\n--b--\n", 2,
+	    "file:c.txt" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Transfer-Encoding: base64\n\nnot base64!\n--b--\n", 2,
+	    NULL },
+	{ "Content-Type: multipart/digest; boundary=b\n\n--b\n\nx\n--b--\n",
+	    2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=\"=?b?=\"\n\n--=?b?=\n\nx\n"
+	    "--=?b?=--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed\n\npreface only\n", 2, NULL },
+	/* For GMime, and for the simple path with -B (2) or not even then
+	 * (0: the header block itself is odd). */
+
 	{ "Subject: no blank line, no body", 0, NULL },
-	{ "Subject: c\nContent-Transfer-Encoding: x-uuencode\n\nbody\n", 0,
+	{ "Subject: c\nContent-Transfer-Encoding: x-uuencode\n\nbody\n", 2,
 	    NULL },
-	{ "Subject: c\nContent-Transfer-Encoding: 7-bit\n\nbody\n", 0, NULL },
-	{ "Subject: c\nContent-Transfer-Encoding: 7bit (plain)\n\nbody\n", 0,
+	{ "Subject: c\nContent-Transfer-Encoding: 7-bit\n\nbody\n", 2, NULL },
+	{ "Subject: c\nContent-Transfer-Encoding: 7bit (plain)\n\nbody\n", 2,
 	    NULL },
-	{ "Subject: c\nContent-Transfer-Encoding:\n\nbody\n", 0, NULL },
+	{ "Subject: c\nContent-Transfer-Encoding:\n\nbody\n", 2, NULL },
 	{ "Subject: q\nContent-Transfer-Encoding: quoted-printable\n\n"
 	    "a=ZZ b\n", 2, NULL },
 	{ "Subject: q\nContent-Transfer-Encoding: quoted-printable\n\n"
@@ -598,23 +640,23 @@ static const struct simple_case {
 	{ "Subject: a\nnot a field line\nX: y\n\nbody\n", 0, NULL },
 	{ "Subject : spaced name\n\nbody\n", 0, NULL },
 	{ " leading fold\nSubject: s\n\nbody\n", 0, NULL },
-	{ "Subject: d\nContent-Disposition: inline; filename=a.txt\n\nx\n", 0,
+	{ "Subject: d\nContent-Disposition: inline; filename=a.txt\n\nx\n", 2,
 	    "file:a.txt" },
-	{ "Subject: n\nContent-Type: text/plain; name=\"b.txt\"\n\nx\n", 0,
+	{ "Subject: n\nContent-Type: text/plain; name=\"b.txt\"\n\nx\n", 2,
 	    "file:b.txt" },
 	{ "Subject: t\nContent-Type: text/plain; charset=utf-8; "
-	    "charset=us-ascii\n\nx\n", 0, NULL },
+	    "charset=us-ascii\n\nx\n", 2, NULL },
 	{ "Subject: t\nContent-Type: text/plain; charset*=utf-8''x\n\nx\n",
-	    0, NULL },
-	{ "Subject: t\nContent-Type: text/plain (comment)\n\nx\n", 0, NULL },
-	{ "Subject: t\nContent-Type: text/plain; charset = utf-8\n\nx\n", 0,
+	    2, NULL },
+	{ "Subject: t\nContent-Type: text/plain (comment)\n\nx\n", 2, NULL },
+	{ "Subject: t\nContent-Type: text/plain; charset = utf-8\n\nx\n", 2,
 	    NULL },
 	{ "Subject: t\nContent-Type: text/plain\nContent-Type: text/html\n\n"
-	    "<b>x</b>\n", 0, NULL },
-	{ "Subject: t\nContent-Type: application/octet-stream\n\nx\n", 0,
+	    "<b>x</b>\n", 2, NULL },
+	{ "Subject: t\nContent-Type: application/octet-stream\n\nx\n", 2,
 	    "ct:application/octet-stream" },
 	{ "Subject: t\nContent-Type: message/rfc822\n\nSubject: inner\n\n"
-	    "innerword\n", 0, "subject:inner" },
+	    "innerword\n", 2, "subject:inner" },
 };
 
 /* Tokenize with the simple path allowed (into a) and forbidden (into
@@ -716,6 +758,20 @@ START_TEST(test_simple_decoding)
 	ck_assert(took);
 	ck_assert(has(a, "crlfbody"));
 	ck_assert(has(a, "subject:crlf"));
+	/* The multipart: every part, nothing from preface or epilogue. */
+	ck_assert(strstr(simple_cases[15].msg, "==_b_==") != NULL);
+	both_paths(simple_cases[15].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "ct:multipart/alternative"));
+	ck_assert(has(a, "cte:7bit"));
+	ck_assert(has(a, "plainpart"));
+	ck_assert(has(a, "café"));
+	ck_assert(has(a, "noheaderpart"));
+	ck_assert(has(a, "htmlpart"));
+	ck_assert(has(a, "ct:text/html"));
+	ck_assert(has(a, "cte:base64"));
+	ck_assert(!has(a, "preface"));
+	ck_assert(!has(a, "epilogue"));
 	tok_set_free(a);
 	tok_set_free(b);
 }

@@ -9,7 +9,7 @@
  * interest become tagged tokens, every text part at any depth is decoded,
  * converted to UTF-8 and cut into words, HTML is reduced to its visible
  * text, and other parts contribute their type and file name.  A message
- * that is one plain text part skips GMime (the simple path, below), and
+ * of text parts only, flat, skips GMime (the simple path, below), and
  * GMime is set up only when a message first needs it.
  */
 #include <ctype.h>
@@ -789,17 +789,22 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 }
 
 /*
- * The simple path.  Most mail is one text part in 7bit, 8bit,
- * quoted-printable or base64: for that, GMime's object tree costs more
- * than the tokenizing.  simple_message() reads such a message itself and
- * gives exactly the tokens the GMime path gives (same header list, same
- * raw values, same decoded bytes); anything it is not sure GMime reads
- * the same way (multipart, other types or encodings, file names, odd
- * header lines or parameters, lenient decoding) goes to GMime instead.
+ * The simple path.  Most mail is one text part, or a flat multipart of
+ * text parts, in 7bit, 8bit, quoted-printable or base64: for that,
+ * GMime's object tree costs more than the tokenizing.  simple_message()
+ * reads such a message itself and gives exactly the tokens the GMime path
+ * gives (same header list, same raw values, same parts, same decoded
+ * bytes, in the same order); anything it is not sure GMime reads the same
+ * way (nesting, other types or encodings, file names, odd header lines,
+ * parameters or boundary lines, lenient decoding) goes to GMime instead,
+ * decided before any token is added.  With -B only the header block
+ * matters.
  */
 
 #define SIMPLE_MAX_NAME	76	/* bytes of a field name */
 #define SIMPLE_MAX_WORD	40	/* bytes of a type, subtype, charset */
+#define SIMPLE_MAX_BOUNDARY 72	/* bytes of a boundary (RFC 2046: 70) */
+#define SIMPLE_MAX_LEAVES 16	/* text parts of a multipart */
 
 enum simple_enc { ENC_RAW, ENC_QP, ENC_B64 };
 
@@ -808,21 +813,24 @@ struct simple_part {
 	char sub[SIMPLE_MAX_WORD + 1];
 	char cs[SIMPLE_MAX_WORD + 1];	/* "" when undeclared */
 	char cte[SIMPLE_MAX_WORD + 1];	/* "" when absent */
+	char boundary[SIMPLE_MAX_BOUNDARY + 1];	/* "" when absent */
 	enum simple_enc enc;
+	size_t start, len;		/* content, in raw */
 };
 
-/* Split the header block of raw into fields.  0 and *body (where the body
- * starts) when every line is "name:value" or a fold and a blank line ends
- * the block; -1 otherwise. */
+/* Split the header block that starts at raw[from] into fields, appended
+ * to t->fld.  0, with *body (where the content starts) and *count, when
+ * every line is "name:value" or a fold and a blank line ends the block;
+ * -1 otherwise.  A name starting "--" could be a boundary: -1 too. */
 static int
-simple_fields(struct tok *t, size_t *body)
+simple_fields(struct tok *t, size_t from, size_t *body, size_t *count)
 {
 	const char *p = t->raw.p, *nl;
-	size_t len = t->raw.len, i = 0, e, k;
+	size_t len = t->raw.len, i = from, e, k;
 	struct tok_field *f = NULL;
 
-	t->nfld = 0;
-	while (i < len && i < TOK_MAX_HEADER_BYTES) {
+	*count = 0;
+	while (i < len && i - from < TOK_MAX_HEADER_BYTES) {
 		nl = memchr(p + i, '\n', len - i);
 		if (nl == NULL)
 			return -1;	/* no blank line */
@@ -842,9 +850,11 @@ simple_fields(struct tok *t, size_t *body)
 		    k++)
 			;
 		if (k == i || k == e || p[k] != ':' ||
-		    k - i > SIMPLE_MAX_NAME || t->nfld == TOK_MAX_HEADERS)
+		    k - i > SIMPLE_MAX_NAME || t->nfld == TOK_MAX_HEADERS ||
+		    (p[i] == '-' && p[i + 1] == '-'))
 			return -1;
 		f = &t->fld[t->nfld++];
+		(*count)++;
 		f->name = i;
 		f->nlen = k - i;
 		f->val = k + 1;
@@ -867,15 +877,18 @@ is_tchar(char c)
 	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-/* Copy the token at v[*i] (at most SIMPLE_MAX_WORD bytes) to out; 0, or
- * -1 when there is none or it is too long. */
+/* Copy the token at v[*i] (at most max bytes) to out; 0, or -1 when
+ * there is none or it is too long.  quoted: the inside of a quoted
+ * string, any printable character but '"' and '\'. */
 static int
-simple_token(const char *v, size_t n, size_t *i, char *out)
+simple_token(const char *v, size_t n, size_t *i, char *out, size_t max,
+    int quoted)
 {
 	size_t k = 0;
 
-	while (*i < n && is_tchar(v[*i])) {
-		if (k == SIMPLE_MAX_WORD)
+	while (*i < n && (quoted ? v[*i] > 0x20 && v[*i] < 0x7f &&
+	    v[*i] != '"' && v[*i] != '\\' : is_tchar(v[*i]))) {
+		if (k == max)
 			return -1;
 		out[k++] = v[(*i)++];
 	}
@@ -884,21 +897,24 @@ simple_token(const char *v, size_t n, size_t *i, char *out)
 }
 
 /* Content-Type "type/sub" with parameters "; attr=token" or
- * "; attr="token"", nothing else: 0, or -1.  A charset is kept; a name
- * (a file name) or a second charset is for GMime. */
+ * "; attr="token"", nothing else: 0, or -1.  A charset and a boundary
+ * are kept (a boundary may be quoted with more characters, but no
+ * encoded word); a name (a file name) or a second charset or boundary is
+ * for GMime. */
 static int
 simple_ctype(const char *v, size_t n, struct simple_part *sp)
 {
-	char attr[SIMPLE_MAX_WORD + 1], val[SIMPLE_MAX_WORD + 1];
+	char attr[SIMPLE_MAX_WORD + 1], val[SIMPLE_MAX_BOUNDARY + 1];
 	size_t i = 0, np;
-	int quoted;
+	int quoted, bnd;
 
 	while (i < n && is_blank(v[i]))
 		i++;
-	if (simple_token(v, n, &i, sp->type) != 0 || i >= n || v[i] != '/')
+	if (simple_token(v, n, &i, sp->type, SIMPLE_MAX_WORD, 0) != 0 ||
+	    i >= n || v[i] != '/')
 		return -1;
 	i++;
-	if (simple_token(v, n, &i, sp->sub) != 0)
+	if (simple_token(v, n, &i, sp->sub, SIMPLE_MAX_WORD, 0) != 0)
 		return -1;
 	for (np = 0; np < TOK_MAX_HEADER_VALUE; np++) {
 		while (i < n && is_blank(v[i]))
@@ -912,13 +928,15 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 			i++;
 		if (i == n)
 			return 0;
-		if (simple_token(v, n, &i, attr) != 0 || i >= n ||
-		    v[i] != '=' || strchr(attr, '*') != NULL)
+		if (simple_token(v, n, &i, attr, SIMPLE_MAX_WORD, 0) != 0 ||
+		    i >= n || v[i] != '=' || strchr(attr, '*') != NULL)
 			return -1;
 		i++;
+		bnd = strcasecmp(attr, "boundary") == 0;
 		quoted = i < n && v[i] == '"';
 		i += (size_t)quoted;
-		if (simple_token(v, n, &i, val) != 0)
+		if (simple_token(v, n, &i, val, bnd ? SIMPLE_MAX_BOUNDARY :
+		    SIMPLE_MAX_WORD, quoted && bnd) != 0)
 			return -1;
 		if (quoted && (i >= n || v[i++] != '"'))
 			return -1;
@@ -928,6 +946,12 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 			if (sp->cs[0] != '\0')
 				return -1;
 			memcpy(sp->cs, val, sizeof(sp->cs));
+		}
+		if (bnd) {
+			if (sp->boundary[0] != '\0' ||
+			    strstr(val, "=?") != NULL)
+				return -1;
+			memcpy(sp->boundary, val, sizeof(sp->boundary));
 		}
 	}
 	return -1;
@@ -941,7 +965,7 @@ simple_cte(const char *v, size_t n, struct simple_part *sp)
 
 	while (i < n && is_blank(v[i]))
 		i++;
-	if (simple_token(v, n, &i, sp->cte) != 0)
+	if (simple_token(v, n, &i, sp->cte, SIMPLE_MAX_WORD, 0) != 0)
 		return -1;
 	while (i < n && is_blank(v[i]))
 		i++;
@@ -960,10 +984,12 @@ simple_cte(const char *v, size_t n, struct simple_part *sp)
 	return 0;
 }
 
-/* The body part's fields (GMime moves every "Content-" field to the
- * part): a text type, a known encoding, no file name.  0 or -1. */
+/* An entity's fields t->fld[first, first + count) (GMime moves every
+ * "Content-" field of a message to its body): a known encoding, no file
+ * name, no second type or encoding.  0 or -1. */
 static int
-simple_part_fields(struct tok *t, struct simple_part *sp)
+simple_part_fields(struct tok *t, size_t first, size_t count,
+    struct simple_part *sp)
 {
 	const struct tok_field *f;
 	const char *name, *val;
@@ -971,7 +997,7 @@ simple_part_fields(struct tok *t, struct simple_part *sp)
 	int ct = 0, cte = 0;
 
 	memset(sp, 0, sizeof(*sp));
-	for (i = 0; i < t->nfld; i++) {
+	for (i = first; i < first + count; i++) {
 		f = &t->fld[i];
 		name = t->raw.p + f->name;
 		val = t->raw.p + f->val;
@@ -994,7 +1020,67 @@ simple_part_fields(struct tok *t, struct simple_part *sp)
 		memcpy(sp->type, "text", 5);
 		memcpy(sp->sub, "plain", 6);
 	}
-	return strcasecmp(sp->type, "text") == 0 ? 0 : -1;
+	return 0;
+}
+
+static int
+is_text(const struct simple_part *sp)
+{
+	return strcasecmp(sp->type, "text") == 0;
+}
+
+/* A multipart GMime reads as a flat list of parts, each one a text part:
+ * mixed, alternative or related, a boundary, and the body made of a
+ * preface, "--boundary" lines each followed by a header block and
+ * content, a "--boundary--" line and an epilogue.  Any other line
+ * starting "--boundary" (GMime allows blanks after one), a part without
+ * a blank line after its headers, a missing end, or a second end is for
+ * GMime.  The parts go to leaf[], *nleaf of them.  0 or -1. */
+static int
+simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
+    struct simple_part *leaf, size_t *nleaf)
+{
+	const char *p = t->raw.p, *nl;
+	size_t len = t->raw.len, bl = strlen(mp->boundary), i, e, count, start;
+	struct simple_part *cur = NULL;
+	int done = 0;
+
+	*nleaf = 0;
+	if (bl == 0 || (strcasecmp(mp->sub, "mixed") != 0 &&
+	    strcasecmp(mp->sub, "alternative") != 0 &&
+	    strcasecmp(mp->sub, "related") != 0))
+		return -1;
+	for (i = body; i < len; i = e + 1) {
+		nl = memchr(p + i, '\n', len - i);
+		e = nl == NULL ? len : (size_t)(nl - p);
+		if (e - i < 2 + bl || p[i] != '-' || p[i + 1] != '-' ||
+		    memcmp(p + i + 2, mp->boundary, bl) != 0)
+			continue;
+		if (done)
+			return -1;
+		if (e - i != 2 + bl && (e - i != 4 + bl || p[e - 2] != '-' ||
+		    p[e - 1] != '-'))
+			return -1;	/* blanks or more after it */
+		if (cur != NULL)	/* its content ends before this line */
+			cur->len = i > cur->start ? i - 1 - cur->start : 0;
+		if (e - i == 4 + bl) {
+			if (cur == NULL)
+				return -1;	/* an end before any part */
+			done = 1;
+			continue;
+		}
+		if (*nleaf == SIMPLE_MAX_LEAVES || e == len)
+			return -1;
+		cur = &leaf[(*nleaf)++];
+		if (simple_fields(t, e + 1, &start, &count) != 0 ||
+		    simple_part_fields(t, t->nfld - count, count, cur) != 0 ||
+		    !is_text(cur))
+			return -1;
+		cur->start = start;
+		/* Carry on from the content (the header lines are done). */
+		e = start - 1;
+	}
+	return done ? 0 : -1;
 }
 
 static int
@@ -1009,8 +1095,9 @@ hexval(char c)
 	return -1;
 }
 
-/* Quoted-printable to out: "=XX" and "=" LF only; 1 for any other "="
- * (GMime's leniency there is its own).  Else 0 or TOK_ENOMEM. */
+/* Quoted-printable to out (NULL: only check): "=XX" and "=" LF only; 1
+ * for any other "=" (GMime's leniency there is its own).  Else 0 or
+ * TOK_ENOMEM. */
 static int
 simple_qp(const char *in, size_t n, struct tbuf *out)
 {
@@ -1022,8 +1109,9 @@ simple_qp(const char *in, size_t n, struct tbuf *out)
 	while (i < n && rc == 0) {
 		eq = memchr(in + i, '=', n - i);
 		if (eq == NULL)
-			return tbuf_add(out, in + i, n - i);
-		rc = tbuf_add(out, in + i, (size_t)(eq - in) - i);
+			return out != NULL ? tbuf_add(out, in + i, n - i) : 0;
+		if (out != NULL)
+			rc = tbuf_add(out, in + i, (size_t)(eq - in) - i);
 		i = (size_t)(eq - in);
 		if (i + 1 < n && in[i + 1] == '\n') {
 			i += 2;
@@ -1036,15 +1124,16 @@ simple_qp(const char *in, size_t n, struct tbuf *out)
 		if (hi < 0 || lo < 0)
 			return 1;
 		c = (char)(hi << 4 | lo);
-		if (rc == 0)
+		if (rc == 0 && out != NULL)
 			rc = tbuf_addc(out, c);
 		i += 3;
 	}
 	return rc;
 }
 
-/* Base64 to out, strictly: alphabet and blanks, whole quanta, padding
- * only at the end; 1 for anything else.  Else 0 or TOK_ENOMEM. */
+/* Base64 to out (NULL: only check), strictly: alphabet and blanks, whole
+ * quanta, padding only at the end; 1 for anything else.  Else 0 or
+ * TOK_ENOMEM. */
 static int
 simple_b64(const char *in, size_t n, struct tbuf *out)
 {
@@ -1077,7 +1166,8 @@ simple_b64(const char *in, size_t n, struct tbuf *out)
 			bits -= 8;
 			chunk[k++] = (char)((acc >> bits) & 0xFF);
 			if (k == sizeof(chunk)) {
-				rc = tbuf_add(out, chunk, k);
+				if (out != NULL)
+					rc = tbuf_add(out, chunk, k);
 				k = 0;
 			}
 		}
@@ -1086,48 +1176,79 @@ simple_b64(const char *in, size_t n, struct tbuf *out)
 		return rc;
 	if ((nch + pad) % 4 != 0 || pad > 2 || (pad > 0 && nch % 4 + pad != 4))
 		return 1;
-	return tbuf_add(out, chunk, k);
+	return out != NULL ? tbuf_add(out, chunk, k) : 0;
 }
 
-/* The message in raw as one text part without GMime: 0 when done (tokens
- * added), 1 when it is not simple (nothing added), or TOK_ENOMEM. */
+/* A part's content, decoded, to out (NULL: only check).  0, 1 when GMime
+ * must decode it, or TOK_ENOMEM. */
+static int
+simple_decode(struct tok *t, const struct simple_part *sp, struct tbuf *out)
+{
+	const char *in = t->raw.p + sp->start;
+
+	if (sp->len > TOK_MAX_PART_BYTES)
+		return 1;	/* GMime's chunked read decides the cut */
+	if (sp->enc == ENC_QP)
+		return simple_qp(in, sp->len, out);
+	if (sp->enc == ENC_B64)
+		return simple_b64(in, sp->len, out);
+	return out != NULL ? tbuf_add(out, in, sp->len) : 0;
+}
+
+/* An entity's ct:, charset: and cte: tokens, as type_tokens. */
+static int
+simple_type_tokens(const struct simple_part *sp, struct tok_set *set)
+{
+	int rc;
+
+	rc = tag_token(set, "ct:", sp->type, sp->sub);
+	if (rc == 0 && sp->cs[0] != '\0')
+		rc = tag_token(set, "charset:", sp->cs, NULL);
+	if (rc == 0 && sp->cte[0] != '\0')
+		rc = tag_token(set, "cte:", sp->cte, NULL);
+	return rc;
+}
+
+/* The message in raw without GMime: 0 when done (tokens added), 1 when it
+ * is not simple (nothing added), or TOK_ENOMEM. */
 static int
 simple_message(struct tok *t, struct tok_set *set)
 {
-	struct simple_part sp;
+	struct simple_part top, leaf[SIMPLE_MAX_LEAVES];
 	struct tok_field *f;
-	struct tbuf swap;
 	char name[SIMPLE_MAX_NAME + 1], save;
-	const char *body;
-	size_t i, start = 0, blen, nhdr = 0;
-	int rc = 0, received = 0;
+	size_t i, body = 0, nmsg, nleaf = 0, nhdr = 0, textbytes = 0;
+	int rc = 0, received = 0, multi = 0;
 
-	if (t->no_simple || simple_fields(t, &start) != 0 ||
-	    simple_part_fields(t, &sp) != 0)
+	t->nfld = 0;
+	if (t->no_simple || simple_fields(t, 0, &body, &nmsg) != 0)
 		return 1;
-	body = t->raw.p + start;
-	blen = t->raw.len - start;
-	/* Decoded first, into text (free until the body's turn), so that
-	 * a body GMime must read leaves no tokens behind. */
-	t->text.len = 0;
 	if (!t->o.ignore_body) {
-		if (blen > TOK_MAX_PART_BYTES)
+		if (simple_part_fields(t, 0, nmsg, &top) != 0)
 			return 1;
-		if (sp.enc == ENC_QP)
-			rc = simple_qp(body, blen, &t->text);
-		else if (sp.enc == ENC_B64)
-			rc = simple_b64(body, blen, &t->text);
-		else
-			rc = tbuf_add(&t->text, body, blen);
-		if (rc != 0)
-			return rc;	/* 1: not simple after all */
+		if (strcasecmp(top.type, "multipart") == 0) {
+			multi = 1;
+			if (simple_multipart(t, &top, body, leaf, &nleaf) != 0)
+				return 1;
+		} else if (is_text(&top)) {
+			top.start = body;
+			top.len = t->raw.len - body;
+			leaf[nleaf++] = top;
+		} else {
+			return 1;
+		}
+		for (i = 0; i < nleaf; i++) {
+			rc = simple_decode(t, &leaf[i], NULL);
+			if (rc != 0)
+				return rc;	/* 1: not simple after all */
+		}
 	}
 	t->nsimple++;
-	for (i = 0; i < t->nfld && nhdr < TOK_MAX_HEADERS && rc == 0; i++) {
+	for (i = 0; i < nmsg && nhdr < TOK_MAX_HEADERS && rc == 0; i++) {
 		f = &t->fld[i];
 		if (f->nlen > 8 &&
 		    strncasecmp(t->raw.p + f->name, "content-", 8) == 0)
-			continue;	/* the part's, not the message's */
+			continue;	/* the body's, not the message's */
 		nhdr++;
 		memcpy(name, t->raw.p + f->name, f->nlen);
 		name[f->nlen] = '\0';
@@ -1140,18 +1261,22 @@ simple_message(struct tok *t, struct tok_set *set)
 	}
 	if (rc != 0 || t->o.ignore_body)
 		return rc;
-	swap = t->dec;
-	t->dec = t->text;
-	t->text = swap;
-	t->parts++;
-	rc = tag_token(set, "ct:", sp.type, sp.sub);
-	if (rc == 0 && sp.cs[0] != '\0')
-		rc = tag_token(set, "charset:", sp.cs, NULL);
-	if (rc == 0 && sp.cte[0] != '\0')
-		rc = tag_token(set, "cte:", sp.cte, NULL);
-	if (rc == 0)
-		rc = text_words(t, sp.cs[0] != '\0' ? sp.cs : NULL,
-		    strcasecmp(sp.sub, "html") == 0, set);
+	/* As walk() does it. */
+	if (multi)
+		rc = simple_type_tokens(&top, set);
+	for (i = 0; i < nleaf && rc == 0 && t->parts < TOK_MAX_PARTS; i++) {
+		t->parts++;
+		rc = simple_type_tokens(&leaf[i], set);
+		if (rc != 0 || textbytes >= TOK_MAX_TEXT_BYTES)
+			continue;
+		t->dec.len = 0;
+		rc = simple_decode(t, &leaf[i], &t->dec);
+		if (rc == 0)
+			rc = text_words(t, leaf[i].cs[0] != '\0' ?
+			    leaf[i].cs : NULL, strcasecmp(leaf[i].sub,
+			    "html") == 0, set);
+		textbytes += t->text.len;
+	}
 	return rc;
 }
 
