@@ -533,7 +533,7 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i, bad, max_bad, nhigh = 0, run, hruns = 0;
 	struct det_answer da = { NULL, 0, 0 };
-	uint64_t w, x;
+	uint64_t w;
 	int high = 0, esc = 0, rc;
 	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
 
@@ -542,10 +542,8 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		 * skip them as one. */
 		if (len - i >= 8) {
 			memcpy(&w, s + i, 8);
-			x = w ^ 0x1B1B1B1B1B1B1B1BULL;
 			if ((w & 0x8080808080808080ULL) == 0 &&
-			    ((x - 0x0101010101010101ULL) & ~x &
-			    0x8080808080808080ULL) == 0) {
+			    !tok_has_byte(w, 0x1B)) {
 				run = 0;
 				i += 7;
 				continue;

@@ -23,6 +23,17 @@ int tbuf_add(struct tbuf *b, const char *s, size_t n);	/* 0 | TOK_ENOMEM */
 int tbuf_addc(struct tbuf *b, char c);
 void tbuf_release(struct tbuf *b);
 
+/* Does the 8-byte word w (read with memcpy) hold the byte c?  Exact:
+ * the classic zero-byte test on w ^ (c in every byte). */
+static inline int
+tok_has_byte(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (0x0101010101010101ULL * c);
+
+	return ((x - 0x0101010101010101ULL) & ~x &
+	    0x8080808080808080ULL) != 0;
+}
+
 /* Opaque ICU state kept by words.c. */
 struct tok_icu;
 int tok_icu_new(struct tok_icu **out);

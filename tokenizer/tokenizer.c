@@ -219,6 +219,7 @@ normalise(struct tok *t, const char *buf, size_t len)
 {
 	struct tbuf *r = &t->raw;
 	size_t i, line = 0, dashes = 0, multis = 0;
+	uint64_t w;
 	int rc = 0, in_hdr = 1;
 	char c;
 
@@ -284,6 +285,13 @@ normalise(struct tok *t, const char *buf, size_t len)
 				lim = i + t->o.max_line;
 			if (in_hdr && lim - i > TOK_MAX_HEADER_BYTES - r->len)
 				lim = i + (TOK_MAX_HEADER_BYTES - r->len);
+			while (lim - k >= 8) {	/* no LF, CR, NUL: skip 8 */
+				memcpy(&w, buf + k, 8);
+				if (tok_has_byte(w, '\n') ||
+				    tok_has_byte(w, '\r') || tok_has_byte(w, 0))
+					break;
+				k += 8;
+			}
 			while (k < lim && buf[k] != '\n' && buf[k] != '\r' &&
 			    buf[k] != '\0')
 				k++;

@@ -559,9 +559,20 @@ static int
 text_urls(struct tok *t, const char *s, size_t n, struct tok_set *set)
 {
 	size_t i, j;
+	uint64_t w;
 	int rc = 0;
 
 	for (i = 0; i + 4 < n && rc == 0; i++) {
+		/* No h, H, w or W in the next eight bytes: no URL starts
+		 * there. */
+		if (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			w |= 0x2020202020202020ULL;
+			if (!tok_has_byte(w, 'h') && !tok_has_byte(w, 'w')) {
+				i += 7;
+				continue;
+			}
+		}
 		if (!((s[i] == 'h' || s[i] == 'H') &&
 		    (strncasecmp(s + i, "http://", 7) == 0 ||
 		    strncasecmp(s + i, "https://", 8) == 0)) &&
