@@ -49,6 +49,7 @@ static uint64_t
 hash_bytes(const char *s, size_t n)
 {
 	uint64_t h, w;
+	uint32_t lo, hi;
 
 	h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0xFF51AFD7ED558CCDULL);
 	for (; n >= 8; s += 8, n -= 8) {
@@ -56,9 +57,17 @@ hash_bytes(const char *s, size_t n)
 		h = (h ^ w) * 0x87C37B91114253D5ULL;
 		h ^= h >> 31;
 	}
-	if (n > 0) {
-		w = 0;
-		memcpy(&w, s, n);
+	if (n >= 4) {
+		/* The last 1-7 bytes as two overlapping 4-byte loads (the
+		 * length went in at the start). */
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)lo | (uint64_t)hi << 32;
+		h = (h ^ w) * 0x87C37B91114253D5ULL;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] << 16 |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (unsigned char)s[n - 1];
 		h = (h ^ w) * 0x87C37B91114253D5ULL;
 	}
 	h ^= h >> 33;
