@@ -29,7 +29,10 @@ struct tok_icu {
 	int32_t runlen;
 	char prev[TOK_MAX_TOKEN_BYTES + 1];	/* last body word, for pairs */
 	size_t prevlen;
+	unsigned char acls[256];	/* aclass_of() of every byte */
 };
+
+static void aclass_table(unsigned char *tab);
 
 int
 tok_icu_new(struct tok_icu **out)
@@ -50,6 +53,7 @@ tok_icu_new(struct tok_icu **out)
 	(void)unorm2_getNFKCInstance(&err);
 	if (U_FAILURE(err))
 		goto out;
+	aclass_table(u->acls);
 	*out = u;
 	u = NULL;
 	rc = 0;
@@ -332,6 +336,15 @@ aclass_of(unsigned char c)
 	return A_OTHER;
 }
 
+static void
+aclass_table(unsigned char *tab)
+{
+	unsigned i;
+
+	for (i = 0; i < 256; i++)
+		tab[i] = (unsigned char)aclass_of((unsigned char)i);
+}
+
 /* The ASCII fast path: the same words ICU's word break gives on ASCII
  * text (checked token for token on the SpamAssassin corpus), folded to
  * lower case, without the UTF-16 round trip. */
@@ -341,11 +354,12 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 {
 	char w[TOK_MAX_TOKEN_BYTES + 1];
 	size_t i = 0, b, k;
+	const unsigned char *cl = t->icu->acls;
 	enum aclass c, prev, nx;
 	int rc = 0, letters, digits;
 
 	while (i < n && rc == 0) {
-		c = aclass_of((unsigned char)s[i]);
+		c = (enum aclass)cl[(unsigned char)s[i]];
 		if (c == A_OTHER || c == A_MIDNUMLET || c == A_MIDNUM) {
 			i++;
 			continue;
@@ -353,18 +367,18 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 		b = i;
 		letters = digits = 0;
 		for (;;) {
-			prev = aclass_of((unsigned char)s[i]);
+			prev = (enum aclass)cl[(unsigned char)s[i]];
 			letters += prev == A_LETTER;
 			digits += prev == A_NUM;
 			i++;
 			if (i >= n)
 				break;
-			c = aclass_of((unsigned char)s[i]);
+			c = (enum aclass)cl[(unsigned char)s[i]];
 			if (c == A_LETTER || c == A_NUM || c == A_EXT)
 				continue;
 			if (i + 1 >= n || (c != A_MIDNUMLET && c != A_MIDNUM))
 				break;
-			nx = aclass_of((unsigned char)s[i + 1]);
+			nx = (enum aclass)cl[(unsigned char)s[i + 1]];
 			if (prev == A_LETTER && nx == A_LETTER &&
 			    c == A_MIDNUMLET) {
 				i++;
