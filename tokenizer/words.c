@@ -309,8 +309,14 @@ static int
 all_ascii(const char *s, size_t n)
 {
 	size_t i;
+	uint64_t w;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((w & 0x8080808080808080ULL) != 0)
+			return 0;
+	}
+	for (; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			return 0;
 	return 1;
@@ -403,9 +409,9 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	return rc;
 }
 
-/* Words of one chunk of valid UTF-8. */
+/* Words of valid UTF-8 text by ICU: NFKC, case folding, word break. */
 static int
-chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
+icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
     struct tok_set *set)
 {
 	struct tok_icu *u = t->icu;
@@ -414,8 +420,6 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	const UChar *text;
 	int rc;
 
-	if (all_ascii(s, n))
-		return ascii_words(t, s, n, prefix, set);
 	rc = icu_ready(u);
 	if (rc == 0)
 		rc = ugrow(&u->u, &u->ucap, (int32_t)n + 1);
@@ -489,6 +493,38 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	}
 	if (rc == 0 && u->runlen > 0)
 		rc = flush_run(t, set, prefix);
+	return rc;
+}
+
+/* Words of one chunk of valid UTF-8.  A word never spans a line end
+ * (UAX #29 breaks before and after every LF), so runs of lines without
+ * 8-bit bytes take the ASCII path and only the other lines go to ICU. */
+static int
+chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
+    struct tok_set *set)
+{
+	const char *nl;
+	size_t i = 0, start = 0, e;
+	int rc = 0, ascii = -1, la;
+
+	if (all_ascii(s, n))
+		return ascii_words(t, s, n, prefix, set);
+	while (i < n && rc == 0) {
+		nl = memchr(s + i, '\n', n - i);
+		e = nl == NULL ? n : (size_t)(nl - s) + 1;
+		la = all_ascii(s + i, e - i);
+		if (ascii >= 0 && la != ascii) {
+			rc = ascii ? ascii_words(t, s + start, i - start, prefix,
+			    set) : icu_words(t, s + start, i - start, prefix,
+			    set);
+			start = i;
+		}
+		ascii = la;
+		i = e;
+	}
+	if (rc == 0 && start < n)
+		rc = ascii ? ascii_words(t, s + start, n - start, prefix,
+		    set) : icu_words(t, s + start, n - start, prefix, set);
 	return rc;
 }
 
