@@ -4,7 +4,8 @@
  * encoding and under wrong labels gives the same words; MIME structure,
  * HTML, normalisation, Japanese modes, limits, digests; and, when
  * ../shared/corpus/ja-fixtures is present, every real-world fixture gives
- * valid UTF-8 and Japanese words.
+ * valid UTF-8 and Japanese words.  The simple (GMime-free) path gives
+ * exactly the GMime path's tokens, and hands GMime what it must.
  */
 #include <check.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/tok_priv.h"	/* the simple path's switch and count */
 
 #define DATA "tests/data/"
 #define JA_FIXTURES "../shared/corpus/ja-fixtures"
@@ -533,6 +535,248 @@ START_TEST(test_ja_fixtures)
 }
 END_TEST
 
+/* One message for the simple path: whether it may take it (1), or not
+ * (0), or only when the body is not read (2: -B), and a token it must
+ * give (NULL: none asked). */
+static const struct simple_case {
+	const char *msg;
+	int simple;
+	const char *want;
+} simple_cases[] = {
+	{ "Subject: hello there\nFrom: a@b.example\n\nbodyword here\n", 1,
+	    "bodyword" },
+	{ "From x@y Mon Jan  1 00:00:00 2024\nReceived: from h "
+	    "([10.1.2.3])\nSubject: s\n\nmboxbody\n", 1, "ip:10.1.2.3" },
+	{ "Subject: crlf\r\nContent-Type: text/plain;\r\n charset=\"us-ascii\""
+	    "\r\n\r\ncrlfbody\r\n", 1, "charset:us-ascii" },
+	{ "Subject: q\nContent-Type: Text/Plain; charset=ISO-8859-1; "
+	    "format=flowed\nContent-Transfer-Encoding: Quoted-Printable\n\n"
+	    "caf=E9 a=3Db soft=\nbreak lower=e9x\n", 1, "softbreak" },
+	{ "Subject: b\nContent-Transfer-Encoding: base64\n\n"
+	    "YmFzZTY0d29yZCBp\ncyBoZXJl\n", 1, "base64word" },
+	{ "Subject: b\nContent-Transfer-Encoding: base64\n\nYWJjZGVmZ2g=\n",
+	    1, "abcdefgh" },
+	{ "Subject: h\nContent-Type: text/html; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n\n<p>visibleword <a href="
+	    "\"http://www.example.com/x\">l</a><span style=\"display:none\">"
+	    "hiddenword</span>\n", 1, "hidden:hiddenword" },
+	{ "Subject: =?utf-8?Q?caf=C3=A9?= =?utf-8?B?w6ljb2xl?=\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n\n\xc3\xa9t\xc3\xa9\n", 1,
+	    "subject:caféécole" },
+	{ "Subject: caf\xe9 cr\xe8me\nX-Mailer: mailprog\n\nbody\n", 1,
+	    "x-mailer:mailprog" },
+	{ "Subject: ids\nContent-ID: <p@x>\nContent-Description: partdesc\n"
+	    "Content-Length: 3\nMIME-Version: 1.0\n\nbody\n", 1,
+	    "mime-version:1.0" },
+	{ "Subject: empty body\n\n", 1, "ct:text/plain" },
+	{ "\nno header block\n", 1, "block" },
+	{ "Subject: folded\n  \n\tsecondline\n\nbody\n", 1,
+	    "subject:secondline" },
+	{ "Subject: cte\nContent-Transfer-Encoding:  7BIT \n\nbody\n", 1,
+	    "cte:7bit" },
+	/* Flat multiparts of text parts. */
+	{ "Subject: m\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n"
+	    "partword\n--b--\n", 1, "partword" },
+	{ "Subject: alt\nContent-Type: multipart/alternative;\n\tboundary="
+	    "\"==_b_==\"\nContent-Transfer-Encoding: 7bit\n\npreface text\n"
+	    "--==_b_==\nContent-Type: text/plain; charset=iso-8859-1\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nplainpart caf=E9\n"
+	    "\n--==_b_==\n\nnoheaderpart\n--==_b_==\nContent-Type: text/html\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "PGI+aHRtbHBhcnQ8L2I+\n--==_b_==--\nepilogue text\n", 1,
+	    "htmlpart" },
+	{ "Content-Type: multipart/related; boundary=r\n\n--r\n"
+	    "Content-Type: text/plain\n\n--r\nContent-Type: text/plain\n\n"
+	    "second\n--r--", 1, "second" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b \n\nx\n--b--\n",
+	    2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--bx\ny\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nnoend\n", 2,
+	    "noend" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b--\n--b\n\nx\n"
+	    "--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: "
+	    "multipart/alternative; boundary=i\n\n--i\n\ninner\n--i--\n--o--\n",
+	    2, "inner" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "text/plain\n--b\n\nx\n--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "application/octet-stream\n\nx\n--b--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Disposition: attachment; filename=c.txt\n\nx\n--b--\n", 2,
+	    "file:c.txt" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Transfer-Encoding: base64\n\nnot base64!\n--b--\n", 2,
+	    NULL },
+	{ "Content-Type: multipart/digest; boundary=b\n\n--b\n\nx\n--b--\n",
+	    2, NULL },
+	{ "Content-Type: multipart/mixed; boundary=\"=?b?=\"\n\n--=?b?=\n\nx\n"
+	    "--=?b?=--\n", 2, NULL },
+	{ "Content-Type: multipart/mixed\n\npreface only\n", 2, NULL },
+	/* For GMime, and for the simple path with -B (2) or not even then
+	 * (0: the header block itself is odd). */
+
+	{ "Subject: no blank line, no body", 0, NULL },
+	{ "Subject: c\nContent-Transfer-Encoding: x-uuencode\n\nbody\n", 2,
+	    NULL },
+	{ "Subject: c\nContent-Transfer-Encoding: 7-bit\n\nbody\n", 2, NULL },
+	{ "Subject: c\nContent-Transfer-Encoding: 7bit (plain)\n\nbody\n", 2,
+	    NULL },
+	{ "Subject: c\nContent-Transfer-Encoding:\n\nbody\n", 2, NULL },
+	{ "Subject: q\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "a=ZZ b\n", 2, NULL },
+	{ "Subject: q\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "trailing= \nx=4", 2, NULL },
+	{ "Subject: b\nContent-Transfer-Encoding: base64\n\naGVsbG8\n", 2,
+	    NULL },
+	{ "Subject: b\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n"
+	    "aGVsbG8=\n", 2, NULL },
+	{ "Subject: b\nContent-Transfer-Encoding: base64\n\naGVs*bG8=\n", 2,
+	    NULL },
+	{ "Subject: a\nnot a field line\nX: y\n\nbody\n", 0, NULL },
+	{ "Subject : spaced name\n\nbody\n", 0, NULL },
+	{ " leading fold\nSubject: s\n\nbody\n", 0, NULL },
+	{ "Subject: d\nContent-Disposition: inline; filename=a.txt\n\nx\n", 2,
+	    "file:a.txt" },
+	{ "Subject: n\nContent-Type: text/plain; name=\"b.txt\"\n\nx\n", 2,
+	    "file:b.txt" },
+	{ "Subject: t\nContent-Type: text/plain; charset=utf-8; "
+	    "charset=us-ascii\n\nx\n", 2, NULL },
+	{ "Subject: t\nContent-Type: text/plain; charset*=utf-8''x\n\nx\n",
+	    2, NULL },
+	{ "Subject: t\nContent-Type: text/plain (comment)\n\nx\n", 2, NULL },
+	{ "Subject: t\nContent-Type: text/plain; charset = utf-8\n\nx\n", 2,
+	    NULL },
+	{ "Subject: t\nContent-Type: text/plain\nContent-Type: text/html\n\n"
+	    "<b>x</b>\n", 2, NULL },
+	{ "Subject: t\nContent-Type: application/octet-stream\n\nx\n", 2,
+	    "ct:application/octet-stream" },
+	{ "Subject: t\nContent-Type: message/rfc822\n\nSubject: inner\n\n"
+	    "innerword\n", 2, "subject:inner" },
+};
+
+/* Tokenize with the simple path allowed (into a) and forbidden (into
+ * b); *took says whether the first took it. */
+static void
+both_paths(const char *msg, const struct tok_opts *o, struct tok_set *a,
+    struct tok_set *b, int *took)
+{
+	struct tok *t = NULL, *g = NULL;
+
+	ck_assert_int_eq(tok_new(&t, o), 0);
+	ck_assert_int_eq(tok_new(&g, o), 0);
+	g->no_simple = 1;
+	tok_set_reset(a);
+	tok_set_reset(b);
+	ck_assert_int_eq(tok_message(t, msg, strlen(msg), a), 0);
+	ck_assert_int_eq(tok_message(g, msg, strlen(msg), b), 0);
+	*took = t->nsimple == 1;
+	ck_assert_uint_eq(g->nsimple, 0);
+	tok_free(t);
+	tok_free(g);
+}
+
+/* Each case under each header policy and with -B: the same tokens, with
+ * the same counts, in the same order, on both paths. */
+START_TEST(test_simple_path)
+{
+	const struct simple_case *c = &simple_cases[_i];
+	struct tok_set *a = tok_set_new(), *b = tok_set_new();
+	struct tok_opts o;
+	size_t i, la, lb;
+	int v, took;
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	for (v = 0; v < 4; v++) {
+		tok_opts_init(&o);
+		if (v == 1)
+			o.headers = TOK_HDR_ALL;
+		else if (v == 2)
+			o.ignore_body = 1;
+		else if (v == 3)
+			o.refer_headers = "subject,content-id,received";
+		both_paths(c->msg, &o, a, b, &took);
+		ck_assert_msg(took == (c->simple == 1 || (c->simple == 2 &&
+		    v == 2)), "case %d/%d: simple path %s", _i, v,
+		    took ? "taken" : "not taken");
+		ck_assert_uint_eq(tok_set_count(a), tok_set_count(b));
+		for (i = 0; i < tok_set_count(a); i++) {
+			const char *ta = tok_set_token(a, i, &la);
+			const char *tb = tok_set_token(b, i, &lb);
+
+			ck_assert_msg(la == lb && memcmp(ta, tb, la) == 0,
+			    "case %d/%d: %s vs %s", _i, v, ta, tb);
+			ck_assert_uint_eq(tok_set_freq(a, i),
+			    tok_set_freq(b, i));
+		}
+		if (v == 0 && c->want != NULL)
+			ck_assert_msg(has(a, c->want), "case %d: no %s", _i,
+			    c->want);
+		/* Content- fields belong to the part, never the message. */
+		ck_assert(!has(a, "content-id:p@x"));
+		ck_assert(!has(a, "content-description:partdesc"));
+	}
+	tok_set_free(a);
+	tok_set_free(b);
+}
+END_TEST
+
+/* The decoders' bytes, checked directly (both paths wrong the same way
+ * would pass the test above). */
+START_TEST(test_simple_decoding)
+{
+	struct tok_set *a = tok_set_new(), *b = tok_set_new();
+	struct tok_opts o;
+	int took;
+
+	tok_opts_init(&o);
+	both_paths(simple_cases[3].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "café"));
+	ck_assert(has(a, "softbreak"));
+	ck_assert(has(a, "loweréx"));
+	ck_assert(has(a, "cte:quoted-printable"));
+	ck_assert(has(a, "ct:text/plain"));
+	ck_assert(has(a, "charset:iso-8859-1"));
+	ck_assert(!has(a, "soft"));
+	both_paths(simple_cases[4].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "here"));
+	ck_assert(has(a, "base64word_here") || has(a, "base64word"));
+	ck_assert(!has(a, "ymfzzty0d29yzcbp"));
+	both_paths(simple_cases[6].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "visibleword"));
+	ck_assert(!has(a, "hiddenword"));
+	ck_assert(has(a, "url:www.example.com"));
+	both_paths(simple_cases[2].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "crlfbody"));
+	ck_assert(has(a, "subject:crlf"));
+	/* The multipart: every part, nothing from preface or epilogue. */
+	ck_assert(strstr(simple_cases[15].msg, "==_b_==") != NULL);
+	both_paths(simple_cases[15].msg, &o, a, b, &took);
+	ck_assert(took);
+	ck_assert(has(a, "ct:multipart/alternative"));
+	ck_assert(has(a, "cte:7bit"));
+	ck_assert(has(a, "plainpart"));
+	ck_assert(has(a, "café"));
+	ck_assert(has(a, "noheaderpart"));
+	ck_assert(has(a, "htmlpart"));
+	ck_assert(has(a, "ct:text/html"));
+	ck_assert(has(a, "cte:base64"));
+	ck_assert(!has(a, "preface"));
+	ck_assert(!has(a, "epilogue"));
+	tok_set_free(a);
+	tok_set_free(b);
+}
+END_TEST
+
 static Suite *
 tok_suite(void)
 {
@@ -550,6 +794,9 @@ tok_suite(void)
 	tcase_add_test(tc, test_nested_and_crlf);
 	tcase_add_test(tc, test_broken_boundaries);
 	tcase_add_test(tc, test_attachments);
+	tcase_add_loop_test(tc, test_simple_path, 0,
+	    sizeof(simple_cases) / sizeof(simple_cases[0]));
+	tcase_add_test(tc, test_simple_decoding);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("words");
 	tcase_add_test(tc, test_nfkc);

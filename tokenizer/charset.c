@@ -465,16 +465,23 @@ is_japanese_iconv(const char *name)
 	    strcmp(name, "EUC-JP-MS") == 0;
 }
 
+/* The detector's answer for one input: asked once per tok_to_utf8, which
+ * may look at it twice (ICU keeps the matches until the next setText). */
+struct det_answer {
+	const UCharsetMatch **m;
+	int32_t nm;
+	int asked;		/* 1 answered, -1 failed, 0 not yet */
+};
+
 /* Let the detector choose among charsets that decode cleanly.  When
  * latin_ok is false, single-byte answers are not trusted.  Returns 0 and
  * fills out on success, 1 when nothing fitted. */
 static int
 detect(struct tok *t, const char *in, size_t len, int latin_ok,
-    int min_conf, struct tbuf *out)
+    int min_conf, struct det_answer *da, struct tbuf *out)
 {
 	UErrorCode err = U_ZERO_ERROR;
-	const UCharsetMatch **m;
-	int32_t nm = 0, i;
+	int32_t i;
 	size_t k, bad;
 	const char *name;
 	int rc;
@@ -486,16 +493,20 @@ detect(struct tok *t, const char *in, size_t len, int latin_ok,
 			return 1;
 		}
 	}
-	ucsdet_setText(t->csd, in, (int32_t)(len < TOK_DETECT_BYTES ? len :
-	    TOK_DETECT_BYTES), &err);
-	m = ucsdet_detectAll(t->csd, &nm, &err);
-	if (U_FAILURE(err))
+	if (da->asked == 0) {
+		ucsdet_setText(t->csd, in, (int32_t)(len < TOK_DETECT_BYTES ?
+		    len : TOK_DETECT_BYTES), &err);
+		da->nm = 0;
+		da->m = ucsdet_detectAll(t->csd, &da->nm, &err);
+		da->asked = U_FAILURE(err) ? -1 : 1;
+	}
+	if (da->asked < 0)
 		return 1;
-	for (i = 0; i < nm; i++) {
-		name = ucsdet_getName(m[i], &err);
+	for (i = 0; i < da->nm; i++) {
+		name = ucsdet_getName(da->m[i], &err);
 		if (U_FAILURE(err) || name == NULL)
 			break;
-		if (ucsdet_getConfidence(m[i], &err) < min_conf)
+		if (ucsdet_getConfidence(da->m[i], &err) < min_conf)
 			break;
 		for (k = 0; k < sizeof(detected) / sizeof(detected[0]); k++)
 			if (strcmp(name, detected[k].icu) == 0)
@@ -521,10 +532,23 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	const char *name = NULL;
 	const unsigned char *s = (const unsigned char *)in;
 	size_t i, bad, max_bad, nhigh = 0, run, hruns = 0;
+	struct det_answer da = { NULL, 0, 0 };
+	uint64_t w;
 	int high = 0, esc = 0, rc;
 	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
 
 	for (i = 0, run = 0; i < len; i++) {
+		/* Eight ASCII bytes without an ESC change nothing but run:
+		 * skip them as one. */
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0 &&
+			    !tok_has_byte(w, 0x1B)) {
+				run = 0;
+				i += 7;
+				continue;
+			}
+		}
 		if (s[i] >= 0x80) {
 			nhigh++;
 			if (++run == 4)
@@ -577,7 +601,7 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	}
 	/* Undeclared, Latin-1-ish, unknown or failing: ask the detector,
 	 * trusting a CJK answer first, then any answer. */
-	rc = detect(t, in, len, 0, 30, out);
+	rc = detect(t, in, len, 0, 30, &da, out);
 	if (rc <= 0)
 		return rc;
 	if (name != NULL && strncmp(name, "WINDOWS-1252", 12) == 0) {
@@ -585,7 +609,7 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		if (rc <= 0)
 			return rc;
 	}
-	rc = detect(t, in, len, 1, 10, out);
+	rc = detect(t, in, len, 1, 10, &da, out);
 	if (rc <= 0)
 		return rc;
 	/* Last resorts: a lenient Japanese decode, if the declared or the

@@ -130,10 +130,13 @@ static int
 attr(const char *tag, size_t n, const char *name, char *val, size_t valsz)
 {
 	size_t nl = strlen(name), i, j, k;
+	int c0 = tolower((unsigned char)name[0]);
 	char q;
 
 	for (i = 0; i + nl < n; i++) {
-		if (strncasecmp(tag + i, name, nl) != 0)
+		/* The first letter alone rules out most places. */
+		if (tolower((unsigned char)tag[i]) != c0 ||
+		    strncasecmp(tag + i, name, nl) != 0)
 			continue;
 		if (i > 0 && !isspace((unsigned char)tag[i - 1]) &&
 		    tag[i - 1] != '"' && tag[i - 1] != '\'' && tag[i - 1] != '/')

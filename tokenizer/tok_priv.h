@@ -23,6 +23,17 @@ int tbuf_add(struct tbuf *b, const char *s, size_t n);	/* 0 | TOK_ENOMEM */
 int tbuf_addc(struct tbuf *b, char c);
 void tbuf_release(struct tbuf *b);
 
+/* Does the 8-byte word w (read with memcpy) hold the byte c?  Exact:
+ * the classic zero-byte test on w ^ (c in every byte). */
+static inline int
+tok_has_byte(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (0x0101010101010101ULL * c);
+
+	return ((x - 0x0101010101010101ULL) & ~x &
+	    0x8080808080808080ULL) != 0;
+}
+
 /* Opaque ICU state kept by words.c. */
 struct tok_icu;
 int tok_icu_new(struct tok_icu **out);
@@ -35,6 +46,14 @@ struct tok_iconv {
 	iconv_t cd;
 };
 
+/* One header field of the simple path (tokenizer.c): offsets into raw
+ * of the name and of the raw value (after the colon, through the LF that
+ * ends its last line). */
+struct tok_field {
+	size_t name, nlen;
+	size_t val, vlen;
+};
+
 struct tok {
 	struct tok_opts o;
 	char **refer;		/* extra header names, lower case */
@@ -43,7 +62,7 @@ struct tok {
 	struct tok_iconv cv[TOK_ICONV_CACHE];
 	size_t ncv;
 	void *csd;		/* ICU UCharsetDetector, lazily opened */
-	void *popts;		/* GMimeParserOptions */
+	void *popts;		/* GMimeParserOptions, made on first use */
 	struct tbuf raw;	/* normalised copy of the message */
 	struct tbuf text;	/* one part's UTF-8 text */
 	struct tbuf dec;	/* one part's decoded bytes */
@@ -51,6 +70,10 @@ struct tok {
 	struct tbuf urls;	/* URLs found in HTML attributes */
 	struct tbuf hdr;	/* one header value as UTF-8 */
 	size_t parts;		/* leaves visited in this message */
+	struct tok_field fld[TOK_MAX_HEADERS]; /* simple path's fields */
+	size_t nfld;
+	int no_simple;		/* tests: always take the GMime path */
+	size_t nsimple;		/* messages the simple path took */
 };
 
 /* charset.c: convert len bytes declared as charset (NULL when undeclared)

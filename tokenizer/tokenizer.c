@@ -8,7 +8,9 @@
  * never sees more than the limits allow.  GMime parses that; headers of
  * interest become tagged tokens, every text part at any depth is decoded,
  * converted to UTF-8 and cut into words, HTML is reduced to its visible
- * text, and other parts contribute their type and file name.
+ * text, and other parts contribute their type and file name.  A message
+ * of text parts only, flat, skips GMime (the simple path, below), and
+ * GMime is set up only when a message first needs it.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -85,13 +87,11 @@ int
 tok_new(struct tok **out, const struct tok_opts *o)
 {
 	struct tok *t = NULL;
-	GMimeParserOptions *po;
 	int rc = TOK_ENOMEM;
 
 	*out = NULL;
 	if (o->jmode > TOK_JA_BLOCK || o->headers > TOK_HDR_NONE)
 		return TOK_EINVAL;
-	g_mime_init();	/* process-wide; later calls only count */
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto out;
@@ -105,11 +105,27 @@ tok_new(struct tok **out, const struct tok_opts *o)
 	rc = tok_icu_new(&t->icu);
 	if (rc != 0)
 		goto out;
+	*out = t;
+	t = NULL;
+	rc = 0;
+out:
+	tok_free(t);
+	return rc;
+}
+
+/* GMime and its parser options, set up when the first message needs them
+ * (a delivery of simple mail never does).  Errors: TOK_ENOMEM. */
+static int
+gmime_ready(struct tok *t)
+{
+	GMimeParserOptions *po;
+
+	if (t->popts != NULL)
+		return 0;
+	g_mime_init();	/* process-wide; later calls only count */
 	po = g_mime_parser_options_new();
-	if (po == NULL) {
-		rc = TOK_EINIT;
-		goto out;
-	}
+	if (po == NULL)
+		return TOK_ENOMEM;
 	g_mime_parser_options_set_rfc2047_compliance_mode(po,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(po,
@@ -117,12 +133,7 @@ tok_new(struct tok **out, const struct tok_opts *o)
 	g_mime_parser_options_set_address_compliance_mode(po,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	t->popts = po;
-	*out = t;
-	t = NULL;
-	rc = 0;
-out:
-	tok_free(t);
-	return rc;
+	return 0;
 }
 
 void
@@ -208,6 +219,7 @@ normalise(struct tok *t, const char *buf, size_t len)
 {
 	struct tbuf *r = &t->raw;
 	size_t i, line = 0, dashes = 0, multis = 0;
+	uint64_t w;
 	int rc = 0, in_hdr = 1;
 	char c;
 
@@ -273,6 +285,13 @@ normalise(struct tok *t, const char *buf, size_t len)
 				lim = i + t->o.max_line;
 			if (in_hdr && lim - i > TOK_MAX_HEADER_BYTES - r->len)
 				lim = i + (TOK_MAX_HEADER_BYTES - r->len);
+			while (lim - k >= 8) {	/* no LF, CR, NUL: skip 8 */
+				memcpy(&w, buf + k, 8);
+				if (tok_has_byte(w, '\n') ||
+				    tok_has_byte(w, '\r') || tok_has_byte(w, 0))
+					break;
+				k += 8;
+			}
 			while (k < lim && buf[k] != '\n' && buf[k] != '\r' &&
 			    buf[k] != '\0')
 				k++;
@@ -288,6 +307,7 @@ static int
 wanted_header(struct tok *t, const char *name)
 {
 	size_t i;
+	char c;
 
 	if (t->o.headers == TOK_HDR_NONE)
 		return 0;
@@ -298,9 +318,11 @@ wanted_header(struct tok *t, const char *name)
 			return 1;
 	if (t->nrefer > 0)
 		return 0;	/* --refer-header replaces the default */
+	c = (char)tolower((unsigned char)name[0]);
 	for (i = 0; i < sizeof(default_headers) / sizeof(default_headers[0]);
 	    i++)
-		if (strcasecmp(name, default_headers[i]) == 0)
+		if (default_headers[i][0] == c &&
+		    strcasecmp(name, default_headers[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -379,6 +401,17 @@ header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 	pend->len = 0;
 	if (n > TOK_MAX_HEADER_VALUE)
 		n = TOK_MAX_HEADER_VALUE;
+	if (memmem(raw, n, "=?", 2) == NULL) {
+		/* No encoded word (most values): the bytes less line ends,
+		 * as the loop below would gather them, in runs. */
+		for (i = 0; i < n && rc == 0; i = k + 1) {
+			for (k = i; k < n && raw[k] != '\r' && raw[k] != '\n';
+			    k++)
+				;
+			rc = tbuf_add(pend, raw + i, k - i);
+		}
+		return rc == 0 ? ew_flush(t, pend, cs, out) : rc;
+	}
 	while (i < n && rc == 0) {
 		if (raw[i] == '\r' || raw[i] == '\n') {
 			i++;
@@ -433,25 +466,85 @@ static int
 received_ips(const char *v, struct tok_set *set)
 {
 	const char *p = v;
-	unsigned a, b, c, d;
-	char buf[64];
-	int rc = 0, k, n = 0;
+	unsigned q[4];
+	char buf[32];
+	size_t i, k, end[4];
+	int rc = 0, n = 0;
 
 	while (rc == 0 && n < 4 && (p = strchr(p, '[')) != NULL) {
 		p++;
-		if (sscanf(p, "%3u.%3u.%3u.%3u", &a, &b, &c, &d) != 4 ||
-		    a > 255 || b > 255 || c > 255 || d > 255)
+		if (sscanf(p, "%3u.%3u.%3u.%3u", &q[0], &q[1], &q[2], &q[3]) !=
+		    4 || q[0] > 255 || q[1] > 255 || q[2] > 255 || q[3] > 255)
 			continue;
 		n++;
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u.%u.%u", a, b, c, d);
-		rc = tok_set_add(set, buf, (size_t)k);
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u.%u", a, b, c);
+		/* "ip:a.b.c.d"; "ip:a.b.c" and "ip:a.b" are its prefixes. */
+		memcpy(buf, "ip:", 3);
+		for (k = 3, i = 0; i < 4; i++) {
+			if (i > 0)
+				buf[k++] = '.';
+			if (q[i] >= 100)
+				buf[k++] = (char)('0' + q[i] / 100);
+			if (q[i] >= 10)
+				buf[k++] = (char)('0' + q[i] / 10 % 10);
+			buf[k++] = (char)('0' + q[i] % 10);
+			end[i] = k;
+		}
+		rc = tok_set_add(set, buf, end[3]);
 		if (rc == 0)
-			rc = tok_set_add(set, buf, (size_t)k);
-		k = snprintf(buf, sizeof(buf), "ip:%u.%u", a, b);
+			rc = tok_set_add(set, buf, end[2]);
 		if (rc == 0)
-			rc = tok_set_add(set, buf, (size_t)k);
+			rc = tok_set_add(set, buf, end[1]);
 	}
+	return rc;
+}
+
+/* The tokens of one header field: name and its raw value (as GMime
+ * gives it: all after the colon, folds and final LF kept), both
+ * NUL-terminated.  *received counts the Received fields seen. */
+static int
+header_one(struct tok *t, const char *name, const char *raw, int *received,
+    struct tok_set *set)
+{
+	char prefix[80];
+	size_t j, k;
+	int rc;
+
+	if (strcasecmp(name, "received") == 0) {
+		if (t->o.headers == TOK_HDR_NONE ||
+		    (*received)++ >= TOK_MAX_RECEIVED)
+			return 0;
+		rc = received_ips(raw, set);
+		if (rc != 0)
+			return rc;
+	} else if (!wanted_header(t, name)) {
+		return 0;
+	}
+	/* Field names are printable ASCII (RFC 5322); another name
+	 * would make tags that are not UTF-8. */
+	for (j = 0; (name[j] > 0x20 && name[j] < 0x7f) ||
+	    name[j] == ' ' || name[j] == '\t'; j++)
+		;
+	if (name[j] != '\0')
+		return 0;
+	for (j = 0, k = 0; name[j] != '\0' && k + 2 < sizeof(prefix); j++)
+		if (!isspace((unsigned char)name[j]))
+			prefix[k++] = (char)tolower((unsigned char)name[j]);
+	prefix[k++] = ':';
+	prefix[k] = '\0';
+	if (strcasecmp(name, "message-id") == 0) {
+		const char *at = strrchr(raw, '@');
+
+		k = at == NULL ? 0 : strcspn(at + 1, "> \t\r\n");
+		/* Printable ASCII only: a token is UTF-8. */
+		for (j = 0; j < k && at[1 + j] > 0x20 && at[1 + j] < 0x7f; j++)
+			;
+		if (k > 0 && j == k)
+			return tok_emit(set, "message-id:", at + 1, k);
+		return 0;
+	}
+	rc = header_utf8(t, raw, &t->hdr);
+	if (rc == 0 && t->hdr.len > 0)
+		rc = tok_words(t, t->hdr.p, t->hdr.len, prefix, set);
 	return rc;
 }
 
@@ -461,8 +554,7 @@ header_tokens(struct tok *t, GMimeObject *obj, struct tok_set *set)
 	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
 	GMimeHeader *h;
 	const char *name, *raw;
-	char prefix[80];
-	size_t i, j, k;
+	size_t i;
 	int n, rc = 0, received = 0;
 
 	if (hl == NULL)
@@ -474,45 +566,7 @@ header_tokens(struct tok *t, GMimeObject *obj, struct tok_set *set)
 		raw = g_mime_header_get_raw_value(h);
 		if (name == NULL || raw == NULL)
 			continue;
-		if (strcasecmp(name, "received") == 0) {
-			if (t->o.headers == TOK_HDR_NONE ||
-			    received++ >= TOK_MAX_RECEIVED)
-				continue;
-			rc = received_ips(raw, set);
-			if (rc != 0)
-				break;
-		} else if (!wanted_header(t, name)) {
-			continue;
-		}
-		/* Field names are printable ASCII (RFC 5322); another name
-		 * would make tags that are not UTF-8. */
-		for (j = 0; (name[j] > 0x20 && name[j] < 0x7f) ||
-		    name[j] == ' ' || name[j] == '\t'; j++)
-			;
-		if (name[j] != '\0')
-			continue;
-		for (j = 0, k = 0; name[j] != '\0' && k + 2 < sizeof(prefix);
-		    j++)
-			if (!isspace((unsigned char)name[j]))
-				prefix[k++] = (char)tolower(
-				    (unsigned char)name[j]);
-		prefix[k++] = ':';
-		prefix[k] = '\0';
-		if (strcasecmp(name, "message-id") == 0) {
-			const char *at = strrchr(raw, '@');
-
-			k = at == NULL ? 0 : strcspn(at + 1, "> \t\r\n");
-			/* Printable ASCII only: a token is UTF-8. */
-			for (j = 0; j < k && at[1 + j] > 0x20 &&
-			    at[1 + j] < 0x7f; j++)
-				;
-			if (k > 0 && j == k)
-				rc = tok_emit(set, "message-id:", at + 1, k);
-			continue;
-		}
-		rc = header_utf8(t, raw, &t->hdr);
-		if (rc == 0 && t->hdr.len > 0)
-			rc = tok_words(t, t->hdr.p, t->hdr.len, prefix, set);
+		rc = header_one(t, name, raw, &received, set);
 	}
 	return rc;
 }
@@ -584,17 +638,16 @@ strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 	}
 }
 
+/* The words of one text part whose decoded bytes are in dec, declared
+ * as charset cs (NULL when undeclared). */
 static int
-text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
+text_words(struct tok *t, const char *cs, int html, struct tok_set *set)
 {
-	const char *cs = g_mime_object_get_content_type_parameter(obj,
-	    "charset");
 	size_t i, s;
 	int rc;
 
-	rc = part_bytes(t, GMIME_PART(obj));
-	if (rc != 0 || t->dec.len == 0)
-		return rc;
+	if (t->dec.len == 0)
+		return 0;
 	t->text.len = 0;
 	rc = tok_to_utf8(t, cs, t->dec.p, t->dec.len, &t->text);
 	if (rc != 0)
@@ -619,6 +672,19 @@ text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
 		s = i + 1;
 	}
 	return rc;
+}
+
+static int
+text_part(struct tok *t, GMimeObject *obj, int html, struct tok_set *set)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(obj,
+	    "charset");
+	int rc;
+
+	rc = part_bytes(t, GMIME_PART(obj));
+	if (rc != 0)
+		return rc;
+	return text_words(t, cs, html, set);
 }
 
 /* Lower-case tag + value as one token, if it fits and has no blanks. */
@@ -730,6 +796,498 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 	return rc;
 }
 
+/*
+ * The simple path.  Most mail is one text part, or a flat multipart of
+ * text parts, in 7bit, 8bit, quoted-printable or base64: for that,
+ * GMime's object tree costs more than the tokenizing.  simple_message()
+ * reads such a message itself and gives exactly the tokens the GMime path
+ * gives (same header list, same raw values, same parts, same decoded
+ * bytes, in the same order); anything it is not sure GMime reads the same
+ * way (nesting, other types or encodings, file names, odd header lines,
+ * parameters or boundary lines, lenient decoding) goes to GMime instead,
+ * decided before any token is added.  With -B only the header block
+ * matters.
+ */
+
+#define SIMPLE_MAX_NAME	76	/* bytes of a field name */
+#define SIMPLE_MAX_WORD	40	/* bytes of a type, subtype, charset */
+#define SIMPLE_MAX_BOUNDARY 72	/* bytes of a boundary (RFC 2046: 70) */
+#define SIMPLE_MAX_LEAVES 16	/* text parts of a multipart */
+
+enum simple_enc { ENC_RAW, ENC_QP, ENC_B64 };
+
+struct simple_part {
+	char type[SIMPLE_MAX_WORD + 1];
+	char sub[SIMPLE_MAX_WORD + 1];
+	char cs[SIMPLE_MAX_WORD + 1];	/* "" when undeclared */
+	char cte[SIMPLE_MAX_WORD + 1];	/* "" when absent */
+	char boundary[SIMPLE_MAX_BOUNDARY + 1];	/* "" when absent */
+	enum simple_enc enc;
+	size_t start, len;		/* content, in raw */
+};
+
+/* Split the header block that starts at raw[from] into fields, appended
+ * to t->fld.  0, with *body (where the content starts) and *count, when
+ * every line is "name:value" or a fold and a blank line ends the block;
+ * -1 otherwise.  A name starting "--" could be a boundary: -1 too. */
+static int
+simple_fields(struct tok *t, size_t from, size_t *body, size_t *count)
+{
+	const char *p = t->raw.p, *nl;
+	size_t len = t->raw.len, i = from, e, k;
+	struct tok_field *f = NULL;
+
+	*count = 0;
+	while (i < len && i - from < TOK_MAX_HEADER_BYTES) {
+		nl = memchr(p + i, '\n', len - i);
+		if (nl == NULL)
+			return -1;	/* no blank line */
+		e = (size_t)(nl - p);
+		if (e == i) {
+			*body = e + 1;
+			return 0;
+		}
+		if (p[i] == ' ' || p[i] == '\t') {
+			if (f == NULL)
+				return -1;
+			f->vlen = e + 1 - f->val;
+			i = e + 1;
+			continue;
+		}
+		for (k = i; k < e && p[k] > 0x20 && p[k] < 0x7f && p[k] != ':';
+		    k++)
+			;
+		if (k == i || k == e || p[k] != ':' ||
+		    k - i > SIMPLE_MAX_NAME || t->nfld == TOK_MAX_HEADERS ||
+		    (p[i] == '-' && p[i + 1] == '-'))
+			return -1;
+		f = &t->fld[t->nfld++];
+		(*count)++;
+		f->name = i;
+		f->nlen = k - i;
+		f->val = k + 1;
+		f->vlen = e - k;
+		i = e + 1;
+	}
+	return -1;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* RFC 2045 token character. */
+static int
+is_tchar(char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Copy the token at v[*i] (at most max bytes) to out; 0, or -1 when
+ * there is none or it is too long.  quoted: the inside of a quoted
+ * string, any printable character but '"' and '\'. */
+static int
+simple_token(const char *v, size_t n, size_t *i, char *out, size_t max,
+    int quoted)
+{
+	size_t k = 0;
+
+	while (*i < n && (quoted ? v[*i] > 0x20 && v[*i] < 0x7f &&
+	    v[*i] != '"' && v[*i] != '\\' : is_tchar(v[*i]))) {
+		if (k == max)
+			return -1;
+		out[k++] = v[(*i)++];
+	}
+	out[k] = '\0';
+	return k > 0 ? 0 : -1;
+}
+
+/* Content-Type "type/sub" with parameters "; attr=token" or
+ * "; attr="token"", nothing else: 0, or -1.  A charset and a boundary
+ * are kept (a boundary may be quoted with more characters, but no
+ * encoded word); a name (a file name) or a second charset or boundary is
+ * for GMime. */
+static int
+simple_ctype(const char *v, size_t n, struct simple_part *sp)
+{
+	char attr[SIMPLE_MAX_WORD + 1], val[SIMPLE_MAX_BOUNDARY + 1];
+	size_t i = 0, np;
+	int quoted, bnd;
+
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (simple_token(v, n, &i, sp->type, SIMPLE_MAX_WORD, 0) != 0 ||
+	    i >= n || v[i] != '/')
+		return -1;
+	i++;
+	if (simple_token(v, n, &i, sp->sub, SIMPLE_MAX_WORD, 0) != 0)
+		return -1;
+	for (np = 0; np < TOK_MAX_HEADER_VALUE; np++) {
+		while (i < n && is_blank(v[i]))
+			i++;
+		if (i == n)
+			return 0;
+		if (v[i] != ';')
+			return -1;
+		i++;
+		while (i < n && is_blank(v[i]))
+			i++;
+		if (i == n)
+			return 0;
+		if (simple_token(v, n, &i, attr, SIMPLE_MAX_WORD, 0) != 0 ||
+		    i >= n || v[i] != '=' || strchr(attr, '*') != NULL)
+			return -1;
+		i++;
+		bnd = strcasecmp(attr, "boundary") == 0;
+		quoted = i < n && v[i] == '"';
+		i += (size_t)quoted;
+		if (simple_token(v, n, &i, val, bnd ? SIMPLE_MAX_BOUNDARY :
+		    SIMPLE_MAX_WORD, quoted && bnd) != 0)
+			return -1;
+		if (quoted && (i >= n || v[i++] != '"'))
+			return -1;
+		if (strcasecmp(attr, "name") == 0)
+			return -1;
+		if (strcasecmp(attr, "charset") == 0) {
+			if (sp->cs[0] != '\0')
+				return -1;
+			memcpy(sp->cs, val, sizeof(sp->cs));
+		}
+		if (bnd) {
+			if (sp->boundary[0] != '\0' ||
+			    strstr(val, "=?") != NULL)
+				return -1;
+			memcpy(sp->boundary, val, sizeof(sp->boundary));
+		}
+	}
+	return -1;
+}
+
+/* Content-Transfer-Encoding: one known word, blanks around it. */
+static int
+simple_cte(const char *v, size_t n, struct simple_part *sp)
+{
+	size_t i = 0;
+
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (simple_token(v, n, &i, sp->cte, SIMPLE_MAX_WORD, 0) != 0)
+		return -1;
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (i != n)
+		return -1;
+	if (strcasecmp(sp->cte, "7bit") == 0 ||
+	    strcasecmp(sp->cte, "8bit") == 0 ||
+	    strcasecmp(sp->cte, "binary") == 0)
+		sp->enc = ENC_RAW;
+	else if (strcasecmp(sp->cte, "quoted-printable") == 0)
+		sp->enc = ENC_QP;
+	else if (strcasecmp(sp->cte, "base64") == 0)
+		sp->enc = ENC_B64;
+	else
+		return -1;
+	return 0;
+}
+
+/* An entity's fields t->fld[first, first + count) (GMime moves every
+ * "Content-" field of a message to its body): a known encoding, no file
+ * name, no second type or encoding.  0 or -1. */
+static int
+simple_part_fields(struct tok *t, size_t first, size_t count,
+    struct simple_part *sp)
+{
+	const struct tok_field *f;
+	const char *name, *val;
+	size_t i;
+	int ct = 0, cte = 0;
+
+	memset(sp, 0, sizeof(*sp));
+	for (i = first; i < first + count; i++) {
+		f = &t->fld[i];
+		name = t->raw.p + f->name;
+		val = t->raw.p + f->val;
+		if (f->nlen <= 8 || strncasecmp(name, "content-", 8) != 0)
+			continue;
+		if (f->nlen == 12 &&
+		    strncasecmp(name, "content-type", 12) == 0) {
+			if (ct++ > 0 || simple_ctype(val, f->vlen, sp) != 0)
+				return -1;
+		} else if (f->nlen == 25 && strncasecmp(name,
+		    "content-transfer-encoding", 25) == 0) {
+			if (cte++ > 0 || simple_cte(val, f->vlen, sp) != 0)
+				return -1;
+		} else if (f->nlen == 19 && strncasecmp(name,
+		    "content-disposition", 19) == 0) {
+			return -1;
+		}
+	}
+	if (!ct) {
+		memcpy(sp->type, "text", 5);
+		memcpy(sp->sub, "plain", 6);
+	}
+	return 0;
+}
+
+static int
+is_text(const struct simple_part *sp)
+{
+	return strcasecmp(sp->type, "text") == 0;
+}
+
+/* A multipart GMime reads as a flat list of parts, each one a text part:
+ * mixed, alternative or related, a boundary, and the body made of a
+ * preface, "--boundary" lines each followed by a header block and
+ * content, a "--boundary--" line and an epilogue.  Any other line
+ * starting "--boundary" (GMime allows blanks after one), a part without
+ * a blank line after its headers, a missing end, or a second end is for
+ * GMime.  The parts go to leaf[], *nleaf of them.  0 or -1. */
+static int
+simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
+    struct simple_part *leaf, size_t *nleaf)
+{
+	const char *p = t->raw.p, *nl;
+	size_t len = t->raw.len, bl = strlen(mp->boundary), i, e, count, start;
+	struct simple_part *cur = NULL;
+	int done = 0;
+
+	*nleaf = 0;
+	if (bl == 0 || (strcasecmp(mp->sub, "mixed") != 0 &&
+	    strcasecmp(mp->sub, "alternative") != 0 &&
+	    strcasecmp(mp->sub, "related") != 0))
+		return -1;
+	for (i = body; i < len; i = e + 1) {
+		nl = memchr(p + i, '\n', len - i);
+		e = nl == NULL ? len : (size_t)(nl - p);
+		if (e - i < 2 + bl || p[i] != '-' || p[i + 1] != '-' ||
+		    memcmp(p + i + 2, mp->boundary, bl) != 0)
+			continue;
+		if (done)
+			return -1;
+		if (e - i != 2 + bl && (e - i != 4 + bl || p[e - 2] != '-' ||
+		    p[e - 1] != '-'))
+			return -1;	/* blanks or more after it */
+		if (cur != NULL)	/* its content ends before this line */
+			cur->len = i > cur->start ? i - 1 - cur->start : 0;
+		if (e - i == 4 + bl) {
+			if (cur == NULL)
+				return -1;	/* an end before any part */
+			done = 1;
+			continue;
+		}
+		if (*nleaf == SIMPLE_MAX_LEAVES || e == len)
+			return -1;
+		cur = &leaf[(*nleaf)++];
+		if (simple_fields(t, e + 1, &start, &count) != 0 ||
+		    simple_part_fields(t, t->nfld - count, count, cur) != 0 ||
+		    !is_text(cur))
+			return -1;
+		cur->start = start;
+		/* Carry on from the content (the header lines are done). */
+		e = start - 1;
+	}
+	return done ? 0 : -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Quoted-printable to out (NULL: only check): "=XX" and "=" LF only; 1
+ * for any other "=" (GMime's leniency there is its own).  Else 0 or
+ * TOK_ENOMEM. */
+static int
+simple_qp(const char *in, size_t n, struct tbuf *out)
+{
+	const char *eq;
+	size_t i = 0;
+	char c;
+	int rc = 0, hi, lo;
+
+	while (i < n && rc == 0) {
+		eq = memchr(in + i, '=', n - i);
+		if (eq == NULL)
+			return out != NULL ? tbuf_add(out, in + i, n - i) : 0;
+		if (out != NULL)
+			rc = tbuf_add(out, in + i, (size_t)(eq - in) - i);
+		i = (size_t)(eq - in);
+		if (i + 1 < n && in[i + 1] == '\n') {
+			i += 2;
+			continue;
+		}
+		if (i + 2 >= n)
+			return 1;
+		hi = hexval(in[i + 1]);
+		lo = hexval(in[i + 2]);
+		if (hi < 0 || lo < 0)
+			return 1;
+		c = (char)(hi << 4 | lo);
+		if (rc == 0 && out != NULL)
+			rc = tbuf_addc(out, c);
+		i += 3;
+	}
+	return rc;
+}
+
+/* Base64 to out (NULL: only check), strictly: alphabet and blanks, whole
+ * quanta, padding only at the end; 1 for anything else.  Else 0 or
+ * TOK_ENOMEM. */
+static int
+simple_b64(const char *in, size_t n, struct tbuf *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	signed char val[256];
+	unsigned acc = 0, bits = 0;
+	size_t i, nch = 0, pad = 0, k = 0;
+	char chunk[4096];
+	int rc = 0;
+
+	memset(val, -1, sizeof(val));
+	for (i = 0; i < 64; i++)
+		val[(unsigned char)b64[i]] = (signed char)i;
+	for (i = 0; i < n && rc == 0; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == ' ' || c == '\t' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (val[c] < 0 || pad > 0)
+			return 1;
+		nch++;
+		acc = (acc << 6) | (unsigned)val[c];
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			chunk[k++] = (char)((acc >> bits) & 0xFF);
+			if (k == sizeof(chunk)) {
+				if (out != NULL)
+					rc = tbuf_add(out, chunk, k);
+				k = 0;
+			}
+		}
+	}
+	if (rc != 0)
+		return rc;
+	if ((nch + pad) % 4 != 0 || pad > 2 || (pad > 0 && nch % 4 + pad != 4))
+		return 1;
+	return out != NULL ? tbuf_add(out, chunk, k) : 0;
+}
+
+/* A part's content, decoded, to out (NULL: only check).  0, 1 when GMime
+ * must decode it, or TOK_ENOMEM. */
+static int
+simple_decode(struct tok *t, const struct simple_part *sp, struct tbuf *out)
+{
+	const char *in = t->raw.p + sp->start;
+
+	if (sp->len > TOK_MAX_PART_BYTES)
+		return 1;	/* GMime's chunked read decides the cut */
+	if (sp->enc == ENC_QP)
+		return simple_qp(in, sp->len, out);
+	if (sp->enc == ENC_B64)
+		return simple_b64(in, sp->len, out);
+	return out != NULL ? tbuf_add(out, in, sp->len) : 0;
+}
+
+/* An entity's ct:, charset: and cte: tokens, as type_tokens. */
+static int
+simple_type_tokens(const struct simple_part *sp, struct tok_set *set)
+{
+	int rc;
+
+	rc = tag_token(set, "ct:", sp->type, sp->sub);
+	if (rc == 0 && sp->cs[0] != '\0')
+		rc = tag_token(set, "charset:", sp->cs, NULL);
+	if (rc == 0 && sp->cte[0] != '\0')
+		rc = tag_token(set, "cte:", sp->cte, NULL);
+	return rc;
+}
+
+/* The message in raw without GMime: 0 when done (tokens added), 1 when it
+ * is not simple (nothing added), or TOK_ENOMEM. */
+static int
+simple_message(struct tok *t, struct tok_set *set)
+{
+	struct simple_part top, leaf[SIMPLE_MAX_LEAVES];
+	struct tok_field *f;
+	char name[SIMPLE_MAX_NAME + 1], save;
+	size_t i, body = 0, nmsg, nleaf = 0, nhdr = 0, textbytes = 0;
+	int rc = 0, received = 0, multi = 0;
+
+	t->nfld = 0;
+	if (t->no_simple || simple_fields(t, 0, &body, &nmsg) != 0)
+		return 1;
+	if (!t->o.ignore_body) {
+		if (simple_part_fields(t, 0, nmsg, &top) != 0)
+			return 1;
+		if (strcasecmp(top.type, "multipart") == 0) {
+			multi = 1;
+			if (simple_multipart(t, &top, body, leaf, &nleaf) != 0)
+				return 1;
+		} else if (is_text(&top)) {
+			top.start = body;
+			top.len = t->raw.len - body;
+			leaf[nleaf++] = top;
+		} else {
+			return 1;
+		}
+		for (i = 0; i < nleaf; i++) {
+			rc = simple_decode(t, &leaf[i], NULL);
+			if (rc != 0)
+				return rc;	/* 1: not simple after all */
+		}
+	}
+	t->nsimple++;
+	for (i = 0; i < nmsg && nhdr < TOK_MAX_HEADERS && rc == 0; i++) {
+		f = &t->fld[i];
+		if (f->nlen > 8 &&
+		    strncasecmp(t->raw.p + f->name, "content-", 8) == 0)
+			continue;	/* the body's, not the message's */
+		nhdr++;
+		memcpy(name, t->raw.p + f->name, f->nlen);
+		name[f->nlen] = '\0';
+		/* The value ends where the next line starts: NUL it there
+		 * for the moment. */
+		save = t->raw.p[f->val + f->vlen];
+		t->raw.p[f->val + f->vlen] = '\0';
+		rc = header_one(t, name, t->raw.p + f->val, &received, set);
+		t->raw.p[f->val + f->vlen] = save;
+	}
+	if (rc != 0 || t->o.ignore_body)
+		return rc;
+	/* As walk() does it. */
+	if (multi)
+		rc = simple_type_tokens(&top, set);
+	for (i = 0; i < nleaf && rc == 0 && t->parts < TOK_MAX_PARTS; i++) {
+		t->parts++;
+		rc = simple_type_tokens(&leaf[i], set);
+		if (rc != 0 || textbytes >= TOK_MAX_TEXT_BYTES)
+			continue;
+		t->dec.len = 0;
+		rc = simple_decode(t, &leaf[i], &t->dec);
+		if (rc == 0)
+			rc = text_words(t, leaf[i].cs[0] != '\0' ?
+			    leaf[i].cs : NULL, strcasecmp(leaf[i].sub,
+			    "html") == 0, set);
+		textbytes += t->text.len;
+	}
+	return rc;
+}
+
 int
 tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 {
@@ -742,6 +1300,12 @@ tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 	t->parts = 0;
 	rc = normalise(t, buf, len);
 	if (rc != 0 || t->raw.len == 0)
+		goto out;
+	rc = simple_message(t, set);
+	if (rc <= 0)
+		goto out;
+	rc = gmime_ready(t);
+	if (rc != 0)
 		goto out;
 	st = g_mime_stream_mem_new_with_buffer(t->raw.p, t->raw.len);
 	parser = g_mime_parser_new_with_stream(st);

@@ -4,7 +4,9 @@
  * the growable buffer the tokenizer uses everywhere.
  *
  * Open addressing over a power-of-two table of indexes into an entry
- * array; token bytes live in one arena.  Reset keeps the memory.
+ * array; token bytes live in one arena.  Reset keeps the memory.  Sorting
+ * orders 8-byte big-endian prefixes with a merge sort of our own, and
+ * compares whole tokens only when prefixes tie.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +30,49 @@ struct tok_set {
 	size_t alen, acap;
 	int truncated;
 	size_t max;		/* distinct tokens held at most */
+	void *scratch;		/* for tok_set_sort */
+	size_t scap;		/* its bytes */
 };
 
+/* A token's place in the sort: its first 8 bytes, big-endian, zero
+ * padded (the same order as memcmp, shorter first, up to ties), and its
+ * index. */
+struct skey {
+	uint64_t key;
+	size_t idx;
+};
+
+/* Eight bytes at a time, then a final mix so that the low bits (the
+ * table index) depend on every byte.  Only placement depends on it: the
+ * order of the tokens is their insertion order. */
 static uint64_t
 hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint64_t h, w;
+	uint32_t lo, hi;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
+	h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0xFF51AFD7ED558CCDULL);
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x87C37B91114253D5ULL;
+		h ^= h >> 31;
 	}
+	if (n >= 4) {
+		/* The last 1-7 bytes as two overlapping 4-byte loads (the
+		 * length went in at the start). */
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)lo | (uint64_t)hi << 32;
+		h = (h ^ w) * 0x87C37B91114253D5ULL;
+	} else if (n > 0) {
+		w = (uint64_t)(unsigned char)s[0] << 16 |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (unsigned char)s[n - 1];
+		h = (h ^ w) * 0x87C37B91114253D5ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ULL;
+	h ^= h >> 29;
 	return h;
 }
 
@@ -68,6 +101,7 @@ tok_set_free(struct tok_set *s)
 	free(s->ent);
 	free(s->slot);
 	free(s->arena);
+	free(s->scratch);
 	free(s);
 }
 
@@ -85,13 +119,15 @@ tok_set_reset(struct tok_set *s)
 	s->truncated = 0;
 }
 
-/* Rebuild the slots of the current table in place (after a sort). */
+/* Rebuild the slots of the current table in place (after a sort): only
+ * the slots in use are cleared, as in tok_set_reset. */
 static void
 reindex(struct tok_set *s)
 {
 	size_t i, j;
 
-	memset(s->slot, 0, s->nslot * sizeof(*s->slot));
+	for (i = 0; i < s->n; i++)
+		s->slot[s->ent[i].slot] = 0;
 	for (i = 0; i < s->n; i++) {
 		j = s->ent[i].hash & (s->nslot - 1);
 		while (s->slot[j] != 0)
@@ -249,12 +285,103 @@ cmp_ent(const void *a, const void *b, void *arena)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
+static uint64_t
+prefix_key(const char *p, size_t len)
+{
+	unsigned char b[8] = { 0 };
+
+	memcpy(b, p, len < 8 ? len : 8);
+	return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 |
+	    (uint64_t)b[2] << 40 | (uint64_t)b[3] << 32 |
+	    (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+	    (uint64_t)b[6] << 8 | (uint64_t)b[7];
+}
+
+static int
+key_less(const struct tok_set *s, const struct skey *a, const struct skey *b)
+{
+	if (a->key != b->key)
+		return a->key < b->key;
+	return cmp_ent(&s->ent[a->idx], &s->ent[b->idx], s->arena) < 0;
+}
+
+#define SORT_RUN 16	/* insertion-sorted run before merging */
+
+/* Sort n keys (n >= 2): runs by insertion, then merges between a and b.
+ * Returns the buffer that holds the result. */
+static struct skey *
+merge_sort(const struct tok_set *s, struct skey *a, struct skey *b,
+    size_t n)
+{
+	struct skey x, *t;
+	size_t i, j, k, lo, mid, hi, w;
+
+	for (lo = 0; lo < n; lo += SORT_RUN) {
+		hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
+		for (i = lo + 1; i < hi; i++) {
+			x = a[i];
+			for (j = i; j > lo && key_less(s, &x, &a[j - 1]); j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+	}
+	for (w = SORT_RUN; w < n; w *= 2) {
+		for (lo = 0; lo < n; lo += 2 * w) {
+			mid = lo + w < n ? lo + w : n;
+			hi = lo + 2 * w < n ? lo + 2 * w : n;
+			i = lo;
+			j = mid;
+			k = lo;
+			while (i < mid && j < hi)
+				b[k++] = key_less(s, &a[j], &a[i]) ? a[j++] :
+				    a[i++];
+			while (i < mid)
+				b[k++] = a[i++];
+			while (j < hi)
+				b[k++] = a[j++];
+		}
+		t = a;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 void
 tok_set_sort(struct tok_set *s)
 {
+	struct skey *a, *b, *r;
+	struct tok_ent *e;
+	size_t i, need;
+	void *ns;
+
 	if (s->n < 2)
 		return;
-	qsort_r(s->ent, s->n, sizeof(*s->ent), cmp_ent, s->arena);
+	need = s->n * (2 * sizeof(struct skey) + sizeof(struct tok_ent));
+	if (need > s->scap) {
+		ns = malloc(need);
+		if (ns == NULL) {
+			/* No room to spare: the library sort, in place. */
+			qsort_r(s->ent, s->n, sizeof(*s->ent), cmp_ent,
+			    s->arena);
+			reindex(s);
+			return;
+		}
+		free(s->scratch);
+		s->scratch = ns;
+		s->scap = need;
+	}
+	a = s->scratch;
+	b = a + s->n;
+	e = (struct tok_ent *)(void *)(b + s->n);
+	for (i = 0; i < s->n; i++) {
+		a[i].key = prefix_key(s->arena + s->ent[i].off, s->ent[i].len);
+		a[i].idx = i;
+	}
+	r = merge_sort(s, a, b, s->n);
+	for (i = 0; i < s->n; i++)
+		e[i] = s->ent[r[i].idx];
+	memcpy(s->ent, e, s->n * sizeof(*e));
 	reindex(s);
 }
 

@@ -29,7 +29,10 @@ struct tok_icu {
 	int32_t runlen;
 	char prev[TOK_MAX_TOKEN_BYTES + 1];	/* last body word, for pairs */
 	size_t prevlen;
+	unsigned char acls[256];	/* aclass_of() of every byte */
 };
+
+static void aclass_table(unsigned char *tab);
 
 int
 tok_icu_new(struct tok_icu **out)
@@ -50,6 +53,7 @@ tok_icu_new(struct tok_icu **out)
 	(void)unorm2_getNFKCInstance(&err);
 	if (U_FAILURE(err))
 		goto out;
+	aclass_table(u->acls);
 	*out = u;
 	u = NULL;
 	rc = 0;
@@ -122,10 +126,13 @@ int
 tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 {
 	char buf[TOK_MAX_TOKEN_BYTES + 32];
-	size_t pl = strlen(prefix);
+	size_t pl;
 
 	if (n == 0)
 		return 0;
+	if (prefix[0] == '\0' && n <= TOK_MAX_TOKEN_BYTES)
+		return tok_set_add(set, s, n);	/* body words: no copy */
+	pl = strlen(prefix);
 	if (pl + n > TOK_MAX_TOKEN_BYTES) {
 		/* A summary keeps the fact of a long word, not its bytes (which
 		 * callers may not even pass in full). */
@@ -302,8 +309,14 @@ static int
 all_ascii(const char *s, size_t n)
 {
 	size_t i;
+	uint64_t w;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((w & 0x8080808080808080ULL) != 0)
+			return 0;
+	}
+	for (; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			return 0;
 	return 1;
@@ -329,6 +342,15 @@ aclass_of(unsigned char c)
 	return A_OTHER;
 }
 
+static void
+aclass_table(unsigned char *tab)
+{
+	unsigned i;
+
+	for (i = 0; i < 256; i++)
+		tab[i] = (unsigned char)aclass_of((unsigned char)i);
+}
+
 /* The ASCII fast path: the same words ICU's word break gives on ASCII
  * text (checked token for token on the SpamAssassin corpus), folded to
  * lower case, without the UTF-16 round trip. */
@@ -338,11 +360,12 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 {
 	char w[TOK_MAX_TOKEN_BYTES + 1];
 	size_t i = 0, b, k;
+	const unsigned char *cl = t->icu->acls;
 	enum aclass c, prev, nx;
 	int rc = 0, letters, digits;
 
 	while (i < n && rc == 0) {
-		c = aclass_of((unsigned char)s[i]);
+		c = (enum aclass)cl[(unsigned char)s[i]];
 		if (c == A_OTHER || c == A_MIDNUMLET || c == A_MIDNUM) {
 			i++;
 			continue;
@@ -350,18 +373,18 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 		b = i;
 		letters = digits = 0;
 		for (;;) {
-			prev = aclass_of((unsigned char)s[i]);
+			prev = (enum aclass)cl[(unsigned char)s[i]];
 			letters += prev == A_LETTER;
 			digits += prev == A_NUM;
 			i++;
 			if (i >= n)
 				break;
-			c = aclass_of((unsigned char)s[i]);
+			c = (enum aclass)cl[(unsigned char)s[i]];
 			if (c == A_LETTER || c == A_NUM || c == A_EXT)
 				continue;
 			if (i + 1 >= n || (c != A_MIDNUMLET && c != A_MIDNUM))
 				break;
-			nx = aclass_of((unsigned char)s[i + 1]);
+			nx = (enum aclass)cl[(unsigned char)s[i + 1]];
 			if (prev == A_LETTER && nx == A_LETTER &&
 			    c == A_MIDNUMLET) {
 				i++;
@@ -386,9 +409,9 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	return rc;
 }
 
-/* Words of one chunk of valid UTF-8. */
+/* Words of valid UTF-8 text by ICU: NFKC, case folding, word break. */
 static int
-chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
+icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
     struct tok_set *set)
 {
 	struct tok_icu *u = t->icu;
@@ -397,8 +420,6 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	const UChar *text;
 	int rc;
 
-	if (all_ascii(s, n))
-		return ascii_words(t, s, n, prefix, set);
 	rc = icu_ready(u);
 	if (rc == 0)
 		rc = ugrow(&u->u, &u->ucap, (int32_t)n + 1);
@@ -472,6 +493,38 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	}
 	if (rc == 0 && u->runlen > 0)
 		rc = flush_run(t, set, prefix);
+	return rc;
+}
+
+/* Words of one chunk of valid UTF-8.  A word never spans a line end
+ * (UAX #29 breaks before and after every LF), so runs of lines without
+ * 8-bit bytes take the ASCII path and only the other lines go to ICU. */
+static int
+chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
+    struct tok_set *set)
+{
+	const char *nl;
+	size_t i = 0, start = 0, e;
+	int rc = 0, ascii = -1, la;
+
+	if (all_ascii(s, n))
+		return ascii_words(t, s, n, prefix, set);
+	while (i < n && rc == 0) {
+		nl = memchr(s + i, '\n', n - i);
+		e = nl == NULL ? n : (size_t)(nl - s) + 1;
+		la = all_ascii(s + i, e - i);
+		if (ascii >= 0 && la != ascii) {
+			rc = ascii ? ascii_words(t, s + start, i - start, prefix,
+			    set) : icu_words(t, s + start, i - start, prefix,
+			    set);
+			start = i;
+		}
+		ascii = la;
+		i = e;
+	}
+	if (rc == 0 && start < n)
+		rc = ascii ? ascii_words(t, s + start, n - start, prefix,
+		    set) : icu_words(t, s + start, n - start, prefix, set);
 	return rc;
 }
 
@@ -556,9 +609,20 @@ static int
 text_urls(struct tok *t, const char *s, size_t n, struct tok_set *set)
 {
 	size_t i, j;
+	uint64_t w;
 	int rc = 0;
 
 	for (i = 0; i + 4 < n && rc == 0; i++) {
+		/* No h, H, w or W in the next eight bytes: no URL starts
+		 * there. */
+		if (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			w |= 0x2020202020202020ULL;
+			if (!tok_has_byte(w, 'h') && !tok_has_byte(w, 'w')) {
+				i += 7;
+				continue;
+			}
+		}
 		if (!((s[i] == 'h' || s[i] == 'H') &&
 		    (strncasecmp(s + i, "http://", 7) == 0 ||
 		    strncasecmp(s + i, "https://", 8) == 0)) &&
