@@ -66,7 +66,7 @@ check-deps: deps
 %.o: %.c $(HEADERS) | deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-spamsift: $(MAIN_OBJS) $(LIB_OBJS)
+spamsift: $(MAIN_OBJS) $(LIB_OBJS) tests/libs.sh
 	$(CC) $(CFLAGS) -o $@ $(MAIN_OBJS) $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
 tests/check_%: tests/check_%.c tests/check_util.c tests/check_util.h \
