@@ -638,16 +638,59 @@ strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 	}
 }
 
+/* The charset an HTML text names in a <meta> tag within its first
+ * TOK_META_SCAN_BYTES ("<meta charset=koi8-r>" or "<meta ... content=
+ * "text/html; charset=koi8-r">"), copied to buf; NULL if none. */
+static const char *
+meta_charset(const char *p, size_t n, char *buf, size_t size)
+{
+	size_t i, end, k;
+
+	if (n > TOK_META_SCAN_BYTES)
+		n = TOK_META_SCAN_BYTES;
+	for (i = 0; i + 5 < n; i++) {
+		if (p[i] != '<' || strncasecmp(p + i + 1, "meta", 4) != 0)
+			continue;
+		for (end = i + 5; end < n && p[end] != '>'; end++)
+			;
+		for (k = i + 5; k + 7 < end; k++)
+			if (strncasecmp(p + k, "charset", 7) == 0)
+				break;
+		if (k + 7 >= end)
+			continue;
+		k += 7;
+		while (k < end && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		if (k >= end || p[k] != '=')
+			continue;
+		k++;
+		while (k < end && (p[k] == ' ' || p[k] == '\t' ||
+		    p[k] == '"' || p[k] == '\''))
+			k++;
+		for (i = 0; k < end && i + 1 < size && (isalnum(
+		    (unsigned char)p[k]) || p[k] == '-' || p[k] == '_' ||
+		    p[k] == '.' || p[k] == ':'); k++)
+			buf[i++] = p[k];
+		buf[i] = '\0';
+		return i > 0 ? buf : NULL;
+	}
+	return NULL;
+}
+
 /* The words of one text part whose decoded bytes are in dec, declared
- * as charset cs (NULL when undeclared). */
+ * as charset cs (NULL when undeclared: HTML may then name one in a
+ * <meta> tag, used as a declared one is). */
 static int
 text_words(struct tok *t, const char *cs, int html, struct tok_set *set)
 {
+	char meta[TOK_MAX_TOKEN_BYTES + 1];
 	size_t i, s;
 	int rc;
 
 	if (t->dec.len == 0)
 		return 0;
+	if (cs == NULL && html)
+		cs = meta_charset(t->dec.p, t->dec.len, meta, sizeof(meta));
 	t->text.len = 0;
 	rc = tok_to_utf8(t, cs, t->dec.p, t->dec.len, &t->text);
 	if (rc != 0)
