@@ -215,7 +215,7 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 {
 	uint64_t ns = 0, nh = 0;
 	size_t i, n;
-	double cut = opts_spam_cutoff(e->o);
+	double cut;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
@@ -249,6 +249,9 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 	score_combine(&e->sp, e->st, n, ns, nh, &v->r);
 	v->score = v->r.score;
 	v->ntokens = n;
+	v->nham = nh;
+	v->cutoff = cut = opts_cutoff_at(e->o, nh);
+	v->warm = v->score > opts_spam_cutoff(e->o) && !(v->score > cut);
 	if (v->score > cut)
 		v->verdict = VERDICT_SPAM;
 	else if (e->o->ham_cutoff >= 0 && v->score > e->o->ham_cutoff)

@@ -9,6 +9,7 @@
 #define SPAMSIFT_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db/db.h"
 #include "src/opts.h"
@@ -28,6 +29,12 @@ enum learn_outcome {
 
 struct verdict_info {
 	double score;
+	double cutoff;		/* the spam cutoff it was judged by
+				 * (opts_cutoff_at: the warm-up's, or the
+				 * spam cutoff) */
+	uint64_t nham;		/* ham messages the store had learned */
+	int warm;		/* 1: spam by the spam cutoff, but not by
+				 * the warm-up's (-a learns neither way) */
 	enum verdict verdict;
 	struct score_result r;
 	size_t ntokens;

@@ -245,7 +245,7 @@ auto_learn(struct run *r, const struct input_msg *m,
 {
 	int rc;
 
-	if (v->verdict == VERDICT_UNSURE)
+	if (v->verdict == VERDICT_UNSURE || v->warm)
 		return;
 	rc = engine_learn(r->e, m->buf, m->len, v->verdict == VERDICT_SPAM ?
 	    DB_SPAM : DB_HAM, 0, 0);
@@ -426,7 +426,6 @@ static int
 train_one(struct run *r, const struct input_msg *m)
 {
 	struct verdict_info v;
-	double cut = opts_spam_cutoff(r->o);
 	int rc, wrong;
 
 	if (r->o->train_mode != TRAIN_ALL && !r->o->train_sub) {
@@ -435,9 +434,9 @@ train_one(struct run *r, const struct input_msg *m)
 			    engine_errmsg(r->e));
 			return -1;
 		}
-		wrong = (r->o->train_class == DB_SPAM) != (v.score > cut);
+		wrong = (r->o->train_class == DB_SPAM) != (v.score > v.cutoff);
 		if (r->o->train_mode == TRAIN_TUNE)
-			wrong = wrong || fabs(v.score - cut) < r->o->thick;
+			wrong = wrong || fabs(v.score - v.cutoff) < r->o->thick;
 		if (!wrong)
 			return 0;
 	}
@@ -598,6 +597,10 @@ explain_one(struct run *r, const struct input_msg *m)
 	    score_method_name(r->o->sp.method), v.ntokens, v.r.used, v.r.h,
 	    v.r.s, v.score, v.verdict == VERDICT_SPAM ? "spam" :
 	    (v.verdict == VERDICT_UNSURE ? "unsure" : "clean"));
+	if (v.cutoff > opts_spam_cutoff(r->o))
+		printf("warm-up: the store has learned %llu ham, fewer than "
+		    "%ld: spam needs a score above %g\n",
+		    (unsigned long long)v.nham, r->o->warmup_ham, v.cutoff);
 	if (v.verdict == VERDICT_SPAM)
 		r->spam = 1;
 	return 0;

@@ -31,6 +31,7 @@ enum {
 	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
 	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
 	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS, O_NO_WORD_PAIRS,
+	O_WARMUP, O_WARMUP_CUTOFF,
 };
 
 static const struct option longopts[] = {
@@ -52,6 +53,8 @@ static const struct option longopts[] = {
 	{ "mbox", no_argument, NULL, O_MBOX },
 	{ "spam-cutoff", required_argument, NULL, O_SPAM_CUTOFF },
 	{ "ham-cutoff", required_argument, NULL, O_HAM_CUTOFF },
+	{ "warm-up", required_argument, NULL, O_WARMUP },
+	{ "warm-up-cutoff", required_argument, NULL, O_WARMUP_CUTOFF },
 	{ "pipe", no_argument, NULL, O_PIPE },
 	{ "insert-flag", no_argument, NULL, O_INSERT_FLAG },
 	{ "insert-probability", no_argument, NULL, O_INSERT_PROB },
@@ -124,6 +127,8 @@ static const char usage_text[] =
 "  -m, --method g|r|rf    Graham, Robinson or Robinson-Fisher (rf)\n"
 "      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf)\n"
 "      --ham-cutoff N     unsure between N and the spam cutoff\n"
+"      --warm-up N        until N ham are learned (100), spam needs a\n"
+"      --warm-up-cutoff N score above N (0.99999 g, 0.65 r, 0.99999 rf)\n"
 "      --robs N, --robx N, --min-dev N, --max-tokens N\n"
 "                         combining parameters\n"
 "  -j, --jtokenizer icu|bigram|block  Japanese word cutting (icu)\n"
@@ -173,6 +178,8 @@ opts_init(struct opts *o)
 	score_params_init(&o->sp, SCORE_FISHER);
 	o->spam_cutoff = -1.0;
 	o->ham_cutoff = -1.0;
+	o->warmup_ham = SCORE_WARMUP_HAM;
+	o->warmup_cutoff = -1.0;
 	tok_opts_init(&o->to);
 	o->thick = 0.1;
 	o->busy_ms = 30000;
@@ -197,6 +204,18 @@ opts_spam_cutoff(const struct opts *o)
 {
 	return o->spam_cutoff >= 0.0 ? o->spam_cutoff :
 	    score_default_cutoff(o->sp.method);
+}
+
+double
+opts_cutoff_at(const struct opts *o, uint64_t nham)
+{
+	double cut = opts_spam_cutoff(o), w;
+
+	if (o->train_mode != TRAIN_ALL || nham >= (uint64_t)o->warmup_ham)
+		return cut;
+	w = o->warmup_cutoff >= 0.0 ? o->warmup_cutoff :
+	    score_warmup_cutoff(o->sp.method);
+	return w > cut ? w : cut;
 }
 
 static int
@@ -311,6 +330,13 @@ apply(struct opts *o, int c, const char *arg)
 		return num("spam-cutoff", arg, 0, 1, &o->spam_cutoff);
 	case O_HAM_CUTOFF:
 		return num("ham-cutoff", arg, 0, 1, &o->ham_cutoff);
+	case O_WARMUP:
+		if (num("warm-up", arg, 0, 1e12, &v) != 0)
+			return -1;
+		o->warmup_ham = (long)v;
+		return 0;
+	case O_WARMUP_CUTOFF:
+		return num("warm-up-cutoff", arg, 0, 1, &o->warmup_cutoff);
 	case O_PIPE:
 		o->pipe = 1;
 		return 0;

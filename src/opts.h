@@ -8,6 +8,7 @@
 #define SPAMSIFT_OPTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "db/db.h"
 #include "src/score.h"
@@ -62,6 +63,8 @@ struct opts {
 	struct score_params sp;
 	double spam_cutoff;		/* < 0: the method's default */
 	double ham_cutoff;		/* < 0: off (no unsure verdict) */
+	long warmup_ham;		/* --warm-up N ham messages (0: off) */
+	double warmup_cutoff;		/* < 0: the method's default */
 	int robx_given;
 	struct tok_opts to;
 	const char *refer;		/* --refer-header list */
@@ -101,5 +104,12 @@ int opts_home(const struct opts *o, char *buf, size_t size);
 
 /* The spam cutoff in force (the method's default unless given). */
 double opts_spam_cutoff(const struct opts *o);
+
+/* The cutoff for a message scored against a store that has learned nham
+ * ham messages: during the warm-up (fewer than --warm-up ham, with
+ * --train-mode all: in the other modes the store's ham count measures
+ * corrections, not experience) the higher of the spam cutoff and the
+ * warm-up cutoff, else the spam cutoff. */
+double opts_cutoff_at(const struct opts *o, uint64_t nham);
 
 #endif

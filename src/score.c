@@ -54,6 +54,26 @@ score_default_cutoff(enum score_method m)
 	return 0.95;
 }
 
+/* Measured online on the SpamAssassin index (spamsift --tune): 9 of
+ * rf's 13 false positives at 0.95 came before the store had learned a
+ * hundred ham (newsletters scoring like spam while it knew little
+ * legitimate mail); with spam above 0.99999 until then, 8 false
+ * positives in all and 179 false negatives instead of 173.  Robinson's
+ * scores are less extreme: 0.65 takes its 15 to 11. */
+double
+score_warmup_cutoff(enum score_method m)
+{
+	switch (m) {
+	case SCORE_GRAHAM:
+		return 0.99999;
+	case SCORE_ROBINSON:
+		return 0.65;
+	case SCORE_FISHER:
+		break;
+	}
+	return 0.99999;
+}
+
 const char *
 score_method_name(enum score_method m)
 {

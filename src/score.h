@@ -45,6 +45,11 @@ void score_params_init(struct score_params *p, enum score_method m);
 /* The default spam cutoff of a method: 0.9 g, 0.582 r, 0.95 rf. */
 double score_default_cutoff(enum score_method m);
 
+/* The spam cutoff of the warm-up (opts.h): until the store has learned
+ * SCORE_WARMUP_HAM ham messages, spam needs a score above this. */
+#define SCORE_WARMUP_HAM 100
+double score_warmup_cutoff(enum score_method m);
+
 /* A token's spam probability given its counts and the message totals. */
 double score_token_p(const struct score_params *p, uint32_t spam,
     uint32_t ham, uint64_t nspam, uint64_t nham);

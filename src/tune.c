@@ -269,6 +269,22 @@ method_params(const struct opts *o, enum score_method m,
 	*cut = score_default_cutoff(m);
 }
 
+/* The warm-up cutoff for a message of method m scored against a store of
+ * nh ham in training mode mode: 0 when there is no warm-up (or it is over,
+ * or lower than the cutoff).  As opts_cutoff_at. */
+static double
+warm_cut(const struct opts *o, enum score_method m, int mode, uint64_t nh,
+    double cut)
+{
+	double w;
+
+	if (mode != TRAIN_ALL || nh >= (uint64_t)o->warmup_ham)
+		return 0.0;
+	w = m == o->sp.method && o->warmup_cutoff >= 0.0 ? o->warmup_cutoff :
+	    score_warmup_cutoff(m);
+	return w > cut ? w : 0.0;
+}
+
 static int
 sim_init(struct tune *t, struct sim *s)
 {
@@ -379,7 +395,7 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
     size_t nrows, size_t nmsg, size_t ntrain, size_t first)
 {
 	struct score_params sp[TUNE_NMETHODS];
-	double cut[TUNE_NMETHODS], sc = 0.0;
+	double cut[TUNE_NMETHODS], sc = 0.0, w0;
 	size_t i, k;
 
 	for (k = 0; k < nrows; k++)
@@ -397,11 +413,18 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 
 					rw->pt[rw->npt].score = sc;
 					rw->pt[rw->npt].spam = m->spam;
+					rw->pt[rw->npt].wcut = warm_cut(t->o,
+					    rw->method, mode, s->nh, cut[k]);
 					rw->npt++;
 				}
 			}
-		if (i < ntrain && should_learn(mode, m->spam, sc, cut[0],
-		    t->o->thick) && sim_learn(t, s, m))
+		/* Row 0's method decides what is learned, with the cutoff
+		 * a classification would have used (main.c: v.cutoff). */
+		w0 = nrows > 0 ? warm_cut(t->o, rows[0]->method, mode, s->nh,
+		    cut[0]) : 0.0;
+		if (i < ntrain && should_learn(mode, m->spam, sc,
+		    w0 > cut[0] ? w0 : cut[0], t->o->thick) &&
+		    sim_learn(t, s, m))
 			for (k = 0; k < nrows; k++)
 				rows[k]->trained++;
 	}
@@ -450,9 +473,11 @@ tune_rates(const struct tune_point *p, size_t n, double cut, size_t *fp,
 
 	*fp = *fn = 0;
 	for (i = 0; i < n; i++) {
-		if (p[i].spam && !(p[i].score > cut))
+		int spam = p[i].score > cut && p[i].score > p[i].wcut;
+
+		if (p[i].spam && !spam)
 			(*fn)++;
-		else if (!p[i].spam && p[i].score > cut)
+		else if (!p[i].spam && spam)
 			(*fp)++;
 	}
 }
@@ -471,7 +496,8 @@ tune_cutoff_for_fp(const struct tune_point *p, size_t n, double target_pct)
 	/* The (allowed + 1)-th highest ham score: at it, only the allowed
 	 * ham above it are false positives. */
 	for (i = n; i-- > 0;)
-		if (!p[i].spam && ++seen == allowed + 1) {
+		if (!p[i].spam && p[i].score > p[i].wcut &&
+		    ++seen == allowed + 1) {
 			h = p[i].score;
 			break;
 		}
@@ -601,7 +627,6 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 	struct tune_row row, *rows[1];
 	struct verdict_info v;
 	char path[PATH_MAX], err[512];
-	double cut = opts_spam_cutoff(t->o);
 	size_t i, k = t->nkeep;
 	int rc = -1;
 
@@ -641,7 +666,8 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 			    i + 1, row.pt[i].score, v.score);
 			goto out;
 		}
-		if (should_learn(o.train_mode, spam, v.score, cut, o.thick) &&
+		if (should_learn(o.train_mode, spam, v.score, v.cutoff,
+		    o.thick) &&
 		    (engine_learn(e, t->keep[i], t->keeplen[i], spam ?
 		    DB_SPAM : DB_HAM, 0, i) != 0 ||
 		    engine_flush(e, NULL, NULL) != 0))
@@ -701,6 +727,15 @@ tune_report(const struct tune *t, FILE *f, const char *source)
 	    tok_set_count(t->all), t->nrefs);
 	fprintf(f, "robx %.6f (%s; a database's stored value is not used)\n",
 	    t->o->sp.robx, t->o->robx_given ? "--robx" : "default");
+	if (t->o->warmup_ham > 0)
+		fprintf(f, "warm-up: until %ld ham are learned, spam needs a "
+		    "score above %g (%s %s, for --train-mode all)\n",
+		    t->o->warmup_ham,
+		    t->o->warmup_cutoff >= 0.0 ? t->o->warmup_cutoff :
+		    score_warmup_cutoff(t->o->sp.method),
+		    score_method_name(t->o->sp.method),
+		    t->o->warmup_cutoff >= 0.0 ? "--warm-up-cutoff" :
+		    "default");
 	fprintf(f, "target: false positives at most %g%% of ham (%zu of "
 	    "%zu)\n", t->o->target_fp, (size_t)floor(t->o->target_fp /
 	    100.0 * (double)first->nham + 1e-9), first->nham);

@@ -32,6 +32,9 @@
 struct tune_point {
 	double score;
 	int spam;		/* 1 spam, 0 ham */
+	double wcut;		/* the warm-up cutoff in force when it was
+				 * scored (0: none): spam only above both
+				 * it and the cutoff */
 };
 
 /* The outcome of one configuration. */
@@ -119,13 +122,15 @@ void tune_svg(const struct tune *t, FILE *f);
  * ham or no spam. */
 double tune_auc(struct tune_point *p, size_t n);
 
-/* With "spam when score > cut": *fp gets the number of ham scoring above
- * cut, *fn the number of spam at or below it. */
+/* With "spam when score > cut" (and above each point's wcut): *fp gets
+ * the number of ham scoring above it, *fn the number of spam at or below
+ * it. */
 void tune_rates(const struct tune_point *p, size_t n, double cut,
     size_t *fp, size_t *fn);
 
 /* The lowest cutoff at which at most target_pct percent of the ham
- * (rounded down to whole messages) score above it, rounded up to a
+ * (rounded down to whole messages) score above it (a ham held back by its
+ * wcut counting as below any cutoff), rounded up to a
  * multiple of 1e-6 so that the printed value ("%.6f") gives exactly the
  * rates measured at it.  p must be sorted by score, ascending (as
  * tune_auc leaves it).  With no ham, 0. */

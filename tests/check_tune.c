@@ -39,6 +39,7 @@ auc_of(const double *ham, size_t nh, const double *spam, size_t ns)
 	struct tune_point p[64];
 	size_t i, n = 0;
 
+	memset(p, 0, sizeof(p));
 	ck_assert_uint_le(nh + ns, 64);
 	/* interleave, so input order is not sorted by class */
 	for (i = 0; i < nh || i < ns; i++) {
@@ -109,7 +110,8 @@ END_TEST
 START_TEST(test_auc_sorts)
 {
 	struct tune_point p[] = {
-		{ 0.9, 1 }, { 0.2, 0 }, { 0.6, 0 }, { 0.4, 1 }, { 0.1, 0 },
+		{ 0.9, 1, 0 }, { 0.2, 0, 0 }, { 0.6, 0, 0 }, { 0.4, 1, 0 },
+		{ 0.1, 0, 0 },
 	};
 	size_t i;
 
@@ -125,7 +127,8 @@ END_TEST
 START_TEST(test_rates_boundary)
 {
 	struct tune_point p[] = {
-		{ 0.5, 0 }, { 0.5, 1 }, { 0.6, 0 }, { 0.4, 1 }, { 0.7, 1 },
+		{ 0.5, 0, 0 }, { 0.5, 1, 0 }, { 0.6, 0, 0 }, { 0.4, 1, 0 },
+		{ 0.7, 1, 0 },
 	};
 	size_t fp, fn;
 
@@ -143,12 +146,14 @@ START_TEST(test_rates_boundary)
 }
 END_TEST
 
-/* Ten ham at .05 .15 ... .95 and spam at .5 .9 .99. */
+/* Ten ham at .05 .15 ... .95 and spam at .5 .9 .99 (no warm-up).  p
+ * holds at least 13. */
 static size_t
 ten_ham(struct tune_point *p)
 {
 	size_t i, n = 0;
 
+	memset(p, 0, 13 * sizeof(*p));
 	for (i = 0; i < 10; i++) {
 		p[n].score = (double)(2 * i + 1) / 20.0;	/* as 0.85 is */
 		p[n++].spam = 0;
@@ -190,13 +195,82 @@ START_TEST(test_cutoff_target)
 }
 END_TEST
 
+/* The warm-up: a point's wcut holds a ham back from being a false
+ * positive (and a spam counts missed) unless it scores above both; a ham
+ * held back is no candidate for the target cutoff. */
+START_TEST(test_warmup_points)
+{
+	struct tune_point p[] = {
+		{ 0.99, 0, 0.99999 },		/* held back: not an FP */
+		{ 0.999999, 0, 0.99999 },	/* above both: FP */
+		{ 0.97, 0, 0 },			/* no warm-up: FP at .95 */
+		{ 0.999, 1, 0.99999 },		/* held back: missed */
+		{ 0.9999999, 1, 0.99999 },	/* caught */
+		{ 0.1, 0, 0 },
+	};
+	size_t fp, fn;
+	double c;
+
+	tune_rates(p, 6, 0.95, &fp, &fn);
+	ck_assert_uint_eq(fp, 2);
+	ck_assert_uint_eq(fn, 1);
+	/* Over every wcut, the warm-up changes nothing. */
+	tune_rates(p, 6, 0.999995, &fp, &fn);
+	ck_assert_uint_eq(fp, 1);
+	ck_assert_uint_eq(fn, 1);
+	(void)tune_auc(p, 6);
+	/* One FP of four ham allowed (25%): of the ham that can be FPs
+	 * (.999999 and .97), the second highest, .97, is the cutoff; the ham
+	 * at .99 would be the second highest without its wcut. */
+	c = tune_cutoff_for_fp(p, 6, 25.0);
+	ck_assert_double_eq_tol(c, 0.97, 1e-9);
+	tune_rates(p, 6, c, &fp, &fn);
+	ck_assert_uint_eq(fp, 1);
+}
+END_TEST
+
+/* opts_cutoff_at: the warm-up's cutoff while the store has fewer than
+ * --warm-up ham, in training mode all only, never below the cutoff. */
+START_TEST(test_warmup_cutoff)
+{
+	struct opts o;
+
+	opts_init(&o);
+	ck_assert_int_eq(o.warmup_ham, SCORE_WARMUP_HAM);
+	ck_assert_double_eq(opts_cutoff_at(&o, 0), 0.99999);
+	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM - 1),
+	    0.99999);
+	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM), 0.95);
+	o.warmup_ham = 0;
+	ck_assert_double_eq(opts_cutoff_at(&o, 0), 0.95);
+	o.warmup_ham = 10;
+	o.train_mode = TRAIN_ERROR;
+	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.95);
+	o.train_mode = TRAIN_ALL;
+	o.warmup_cutoff = 0.5;		/* under the cutoff: no effect */
+	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.95);
+	o.warmup_cutoff = -1.0;
+	o.spam_cutoff = 0.9999999;	/* over the warm-up's: it wins */
+	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.9999999);
+	o.spam_cutoff = -1.0;
+	score_params_init(&o.sp, SCORE_ROBINSON);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.65);
+	ck_assert_double_eq(opts_cutoff_at(&o, 10), 0.582);
+	score_params_init(&o.sp, SCORE_GRAHAM);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.99999);
+}
+END_TEST
+
 START_TEST(test_cutoff_grid)
 {
 	struct tune_point p[] = {
-		{ 0.1, 0 }, { 0.1234567, 0 }, { 0.1234569, 1 }, { 0.2, 1 },
+		{ 0.1, 0, 0 }, { 0.1234567, 0, 0 }, { 0.1234569, 1, 0 },
+		{ 0.2, 1, 0 },
 	};
-	struct tune_point q[] = { { 0.95, 0 }, { 0.97, 1 } };
-	struct tune_point sat[] = { { 1.0, 0 }, { 1.0, 1 }, { 0.2, 0 } };
+	struct tune_point q[] = { { 0.95, 0, 0 }, { 0.97, 1, 0 } };
+	struct tune_point sat[] = {
+		{ 1.0, 0, 0 }, { 1.0, 1, 0 }, { 0.2, 0, 0 },
+	};
 	size_t fp, fn;
 	double c;
 	char buf[32];
@@ -577,7 +651,7 @@ engine_online(const struct opts *o, const struct corpus *c,
 	char path[128], err[256];
 	struct engine *e = NULL;
 	struct verdict_info v;
-	double cut = opts_spam_cutoff(o);
+	double cut;
 	size_t i, learned = 0;
 	int wrong;
 
@@ -588,8 +662,12 @@ engine_online(const struct opts *o, const struct corpus *c,
 	for (i = 0; i < c->n; i++) {
 		ck_assert_int_eq(engine_classify(e, c->buf[i], c->len[i], &v),
 		    0);
+		/* The cutoff the engine judged by: the warm-up's while the
+		 * store has few ham. */
+		cut = v.cutoff;
 		pt[i].score = v.score;
 		pt[i].spam = c->spam[i];
+		pt[i].wcut = cut > opts_spam_cutoff(o) ? cut : 0.0;
 		wrong = c->spam[i] != (v.score > cut);
 		if (o->train_mode == TRAIN_TUNE)
 			wrong = wrong || fabs(v.score - cut) < o->thick;
@@ -706,6 +784,8 @@ tune_suite(void)
 	tcase_add_test(tc, test_rates_boundary);
 	tcase_add_test(tc, test_cutoff_target);
 	tcase_add_test(tc, test_cutoff_grid);
+	tcase_add_test(tc, test_warmup_points);
+	tcase_add_test(tc, test_warmup_cutoff);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("report");

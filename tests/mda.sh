@@ -70,4 +70,9 @@ train_half() {
 	"$SPAMSIFT" --homedir "$PRISTINE" -q -s $train_s &&
 	    "$SPAMSIFT" --homedir "$PRISTINE" -q -c $train_c
 	check "train a database on half of corpus/" [ $? = 0 ]
+	# 24 ham is deep in the warm-up (spam only above 0.99999), where
+	# most of these spam would pass as clean; the recipes are tested
+	# with the verdicts of a database past it.
+	echo "warm-up 0" >"$PRISTINE/spamsift.conf"
+	chmod 600 "$PRISTINE/spamsift.conf"
 }

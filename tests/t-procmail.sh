@@ -68,8 +68,10 @@ fresh_home() {
 		;;
 	*)
 		mkdir -m 700 "$HOME/.spamsift"
-		cp "$PRISTINE/spamsift.db" "$HOME/.spamsift/spamsift.db"
-		chmod 600 "$HOME/.spamsift/spamsift.db"
+		cp "$PRISTINE/spamsift.db" "$PRISTINE/spamsift.conf" \
+		    "$HOME/.spamsift/"
+		chmod 600 "$HOME/.spamsift/spamsift.db" \
+		    "$HOME/.spamsift/spamsift.conf"
 		;;
 	esac
 	rm -rf "$GOT"
