@@ -6,8 +6,9 @@
 # learns it with its true label (another process), from an empty store.
 # FILTER is spamsift (./spamsift), bogofilter, spamprobe or bsfilter,
 # each with its own defaults.  Writes "label score" lines to
-# bench-out/online-FILTER.txt and prints (1-ROCA)%, FP and FN at the
-# filter's default cutoff.  Slow by design (bsfilter: about an hour for
+# bench-out/online-FILTER.txt (for spamsift a third column, its verdict
+# by exit status: 1 spam, 0 not, which includes the warm-up) and prints
+# (1-ROCA)%, FP and FN at the filter's default cutoff.  Slow by design (bsfilter: about an hour for
 # the SpamAssassin index); not part of make check or make bench.
 set -u
 f=$1
@@ -23,11 +24,14 @@ chmod 700 "$d"
 ss=$d/spamsift
 cp "$top/spamsift" "$ss" 2>/dev/null
 : >"$out"
+v=
 while read -r lab path; do
 	case $path in /*) m=$path ;; *) m=$dir/$path ;; esac
 	case $f in
 	spamsift)
-		s=$("$ss" --homedir "$d/h" "$m" 2>/dev/null | awk '{ print $5 }')
+		rep=$("$ss" --homedir "$d/h" "$m" 2>/dev/null)
+		v=$(( $? == 0 ))
+		s=$(echo "$rep" | awk '{ print $5 }')
 		if [ "$lab" = spam ]; then "$ss" --homedir "$d/h" -q -s "$m"
 		else "$ss" --homedir "$d/h" -q -c "$m"; fi 2>/dev/null ;;
 	bogofilter)
@@ -46,7 +50,8 @@ while read -r lab path; do
 	*) echo "online: $f: not spamsift, bogofilter, spamprobe or bsfilter"
 		exit 2 ;;
 	esac
-	echo "$lab ${s:-0.5}" >>"$out"
+	echo "$lab ${s:-0.5}${v:+ $v}" >>"$out"
+	v=
 done <"$index"
 # Default cutoffs: spam when score > 0.95 (spamsift, bsfilter), >= 0.99
 # (bogofilter's S), >= 0.6 (spamprobe's SPAM).
@@ -57,7 +62,7 @@ spamprobe) cut=0.6 ge=1 ;;
 esac
 awk -v cut=$cut -v ge=$ge '{
 	spam = $1 == "spam"; s = $2 + 0
-	v = ge ? s >= cut : s > cut
+	v = NF >= 3 ? $3 + 0 : (ge ? s >= cut : s > cut)
 	if (spam) { ns++; fn += !v } else { nh++; fp += v }
 } END { printf "%d messages: %d ham, %d spam; FP %d (%.3f%%), FN %d (%.3f%%)\n",
 	nh + ns, nh, ns, fp, 100 * fp / nh, fn, 100 * fn / ns }' "$out"
