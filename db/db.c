@@ -81,6 +81,7 @@ enum stmt {
 	S_MSG_DEL,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
+	S_PRELOAD,
 	S_COUNT_TOK,
 	S_COUNT_MSG,
 	S_USER_VERSION,
@@ -130,6 +131,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_MSG_DEL] = "DELETE FROM msg WHERE digest = ?1",
 	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
 	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
+	/* Rows never hold 0/0, and pl_apply skips one anyway: no WHERE (a
+	 * fifth fewer instructions per row, callgrind). */
+	[S_PRELOAD] = "SELECT tok, spam, ham FROM token",
 	[S_COUNT_TOK] = "SELECT count(*), sum(spam > 0), sum(ham > 0) "
 	    "FROM token WHERE spam > 0 OR ham > 0",
 	[S_COUNT_MSG] = "SELECT count(*) FROM msg",
@@ -178,6 +182,8 @@ struct pl_ent {
 
 struct preload {
 	struct pl_ent *slot;	/* NULL: not loaded */
+	uint64_t spam_msgs;	/* the message totals of the snapshot */
+	uint64_t ham_msgs;
 	size_t nslots;		/* a power of two */
 	size_t used;
 	char *arena;		/* every key, back to back */
@@ -1352,8 +1358,9 @@ out:
 	return rc;
 }
 
-int
-db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
+/* The message totals as SQL has them now. */
+static int
+totals_sql(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
 {
 	sqlite3_stmt *st = NULL;
 	const unsigned char *key;
@@ -1361,13 +1368,6 @@ db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
 	int src;
 	int rc;
 
-	rc = usable(db);
-	if (rc != 0)
-		goto out;
-	if (spam_msgs == NULL || ham_msgs == NULL) {
-		rc = errf(db, DB_EINVAL, "db_totals: null argument");
-		goto out;
-	}
 	*spam_msgs = 0;
 	*ham_msgs = 0;
 	rc = get_stmt(db, S_TOTALS, &st);
@@ -1390,6 +1390,31 @@ db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
 	if (src != SQLITE_DONE)
 		rc = sql_err(db, src);
 	stmt_done(st);
+out:
+	return rc;
+}
+
+int
+db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (spam_msgs == NULL || ham_msgs == NULL) {
+		rc = errf(db, DB_EINVAL, "db_totals: null argument");
+		goto out;
+	}
+	/* Preloaded: the snapshot's, which agree with its tokens (and
+	 * cost nothing per message).  In a write transaction SQL is the
+	 * truth that writes are based on. */
+	if (db->pl.slot != NULL && !db->in_txn) {
+		*spam_msgs = db->pl.spam_msgs;
+		*ham_msgs = db->pl.ham_msgs;
+		goto out;
+	}
+	rc = totals_sql(db, spam_msgs, ham_msgs);
 out:
 	return rc;
 }
@@ -1469,6 +1494,7 @@ db_preload(struct db *db)
 	sqlite3_stmt *st = NULL;
 	const char *tok;
 	size_t len;
+	int began = 0;
 	int src;
 	int rc;
 
@@ -1480,9 +1506,15 @@ db_preload(struct db *db)
 		goto out;
 	}
 	pl_free(&db->pl);
-	rc = get_stmt(db, S_ALL, &st);
+	/* Tokens and totals from one snapshot. */
+	rc = read_begin(db, &began);
 	if (rc != 0)
 		goto out;
+	rc = totals_sql(db, &pl.spam_msgs, &pl.ham_msgs);
+	if (rc == 0)
+		rc = get_stmt(db, S_PRELOAD, &st);
+	if (rc != 0)
+		goto end;
 	/* Bounded by the rows of the table. */
 	for (;;) {
 		src = sqlite3_step(st);
@@ -1507,6 +1539,8 @@ db_preload(struct db *db)
 	if (rc == 0 && src != SQLITE_DONE)
 		rc = sql_err(db, src);
 	stmt_done(st);
+end:
+	rc = read_end(db, began, rc);
 	if (rc != 0)
 		goto out;
 	if (pl.slot == NULL) {
@@ -1731,6 +1765,15 @@ out:
 	return rc;
 }
 
+/* A preloaded total after adding d, as S_TOTAL_ADD does (stops at 0). */
+static uint64_t
+add_total(uint64_t v, int64_t d)
+{
+	if (d < 0 && (uint64_t)-d >= v)
+		return 0;
+	return d < 0 ? v - (uint64_t)-d : v + (uint64_t)d;
+}
+
 int
 db_add_totals(struct db *db, int64_t dspam, int64_t dham)
 {
@@ -1767,6 +1810,11 @@ db_add_totals(struct db *db, int64_t dspam, int64_t dham)
 		rc = run(db, st);
 		if (rc != 0)
 			goto fail;
+	}
+	if (db->pl.slot != NULL) {
+		db->pl_dirty = 1;
+		db->pl.spam_msgs = add_total(db->pl.spam_msgs, dspam);
+		db->pl.ham_msgs = add_total(db->pl.ham_msgs, dham);
 	}
 	goto out;
 fail:
@@ -1870,7 +1918,7 @@ db_status(struct db *db, struct db_status *out)
 	rc = read_begin(db, &began);
 	if (rc != 0)
 		goto out;
-	rc = db_totals(db, &st.spam_msgs, &st.ham_msgs);
+	rc = totals_sql(db, &st.spam_msgs, &st.ham_msgs);
 	if (rc != 0)
 		goto end;
 	rc = get_stmt(db, S_COUNT_TOK, &q);
@@ -2042,7 +2090,7 @@ db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped)
 	rc = db_begin(db);
 	if (rc != 0)
 		goto out;
-	rc = db_totals(db, &spam, &ham);
+	rc = totals_sql(db, &spam, &ham);
 	if (rc == 0)
 		rc = scale_class(db, S_SCALE_SPAM, "spam_msgs", spam,
 		    max_msgs, &scaled);

@@ -88,9 +88,10 @@ int db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs);
 int db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out);
 
-/* Read every token into memory so that later db_lookup() calls are served
- * from there (batch classification).  A snapshot: writes through this
- * handle update it, other processes' writes are not seen.  Errors:
+/* Read every token and the message totals into memory so that later
+ * db_lookup() and db_totals() calls (outside a write transaction) are
+ * served from there (batch classification).  A snapshot: writes through
+ * this handle update it, other processes' writes are not seen.  Errors:
  * DB_ENOMEM, DB_EIO. */
 int db_preload(struct db *db);
 

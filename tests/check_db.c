@@ -958,6 +958,55 @@ START_TEST(test_preload_empty)
 }
 END_TEST
 
+/* Preloaded, the totals are the snapshot's: own writes show, another
+ * handle's do not, a rollback goes back to SQL; db_status reads SQL. */
+START_TEST(test_preload_totals)
+{
+	uint64_t s;
+	uint64_t h;
+	struct tmp t;
+	struct db *db;
+	struct db *db2;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "a", 1, 1, 1);
+	ck_assert_int_eq(db_add_totals(db, 3, 4), 0);
+	commit(db);
+	ck_assert_int_eq(db_preload(db), 0);
+	db2 = open_ok(t.path, 0, TOKV);
+	begin(db2);
+	ck_assert_int_eq(db_add_totals(db2, 1, 1), 0);
+	commit(db2);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 3);
+	ck_assert_uint_eq(h, 4);
+	ck_assert_uint_eq(status(db).spam_msgs, 4);
+	ck_assert_uint_eq(status(db).ham_msgs, 5);
+	/* In a write transaction SQL answers. */
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 2, -10), 0);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 6);
+	ck_assert_uint_eq(h, 0);
+	commit(db);
+	/* The snapshot took the same change, stopping at zero. */
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 5);
+	ck_assert_uint_eq(h, 0);
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 1, 1), 0);
+	db_rollback(db);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 6);
+	ck_assert_uint_eq(h, 0);
+	db_close(db2);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_scale)
 {
 	uint64_t dropped = 99;
@@ -1513,6 +1562,7 @@ db_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_preload_same);
 	tcase_add_test(tc, test_preload_empty);
+	tcase_add_test(tc, test_preload_totals);
 	tcase_add_test(tc, test_scale);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_foreach);
