@@ -79,6 +79,7 @@ enum stmt {
 	S_MSG_GET,
 	S_MSG_SET,
 	S_MSG_DEL,
+	S_ADD_BATCH,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
 	S_PRELOAD,
@@ -129,6 +130,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "class = excluded.class, "
 	    "msgid = coalesce(excluded.msgid, msgid), day = excluded.day",
 	[S_MSG_DEL] = "DELETE FROM msg WHERE digest = ?1",
+	/* S_UPSERT for every row of spamsift_batch, in one statement ("WHERE
+	 * true" parts the SELECT from ON CONFLICT).  Its deltas are checked
+	 * to lie in 0 to DELTA_MAX = COUNT_MAX already. */
+	[S_ADD_BATCH] = "INSERT INTO token(tok, spam, ham, day) "
+	    "SELECT tok, ds, dh, ?1 FROM spamsift_batch WHERE true "
+	    "ON CONFLICT(tok) DO UPDATE SET "
+	    "spam = min(4294967295, max(0, spam + excluded.spam)), "
+	    "ham = min(4294967295, max(0, ham + excluded.ham)), "
+	    "day = excluded.day",
 	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
 	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
 	/* Rows never hold 0/0, and pl_apply skips one anyway: no WHERE (a
@@ -191,6 +201,17 @@ struct preload {
 	size_t arena_cap;
 };
 
+/* The rows db_add_tokens writes in one statement, read by SQL through
+ * the virtual table spamsift_batch(tok, ds, dh): the i < n whose deltas
+ * only add (neither negative, not both zero). */
+struct batch {
+	size_t n;
+	const char *const *toks;
+	const size_t *lens;
+	const int64_t *ds;
+	const int64_t *dh;
+};
+
 struct db {
 	sqlite3 *sq;		/* NULL after a failed db_open */
 	char *path;
@@ -200,6 +221,7 @@ struct db {
 	int in_foreach;
 	int pl_dirty;		/* preload changed in this transaction */
 	struct preload pl;
+	struct batch bt;	/* what spamsift_batch shows now */
 	sqlite3_stmt *st[S_COUNT];
 	int err_rc;
 	char errmsg[ERRMSG_BYTES];
@@ -711,6 +733,162 @@ pl_drop_dirty(struct db *db)
 }
 
 /*
+ * The batch table: an eponymous virtual table over db->bt, so that one
+ * INSERT ... SELECT writes a whole batch.  Per row it saves the
+ * statement's set-up and tear-down, and rows in key order past the end
+ * of the table are appended without a search from the root.
+ */
+
+struct bt_vtab {
+	sqlite3_vtab base;
+	struct db *db;
+};
+
+struct bt_cursor {
+	sqlite3_vtab_cursor base;
+	size_t i;
+};
+
+static int
+bt_adds(const struct batch *bt, size_t i)
+{
+	return bt->ds[i] >= 0 && bt->dh[i] >= 0 &&
+	    (bt->ds[i] > 0 || bt->dh[i] > 0);
+}
+
+static int
+bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
+    sqlite3_vtab **out, char **err)
+{
+	struct bt_vtab *v;
+	int src;
+
+	src = sqlite3_declare_vtab(sq, "CREATE TABLE x(tok TEXT, "
+	    "ds INTEGER, dh INTEGER)");
+	if (src != SQLITE_OK)
+		return src;
+	/* Never usable from the schema (views, triggers). */
+	sqlite3_vtab_config(sq, SQLITE_VTAB_DIRECTONLY);
+	v = sqlite3_malloc(sizeof(*v));
+	if (v == NULL)
+		return SQLITE_NOMEM;
+	memset(v, 0, sizeof(*v));
+	v->db = aux;
+	*out = &v->base;
+	return SQLITE_OK;
+}
+
+static int
+bt_disconnect(sqlite3_vtab *v)
+{
+	sqlite3_free(v);
+	return SQLITE_OK;
+}
+
+static int
+bt_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+	const struct bt_vtab *bv = (const struct bt_vtab *)v;
+
+	/* A full scan, always: no constraint is used. */
+	info->estimatedCost = (double)bv->db->bt.n + 1.0;
+	info->estimatedRows = (sqlite3_int64)bv->db->bt.n + 1;
+	return SQLITE_OK;
+}
+
+static int
+bt_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+	struct bt_cursor *c;
+
+	c = sqlite3_malloc(sizeof(*c));
+	if (c == NULL)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int
+bt_close(sqlite3_vtab_cursor *c)
+{
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+/* Move c to the first row at or after i that adds. */
+static void
+bt_seek(struct bt_cursor *c, size_t i)
+{
+	const struct batch *bt = &((struct bt_vtab *)c->base.pVtab)->db->bt;
+
+	while (i < bt->n && !bt_adds(bt, i))	/* bounded by n */
+		i++;
+	c->i = i;
+}
+
+static int
+bt_filter(sqlite3_vtab_cursor *c, int idxnum, const char *idxstr, int argc,
+    sqlite3_value **argv)
+{
+	bt_seek((struct bt_cursor *)c, 0);
+	return SQLITE_OK;
+}
+
+static int
+bt_next(sqlite3_vtab_cursor *c)
+{
+	bt_seek((struct bt_cursor *)c, ((struct bt_cursor *)c)->i + 1);
+	return SQLITE_OK;
+}
+
+static int
+bt_eof(sqlite3_vtab_cursor *c)
+{
+	const struct bt_cursor *bc = (const struct bt_cursor *)c;
+
+	return bc->i >= ((struct bt_vtab *)c->pVtab)->db->bt.n;
+}
+
+static int
+bt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+	const struct bt_cursor *bc = (const struct bt_cursor *)c;
+	const struct batch *bt = &((struct bt_vtab *)c->pVtab)->db->bt;
+
+	if (col == 0)
+		sqlite3_result_text(ctx, bt->toks[bc->i], (int)bt->lens[bc->i],
+		    SQLITE_STATIC);
+	else
+		sqlite3_result_int64(ctx, col == 1 ? bt->ds[bc->i] :
+		    bt->dh[bc->i]);
+	return SQLITE_OK;
+}
+
+static int
+bt_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
+{
+	*rowid = (sqlite3_int64)((const struct bt_cursor *)c)->i;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module bt_module = {
+	.iVersion = 0,
+	.xCreate = NULL,		/* eponymous only */
+	.xConnect = bt_connect,
+	.xBestIndex = bt_best_index,
+	.xDisconnect = bt_disconnect,
+	.xDestroy = bt_disconnect,
+	.xOpen = bt_open,
+	.xClose = bt_close,
+	.xFilter = bt_filter,
+	.xNext = bt_next,
+	.xEof = bt_eof,
+	.xColumn = bt_column,
+	.xRowid = bt_rowid,
+};
+
+/*
  * Opening
  */
 
@@ -996,6 +1174,11 @@ open_sqlite(struct db *db, int busy_ms)
 	sqlite3_extended_result_codes(db->sq, 1);
 	sqlite3_busy_timeout(db->sq, busy_ms);
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	src = sqlite3_create_module(db->sq, "spamsift_batch", &bt_module, db);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		goto out;
+	}
 	rc = exec(db, "PRAGMA trusted_schema = OFF");
 out:
 	return rc;
@@ -1727,6 +1910,32 @@ run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
 	return rc;
 }
 
+/* One token's change in SQL, and in the preloaded table if there is one;
+ * the caller checked the arguments and handles a failure. */
+static int
+add_one(struct db *db, const char *tok, size_t len, int64_t dspam,
+    int64_t dham, int64_t day)
+{
+	int rc;
+
+	if (dspam > 0 || dham > 0) {
+		/* The row cannot end at 0/0: one upsert. */
+		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, day);
+	} else {
+		/* Drop the row if it reaches 0/0, else lower it. */
+		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, day);
+		if (rc == 0 && sqlite3_changes(db->sq) == 0)
+			rc = run_tok(db, S_DECR, tok, len, dspam, dham, day);
+	}
+	if (rc == 0 && db->pl.slot != NULL) {
+		db->pl_dirty = 1;
+		/* Out of memory: forget the table, SQL is still right. */
+		if (pl_apply(&db->pl, tok, len, dspam, dham) != 0)
+			pl_free(&db->pl);
+	}
+	return rc;
+}
+
 int
 db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t day)
@@ -1742,26 +1951,85 @@ db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 		rc = check_delta(db, dham);
 	if (rc != 0)
 		goto out;
-	if (dspam > 0 || dham > 0) {
-		/* The row cannot end at 0/0: one upsert. */
-		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, day);
-	} else {
-		/* Drop the row if it reaches 0/0, else lower it. */
-		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, day);
-		if (rc == 0 && sqlite3_changes(db->sq) == 0)
-			rc = run_tok(db, S_DECR, tok, len, dspam, dham, day);
-	}
-	if (rc != 0) {
+	rc = add_one(db, tok, len, dspam, dham, day);
+	if (rc != 0)
 		rc = write_failed(db, rc);
+out:
+	return rc;
+}
+
+int
+db_add_tokens(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    int64_t day)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	size_t nadd = 0;
+	int src;
+	int rc;
+
+	rc = check_write(db, "db_add_tokens");
+	if (rc != 0 || n == 0)
 		goto out;
+	if (toks == NULL || lens == NULL || dspam == NULL || dham == NULL) {
+		rc = errf(db, DB_EINVAL, "db_add_tokens: null argument");
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = check_tok(db, toks[i], lens[i]);
+		if (rc == 0)
+			rc = check_delta(db, dspam[i]);
+		if (rc == 0)
+			rc = check_delta(db, dham[i]);
+	}
+	if (rc != 0)
+		goto out;
+	db->bt.n = n;
+	db->bt.toks = toks;
+	db->bt.lens = lens;
+	db->bt.ds = dspam;
+	db->bt.dh = dham;
+	for (i = 0; i < n; i++)
+		if (bt_adds(&db->bt, i))
+			nadd++;
+	/* The rows that only add, in one statement. */
+	if (nadd > 0) {
+		rc = get_stmt(db, S_ADD_BATCH, &st);
+		if (rc != 0)
+			goto fail;
+		src = sqlite3_bind_int64(st, 1, day);
+		if (src != SQLITE_OK) {
+			rc = sql_err(db, src);
+			stmt_done(st);
+			goto fail;
+		}
+		rc = run(db, st);
+		if (rc != 0)
+			goto fail;
+	}
+	/* The others (unlearning, moving) one by one. */
+	for (i = 0; i < n && nadd < n; i++) {
+		if (bt_adds(&db->bt, i))
+			continue;
+		rc = add_one(db, toks[i], lens[i], dspam[i], dham[i], day);
+		if (rc != 0)
+			goto fail;
 	}
 	if (db->pl.slot != NULL) {
 		db->pl_dirty = 1;
-		/* Out of memory: forget the table, SQL is still right. */
-		if (pl_apply(&db->pl, tok, len, dspam, dham) != 0)
-			pl_free(&db->pl);
+		for (i = 0; i < n && db->pl.slot != NULL; i++)
+			if (bt_adds(&db->bt, i) &&
+			    pl_apply(&db->pl, toks[i], lens[i], dspam[i],
+			    dham[i]) != 0)
+				pl_free(&db->pl);
 	}
+	goto out;
+fail:
+	rc = write_failed(db, rc);
 out:
+	if (db != NULL)
+		memset(&db->bt, 0, sizeof(db->bt));
 	return rc;
 }
 

@@ -115,6 +115,16 @@ void db_rollback(struct db *db);
 int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t day);
 
+/* Inside a transaction: db_add_token() for each of n distinct tokens
+ * (toks[i] of lens[i] bytes, deltas dspam[i] and dham[i]), all stamped
+ * with day.  The ones that only add go in one statement (callers that
+ * sort them bytewise write fastest), the others one by one.  The arrays
+ * are borrowed for the call.  After an error the transaction is to be
+ * rolled back.  Errors: as db_add_token. */
+int db_add_tokens(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    int64_t day);
+
 /* Inside a transaction: add to the message totals (stop at zero). */
 int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
 

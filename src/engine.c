@@ -444,6 +444,9 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	enum learn_outcome *outc = NULL;
 	struct wtok *order = NULL;
+	const char **wt = NULL;
+	size_t *wl = NULL;
+	int64_t *ws = NULL, *wh = NULL;
 	size_t i, nt, tl, nw;
 	enum db_class have;
 	int64_t ts = 0, th = 0, day = db_today();
@@ -459,8 +462,13 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->dham = calloc(nt ? nt : 1, sizeof(*e->dham));
 	outc = calloc(e->npend, sizeof(*outc));
 	order = malloc((nt ? nt : 1) * sizeof(*order));
+	wt = malloc((nt ? nt : 1) * sizeof(*wt));
+	wl = malloc((nt ? nt : 1) * sizeof(*wl));
+	ws = malloc((nt ? nt : 1) * sizeof(*ws));
+	wh = malloc((nt ? nt : 1) * sizeof(*wh));
 	if (e->dspam == NULL || e->dham == NULL || outc == NULL ||
-	    order == NULL) {
+	    order == NULL || wt == NULL || wl == NULL || ws == NULL ||
+	    wh == NULL) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 		goto out;
@@ -499,8 +507,8 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		rc = db_set_msg(e->db, p->digest, p->cls,
 		    p->msgid[0] != '\0' ? p->msgid : NULL, day);
 	}
-	/* Write the touched tokens in key order: B-tree upserts in order
-	 * measured 1.8x faster than in arrival order. */
+	/* Write the touched tokens in key order, in one call: B-tree
+	 * upserts in order measured 1.8x faster than in arrival order. */
 	nw = 0;
 	for (i = 0; i < nt; i++) {
 		if (e->dspam[i] == 0 && e->dham[i] == 0)
@@ -510,12 +518,15 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		order[nw++].idx = (uint32_t)i;
 	}
 	qsort_r(order, nw, sizeof(*order), cmp_tok, e->agg);
-	for (i = 0; i < nw && rc == 0; i++) {
+	for (i = 0; i < nw; i++) {
 		size_t k = order[i].idx;
 
-		t = tok_set_token(e->agg, k, &tl);
-		rc = db_add_token(e->db, t, tl, e->dspam[k], e->dham[k], day);
+		wt[i] = tok_set_token(e->agg, k, &wl[i]);
+		ws[i] = e->dspam[k];
+		wh[i] = e->dham[k];
 	}
+	if (rc == 0)
+		rc = db_add_tokens(e->db, nw, wt, wl, ws, wh, day);
 	if (rc == 0 && (ts != 0 || th != 0))
 		rc = db_add_totals(e->db, ts, th);
 	if (rc == 0)
@@ -534,6 +545,10 @@ out:
 		db_rollback(e->db);
 	free(outc);
 	free(order);
+	free(wt);
+	free(wl);
+	free(ws);
+	free(wh);
 	free(e->dspam);
 	free(e->dham);
 	e->dspam = e->dham = NULL;

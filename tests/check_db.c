@@ -1007,6 +1007,250 @@ START_TEST(test_preload_totals)
 }
 END_TEST
 
+/* db_foreach into one string: "tok spam ham day" lines. */
+struct dumpbuf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+static int
+dump_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct dumpbuf *d = ctx;
+	char line[RAND_TOK_MAX * 4 + 64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%.*s %u %u %lld\n", (int)len, tok,
+	    c->spam, c->ham, (long long)day);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_lt((size_t)n, sizeof(line));
+	if (d->len + (size_t)n + 1 > d->cap) {
+		d->cap = (d->len + (size_t)n + 1) * 2;
+		d->s = realloc(d->s, d->cap);
+		ck_assert_ptr_nonnull(d->s);
+	}
+	memcpy(d->s + d->len, line, (size_t)n + 1);
+	d->len += (size_t)n;
+	return 0;
+}
+
+static char *
+dump_all(struct db *db)
+{
+	struct dumpbuf d = { NULL, 0, 0 };
+
+	ck_assert_int_eq(db_foreach(db, dump_fn, &d), 0);
+	if (d.s == NULL)
+		d.s = strdup("");
+	return d.s;
+}
+
+/* db_add_tokens gives what db_add_token one by one gives: new, raised,
+ * lowered, emptied, moved, 0/0 (day only) and clamped tokens, with and
+ * without a preloaded table. */
+START_TEST(test_add_tokens_same)
+{
+	struct db_counts *sql = NULL;
+	struct db_counts *mem = NULL;
+	struct toks train;
+	struct toks ask;
+	const char **bt = NULL;
+	size_t *bl = NULL;
+	int64_t *bs = NULL;
+	int64_t *bh = NULL;
+	const char *big = "big";
+	size_t biglen = 3;
+	int64_t d5 = 5;
+	uint64_t s = 7;
+	size_t nb = 0;
+	size_t i;
+	size_t j;
+	int dup;
+	int pre;
+	char *da;
+	char *db_;
+	struct tmp ta;
+	struct tmp tb;
+	struct db *a;
+	struct db *b;
+
+	toks_make(&train, NRAND, 1);
+	toks_make(&ask, 2 * NRAND, 1);
+	bt = calloc(ask.n, sizeof(*bt));
+	bl = calloc(ask.n, sizeof(*bl));
+	bs = calloc(ask.n, sizeof(*bs));
+	bh = calloc(ask.n, sizeof(*bh));
+	sql = calloc(ask.n, sizeof(*sql));
+	mem = calloc(ask.n, sizeof(*mem));
+	ck_assert_ptr_nonnull(bt);
+	ck_assert_ptr_nonnull(bl);
+	ck_assert_ptr_nonnull(bs);
+	ck_assert_ptr_nonnull(bh);
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_ptr_nonnull(mem);
+	for (pre = 0; pre < 2; pre++) {
+		tmp_make(&ta);
+		tmp_make(&tb);
+		a = open_ok(ta.path, DB_CREATE, TOKV);
+		b = open_ok(tb.path, DB_CREATE, TOKV);
+		begin(a);
+		begin(b);
+		for (i = 0; i < train.n; i++) {
+			int64_t ds = (int64_t)(rnd(&s) % 50) - 10;
+			int64_t dh = (int64_t)(rnd(&s) % 50) - 10;
+
+			ck_assert_int_eq(db_add_token(a, train.tok[i],
+			    train.len[i], ds, dh, 1), 0);
+			ck_assert_int_eq(db_add_token(b, train.tok[i],
+			    train.len[i], ds, dh, 1), 0);
+		}
+		add(a, big, 4294967295LL, 1, 1);
+		add(b, big, 4294967295LL, 1, 1);
+		commit(a);
+		commit(b);
+		if (pre)
+			ck_assert_int_eq(db_preload(b), 0);
+		/* Distinct tokens, half of them stored, all kinds of
+		 * change (0/0 included). */
+		nb = 0;
+		for (i = 0; i < ask.n; i++) {
+			dup = 0;
+			for (j = 0; j < i && !dup; j++)
+				dup = ask.len[j] == ask.len[i] &&
+				    memcmp(ask.tok[j], ask.tok[i],
+				    ask.len[i]) == 0;
+			if (dup || (ask.len[i] == biglen &&
+			    memcmp(ask.tok[i], big, biglen) == 0))
+				continue;
+			bt[nb] = ask.tok[i];
+			bl[nb] = ask.len[i];
+			bs[nb] = (int64_t)(rnd(&s) % 9) - 3;
+			bh[nb] = (int64_t)(rnd(&s) % 9) - 3;
+			nb++;
+		}
+		ck_assert_uint_gt(nb, NRAND);
+		bt[nb] = big;
+		bl[nb] = biglen;
+		bs[nb] = 5;
+		bh[nb] = 0;
+		nb++;
+		begin(a);
+		for (i = 0; i < nb; i++)
+			ck_assert_int_eq(db_add_token(a, bt[i], bl[i], bs[i],
+			    bh[i], 5), 0);
+		commit(a);
+		begin(b);
+		ck_assert_int_eq(db_add_tokens(b, nb, bt, bl, bs, bh, 5), 0);
+		commit(b);
+		da = dump_all(a);
+		db_ = dump_all(b);
+		ck_assert_str_eq(da, db_);
+		ck_assert_ptr_nonnull(strstr(da, "big 4294967295 1 5\n"));
+		free(da);
+		free(db_);
+		/* The preloaded table took the same changes. */
+		lookup_all(a, &ask, sql);
+		lookup_all(b, &ask, mem);
+		same_counts(&ask, sql, mem);
+		ck_counts(b, big, 4294967295U, 1);
+		/* No 0/0 row left behind, nothing out of range. */
+		ck_assert_int_eq(db_check(b), 0);
+
+		/* Refused: outside a transaction, bad tokens and deltas. */
+		ck_assert_int_eq(db_add_tokens(b, 1, &big, &biglen, &d5, &d5,
+		    5), DB_EINVAL);
+		begin(b);
+		bl[0] = 0;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		bl[0] = 1025;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		bl[0] = ask.len[0];
+		bs[1] = 4294967296LL;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		ck_assert_int_eq(db_add_tokens(b, 0, NULL, NULL, NULL, NULL,
+		    5), 0);
+		ck_assert_int_eq(db_add_tokens(b, 1, NULL, bl, bs, bh, 5),
+		    DB_EINVAL);
+		db_rollback(b);
+		db_close(a);
+		db_close(b);
+		tmp_remove(&ta);
+		tmp_remove(&tb);
+	}
+	free(bt);
+	free(bl);
+	free(bs);
+	free(bh);
+	free(sql);
+	free(mem);
+	toks_free(&train);
+	toks_free(&ask);
+}
+END_TEST
+
+/* Rows in key order into an empty store, and more of them than fit one
+ * page, in two batches: what SQL appends and what it merges. */
+START_TEST(test_add_tokens_sorted)
+{
+	enum { N = 5000 };
+	static char names[N][16];
+	const char *t[N];
+	size_t l[N];
+	int64_t ds[N];
+	int64_t dh[N];
+	struct db_counts c;
+	struct db_status st;
+	size_t i;
+	struct tmp tt;
+	struct db *db;
+
+	tmp_make(&tt);
+	db = open_ok(tt.path, DB_CREATE, TOKV);
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "tok%06zu", i);
+		t[i] = names[i];
+		l[i] = strlen(names[i]);
+		ds[i] = (int64_t)(i % 3);
+		dh[i] = (int64_t)(i % 2) + (i % 3 == 0);
+	}
+	/* The even ones first, then all. */
+	for (i = 0; i < N / 2; i++) {
+		t[i] = names[2 * i];
+		l[i] = strlen(names[2 * i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, N / 2, t, l, ds, dh, 1), 0);
+	commit(db);
+	for (i = 0; i < N; i++) {
+		t[i] = names[i];
+		l[i] = strlen(names[i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, N, t, l, ds, dh, 2), 0);
+	commit(db);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(db_lookup(db, 1, &t[i], &l[i], &c), 0);
+		if (i % 2 == 0) {
+			ck_assert_uint_eq(c.spam, ds[i] + ds[i / 2]);
+			ck_assert_uint_eq(c.ham, dh[i] + dh[i / 2]);
+		} else {
+			ck_assert_uint_eq(c.spam, ds[i]);
+			ck_assert_uint_eq(c.ham, dh[i]);
+		}
+	}
+	st = status(db);
+	ck_assert_uint_eq(st.tokens, N);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&tt);
+}
+END_TEST
+
 START_TEST(test_scale)
 {
 	uint64_t dropped = 99;
@@ -1563,6 +1807,8 @@ db_suite(void)
 	tcase_add_test(tc, test_preload_same);
 	tcase_add_test(tc, test_preload_empty);
 	tcase_add_test(tc, test_preload_totals);
+	tcase_add_test(tc, test_add_tokens_same);
+	tcase_add_test(tc, test_add_tokens_sorted);
 	tcase_add_test(tc, test_scale);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_foreach);
