@@ -80,6 +80,7 @@ enum stmt {
 	S_MSG_SET,
 	S_MSG_DEL,
 	S_ADD_BATCH,
+	S_LOOKUP_BATCH,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
 	S_PRELOAD,
@@ -139,6 +140,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "spam = min(4294967295, max(0, spam + excluded.spam)), "
 	    "ham = min(4294967295, max(0, ham + excluded.ham)), "
 	    "day = excluded.day",
+	/* Every token of spamsift_batch in one statement, the batch outside
+	 * (CROSS JOIN keeps that order): rowid is the index into it. */
+	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham "
+	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
 	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
 	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
 	/* Rows never hold 0/0, and pl_apply skips one anyway: no WHERE (a
@@ -201,9 +206,10 @@ struct preload {
 	size_t arena_cap;
 };
 
-/* The rows db_add_tokens writes in one statement, read by SQL through
- * the virtual table spamsift_batch(tok, ds, dh): the i < n whose deltas
- * only add (neither negative, not both zero). */
+/* The rows of a batch, read by SQL through the virtual table
+ * spamsift_batch(tok, ds, dh): for db_lookup every i < n (ds, dh NULL),
+ * for db_add_tokens the ones whose deltas only add (neither negative,
+ * not both zero). */
 struct batch {
 	size_t n;
 	const char *const *toks;
@@ -749,9 +755,13 @@ struct bt_cursor {
 	size_t i;
 };
 
+/* Whether row i is shown: every row to look up (no deltas), the rows
+ * that only add to write. */
 static int
 bt_adds(const struct batch *bt, size_t i)
 {
+	if (bt->ds == NULL)
+		return 1;
 	return bt->ds[i] >= 0 && bt->dh[i] >= 0 &&
 	    (bt->ds[i] > 0 || bt->dh[i] > 0);
 }
@@ -859,6 +869,8 @@ bt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	if (col == 0)
 		sqlite3_result_text(ctx, bt->toks[bc->i], (int)bt->lens[bc->i],
 		    SQLITE_STATIC);
+	else if (bt->ds == NULL)
+		sqlite3_result_null(ctx);
 	else
 		sqlite3_result_int64(ctx, col == 1 ? bt->ds[bc->i] :
 		    bt->dh[bc->i]);
@@ -1613,13 +1625,36 @@ check_tok(struct db *db, const char *tok, size_t len)
 	return rc;
 }
 
+static int
+lookup_one(struct db *db, const char *tok, size_t len, struct db_counts *out)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	rc = get_stmt(db, S_LOOKUP, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		out->spam = clamp_count(sqlite3_column_int64(st, 0));
+		out->ham = clamp_count(sqlite3_column_int64(st, 1));
+	} else if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+	}
+	stmt_done(st);
+out:
+	return rc;
+}
+
 int
 db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int began = 0;
 	int src;
 	int rc;
 
@@ -1639,33 +1674,34 @@ db_lookup(struct db *db, size_t n, const char *const *toks,
 		pl_lookup(&db->pl, n, toks, lens, out);
 		goto out;
 	}
-	rc = get_stmt(db, S_LOOKUP, &st);
+	memset(out, 0, n * sizeof(*out));
+	if (n == 1) {
+		rc = lookup_one(db, toks[0], lens[0], out);
+		goto out;
+	}
+	/* One statement for all: one read transaction, and no set-up and
+	 * tear-down per token. */
+	rc = get_stmt(db, S_LOOKUP_BATCH, &st);
 	if (rc != 0)
 		goto out;
-	if (n > 1) {
-		rc = read_begin(db, &began);
-		if (rc != 0)
-			goto out;
-	}
-	for (i = 0; i < n; i++) {
-		src = sqlite3_bind_text(st, 1, toks[i], (int)lens[i],
-		    SQLITE_STATIC);
-		if (src == SQLITE_OK)
-			src = sqlite3_step(st);
-		if (src == SQLITE_ROW) {
-			out[i].spam = clamp_count(sqlite3_column_int64(st, 0));
-			out[i].ham = clamp_count(sqlite3_column_int64(st, 1));
-		} else if (src == SQLITE_DONE) {
-			out[i].spam = 0;
-			out[i].ham = 0;
-		} else {
-			rc = sql_err(db, src);
+	db->bt.n = n;
+	db->bt.toks = toks;
+	db->bt.lens = lens;
+	/* Bounded by n: a token is found at most once. */
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
 			break;
+		i = (size_t)sqlite3_column_int64(st, 0);
+		if (i < n) {
+			out[i].spam = clamp_count(sqlite3_column_int64(st, 1));
+			out[i].ham = clamp_count(sqlite3_column_int64(st, 2));
 		}
-		sqlite3_reset(st);
 	}
+	if (src != SQLITE_DONE)
+		rc = sql_err(db, src);
 	stmt_done(st);
-	rc = read_end(db, began, rc);
+	memset(&db->bt, 0, sizeof(db->bt));
 out:
 	return rc;
 }

@@ -1251,6 +1251,44 @@ START_TEST(test_add_tokens_sorted)
 }
 END_TEST
 
+/* Many tokens looked up at once (one statement): unknown ones and
+ * repeats, inside a write transaction (uncommitted rows show) and
+ * outside. */
+START_TEST(test_lookup_many)
+{
+	const char *t[5] = { "b", "zz", "a", "b", "c" };
+	size_t l[5] = { 1, 2, 1, 1, 1 };
+	struct db_counts c[5];
+	struct tmp tt;
+	struct db *db;
+
+	tmp_make(&tt);
+	db = open_ok(tt.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "a", 1, 2, 1);
+	add(db, "b", 3, 0, 1);
+	memset(c, 7, sizeof(c));
+	ck_assert_int_eq(db_lookup(db, 5, t, l, c), 0);
+	ck_assert_uint_eq(c[0].spam, 3);
+	ck_assert_uint_eq(c[0].ham, 0);
+	ck_assert_uint_eq(c[1].spam, 0);
+	ck_assert_uint_eq(c[1].ham, 0);
+	ck_assert_uint_eq(c[2].spam, 1);
+	ck_assert_uint_eq(c[2].ham, 2);
+	ck_assert_uint_eq(c[3].spam, 3);
+	ck_assert_uint_eq(c[4].spam, 0);
+	ck_assert_uint_eq(c[4].ham, 0);
+	commit(db);
+	memset(c, 7, sizeof(c));
+	ck_assert_int_eq(db_lookup(db, 5, t, l, c), 0);
+	ck_assert_uint_eq(c[2].ham, 2);
+	ck_assert_uint_eq(c[3].spam, 3);
+	ck_assert_uint_eq(c[4].ham, 0);
+	db_close(db);
+	tmp_remove(&tt);
+}
+END_TEST
+
 START_TEST(test_scale)
 {
 	uint64_t dropped = 99;
@@ -1809,6 +1847,7 @@ db_suite(void)
 	tcase_add_test(tc, test_preload_totals);
 	tcase_add_test(tc, test_add_tokens_same);
 	tcase_add_test(tc, test_add_tokens_sorted);
+	tcase_add_test(tc, test_lookup_many);
 	tcase_add_test(tc, test_scale);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_foreach);
