@@ -620,6 +620,22 @@ START_TEST(test_totals)
 	ck_assert_uint_eq(status(db).spam_msgs, 0);
 	ck_assert_uint_eq(status(db).ham_msgs, 10);
 	db_close(db);
+	/* Damaged totals read as 0: a negative one, a missing one. */
+	{
+		sqlite3 *sq = NULL;
+
+		ck_assert_int_eq(sqlite3_open(t.path, &sq), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(sq, "UPDATE meta SET value = -4 "
+		    "WHERE key = 'spam_msgs'; DELETE FROM meta "
+		    "WHERE key = 'ham_msgs'", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(sq);
+	}
+	db = open_ok(t.path, 0, TOKV);
+	s = h = 9;
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_uint_eq(h, 0);
+	db_close(db);
 	tmp_remove(&t);
 }
 END_TEST
