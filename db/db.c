@@ -1188,7 +1188,11 @@ open_sqlite(struct db *db, int busy_ms)
 		rc = sql_err(db, src);
 		goto out;
 	}
-	rc = exec(db, "PRAGMA trusted_schema = OFF");
+	/* PRAGMA trusted_schema = OFF without parsing one. */
+	src = sqlite3_db_config(db->sq, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+	    NULL);
+	if (src != SQLITE_OK)
+		rc = sql_err(db, src);
 out:
 	return rc;
 }
@@ -1222,13 +1226,12 @@ set_journal(struct db *db)
 			rc = exec(db, "PRAGMA locking_mode = NORMAL");
 		goto out;
 	}
-	if ((db->flags & DB_READONLY) == 0) {
-		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode,
-		    sizeof(mode));
-		if (rc != 0)
-			goto out;
-	}
-	rc = exec(db, "PRAGMA synchronous = NORMAL");
+	/* A reader writes nothing: it needs neither. */
+	if (db->flags & DB_READONLY)
+		goto out;
+	rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	if (rc == 0)
+		rc = exec(db, "PRAGMA synchronous = NORMAL");
 out:
 	return rc;
 }
