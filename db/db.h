@@ -143,6 +143,11 @@ typedef int (*db_token_fn)(void *ctx, const char *tok, size_t len,
     const struct db_counts *c, int64_t day);
 int db_foreach(struct db *db, db_token_fn fn, void *ctx);
 
+/* db_foreach for whole-store statistics: the same tokens in the same
+ * order, without their text and day (a third cheaper per token). */
+typedef int (*db_counts_fn)(void *ctx, const struct db_counts *c);
+int db_foreach_counts(struct db *db, db_counts_fn fn, void *ctx);
+
 /* Maintenance, each one transaction of its own (call outside db_begin).
  * db_scale: when spam (ham) totals exceed max_msgs, scale that class's
  * counts by max_msgs/total (bsfilter's --max-mail), dropping tokens that

@@ -610,15 +610,11 @@ struct robx_acc {
 };
 
 static int
-robx_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
-    int64_t day)
+robx_tok(void *ctx, const struct db_counts *c)
 {
 	struct robx_acc *a = ctx;
 	double b, g;
 
-	(void)tok;
-	(void)len;
-	(void)day;
 	if ((uint64_t)c->spam + c->ham < ROBX_MIN_COUNT)
 		return 0;
 	b = a->ns ? (double)c->spam / (double)a->ns : 0.0;
@@ -647,7 +643,7 @@ engine_update_robx(struct engine *e, int force)
 	    (int64_t)(a.ns + a.nh) >= at)
 		return 0;
 	if (rc == 0)
-		rc = db_foreach(e->db, robx_tok, &a);
+		rc = db_foreach_counts(e->db, robx_tok, &a);
 	if (rc != 0 || a.n == 0)
 		goto out;
 	/* The mean leans to the class trained more (678 spam to 22 ham

@@ -1463,8 +1463,50 @@ sum_distinct(struct db *db, const struct toks *k, uint64_t *spam,
 	free(c);
 }
 
+/* The counts db_foreach gives, in order; then checked against those
+ * db_foreach_counts gives. */
+struct seq {
+	struct db *db;
+	struct db_counts *c;
+	size_t n;
+	size_t cap;
+	size_t i;
+	size_t stop_at;
+	int check;
+};
+
+static int
+seq_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct seq *q = ctx;
+
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 64;
+		q->c = realloc(q->c, q->cap * sizeof(*q->c));
+		ck_assert_ptr_nonnull(q->c);
+	}
+	q->c[q->n++] = *c;
+	return 0;
+}
+
+static int
+seq_counts_fn(void *ctx, const struct db_counts *c)
+{
+	struct seq *q = ctx;
+
+	ck_assert_uint_lt(q->i, q->n);
+	ck_assert_uint_eq(c->spam, q->c[q->i].spam);
+	ck_assert_uint_eq(c->ham, q->c[q->i].ham);
+	q->i++;
+	if (q->stop_at != 0 && q->i == q->stop_at)
+		return 43;
+	return 0;
+}
+
 START_TEST(test_foreach)
 {
+	struct seq cw;
 	struct toks k;
 	struct walk w;
 	uint64_t want_spam = 0;
@@ -1507,6 +1549,22 @@ START_TEST(test_foreach)
 	ck_assert_int_eq(db_foreach(db, walk_fn, &w), 42);
 	ck_assert_uint_eq(w.calls, 10);
 	ck_assert_int_eq(db_foreach(db, NULL, NULL), DB_EINVAL);
+
+	/* The counts-only walk: the same counts in the same order. */
+	memset(&cw, 0, sizeof(cw));
+	cw.db = db;
+	ck_assert_int_eq(db_foreach(db, seq_fn, &cw), 0);
+	ck_assert_uint_eq(cw.n, distinct);
+	cw.check = 1;
+	cw.i = 0;
+	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 0);
+	ck_assert_uint_eq(cw.i, distinct);
+	cw.stop_at = 5;
+	cw.i = 0;
+	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 43);
+	ck_assert_uint_eq(cw.i, 5);
+	ck_assert_int_eq(db_foreach_counts(db, NULL, NULL), DB_EINVAL);
+	free(cw.c);
 	db_close(db);
 	toks_free(&k);
 	tmp_remove(&t);
