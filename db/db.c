@@ -595,7 +595,7 @@ pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
 	size_t i = (size_t)h & mask;
 	size_t probe;
 
-	/* The table is at most half full, so an empty slot is found. */
+	/* The table is at most 3/4 full, so an empty slot is found. */
 	for (probe = 0; probe < pl->nslots && found == NULL; probe++) {
 		e = &pl->slot[i];
 		if (e->len == 0 || (e->hash == h && e->len == len &&
@@ -606,7 +606,9 @@ pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
 	return found;
 }
 
-/* Double the table, or more until want entries fill at most half. */
+/* Double the table, or more until want entries fill at most 3/4 of it
+ * (at 1/2 a bulk classification took 8k more page faults and 16 MB more
+ * memory, to save 5% of its lookup instructions, 0.2% of the run). */
 static int
 pl_grow(struct preload *pl, uint64_t want)
 {
@@ -620,7 +622,7 @@ pl_grow(struct preload *pl, uint64_t want)
 
 	n = oldn == 0 ? PL_MIN_SLOTS : oldn * 2;
 	while (n >= oldn && n <= SIZE_MAX / sizeof(*nslot) &&
-	    (uint64_t)n / 2 < want)	/* at most ~64 */
+	    (uint64_t)n / 4 * 3 < want)	/* at most ~64 */
 		n *= 2;
 	if (n < oldn || n > SIZE_MAX / sizeof(*nslot)) {
 		rc = DB_ENOMEM;
@@ -689,7 +691,7 @@ pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
 	size_t off;
 	int rc = 0;
 
-	if (pl->used + 1 > pl->nslots / 2) {
+	if (pl->used + 1 > pl->nslots / 4 * 3) {
 		rc = pl_grow(pl, pl->used + 1);
 		if (rc != 0)
 			goto out;
