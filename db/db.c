@@ -17,11 +17,17 @@
  *
  * Every SQL statement is prepared once per handle (the common ones by
  * db_open, the rest on first use) and reused.  db_preload() copies every
- * token into an open-addressing hash table; writes made through the same
- * handle while it is loaded are applied to it as well, and a transaction
- * that does not commit drops it (lookups then go back to SQL, which is
- * always right).  Lookups outside a transaction run in one read
- * transaction per call: a WAL read lock per token costs 3-4 times more.
+ * token and the message totals into an open-addressing hash table;
+ * writes made through the same handle while it is loaded are applied to
+ * it as well, and a transaction that does not commit drops it (lookups
+ * then go back to SQL, which is always right).
+ *
+ * Batches go through SQL in one statement, not one per token: the
+ * eponymous virtual table spamsift_batch shows the caller's arrays (see
+ * struct batch), db_lookup joins it with token, db_add_tokens inserts
+ * from it.  A statement per token spent more on its own set-up and
+ * tear-down than on the B-tree, and a WAL read lock per token cost 3-4
+ * times more than one per call.
  */
 #include <sys/stat.h>
 #include <sys/types.h>

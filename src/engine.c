@@ -2,13 +2,15 @@
 /*
  * engine.c - classify and learn.
  *
- * Classifying: tokenize, sort the tokens (page locality), one db_lookup
- * pass, combine.  Learning: messages are tokenized as they come and kept
- * as lists of indexes into one interning set; a flush decides, inside one
- * write transaction, what each message does (new, duplicate, move,
- * remove) from what the store remembers, adds up the per-token changes,
- * and writes each touched token once.  The write lock is held only for
- * the flush, never while tokenizing.
+ * Classifying: tokenize, one db_lookup call (served from the preloaded
+ * store once a batch makes that cheaper, see preload_pays), combine.
+ * Learning: messages are tokenized as they come and kept as lists of
+ * indexes into one interning set; a flush decides, inside one write
+ * transaction, what each message does (new, duplicate, move, remove)
+ * from what the store remembers, adds up the per-token changes, and
+ * writes each touched token once, in key order, in one db_add_tokens
+ * call.  The write lock is held only for the flush, never while
+ * tokenizing.
  */
 #include <stdio.h>
 #include <stdlib.h>
