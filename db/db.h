@@ -88,9 +88,10 @@ int db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs);
 int db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out);
 
-/* Read every token into memory so that later db_lookup() calls are served
- * from there (batch classification).  A snapshot: writes through this
- * handle update it, other processes' writes are not seen.  Errors:
+/* Read every token and the message totals into memory so that later
+ * db_lookup() and db_totals() calls (outside a write transaction) are
+ * served from there (batch classification).  A snapshot: writes through
+ * this handle update it, other processes' writes are not seen.  Errors:
  * DB_ENOMEM, DB_EIO. */
 int db_preload(struct db *db);
 
@@ -114,6 +115,16 @@ void db_rollback(struct db *db);
 int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t day);
 
+/* Inside a transaction: db_add_token() for each of n distinct tokens
+ * (toks[i] of lens[i] bytes, deltas dspam[i] and dham[i]), all stamped
+ * with day.  The ones that only add go in one statement (callers that
+ * sort them bytewise write fastest), the others one by one.  The arrays
+ * are borrowed for the call.  After an error the transaction is to be
+ * rolled back.  Errors: as db_add_token. */
+int db_add_tokens(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    int64_t day);
+
 /* Inside a transaction: add to the message totals (stop at zero). */
 int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
 
@@ -131,6 +142,11 @@ int db_status(struct db *db, struct db_status *st);
 typedef int (*db_token_fn)(void *ctx, const char *tok, size_t len,
     const struct db_counts *c, int64_t day);
 int db_foreach(struct db *db, db_token_fn fn, void *ctx);
+
+/* db_foreach for whole-store statistics: the same tokens in the same
+ * order, without their text and day (a third cheaper per token). */
+typedef int (*db_counts_fn)(void *ctx, const struct db_counts *c);
+int db_foreach_counts(struct db *db, db_counts_fn fn, void *ctx);
 
 /* Maintenance, each one transaction of its own (call outside db_begin).
  * db_scale: when spam (ham) totals exceed max_msgs, scale that class's

@@ -620,6 +620,22 @@ START_TEST(test_totals)
 	ck_assert_uint_eq(status(db).spam_msgs, 0);
 	ck_assert_uint_eq(status(db).ham_msgs, 10);
 	db_close(db);
+	/* Damaged totals read as 0: a negative one, a missing one. */
+	{
+		sqlite3 *sq = NULL;
+
+		ck_assert_int_eq(sqlite3_open(t.path, &sq), SQLITE_OK);
+		ck_assert_int_eq(sqlite3_exec(sq, "UPDATE meta SET value = -4 "
+		    "WHERE key = 'spam_msgs'; DELETE FROM meta "
+		    "WHERE key = 'ham_msgs'", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(sq);
+	}
+	db = open_ok(t.path, 0, TOKV);
+	s = h = 9;
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_assert_uint_eq(h, 0);
+	db_close(db);
 	tmp_remove(&t);
 }
 END_TEST
@@ -958,6 +974,337 @@ START_TEST(test_preload_empty)
 }
 END_TEST
 
+/* Preloaded, the totals are the snapshot's: own writes show, another
+ * handle's do not, a rollback goes back to SQL; db_status reads SQL. */
+START_TEST(test_preload_totals)
+{
+	uint64_t s;
+	uint64_t h;
+	struct tmp t;
+	struct db *db;
+	struct db *db2;
+
+	tmp_make(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "a", 1, 1, 1);
+	ck_assert_int_eq(db_add_totals(db, 3, 4), 0);
+	commit(db);
+	ck_assert_int_eq(db_preload(db), 0);
+	db2 = open_ok(t.path, 0, TOKV);
+	begin(db2);
+	ck_assert_int_eq(db_add_totals(db2, 1, 1), 0);
+	commit(db2);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 3);
+	ck_assert_uint_eq(h, 4);
+	ck_assert_uint_eq(status(db).spam_msgs, 4);
+	ck_assert_uint_eq(status(db).ham_msgs, 5);
+	/* In a write transaction SQL answers. */
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 2, -10), 0);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 6);
+	ck_assert_uint_eq(h, 0);
+	commit(db);
+	/* The snapshot took the same change, stopping at zero. */
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 5);
+	ck_assert_uint_eq(h, 0);
+	begin(db);
+	ck_assert_int_eq(db_add_totals(db, 1, 1), 0);
+	db_rollback(db);
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 6);
+	ck_assert_uint_eq(h, 0);
+	db_close(db2);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* db_foreach into one string: "tok spam ham day" lines. */
+struct dumpbuf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+static int
+dump_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct dumpbuf *d = ctx;
+	char line[RAND_TOK_MAX * 4 + 64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%.*s %u %u %lld\n", (int)len, tok,
+	    c->spam, c->ham, (long long)day);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_lt((size_t)n, sizeof(line));
+	if (d->len + (size_t)n + 1 > d->cap) {
+		d->cap = (d->len + (size_t)n + 1) * 2;
+		d->s = realloc(d->s, d->cap);
+		ck_assert_ptr_nonnull(d->s);
+	}
+	memcpy(d->s + d->len, line, (size_t)n + 1);
+	d->len += (size_t)n;
+	return 0;
+}
+
+static char *
+dump_all(struct db *db)
+{
+	struct dumpbuf d = { NULL, 0, 0 };
+
+	ck_assert_int_eq(db_foreach(db, dump_fn, &d), 0);
+	if (d.s == NULL)
+		d.s = strdup("");
+	return d.s;
+}
+
+/* db_add_tokens gives what db_add_token one by one gives: new, raised,
+ * lowered, emptied, moved, 0/0 (day only) and clamped tokens, with and
+ * without a preloaded table. */
+START_TEST(test_add_tokens_same)
+{
+	struct db_counts *sql = NULL;
+	struct db_counts *mem = NULL;
+	struct toks train;
+	struct toks ask;
+	const char **bt = NULL;
+	size_t *bl = NULL;
+	int64_t *bs = NULL;
+	int64_t *bh = NULL;
+	const char *big = "big";
+	size_t biglen = 3;
+	int64_t d5 = 5;
+	uint64_t s = 7;
+	size_t nb = 0;
+	size_t i;
+	size_t j;
+	int dup;
+	int pre;
+	char *da;
+	char *db_;
+	struct tmp ta;
+	struct tmp tb;
+	struct db *a;
+	struct db *b;
+
+	toks_make(&train, NRAND, 1);
+	toks_make(&ask, 2 * NRAND, 1);
+	bt = calloc(ask.n, sizeof(*bt));
+	bl = calloc(ask.n, sizeof(*bl));
+	bs = calloc(ask.n, sizeof(*bs));
+	bh = calloc(ask.n, sizeof(*bh));
+	sql = calloc(ask.n, sizeof(*sql));
+	mem = calloc(ask.n, sizeof(*mem));
+	ck_assert_ptr_nonnull(bt);
+	ck_assert_ptr_nonnull(bl);
+	ck_assert_ptr_nonnull(bs);
+	ck_assert_ptr_nonnull(bh);
+	ck_assert_ptr_nonnull(sql);
+	ck_assert_ptr_nonnull(mem);
+	for (pre = 0; pre < 2; pre++) {
+		tmp_make(&ta);
+		tmp_make(&tb);
+		a = open_ok(ta.path, DB_CREATE, TOKV);
+		b = open_ok(tb.path, DB_CREATE, TOKV);
+		begin(a);
+		begin(b);
+		for (i = 0; i < train.n; i++) {
+			int64_t ds = (int64_t)(rnd(&s) % 50) - 10;
+			int64_t dh = (int64_t)(rnd(&s) % 50) - 10;
+
+			ck_assert_int_eq(db_add_token(a, train.tok[i],
+			    train.len[i], ds, dh, 1), 0);
+			ck_assert_int_eq(db_add_token(b, train.tok[i],
+			    train.len[i], ds, dh, 1), 0);
+		}
+		add(a, big, 4294967295LL, 1, 1);
+		add(b, big, 4294967295LL, 1, 1);
+		commit(a);
+		commit(b);
+		if (pre)
+			ck_assert_int_eq(db_preload(b), 0);
+		/* Distinct tokens, half of them stored, all kinds of
+		 * change (0/0 included). */
+		nb = 0;
+		for (i = 0; i < ask.n; i++) {
+			dup = 0;
+			for (j = 0; j < i && !dup; j++)
+				dup = ask.len[j] == ask.len[i] &&
+				    memcmp(ask.tok[j], ask.tok[i],
+				    ask.len[i]) == 0;
+			if (dup || (ask.len[i] == biglen &&
+			    memcmp(ask.tok[i], big, biglen) == 0))
+				continue;
+			bt[nb] = ask.tok[i];
+			bl[nb] = ask.len[i];
+			bs[nb] = (int64_t)(rnd(&s) % 9) - 3;
+			bh[nb] = (int64_t)(rnd(&s) % 9) - 3;
+			nb++;
+		}
+		ck_assert_uint_gt(nb, NRAND);
+		bt[nb] = big;
+		bl[nb] = biglen;
+		bs[nb] = 5;
+		bh[nb] = 0;
+		nb++;
+		begin(a);
+		for (i = 0; i < nb; i++)
+			ck_assert_int_eq(db_add_token(a, bt[i], bl[i], bs[i],
+			    bh[i], 5), 0);
+		commit(a);
+		begin(b);
+		ck_assert_int_eq(db_add_tokens(b, nb, bt, bl, bs, bh, 5), 0);
+		commit(b);
+		da = dump_all(a);
+		db_ = dump_all(b);
+		ck_assert_str_eq(da, db_);
+		ck_assert_ptr_nonnull(strstr(da, "big 4294967295 1 5\n"));
+		free(da);
+		free(db_);
+		/* The preloaded table took the same changes. */
+		lookup_all(a, &ask, sql);
+		lookup_all(b, &ask, mem);
+		same_counts(&ask, sql, mem);
+		ck_counts(b, big, 4294967295U, 1);
+		/* No 0/0 row left behind, nothing out of range. */
+		ck_assert_int_eq(db_check(b), 0);
+
+		/* Refused: outside a transaction, bad tokens and deltas. */
+		ck_assert_int_eq(db_add_tokens(b, 1, &big, &biglen, &d5, &d5,
+		    5), DB_EINVAL);
+		begin(b);
+		bl[0] = 0;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		bl[0] = 1025;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		bl[0] = ask.len[0];
+		bs[1] = 4294967296LL;
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		    DB_EINVAL);
+		ck_assert_int_eq(db_add_tokens(b, 0, NULL, NULL, NULL, NULL,
+		    5), 0);
+		ck_assert_int_eq(db_add_tokens(b, 1, NULL, bl, bs, bh, 5),
+		    DB_EINVAL);
+		db_rollback(b);
+		db_close(a);
+		db_close(b);
+		tmp_remove(&ta);
+		tmp_remove(&tb);
+	}
+	free(bt);
+	free(bl);
+	free(bs);
+	free(bh);
+	free(sql);
+	free(mem);
+	toks_free(&train);
+	toks_free(&ask);
+}
+END_TEST
+
+/* Rows in key order into an empty store, and more of them than fit one
+ * page, in two batches: what SQL appends and what it merges. */
+START_TEST(test_add_tokens_sorted)
+{
+	enum { N = 5000 };
+	static char names[N][16];
+	const char *t[N];
+	size_t l[N];
+	int64_t ds[N];
+	int64_t dh[N];
+	struct db_counts c;
+	struct db_status st;
+	size_t i;
+	struct tmp tt;
+	struct db *db;
+
+	tmp_make(&tt);
+	db = open_ok(tt.path, DB_CREATE, TOKV);
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "tok%06zu", i);
+		t[i] = names[i];
+		l[i] = strlen(names[i]);
+		ds[i] = (int64_t)(i % 3);
+		dh[i] = (int64_t)(i % 2) + (i % 3 == 0);
+	}
+	/* The even ones first, then all. */
+	for (i = 0; i < N / 2; i++) {
+		t[i] = names[2 * i];
+		l[i] = strlen(names[2 * i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, N / 2, t, l, ds, dh, 1), 0);
+	commit(db);
+	for (i = 0; i < N; i++) {
+		t[i] = names[i];
+		l[i] = strlen(names[i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, N, t, l, ds, dh, 2), 0);
+	commit(db);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(db_lookup(db, 1, &t[i], &l[i], &c), 0);
+		if (i % 2 == 0) {
+			ck_assert_uint_eq(c.spam, ds[i] + ds[i / 2]);
+			ck_assert_uint_eq(c.ham, dh[i] + dh[i / 2]);
+		} else {
+			ck_assert_uint_eq(c.spam, ds[i]);
+			ck_assert_uint_eq(c.ham, dh[i]);
+		}
+	}
+	st = status(db);
+	ck_assert_uint_eq(st.tokens, N);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&tt);
+}
+END_TEST
+
+/* Many tokens looked up at once (one statement): unknown ones and
+ * repeats, inside a write transaction (uncommitted rows show) and
+ * outside. */
+START_TEST(test_lookup_many)
+{
+	const char *t[5] = { "b", "zz", "a", "b", "c" };
+	size_t l[5] = { 1, 2, 1, 1, 1 };
+	struct db_counts c[5];
+	struct tmp tt;
+	struct db *db;
+
+	tmp_make(&tt);
+	db = open_ok(tt.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "a", 1, 2, 1);
+	add(db, "b", 3, 0, 1);
+	memset(c, 7, sizeof(c));
+	ck_assert_int_eq(db_lookup(db, 5, t, l, c), 0);
+	ck_assert_uint_eq(c[0].spam, 3);
+	ck_assert_uint_eq(c[0].ham, 0);
+	ck_assert_uint_eq(c[1].spam, 0);
+	ck_assert_uint_eq(c[1].ham, 0);
+	ck_assert_uint_eq(c[2].spam, 1);
+	ck_assert_uint_eq(c[2].ham, 2);
+	ck_assert_uint_eq(c[3].spam, 3);
+	ck_assert_uint_eq(c[4].spam, 0);
+	ck_assert_uint_eq(c[4].ham, 0);
+	commit(db);
+	memset(c, 7, sizeof(c));
+	ck_assert_int_eq(db_lookup(db, 5, t, l, c), 0);
+	ck_assert_uint_eq(c[2].ham, 2);
+	ck_assert_uint_eq(c[3].spam, 3);
+	ck_assert_uint_eq(c[4].ham, 0);
+	db_close(db);
+	tmp_remove(&tt);
+}
+END_TEST
+
 START_TEST(test_scale)
 {
 	uint64_t dropped = 99;
@@ -1116,8 +1463,50 @@ sum_distinct(struct db *db, const struct toks *k, uint64_t *spam,
 	free(c);
 }
 
+/* The counts db_foreach gives, in order; then checked against those
+ * db_foreach_counts gives. */
+struct seq {
+	struct db *db;
+	struct db_counts *c;
+	size_t n;
+	size_t cap;
+	size_t i;
+	size_t stop_at;
+	int check;
+};
+
+static int
+seq_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct seq *q = ctx;
+
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 64;
+		q->c = realloc(q->c, q->cap * sizeof(*q->c));
+		ck_assert_ptr_nonnull(q->c);
+	}
+	q->c[q->n++] = *c;
+	return 0;
+}
+
+static int
+seq_counts_fn(void *ctx, const struct db_counts *c)
+{
+	struct seq *q = ctx;
+
+	ck_assert_uint_lt(q->i, q->n);
+	ck_assert_uint_eq(c->spam, q->c[q->i].spam);
+	ck_assert_uint_eq(c->ham, q->c[q->i].ham);
+	q->i++;
+	if (q->stop_at != 0 && q->i == q->stop_at)
+		return 43;
+	return 0;
+}
+
 START_TEST(test_foreach)
 {
+	struct seq cw;
 	struct toks k;
 	struct walk w;
 	uint64_t want_spam = 0;
@@ -1160,6 +1549,22 @@ START_TEST(test_foreach)
 	ck_assert_int_eq(db_foreach(db, walk_fn, &w), 42);
 	ck_assert_uint_eq(w.calls, 10);
 	ck_assert_int_eq(db_foreach(db, NULL, NULL), DB_EINVAL);
+
+	/* The counts-only walk: the same counts in the same order. */
+	memset(&cw, 0, sizeof(cw));
+	cw.db = db;
+	ck_assert_int_eq(db_foreach(db, seq_fn, &cw), 0);
+	ck_assert_uint_eq(cw.n, distinct);
+	cw.check = 1;
+	cw.i = 0;
+	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 0);
+	ck_assert_uint_eq(cw.i, distinct);
+	cw.stop_at = 5;
+	cw.i = 0;
+	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 43);
+	ck_assert_uint_eq(cw.i, 5);
+	ck_assert_int_eq(db_foreach_counts(db, NULL, NULL), DB_EINVAL);
+	free(cw.c);
 	db_close(db);
 	toks_free(&k);
 	tmp_remove(&t);
@@ -1513,6 +1918,10 @@ db_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_preload_same);
 	tcase_add_test(tc, test_preload_empty);
+	tcase_add_test(tc, test_preload_totals);
+	tcase_add_test(tc, test_add_tokens_same);
+	tcase_add_test(tc, test_add_tokens_sorted);
+	tcase_add_test(tc, test_lookup_many);
 	tcase_add_test(tc, test_scale);
 	tcase_add_test(tc, test_prune);
 	tcase_add_test(tc, test_foreach);
