@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,38 +21,19 @@
 #include <sqlite3.h>
 
 #include "db/db.h"
+#include "tests/check_util.h"
 
 #define TOKV		1	/* the tokenizer version the tests use */
 #define BUSY_MS		2000
 #define NRAND		3000	/* random tokens in the preload test */
 #define RAND_TOK_MAX	40	/* longest random token, in pieces */
 
-struct tmp {
-	char dir[64];
-	char path[128];
-};
-
+/* A private directory, and the store's path in it. */
 static void
-tmp_make(struct tmp *t)
+db_tmp(struct tmp *t)
 {
-	snprintf(t->dir, sizeof(t->dir), "/tmp/check_db.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(t->dir));
-	ck_assert_int_eq(chmod(t->dir, 0700), 0);
+	tmp_make(t, "check_db");
 	snprintf(t->path, sizeof(t->path), "%s/%s", t->dir, DB_FILENAME);
-}
-
-static int
-rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	remove(p);
-	return 0;
-}
-
-static void
-tmp_remove(struct tmp *t)
-{
-	chmod(t->dir, 0700);
-	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static struct db *
@@ -207,7 +187,7 @@ START_TEST(test_create_open_close)
 	char wal[160];
 	mode_t old;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	/* The file is 0600 whatever the umask. */
 	old = umask(0);
 	db = open_ok(t.path, DB_CREATE, TOKV);
@@ -245,7 +225,7 @@ START_TEST(test_create_strict_umask)
 	struct db *db;
 	mode_t old;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	old = umask(0277);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	umask(old);
@@ -264,7 +244,7 @@ START_TEST(test_missing)
 	struct tmp t;
 	struct stat sb;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	open_fails(t.path, 0, TOKV, DB_ENOENT, NULL);
 	ck_assert_int_eq(stat(t.path, &sb), -1);
 	open_fails(t.path, DB_READONLY, TOKV, DB_ENOENT, NULL);
@@ -279,7 +259,7 @@ START_TEST(test_bad_args)
 	struct db *db = (struct db *)&t;
 	int rc;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	rc = db_open(&db, t.path, DB_CREATE | DB_READONLY, TOKV, BUSY_MS);
 	ck_assert_int_eq(rc, DB_EINVAL);
 	ck_assert_ptr_null(db);
@@ -325,7 +305,7 @@ START_TEST(test_perm_file)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
 	ck_assert_int_eq(chmod(t.path, 0666), 0);
@@ -349,7 +329,7 @@ START_TEST(test_perm_dir)
 	struct stat sb;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	ck_assert_int_eq(chmod(t.dir, 0777), 0);
 	/* Not even created in an unsafe directory. */
 	open_fails(t.path, DB_CREATE, TOKV, DB_EPERM, "directory");
@@ -373,7 +353,7 @@ START_TEST(test_perm_owner)
 
 	if (geteuid() != 0)
 		return;		/* only root can give a file away */
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
 	ck_assert_int_eq(chown(t.path, 65534, 65534), 0);
@@ -392,7 +372,7 @@ START_TEST(test_garbage)
 {
 	struct tmp t;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	write_file(t.path, "this is not a database at all\n", 300);
 	open_fails(t.path, 0, TOKV, DB_ECORRUPT, "not a database");
 	open_fails(t.path, DB_READONLY, TOKV, DB_ECORRUPT, "not a database");
@@ -404,7 +384,7 @@ START_TEST(test_not_ours)
 {
 	struct tmp t;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	raw_sql(t.path, "CREATE TABLE foo(x)");
 	ck_assert_int_eq(chmod(t.path, 0600), 0);
 	open_fails(t.path, 0, TOKV, DB_ECORRUPT, "not a spamsift database");
@@ -417,7 +397,7 @@ START_TEST(test_empty_file)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	write_file(t.path, "", 0);
 	/* An empty file reads as nothing trained... */
 	open_fails(t.path, DB_READONLY, TOKV, DB_ENOENT, "empty");
@@ -434,7 +414,7 @@ START_TEST(test_tokver)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, 2);
 	db_close(db);
 	open_fails(t.path, 0, 1, DB_ETOKVER,
@@ -452,7 +432,7 @@ START_TEST(test_schema_newer)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
 	raw_sql(t.path, "PRAGMA user_version = 2");
@@ -468,7 +448,7 @@ START_TEST(test_readonly)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "ro", 2, 3, 1);
@@ -504,7 +484,7 @@ START_TEST(test_roundtrip)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_counts(db, "a", 0, 0);
 	begin(db);
@@ -589,7 +569,7 @@ START_TEST(test_totals)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_totals(db, &s, &h), 0);
 	ck_assert_uint_eq(s, 0);
@@ -657,7 +637,7 @@ START_TEST(test_msg)
 	d3[31] = 3;	/* differs from d2 in the last byte only */
 	memset(longid, 'm', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, NULL, 1), DB_EINVAL);
 	begin(db);
@@ -700,7 +680,7 @@ START_TEST(test_meta)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_meta_get(db, "robx_micro", &v), DB_ENOENT);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ENOENT), "robx_micro"));
@@ -745,7 +725,7 @@ START_TEST(test_rollback)
 	struct db *db;
 
 	memset(d, 9, sizeof(d));
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "keep", 1, 1, 1);
@@ -900,7 +880,7 @@ START_TEST(test_preload_same)
 	struct db *db;
 	struct db *db2;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	toks_make(&train, NRAND, 1);
 	/* The same generator: the first NRAND are trained, the rest new. */
 	toks_make(&ask, 2 * NRAND, 1);
@@ -961,7 +941,7 @@ START_TEST(test_preload_empty)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_preload(db), 0);
 	ck_counts(db, "nothing", 0, 0);
@@ -984,7 +964,7 @@ START_TEST(test_preload_totals)
 	struct db *db;
 	struct db *db2;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "a", 1, 1, 1);
@@ -1107,8 +1087,8 @@ START_TEST(test_add_tokens_same)
 	ck_assert_ptr_nonnull(sql);
 	ck_assert_ptr_nonnull(mem);
 	for (pre = 0; pre < 2; pre++) {
-		tmp_make(&ta);
-		tmp_make(&tb);
+		db_tmp(&ta);
+		db_tmp(&tb);
 		a = open_ok(ta.path, DB_CREATE, TOKV);
 		b = open_ok(tb.path, DB_CREATE, TOKV);
 		begin(a);
@@ -1225,7 +1205,7 @@ START_TEST(test_add_tokens_sorted)
 	struct tmp tt;
 	struct db *db;
 
-	tmp_make(&tt);
+	db_tmp(&tt);
 	db = open_ok(tt.path, DB_CREATE, TOKV);
 	for (i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "tok%06zu", i);
@@ -1278,7 +1258,7 @@ START_TEST(test_lookup_many)
 	struct tmp tt;
 	struct db *db;
 
-	tmp_make(&tt);
+	db_tmp(&tt);
 	db = open_ok(tt.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "a", 1, 2, 1);
@@ -1313,7 +1293,7 @@ START_TEST(test_scale)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "t1", 1, 0, 1);
@@ -1362,7 +1342,7 @@ START_TEST(test_prune)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	add(db, "a", 1, 0, 10);
@@ -1519,7 +1499,7 @@ START_TEST(test_foreach)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	toks_make(&k, 800, 99);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
@@ -1579,7 +1559,7 @@ START_TEST(test_status)
 	struct db *db;
 
 	memset(d, 5, sizeof(d));
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	st = status(db);
 	ck_assert_uint_eq(st.tokens, 0);
@@ -1633,7 +1613,7 @@ START_TEST(test_check)
 	int rc;
 	int i;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	for (i = 0; i < 20000; i++) {
@@ -1669,7 +1649,7 @@ START_TEST(test_check_freelist)
 	struct db *db;
 	int i;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	for (i = 0; i < 5000; i++) {
@@ -1704,7 +1684,7 @@ START_TEST(test_check_rows)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_check(db), 0);
 	db_close(db);
@@ -1741,7 +1721,7 @@ START_TEST(test_two_handles)
 	struct db *a;
 	struct db *b;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	a = open_ok(t.path, DB_CREATE, TOKV);
 	b = open_ok(t.path, 0, TOKV);
 	ck_counts(b, "shared", 0, 0);
@@ -1814,7 +1794,7 @@ START_TEST(test_busy)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
 	busy_case(t.path, NULL);
@@ -1828,7 +1808,7 @@ START_TEST(test_netfs)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	ck_assert_int_eq(setenv("SPAMSIFT_FORCE_NETFS", "1", 1), 0);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
@@ -1859,7 +1839,7 @@ START_TEST(test_netfs_from_wal)
 	struct tmp t;
 	struct db *db;
 
-	tmp_make(&t);
+	db_tmp(&t);
 	ck_assert_int_eq(unsetenv("SPAMSIFT_FORCE_NETFS"), 0);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
@@ -1945,12 +1925,5 @@ db_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(db_suite());
 }

@@ -18,6 +18,7 @@ tmp_make(struct tmp *t, const char *tag)
 
 	ck_assert(n > 0 && (size_t)n < sizeof(t->dir));
 	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	t->path[0] = '\0';
 }
 
 static int
@@ -33,6 +34,7 @@ rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
 void
 tmp_remove(const struct tmp *t)
 {
+	chmod(t->dir, 0700);
 	nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 

@@ -17,11 +17,13 @@
 /* A directory made with mkdtemp (mode 0700) under /tmp. */
 struct tmp {
 	char dir[64];
+	char path[128];		/* the suite's to use: a file in dir */
 };
 
 /* Make t->dir, named /tmp/TAG.XXXXXX (TAG: a few letters). */
 void tmp_make(struct tmp *t, const char *tag);
-/* Remove t->dir and everything below it. */
+/* Remove t->dir and everything below it (first making it writable
+ * again, should a test have taken that away). */
 void tmp_remove(const struct tmp *t);
 
 /* The bytes of path, NUL-terminated (the NUL not counted in *len).  The
