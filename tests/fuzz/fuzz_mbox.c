@@ -4,7 +4,9 @@
  *
  * The first byte chooses how the rest is read: split in memory with
  * input_mbox_next (always), then through a private temporary file with
- * input_open in auto, --mbox or pipe (single message) mode, or cut in
+ * input_open in auto, --mbox or pipe (single message) mode, or with
+ * --mbox through a window of 16 to 264 bytes (input_open_max: the window
+ * slides and grows as it does past 1 MB for real), or cut in
  * pieces into a Maildir, an MH folder or a plain directory.  Besides the
  * sanitizers it checks, against models written here independently:
  * every split message lies between separator lines and holds none; the
@@ -276,6 +278,56 @@ read_file(const char *b, size_t len, enum input_mode mode)
 	input_close(in);
 }
 
+/* --mbox through a small window (max bytes): every message that comes
+ * out is the model's; the only failure allowed is EFBIG, when the file
+ * is bigger than the window. */
+static void
+read_window(const char *b, size_t len, size_t max)
+{
+	struct input *in = NULL;
+	struct input_msg m;
+	struct span sp[64];
+	const char *why;
+	char path[512];
+	size_t n, i = 0, k;
+	int r, want_mbox;
+
+	n = check_split(b, len, sp, 64);
+	put("msg", (const uint8_t *)b, len);
+	snprintf(path, sizeof(path), "%s/msg", dir);
+	if (input_open_max(&in, path, INPUT_MBOX_FORCE, max, &why) != 0)
+		die("input_open_max failed", (size_t)errno, max);
+	want_mbox = len >= 5 && memcmp(b, "From ", 5) == 0;
+	if ((input_kind(in) == INPUT_MBOX) != want_mbox)
+		die("window: wrong input kind", (size_t)input_kind(in), n);
+	while ((r = input_next(in, &m)) == 1) {
+		if (!want_mbox) {
+			k = len < max ? len : max;
+			if (i > 0 || m.len != k || (k > 0 &&
+			    memcmp(m.buf, b, k) != 0))
+				die("window: single message not its first "
+				    "bytes", m.len, k);
+		} else {
+			if (i >= n || m.number != i + 1)
+				die("window: mbox message count", i, n);
+			if (i < 64) {
+				k = unquote_model(b + sp[i].start, sp[i].end -
+				    sp[i].start);
+				if (m.len != k || (k > 0 && memcmp(m.buf, model,
+				    k) != 0))
+					die("window: message differs", m.len,
+					    k);
+			}
+		}
+		i++;
+	}
+	if (r < 0 && (errno != EFBIG || len <= max))
+		die("window: input_next failed", (size_t)errno, i);
+	if (r == 0 && i != (want_mbox ? n : 1))
+		die("window: wrong message count", i, want_mbox ? n : 1);
+	input_close(in);
+}
+
 /* Cut the bytes in pieces, write them into a folder, read them back. */
 static void
 read_folder(const uint8_t *b, size_t len, int kind)
@@ -337,8 +389,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		read_file(b, len, INPUT_AUTO);
 		break;
 	case 2:
-	case 3:
 		read_file(b, len, INPUT_MBOX_FORCE);
+		break;
+	case 3:
+		read_window(b, len, 16 + (size_t)(data[0] >> 3) * 8);
 		break;
 	case 4:
 		read_file(b, len, INPUT_SINGLE);
