@@ -253,7 +253,9 @@ load_file(struct input *in, const char *path)
 
 /* Read more of in->fd into the window: 1 when bytes came, 0 at the end of
  * the file, -1 on an error; EFBIG when the window is already at the
- * limit (one message, or junk before the first, is too big). */
+ * limit (one message, or junk before the first, is too big).  The window
+ * holds one byte more than the limit, so that a file of exactly the limit
+ * still reads to its end. */
 static int
 fill(struct input *in)
 {
@@ -264,13 +266,13 @@ fill(struct input *in)
 	if (in->eof)
 		return 0;
 	if (in->len == in->cap) {
-		if (in->cap >= in->max) {
+		if (in->cap > in->max) {
 			errno = EFBIG;
 			return -1;
 		}
 		nc = in->cap == 0 ? INPUT_WINDOW_BYTES : in->cap * 2;
-		if (nc > in->max)
-			nc = in->max;
+		if (nc > in->max + 1)
+			nc = in->max + 1;
 		nb = realloc(in->buf, nc);
 		if (nb == NULL) {
 			errno = ENOMEM;
@@ -354,9 +356,9 @@ whole:
 	 * limit (past it, the message is cut there).  A regular file's
 	 * size is known: one buffer of that size. */
 	if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size >= in->cap && in->cap < in->max) {
+	    (size_t)st.st_size >= in->cap && in->cap <= in->max) {
 		size_t nc = (size_t)st.st_size < in->max ?
-		    (size_t)st.st_size + 1 : in->max;
+		    (size_t)st.st_size + 1 : in->max + 1;
 		char *nb = realloc(in->buf, nc);
 
 		if (nb == NULL) {
@@ -373,6 +375,8 @@ whole:
 		if (k < 0)
 			return -1;
 	}
+	if (in->len > in->max)
+		in->len = in->max;
 	in->kind = INPUT_FILE;
 	if (in->fd != 0)
 		close(in->fd);

@@ -1091,6 +1091,20 @@ START_TEST(test_stream_too_big)
 	ck_assert(memcmp(m.buf, b, STREAM_MAX) == 0);
 	end_is(in);
 	input_close(in);
+
+	/* An mbox of exactly the limit reads to its end (found by fuzz_mbox:
+	 * a full window could not tell the end of the file). */
+	k = (size_t)sprintf(b, "From a\n\n");
+	memset(b + k, 'x', STREAM_MAX - k);
+	put(t.dir, "exact", b, STREAM_MAX);
+	snprintf(path, sizeof(path), "%s/exact", t.dir);
+	ck_assert_int_eq(input_open_max(&in, path, INPUT_MBOX_FORCE,
+	    STREAM_MAX, &why), 0);
+	ck_assert_int_eq(input_kind(in), INPUT_MBOX);
+	ck_assert_int_eq(input_next(in, &m), 1);
+	ck_assert_uint_eq(m.len, STREAM_MAX - k + 1);	/* with its "\n" */
+	end_is(in);
+	input_close(in);
 	free(b);
 	tmp_remove(&t);
 }
