@@ -1297,7 +1297,9 @@ simple_message(struct tok *t, struct tok_set *set)
 	t->nsimple++;
 	for (i = 0; i < nmsg && nhdr < TOK_MAX_HEADERS && rc == 0; i++) {
 		f = &t->fld[i];
-		if (f->nlen > 8 &&
+		/* GMime moves a field whose name starts "Content-" (that
+		 * name alone included) to the body part. */
+		if (f->nlen >= 8 &&
 		    strncasecmp(t->raw.p + f->name, "content-", 8) == 0)
 			continue;	/* the body's, not the message's */
 		nhdr++;
