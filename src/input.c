@@ -29,6 +29,7 @@ struct input {
 	size_t pos;		/* mbox: where the next message starts */
 	size_t max;		/* most bytes of one message (the limit) */
 	int fd;			/* mbox being streamed, or -1 */
+	int own_fd;		/* fd was opened here (not stdin) */
 	int eof;		/* fd has no more bytes */
 	size_t number;
 	char *unq;		/* owned: mboxrd-unquoted copy */
@@ -251,7 +252,9 @@ load_file(struct input *in, const char *path)
 	return rc;
 }
 
-/* Read more of in->fd into the window: 1 when bytes came, 0 at the end of
+/* Read more of in->fd into the window, until it is full or the file ends
+ * (a pipe gives 64 KiB a read: one read per call would have the callers
+ * rescan a big message once per read): 1 when bytes came, 0 at the end of
  * the file, -1 on an error; EFBIG when the window is already at the
  * limit (one message, or junk before the first, is too big).  The window
  * holds one byte more than the limit, so that a file of exactly the limit
@@ -262,6 +265,7 @@ fill(struct input *in)
 	ssize_t r;
 	size_t nc;
 	char *nb;
+	int got = 0;
 
 	if (in->eof)
 		return 0;
@@ -281,17 +285,22 @@ fill(struct input *in)
 		in->buf = nb;
 		in->cap = nc;
 	}
-	do
-		r = read(in->fd, in->buf + in->len, in->cap - in->len);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		in->eof = 1;
-		return 0;
+	/* Bounded by the window: each read adds at least one byte. */
+	while (in->len < in->cap) {
+		do
+			r = read(in->fd, in->buf + in->len,
+			    in->cap - in->len);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			in->eof = 1;
+			break;
+		}
+		in->len += (size_t)r;
+		got = 1;
 	}
-	in->len += (size_t)r;
-	return 1;
+	return got;
 }
 
 /* Drop the window's bytes before pos: pos is where a separator line
@@ -324,6 +333,7 @@ open_file(struct input *in, enum input_mode mode)
 		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
 		if (in->fd < 0)
 			return -1;
+		in->own_fd = 1;
 	}
 	if (mode == INPUT_SINGLE)
 		goto whole;
@@ -378,9 +388,10 @@ whole:
 	if (in->len > in->max)
 		in->len = in->max;
 	in->kind = INPUT_FILE;
-	if (in->fd != 0)
+	if (in->own_fd)
 		close(in->fd);
 	in->fd = -1;
+	in->own_fd = 0;
 	return 0;
 }
 
@@ -591,7 +602,7 @@ input_close(struct input *in)
 	for (i = 0; i < in->nnames; i++)
 		free(in->names[i]);
 	free(in->names);
-	if (in->fd > 0)
+	if (in->own_fd)
 		close(in->fd);
 	free(in->buf);
 	free(in->unq);

@@ -270,19 +270,17 @@ method_params(const struct opts *o, enum score_method m,
 }
 
 /* The warm-up cutoff for a message of method m scored against a store of
- * nh ham in training mode mode: 0 when there is no warm-up (or it is over,
- * or lower than the cutoff).  As opts_cutoff_at. */
+ * nh ham in training mode mode: 0 when there is no warm-up (or it is
+ * over).  Kept even when under the method's cutoff: the rates are also
+ * taken at other cutoffs (the target's), where it may be the higher one.
+ * As opts_cutoff_at. */
 static double
-warm_cut(const struct opts *o, enum score_method m, int mode, uint64_t nh,
-    double cut)
+warm_cut(const struct opts *o, enum score_method m, int mode, uint64_t nh)
 {
-	double w;
-
 	if (mode != TRAIN_ALL || nh >= (uint64_t)o->warmup_ham)
 		return 0.0;
-	w = m == o->sp.method && o->warmup_cutoff >= 0.0 ? o->warmup_cutoff :
-	    score_warmup_cutoff(m);
-	return w > cut ? w : 0.0;
+	return m == o->sp.method && o->warmup_cutoff >= 0.0 ?
+	    o->warmup_cutoff : score_warmup_cutoff(m);
 }
 
 static int
@@ -414,14 +412,14 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 					rw->pt[rw->npt].score = sc;
 					rw->pt[rw->npt].spam = m->spam;
 					rw->pt[rw->npt].wcut = warm_cut(t->o,
-					    rw->method, mode, s->nh, cut[k]);
+					    rw->method, mode, s->nh);
 					rw->npt++;
 				}
 			}
 		/* Row 0's method decides what is learned, with the cutoff
 		 * a classification would have used (main.c: v.cutoff). */
-		w0 = nrows > 0 ? warm_cut(t->o, rows[0]->method, mode, s->nh,
-		    cut[0]) : 0.0;
+		w0 = nrows > 0 ? warm_cut(t->o, rows[0]->method, mode,
+		    s->nh) : 0.0;
 		if (i < ntrain && should_learn(mode, m->spam, sc,
 		    w0 > cut[0] ? w0 : cut[0], t->o->thick) &&
 		    sim_learn(t, s, m))

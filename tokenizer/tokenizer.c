@@ -644,7 +644,7 @@ strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 static const char *
 meta_charset(const char *p, size_t n, char *buf, size_t size)
 {
-	size_t i, end, k;
+	size_t i, end, k, o;
 
 	if (n > TOK_META_SCAN_BYTES)
 		n = TOK_META_SCAN_BYTES;
@@ -667,12 +667,12 @@ meta_charset(const char *p, size_t n, char *buf, size_t size)
 		while (k < end && (p[k] == ' ' || p[k] == '\t' ||
 		    p[k] == '"' || p[k] == '\''))
 			k++;
-		for (i = 0; k < end && i + 1 < size && (isalnum(
+		for (o = 0; k < end && o + 1 < size && (isalnum(
 		    (unsigned char)p[k]) || p[k] == '-' || p[k] == '_' ||
 		    p[k] == '.' || p[k] == ':'); k++)
-			buf[i++] = p[k];
-		buf[i] = '\0';
-		return i > 0 ? buf : NULL;
+			buf[o++] = p[k];
+		buf[o] = '\0';
+		return o > 0 ? buf : NULL;
 	}
 	return NULL;
 }
@@ -1101,6 +1101,8 @@ simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
 	    strcasecmp(mp->sub, "alternative") != 0 &&
 	    strcasecmp(mp->sub, "related") != 0))
 		return -1;
+	/* Line by line through raw, which holds at most
+	 * TOK_MAX_MESSAGE_BYTES. */
 	for (i = body; i < len; i = e + 1) {
 		nl = memchr(p + i, '\n', len - i);
 		e = nl == NULL ? len : (size_t)(nl - p);
