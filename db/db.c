@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #ifdef __linux__
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #endif
 
@@ -1194,8 +1195,15 @@ open_sqlite(struct db *db, int busy_ms)
 	/* SQLite quietly opens a file it cannot write read-only. */
 	if ((db->flags & DB_READONLY) == 0 &&
 	    sqlite3_db_readonly(db->sq, "main") == 1) {
-		rc = errf(db, DB_EPERM, "not writable by you: chmod u+w it, "
-		    "or open it read-only");
+		struct statvfs vfs_st;
+
+		if (statvfs(db->path, &vfs_st) == 0 &&
+		    (vfs_st.f_flag & ST_RDONLY) != 0)
+			rc = errf(db, DB_EPERM, "on a read-only file system: "
+			    "it can only be read");
+		else
+			rc = errf(db, DB_EPERM, "not writable by you: chmod "
+			    "u+w it, or open it read-only");
 		goto out;
 	}
 	sqlite3_extended_result_codes(db->sq, 1);

@@ -331,6 +331,12 @@ else
 	else
 		fail "read-only home: training status $rc, want 3"
 	fi
+	# The reason names the cause: the file system, or the modes.
+	case $ro_how in
+	mount) want="read-only file system" ;;
+	*) want="chmod u+w" ;;
+	esac
+	check "read-only home: the error says '$want'" grep -q "$want" "$T/e"
 	read_only off
 	if out=$("$SPAMSIFT" --check-db 2>&1) && [ "$out" = ok ] &&
 	    [ "$(status_counts)" = "$before" ]; then
