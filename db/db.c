@@ -2297,24 +2297,29 @@ out:
 	return rc;
 }
 
-int
-db_foreach(struct db *db, db_token_fn fn, void *ctx)
+/* Call fn (every row: token, counts, day; statement S_ALL) or cfn (the
+ * counts only; S_ALL_COUNTS, which reads less) for each token, until one
+ * returns non-zero. */
+static int
+walk(struct db *db, db_token_fn fn, db_counts_fn cfn, void *ctx,
+    const char *what)
 {
 	struct db_counts c;
 	sqlite3_stmt *st = NULL;
 	const char *tok;
 	size_t len;
+	int col = cfn != NULL ? 0 : 1;
 	int src;
 	int rc;
 
 	rc = usable(db);
 	if (rc != 0)
 		goto out;
-	if (fn == NULL || db->in_foreach) {
-		rc = errf(db, DB_EINVAL, "db_foreach: no function, or nested");
+	if ((fn == NULL && cfn == NULL) || db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "%s: no function, or nested", what);
 		goto out;
 	}
-	rc = get_stmt(db, S_ALL, &st);
+	rc = get_stmt(db, cfn != NULL ? S_ALL_COUNTS : S_ALL, &st);
 	if (rc != 0)
 		goto out;
 	db->in_foreach = 1;
@@ -2323,13 +2328,17 @@ db_foreach(struct db *db, db_token_fn fn, void *ctx)
 		src = sqlite3_step(st);
 		if (src != SQLITE_ROW)
 			break;
-		tok = (const char *)sqlite3_column_text(st, 0);
-		len = (size_t)sqlite3_column_bytes(st, 0);
-		if (tok == NULL)
-			continue;
-		c.spam = clamp_count(sqlite3_column_int64(st, 1));
-		c.ham = clamp_count(sqlite3_column_int64(st, 2));
-		rc = fn(ctx, tok, len, &c, sqlite3_column_int64(st, 3));
+		c.spam = clamp_count(sqlite3_column_int64(st, col));
+		c.ham = clamp_count(sqlite3_column_int64(st, col + 1));
+		if (cfn != NULL) {
+			rc = cfn(ctx, &c);
+		} else {
+			tok = (const char *)sqlite3_column_text(st, 0);
+			len = (size_t)sqlite3_column_bytes(st, 0);
+			if (tok == NULL)
+				continue;
+			rc = fn(ctx, tok, len, &c, sqlite3_column_int64(st, 3));
+		}
 		if (rc != 0)
 			break;
 	}
@@ -2342,42 +2351,15 @@ out:
 }
 
 int
+db_foreach(struct db *db, db_token_fn fn, void *ctx)
+{
+	return walk(db, fn, NULL, ctx, "db_foreach");
+}
+
+int
 db_foreach_counts(struct db *db, db_counts_fn fn, void *ctx)
 {
-	struct db_counts c;
-	sqlite3_stmt *st = NULL;
-	int src;
-	int rc;
-
-	rc = usable(db);
-	if (rc != 0)
-		goto out;
-	if (fn == NULL || db->in_foreach) {
-		rc = errf(db, DB_EINVAL, "db_foreach_counts: no function, or "
-		    "nested");
-		goto out;
-	}
-	rc = get_stmt(db, S_ALL_COUNTS, &st);
-	if (rc != 0)
-		goto out;
-	db->in_foreach = 1;
-	/* Bounded by the rows of the table. */
-	for (;;) {
-		src = sqlite3_step(st);
-		if (src != SQLITE_ROW)
-			break;
-		c.spam = clamp_count(sqlite3_column_int64(st, 0));
-		c.ham = clamp_count(sqlite3_column_int64(st, 1));
-		rc = fn(ctx, &c);
-		if (rc != 0)
-			break;
-	}
-	if (rc == 0 && src != SQLITE_DONE)
-		rc = sql_err(db, src);
-	stmt_done(st);
-	db->in_foreach = 0;
-out:
-	return rc;
+	return walk(db, NULL, fn, ctx, "db_foreach_counts");
 }
 
 /*
