@@ -34,6 +34,17 @@ status_is() {
 	_s=$?
 	if [ "$_s" = "$_w" ]; then ok "$_d"; else fail "$_d (status $_s, want $_w)"; fi
 }
+# garbage_store DIR: DIR (mode 0700) holding a spamsift.db that is not a
+# database at all, as a corrupt store for the error paths.
+garbage_store() {
+	mkdir -p -m 700 "$1"
+	_i=0
+	while [ $_i -lt 300 ]; do
+		echo "garbage, not a database $_i"
+		_i=$((_i + 1))
+	done >"$1/spamsift.db"
+	chmod 600 "$1/spamsift.db"
+}
 # done_testing: print the counts line read by run-e2e.sh, exit non-zero
 # on failure.
 done_testing() {

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # mda.sh - sourced by t-procmail.sh and t-maildrop.sh after lib.sh: how a
 # delivery's result is put aside and, for mboxes, cut into one file per
-# delivered message; and the training half of corpus/ both start from.
+# delivered message; the store a test HOME gets; and the training half of
+# corpus/ both start from.
 # Uses $HOME (Maildir, Mail/), $T, $GOT, $C, $PRISTINE and $SPAMSIFT.
 
 # collect KIND K: put what delivery K wrote aside, as $GOT/inbox.K or
@@ -27,6 +28,26 @@ collect() {
 			fi
 		done
 	done
+}
+
+# install_store DB: $HOME/.spamsift for a delivery: nothing (none), a
+# file that is not a database (corrupt), or a copy of the trained
+# $PRISTINE store and its configuration (trained).
+install_store() {
+	case $1 in
+	none)
+		;;
+	corrupt)
+		garbage_store "$HOME/.spamsift"
+		;;
+	*)
+		mkdir -m 700 "$HOME/.spamsift"
+		cp "$PRISTINE/spamsift.db" "$PRISTINE/spamsift.conf" \
+		    "$HOME/.spamsift/"
+		chmod 600 "$HOME/.spamsift/spamsift.db" \
+		    "$HOME/.spamsift/spamsift.conf"
+		;;
+	esac
 }
 
 split_mboxes() {

@@ -195,13 +195,7 @@ check "--import-spam of a bad line: status 3" [ $? = 3 ]
 rc=$?
 check "--check-db: status 0, prints ok (got $rc)" \
     [ "$rc.$(cat "$T/out")" = 0.ok ]
-mkdir -m 700 "$T/garbage"
-i=0
-while [ $i -lt 300 ]; do
-	echo "garbage, not a database $i"
-	i=$((i + 1))
-done >"$T/garbage/spamsift.db"
-chmod 600 "$T/garbage/spamsift.db"
+garbage_store "$T/garbage"
 "$SPAMSIFT" --homedir "$T/garbage" --check-db >/dev/null 2>"$T/err"
 rc=$?
 check "--check-db on garbage: status 3 (got $rc)" [ "$rc" = 3 ]

@@ -51,26 +51,7 @@ fresh_home() {
 	for d in "$HOME/Maildir" "$HOME/Maildir/.Spam"; do
 		mkdir -p "$d/cur" "$d/new" "$d/tmp"
 	done
-	case $1 in
-	none)
-		;;
-	corrupt)
-		mkdir -m 700 "$HOME/.spamsift"
-		i=0
-		while [ $i -lt 200 ]; do
-			echo "this is not an SQLite database, just garbage $i"
-			i=$((i + 1))
-		done >"$HOME/.spamsift/spamsift.db"
-		chmod 600 "$HOME/.spamsift/spamsift.db"
-		;;
-	*)
-		mkdir -m 700 "$HOME/.spamsift"
-		cp "$PRISTINE/spamsift.db" "$PRISTINE/spamsift.conf" \
-		    "$HOME/.spamsift/"
-		chmod 600 "$HOME/.spamsift/spamsift.db" \
-		    "$HOME/.spamsift/spamsift.conf"
-		;;
-	esac
+	install_store "$1"
 }
 
 # mkrc KIND [noexception]: the mailfilter as a user would install it, with

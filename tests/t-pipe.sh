@@ -319,13 +319,7 @@ fails() {
 fails "no home directory" --homedir "$T/nowhere"
 mkdir -m 700 "$T/empty"
 fails "home without a database" --homedir "$T/empty"
-mkdir -m 700 "$T/garbage"
-i=0
-while [ $i -lt 300 ]; do
-	echo "garbage, not a database $i"
-	i=$((i + 1))
-done >"$T/garbage/spamsift.db"
-chmod 600 "$T/garbage/spamsift.db"
+garbage_store "$T/garbage"
 fails "corrupt database (garbage)" --homedir "$T/garbage"
 fails "corrupt database, with -a" --homedir "$T/garbage" -a
 mkdir -m 700 "$T/cut"

@@ -54,26 +54,7 @@ is_ref_spam() {
 fresh_home() {
 	rm -rf "$HOME"
 	mkdir -m 700 "$HOME"
-	case ${1:-trained} in
-	none)
-		;;
-	corrupt)
-		mkdir -m 700 "$HOME/.spamsift"
-		i=0
-		while [ $i -lt 200 ]; do
-			echo "this is not an SQLite database, just garbage $i"
-			i=$((i + 1))
-		done >"$HOME/.spamsift/spamsift.db"
-		chmod 600 "$HOME/.spamsift/spamsift.db"
-		;;
-	*)
-		mkdir -m 700 "$HOME/.spamsift"
-		cp "$PRISTINE/spamsift.db" "$PRISTINE/spamsift.conf" \
-		    "$HOME/.spamsift/"
-		chmod 600 "$HOME/.spamsift/spamsift.db" \
-		    "$HOME/.spamsift/spamsift.conf"
-		;;
-	esac
+	install_store "${1:-trained}"
 	rm -rf "$GOT"
 	mkdir "$GOT"
 }
