@@ -451,6 +451,20 @@ run(struct db *db, sqlite3_stmt *st)
 	return rc;
 }
 
+/* run() a statement whose binding gave src: on a bind error, report it
+ * and reset the statement instead. */
+static int
+run_bound(struct db *db, sqlite3_stmt *st, int src)
+{
+	int rc;
+
+	if (src == SQLITE_OK)
+		return run(db, st);
+	rc = sql_err(db, src);
+	stmt_done(st);
+	return rc;
+}
+
 static int
 run_id(struct db *db, enum stmt id)
 {
@@ -524,12 +538,7 @@ meta_set(struct db *db, const char *key, int64_t v)
 	src = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (src == SQLITE_OK)
 		src = sqlite3_bind_int64(st, 2, v);
-	if (src != SQLITE_OK) {
-		rc = sql_err(db, src);
-		stmt_done(st);
-		goto out;
-	}
-	rc = run(db, st);
+	rc = run_bound(db, st, src);
 out:
 	return rc;
 }
@@ -2065,12 +2074,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 		if (rc != 0)
 			goto fail;
 		src = sqlite3_bind_int64(st, 1, day);
-		if (src != SQLITE_OK) {
-			rc = sql_err(db, src);
-			stmt_done(st);
-			goto fail;
-		}
-		rc = run(db, st);
+		rc = run_bound(db, st, src);
 		if (rc != 0)
 			goto fail;
 	}
@@ -2136,12 +2140,7 @@ db_add_totals(struct db *db, int64_t dspam, int64_t dham)
 		src = sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
 		if (src == SQLITE_OK)
 			src = sqlite3_bind_int64(st, 2, d[i]);
-		if (src != SQLITE_OK) {
-			rc = sql_err(db, src);
-			stmt_done(st);
-			goto fail;
-		}
-		rc = run(db, st);
+		rc = run_bound(db, st, src);
 		if (rc != 0)
 			goto fail;
 	}
@@ -2194,12 +2193,7 @@ db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		if (src == SQLITE_OK)
 			src = sqlite3_bind_int64(st, 4, day);
 	}
-	if (src != SQLITE_OK) {
-		rc = sql_err(db, src);
-		stmt_done(st);
-		goto fail;
-	}
-	rc = run(db, st);
+	rc = run_bound(db, st, src);
 	if (rc != 0)
 		goto fail;
 	goto out;
@@ -2411,12 +2405,7 @@ scale_class(struct db *db, enum stmt id, const char *key, uint64_t total,
 	if (rc != 0)
 		goto out;
 	src = sqlite3_bind_double(st, 1, (double)max_msgs / (double)total);
-	if (src != SQLITE_OK) {
-		rc = sql_err(db, src);
-		stmt_done(st);
-		goto out;
-	}
-	rc = run(db, st);
+	rc = run_bound(db, st, src);
 	if (rc == 0)
 		rc = meta_set(db, key, (int64_t)max_msgs);
 	if (rc == 0)
@@ -2494,12 +2483,7 @@ db_prune(struct db *db, int64_t before_day, uint32_t max_count,
 	src = sqlite3_bind_int64(st, 1, (int64_t)max_count);
 	if (src == SQLITE_OK)
 		src = sqlite3_bind_int64(st, 2, before_day);
-	if (src != SQLITE_OK) {
-		rc = sql_err(db, src);
-		stmt_done(st);
-		goto fail;
-	}
-	rc = run(db, st);
+	rc = run_bound(db, st, src);
 	if (rc != 0)
 		goto fail;
 	n = sqlite3_changes(db->sq);
