@@ -385,83 +385,6 @@ nomem:
 	return DB_ENOMEM;
 }
 
-/* A token to write, sorted by its first 8 bytes as a big-endian number
- * (zero-padded: that order agrees with the bytewise one) and, only when
- * those tie, by all of it.  Measured: qsort on the bare indexes, whose
- * comparison fetched both tokens, cost 1.4k instructions per token. */
-struct wtok {
-	uint64_t key;
-	uint32_t idx;
-};
-
-static uint64_t
-tok_key(const char *t, size_t len)
-{
-	uint64_t k = 0;
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		k = k << 8 | (i < len ? (unsigned char)t[i] : 0);
-	return k;
-}
-
-/* Bytewise order of two interned tokens (shorter first on a tie). */
-static int
-cmp_tok(const void *a, const void *b, void *agg)
-{
-	const struct wtok *wa = a, *wb = b;
-	size_t la, lb;
-	const char *ta, *tb;
-	int c;
-
-	if (wa->key != wb->key)
-		return wa->key < wb->key ? -1 : 1;
-	ta = tok_set_token(agg, wa->idx, &la);
-	tb = tok_set_token(agg, wb->idx, &lb);
-	c = memcmp(ta, tb, la < lb ? la : lb);
-	return c != 0 ? c : (la > lb) - (la < lb);
-}
-
-/* Sort w[0..n) (tmp has room for n) by key with a least-significant-
- * byte-first radix sort, then each run of equal keys (tokens sharing
- * their first 8 bytes, such as "subject:...") with qsort_r in full:
- * 0.9k -> 0.35k instructions a token (callgrind, a 600-message flush).
- * The order only makes the writes faster: counts do not depend on it. */
-static void
-sort_wtok(struct wtok *w, struct wtok *tmp, size_t n, void *agg)
-{
-	size_t count[256];
-	struct wtok *src = w, *dst = tmp, *sw;
-	size_t i, j, sum, c;
-	int shift;
-
-	for (shift = 0; shift < 64; shift += 8) {
-		memset(count, 0, sizeof(count));
-		for (i = 0; i < n; i++)
-			count[(src[i].key >> shift) & 0xff]++;
-		if (count[(src[0].key >> shift) & 0xff] == n)
-			continue;	/* all the same byte: nothing moves */
-		for (sum = 0, i = 0; i < 256; i++) {
-			c = count[i];
-			count[i] = sum;
-			sum += c;
-		}
-		for (i = 0; i < n; i++)
-			dst[count[(src[i].key >> shift) & 0xff]++] = src[i];
-		sw = src;
-		src = dst;
-		dst = sw;
-	}
-	if (src != w)
-		memcpy(w, src, n * sizeof(*w));
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && w[j].key == w[i].key; j++)
-			;
-		if (j - i > 1)
-			qsort_r(w + i, j - i, sizeof(*w), cmp_tok, agg);
-	}
-}
-
 static enum db_class
 other(enum db_class c)
 {
@@ -488,14 +411,13 @@ int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	enum learn_outcome *outc = NULL;
-	struct wtok *order = NULL;
+	uint32_t *order = NULL;
 	const char **wt = NULL;
 	size_t *wl = NULL;
 	int64_t *ws = NULL, *wh = NULL;
-	size_t i, nt, tl, nw;
+	size_t i, nt, nw;
 	enum db_class have;
 	int64_t ts = 0, th = 0, day = db_today();
-	const char *t;
 	int rc = 0, began = 0;
 
 	if (e->npend == 0)
@@ -506,7 +428,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->dspam = calloc(nt ? nt : 1, sizeof(*e->dspam));
 	e->dham = calloc(nt ? nt : 1, sizeof(*e->dham));
 	outc = calloc(e->npend, sizeof(*outc));
-	order = malloc((nt ? nt : 1) * 2 * sizeof(*order));
+	order = malloc((nt ? nt : 1) * sizeof(*order));
 	wt = malloc((nt ? nt : 1) * sizeof(*wt));
 	wl = malloc((nt ? nt : 1) * sizeof(*wl));
 	ws = malloc((nt ? nt : 1) * sizeof(*ws));
@@ -555,17 +477,15 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	/* Write the touched tokens in key order, in one call: B-tree
 	 * upserts in order measured 1.8x faster than in arrival order. */
 	nw = 0;
-	for (i = 0; i < nt; i++) {
-		if (e->dspam[i] == 0 && e->dham[i] == 0)
-			continue;
-		t = tok_set_token(e->agg, i, &tl);
-		order[nw].key = tok_key(t, tl);
-		order[nw++].idx = (uint32_t)i;
+	for (i = 0; i < nt; i++)
+		if (e->dspam[i] != 0 || e->dham[i] != 0)
+			order[nw++] = (uint32_t)i;
+	if (rc == 0 && tok_set_order(e->agg, order, nw) != 0) {
+		rc = DB_ENOMEM;
+		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 	}
-	if (nw > 0)
-		sort_wtok(order, order + nw, nw, e->agg);
 	for (i = 0; i < nw; i++) {
-		size_t k = order[i].idx;
+		size_t k = order[i];
 
 		wt[i] = tok_set_token(e->agg, k, &wl[i]);
 		ws[i] = e->dspam[k];

@@ -455,6 +455,69 @@ START_TEST(test_japanese_modes)
 }
 END_TEST
 
+/* tok_set_order puts any subset of indexes in tok_set_sort's order:
+ * tokens sharing their first 8 bytes, prefixes of each other, bytes
+ * above 0x7f; the set is left as it was. */
+START_TEST(test_set_order)
+{
+	static const char *const toks[] = {
+		"subject:zebra", "subject:apple", "subject:", "subject",
+		"b", "\xc3\xa9t\xc3\xa9", "a", "subject:applesauce", "ab",
+		"received:example.org", "received:example.net",
+	};
+	const size_t nfix = sizeof(toks) / sizeof(toks[0]);
+	struct tok_set *s = tok_set_new(), *sorted = tok_set_new();
+	uint32_t idx[64];
+	char buf[32];
+	size_t i, k, la, lb, n = 0;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(sorted);
+	/* 30: more than a sorting run (16), so one merge pass runs, and the
+	 * result ends in the second buffer. */
+	for (i = 0; i < 30; i++) {
+		if (i < nfix)
+			snprintf(buf, sizeof(buf), "%s", toks[i]);
+		else
+			snprintf(buf, sizeof(buf), "subject:w%02zu", 99 - i);
+		ck_assert_int_eq(tok_set_add(s, buf, strlen(buf)), 0);
+		ck_assert_int_eq(tok_set_add(sorted, buf, strlen(buf)), 0);
+		n++;
+	}
+	ck_assert_uint_eq(tok_set_count(s), n);
+	tok_set_sort(sorted);
+	/* All of them: tok_set_sort's order. */
+	for (i = 0; i < n; i++)
+		idx[i] = (uint32_t)(n - 1 - i);
+	ck_assert_int_eq(tok_set_order(s, idx, n), 0);
+	for (i = 0; i < n; i++) {
+		const char *a = tok_set_token(s, idx[i], &la);
+		const char *b = tok_set_token(sorted, i, &lb);
+
+		ck_assert_msg(la == lb && memcmp(a, b, la) == 0,
+		    "position %zu: %s, want %s", i, a, b);
+	}
+	/* Every second one: ascending by memcmp, shorter first. */
+	for (i = 0, k = 0; i < n; i += 2)
+		idx[k++] = (uint32_t)i;
+	ck_assert_int_eq(tok_set_order(s, idx, k), 0);
+	for (i = 1; i < k; i++) {
+		const char *a = tok_set_token(s, idx[i - 1], &la);
+		const char *b = tok_set_token(s, idx[i], &lb);
+		int c = memcmp(a, b, la < lb ? la : lb);
+
+		ck_assert(c < 0 || (c == 0 && la < lb));
+	}
+	/* The set keeps its insertion order. */
+	for (i = 0; i < nfix; i++)
+		ck_assert_str_eq(tok_set_token(s, i, &la), toks[i]);
+	ck_assert_int_eq(tok_set_order(s, idx, 0), 0);
+	ck_assert_int_eq(tok_set_order(s, idx, 1), 0);
+	tok_set_free(s);
+	tok_set_free(sorted);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct tok_set *s = tok_set_new();
@@ -868,6 +931,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_nfkc);
 	tcase_add_test(tc, test_japanese_modes);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_set_order);
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);
