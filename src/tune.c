@@ -393,7 +393,7 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
     size_t nrows, size_t nmsg, size_t ntrain, size_t first)
 {
 	struct score_params sp[TUNE_NMETHODS];
-	double cut[TUNE_NMETHODS], sc = 0.0, w0;
+	double cut[TUNE_NMETHODS], sc = 0.0;
 	size_t i, k;
 
 	for (k = 0; k < nrows; k++)
@@ -416,13 +416,11 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 					rw->npt++;
 				}
 			}
-		/* Row 0's method decides what is learned, with the cutoff
-		 * a classification would have used (main.c: v.cutoff). */
-		w0 = nrows > 0 ? warm_cut(t->o, rows[0]->method, mode,
-		    s->nh) : 0.0;
-		if (i < ntrain && should_learn(mode, m->spam, sc,
-		    w0 > cut[0] ? w0 : cut[0], t->o->thick) &&
-		    sim_learn(t, s, m))
+		/* Row 0's method decides what is learned.  The warm-up
+		 * never enters: it applies in mode all only, which learns
+		 * everything. */
+		if (i < ntrain && should_learn(mode, m->spam, sc, cut[0],
+		    t->o->thick) && sim_learn(t, s, m))
 			for (k = 0; k < nrows; k++)
 				rows[k]->trained++;
 	}
