@@ -322,7 +322,7 @@ engine_learn(struct engine *e, const char *buf, size_t len,
     enum db_class cls, int sub, size_t cookie)
 {
 	struct pending *p;
-	size_t i, n, idx;
+	size_t n;
 	int rc;
 
 	if (e->agg == NULL) {
@@ -370,14 +370,9 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 	p->cookie = cookie;
 	p->first = e->nrefs;
 	p->n = n;
-	for (i = 0; i < n; i++) {
-		size_t tl;
-		const char *t = tok_set_token(e->set, i, &tl);
-
-		if (tok_set_add_idx(e->agg, t, tl, &idx) != 0)
-			goto nomem;
-		e->refs[e->nrefs++] = (uint32_t)idx;
-	}
+	if (tok_set_merge(e->agg, e->set, e->refs + e->nrefs) != 0)
+		goto nomem;
+	e->nrefs += n;
 	e->npend++;
 	return 0;
 nomem:

@@ -455,6 +455,60 @@ START_TEST(test_japanese_modes)
 }
 END_TEST
 
+/* tok_set_merge maps each token of a message's set to its index in a
+ * batch set, old and new alike, across the batch table's growth (3000
+ * tokens: the table rehashes from 1024 slots twice), and reports a full
+ * batch set as TOK_ENOMEM. */
+START_TEST(test_set_merge)
+{
+	struct tok_set *agg = tok_set_new_limit(3000), *m = tok_set_new();
+	static uint32_t idx[3000];
+	char buf[32];
+	size_t i, n, la, lb;
+	int round;
+
+	ck_assert_ptr_nonnull(agg);
+	ck_assert_ptr_nonnull(m);
+	for (round = 0; round < 2; round++) {
+		tok_set_reset(m);
+		/* Round 0: w0000..w1999; round 1: w1000..w2999, half old. */
+		for (i = 0; i < 2000; i++) {
+			snprintf(buf, sizeof(buf), "w%04zu", i + 1000 * round);
+			ck_assert_int_eq(tok_set_add(m, buf, strlen(buf)), 0);
+		}
+		n = tok_set_count(m);
+		ck_assert_int_eq(tok_set_merge(agg, m, idx), 0);
+		for (i = 0; i < n; i++) {
+			const char *a = tok_set_token(m, i, &la);
+			const char *b = tok_set_token(agg, idx[i], &lb);
+
+			ck_assert_msg(la == lb && memcmp(a, b, la) == 0,
+			    "round %d token %zu: %s went to %s", round, i, a,
+			    b);
+		}
+	}
+	ck_assert_uint_eq(tok_set_count(agg), 3000);
+	/* Old tokens keep their index and count up; new ones follow. */
+	ck_assert_uint_eq(idx[0], 1000);
+	ck_assert_uint_eq(idx[1000], 2000);
+	ck_assert_uint_eq(tok_set_freq(agg, 999), 1);
+	ck_assert_uint_eq(tok_set_freq(agg, 1000), 2);
+	ck_assert_uint_eq(tok_set_freq(agg, 2999), 1);
+	/* Full: one more distinct token does not fit. */
+	tok_set_reset(m);
+	ck_assert_int_eq(tok_set_add(m, "w0001", 5), 0);
+	ck_assert_int_eq(tok_set_add(m, "new", 3), 0);
+	ck_assert_int_eq(tok_set_merge(agg, m, idx), TOK_ENOMEM);
+	ck_assert_uint_eq(idx[0], 1);
+	ck_assert_uint_eq(tok_set_count(agg), 3000);
+	/* An empty set merges to nothing. */
+	tok_set_reset(m);
+	ck_assert_int_eq(tok_set_merge(agg, m, idx), 0);
+	tok_set_free(agg);
+	tok_set_free(m);
+}
+END_TEST
+
 /* tok_set_order puts any subset of indexes in tok_set_sort's order:
  * tokens sharing their first 8 bytes, prefixes of each other, bytes
  * above 0x7f; the set is left as it was. */
@@ -932,6 +986,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_japanese_modes);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_set_order);
+	tcase_add_test(tc, test_set_merge);
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);

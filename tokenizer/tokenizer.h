@@ -127,6 +127,12 @@ int tok_set_add(struct tok_set *s, const char *tok, size_t len);
 int tok_set_add_idx(struct tok_set *s, const char *tok, size_t len,
     size_t *idx);
 
+/* Add every token of src to dst, as tok_set_add_idx would one by one;
+ * idx[i] (room for tok_set_count(src)) gets the index in dst of src's
+ * i-th token.  Errors: TOK_ENOMEM, with idx partly filled. */
+int tok_set_merge(struct tok_set *dst, const struct tok_set *src,
+    uint32_t *idx);
+
 size_t tok_set_count(const struct tok_set *s);
 int tok_set_truncated(const struct tok_set *s);
 

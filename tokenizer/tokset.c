@@ -13,6 +13,8 @@
 
 #include "tokenizer/tok_priv.h"
 
+#define MERGE_AHEAD 4	/* tokens between prefetch steps in tok_set_merge */
+
 struct tok_ent {
 	size_t off;		/* into arena */
 	size_t len;
@@ -159,17 +161,17 @@ rehash(struct tok_set *s, size_t nslot)
 	return 0;
 }
 
-/* Add or count a token; 1 when dropped at the limit. */
+/* Add or count a token whose hash_bytes is h; 1 when dropped at the
+ * limit. */
 static int
-add(struct tok_set *s, const char *tok, size_t len, size_t *idx)
+add_hashed(struct tok_set *s, const char *tok, size_t len, uint64_t h,
+    size_t *idx)
 {
-	uint64_t h;
 	size_t j;
 	struct tok_ent *e;
 
 	if (s->nslot == 0 && rehash(s, 1024) != 0)
 		return TOK_ENOMEM;
-	h = hash_bytes(tok, len);
 	j = h & (s->nslot - 1);
 	while (s->slot[j] != 0) {
 		e = &s->ent[s->slot[j] - 1];
@@ -223,6 +225,12 @@ add(struct tok_set *s, const char *tok, size_t len, size_t *idx)
 	return 0;
 }
 
+static int
+add(struct tok_set *s, const char *tok, size_t len, size_t *idx)
+{
+	return add_hashed(s, tok, len, hash_bytes(tok, len), idx);
+}
+
 int
 tok_set_add(struct tok_set *s, const char *tok, size_t len)
 {
@@ -244,6 +252,56 @@ tok_set_add_idx(struct tok_set *s, const char *tok, size_t len, size_t *idx)
 		return TOK_EINVAL;
 	rc = add(s, tok, len, idx);
 	return rc == 1 ? TOK_ENOMEM : rc;
+}
+
+/* Warm the cache for adding src's token i to dst, in three steps that
+ * each need the memory the one before fetched: the slot, the entry it
+ * names, the entry's bytes.  Prefetches never fault. */
+static void
+merge_prefetch(const struct tok_set *dst, const struct tok_set *src,
+    size_t i, int step)
+{
+	size_t j = src->ent[i].hash & (dst->nslot - 1);
+	uint32_t v;
+
+	if (step == 0) {
+		__builtin_prefetch(&dst->slot[j]);
+		return;
+	}
+	v = dst->slot[j];
+	if (v == 0)
+		return;
+	if (step == 1)
+		__builtin_prefetch(&dst->ent[v - 1]);
+	else
+		__builtin_prefetch(dst->arena + dst->ent[v - 1].off);
+}
+
+int
+tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
+{
+	size_t i, k;
+	const struct tok_ent *e;
+	int rc;
+
+	/* A batch's set outgrows the cache; a lookup there waits on memory
+	 * three times (slot, entry, bytes) unless fetched ahead. */
+	for (i = 0; i < src->n; i++) {
+		if (dst->nslot != 0) {
+			if (i + 3 * MERGE_AHEAD < src->n)
+				merge_prefetch(dst, src, i + 3 * MERGE_AHEAD, 0);
+			if (i + 2 * MERGE_AHEAD < src->n)
+				merge_prefetch(dst, src, i + 2 * MERGE_AHEAD, 1);
+			if (i + MERGE_AHEAD < src->n)
+				merge_prefetch(dst, src, i + MERGE_AHEAD, 2);
+		}
+		e = &src->ent[i];
+		rc = add_hashed(dst, src->arena + e->off, e->len, e->hash, &k);
+		if (rc != 0)
+			return rc == 1 ? TOK_ENOMEM : rc;
+		idx[i] = (uint32_t)k;
+	}
+	return 0;
 }
 
 size_t
