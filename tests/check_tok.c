@@ -8,6 +8,7 @@
  * exactly the GMime path's tokens, and hands GMime what it must.
  */
 #include <check.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,62 @@ START_TEST(test_japanese_modes)
 	tok_set_free(bi);
 	tok_set_free(bl);
 	tok_set_free(icu);
+}
+END_TEST
+
+/* Undeclared 8-bit text is decoded by the detector, which is shown the
+ * lines holding 8-bit bytes: found after 70 KB of ASCII (beyond the
+ * detector's TOK_DETECT_BYTES), and alone as well. */
+static const struct {
+	const char *charset, *utf8, *word;
+} undeclared[] = {
+	{ "KOI8-R", "Привет мир, это письмо о встрече завтра утром. "
+	    "Пожалуйста, приходите вовремя.", "вовремя" },
+	{ "GB2312", "中文邮件测试，这是一封关于会议安排的通知。请各位同事准时"
+	    "参加明天上午的会议，讨论下一季度的工作计划。", "上午" },
+	{ "EUC-KR", "한국어 메일 테스트입니다. 내일 아침 회의에 참석해 주시기 "
+	    "바랍니다. 감사합니다.", "감사합니다" },
+};
+
+START_TEST(test_undeclared_after_ascii)
+{
+	static const char head[] = "From: a@example.org\nSubject: t\n"
+	    "Content-Type: text/plain\n\n";
+	struct tbuf msg = { NULL, 0, 0 };
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s = tok_set_new();
+	char line[64], enc[512], *ip, *op;
+	size_t il, ol, i;
+	iconv_t cd = iconv_open(undeclared[_i / 2].charset, "UTF-8");
+	int pad = _i % 2;
+
+	ck_assert(cd != (iconv_t)-1);
+	ip = (char *)undeclared[_i / 2].utf8;
+	il = strlen(ip);
+	op = enc;
+	ol = sizeof(enc);
+	ck_assert(iconv(cd, &ip, &il, &op, &ol) != (size_t)-1);
+	iconv_close(cd);
+	ck_assert_int_eq(tbuf_add(&msg, head, strlen(head)), 0);
+	for (i = 0; pad && msg.len < 70 * 1024; i++) {
+		snprintf(line, sizeof(line), "plain ascii line %zu\n", i);
+		ck_assert_int_eq(tbuf_add(&msg, line, strlen(line)), 0);
+	}
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(tbuf_add(&msg, enc, (size_t)(op - enc)), 0);
+		ck_assert_int_eq(tbuf_addc(&msg, '\n'), 0);
+	}
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	ck_assert_int_eq(tok_message(t, msg.p, msg.len, s), 0);
+	ck_assert_msg(has(s, undeclared[_i / 2].word), "%s%s: no %s",
+	    undeclared[_i / 2].charset, pad ? " after 70 KB" : "",
+	    undeclared[_i / 2].word);
+	assert_clean_tokens(s, undeclared[_i / 2].charset);
+	tok_free(t);
+	tok_set_free(s);
+	tbuf_release(&msg);
 }
 END_TEST
 
@@ -987,6 +1044,8 @@ tok_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_set_order);
 	tcase_add_test(tc, test_set_merge);
+	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
+	    2 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);

@@ -473,6 +473,34 @@ struct det_answer {
 	int asked;		/* 1 answered, -1 failed, 0 not yet */
 };
 
+/* The lines of in that hold an 8-bit byte, up to TOK_DETECT_BYTES: all
+ * the detector can learn from.  Every recogniser reads every byte it is
+ * shown, so a page of English with one accented name cost as much as a
+ * page of Chinese; the lines keep the words around the 8-bit bytes,
+ * which the single-byte recognisers' n-grams use.  Returns 0 with the
+ * sample in *b, or nonzero (take in itself) when nothing is to be
+ * gained or memory ran out. */
+static int
+detect_sample(const char *in, size_t len, struct tbuf *b)
+{
+	size_t i = 0, e, k;
+	const char *nl;
+	int high;
+
+	b->len = 0;
+	while (i < len && b->len < TOK_DETECT_BYTES) {
+		nl = memchr(in + i, '\n', len - i);
+		e = nl == NULL ? len : (size_t)(nl - in) + 1;
+		for (k = i, high = 0; k < e && !high; k++)
+			high = (unsigned char)in[k] >= 0x80;
+		if (high && tbuf_add(b, in + i, e - i < TOK_DETECT_BYTES -
+		    b->len ? e - i : TOK_DETECT_BYTES - b->len) != 0)
+			return -1;
+		i = e;
+	}
+	return b->len == 0 || b->len * 4 > len * 3;
+}
+
 /* Let the detector choose among charsets that decode cleanly.  When
  * latin_ok is false, single-byte answers are not trusted.  Returns 0 and
  * fills out on success, 1 when nothing fitted. */
@@ -494,8 +522,15 @@ detect(struct tok *t, const char *in, size_t len, int latin_ok,
 		}
 	}
 	if (da->asked == 0) {
-		ucsdet_setText(t->csd, in, (int32_t)(len < TOK_DETECT_BYTES ?
-		    len : TOK_DETECT_BYTES), &err);
+		const char *s = in;
+		size_t n = len;
+
+		if (detect_sample(in, len, &t->det) == 0) {
+			s = t->det.p;
+			n = t->det.len;
+		}
+		ucsdet_setText(t->csd, s, (int32_t)(n < TOK_DETECT_BYTES ?
+		    n : TOK_DETECT_BYTES), &err);
 		da->nm = 0;
 		da->m = ucsdet_detectAll(t->csd, &da->nm, &err);
 		da->asked = U_FAILURE(err) ? -1 : 1;

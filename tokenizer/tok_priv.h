@@ -62,6 +62,7 @@ struct tok {
 	struct tok_iconv cv[TOK_ICONV_CACHE];
 	size_t ncv;
 	void *csd;		/* ICU UCharsetDetector, lazily opened */
+	struct tbuf det;	/* the lines shown to the detector */
 	void *popts;		/* GMimeParserOptions, made on first use */
 	struct tbuf raw;	/* normalised copy of the message */
 	struct tbuf text;	/* one part's UTF-8 text */

@@ -152,6 +152,7 @@ tok_free(struct tok *t)
 	tbuf_release(&t->hid);
 	tbuf_release(&t->urls);
 	tbuf_release(&t->hdr);
+	tbuf_release(&t->det);
 	free(t);
 }
 
