@@ -261,8 +261,9 @@ is_block(const char *name)
 	};
 	size_t i;
 
+	/* name is lower case already; the first byte rules out most. */
 	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (strcasecmp(name, blocks[i]) == 0)
+		if (name[0] == blocks[i][0] && strcmp(name, blocks[i]) == 0)
 			return 1;
 	return 0;
 }
