@@ -773,6 +773,57 @@ START_TEST(test_sha256_lengths)
 }
 END_TEST
 
+/* tok_digest is the SHA-256 of Message-ID, "\n", body, exactly as GLib
+ * computed it before: stores hold these digests.  The literal hex pins
+ * them independently of either implementation. */
+START_TEST(test_digest_bytes)
+{
+	static const struct {
+		const char *msg;
+		const char *hashed;	/* what goes into the digest */
+		const char *hex;
+	} cases[] = {
+		{ "Received: from x\nMessage-ID: <id1@example.org>\n"
+		  "Subject: hi\n\nbody\n", "id1@example.org\nbody\n",
+		  "6d0026da097e783b87c061a1b58875b981b424a202e0599b84d7f5bd"
+		  "aab9d27c" },
+		{ "Subject: no id\n\nbody text\n", "\nbody text\n",
+		  "b0d0d0585b2f9bb87ec6d8d7318102d34b1c6b516c64c6280923175b"
+		  "1b8ce573" },
+	};
+	unsigned char d[TOK_DIGEST_BYTES], want[TOK_DIGEST_BYTES];
+	char *msg = NULL, *hashed = NULL;
+	size_t i, k, mlen, hlen;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tok_digest(cases[i].msg, strlen(cases[i].msg), d, NULL, 0);
+		glib_sha256(cases[i].hashed, strlen(cases[i].hashed), want);
+		ck_assert_str_eq(hex32(d), hex32(want));
+		ck_assert_str_eq(hex32(d), cases[i].hex);
+	}
+	/* A body of many blocks, and not a whole number of them. */
+	for (i = 0; i < 2; i++) {
+		mlen = strlen(cases[i].msg) + 5000;
+		hlen = strlen(cases[i].hashed) + 5000;
+		msg = malloc(mlen);
+		hashed = malloc(hlen);
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_ptr_nonnull(hashed);
+		memcpy(msg, cases[i].msg, strlen(cases[i].msg));
+		memcpy(hashed, cases[i].hashed, strlen(cases[i].hashed));
+		for (k = 0; k < 5000; k++) {
+			msg[mlen - 5000 + k] = (char)('a' + k % 23);
+			hashed[hlen - 5000 + k] = (char)('a' + k % 23);
+		}
+		tok_digest(msg, mlen, d, NULL, 0);
+		glib_sha256(hashed, hlen, want);
+		ck_assert_str_eq(hex32(d), hex32(want));
+		free(msg);
+		free(hashed);
+	}
+}
+END_TEST
+
 START_TEST(test_hostile_small)
 {
 #define IN(s) { s, sizeof(s) - 1 }
@@ -1123,6 +1174,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_set_order);
 	tcase_add_test(tc, test_set_merge);
 	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sha256");
