@@ -37,7 +37,7 @@ override LDFLAGS += -fsanitize=address,undefined
 endif
 
 TOK_OBJS = tokenizer/tokenizer.o tokenizer/tokset.o tokenizer/charset.o \
-	tokenizer/html.o tokenizer/words.o
+	tokenizer/html.o tokenizer/words.o tokenizer/sha256.o
 DB_OBJS = db/db.o
 SRC_OBJS = src/score.o src/input.o src/output.o src/opts.o src/engine.o \
 	src/maint.o src/tune.o

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>		/* GChecksum: the reference for our SHA-256 */
+
 #include "tests/check_util.h"
 #include "tokenizer/tokenizer.h"
-#include "tokenizer/tok_priv.h"	/* the simple path's switch and count */
+#include "tokenizer/tok_priv.h"	/* the simple path's switch and count,
+					 * tok_sha256 */
 
 #define DATA "tests/data/"
 #define JA_FIXTURES "../shared/corpus/ja-fixtures"
@@ -695,6 +698,189 @@ START_TEST(test_digest)
 }
 END_TEST
 
+/* The hex of a SHA-256 digest, in one of two static buffers. */
+static const char *
+hex32(const unsigned char d[TOK_SHA256_BYTES])
+{
+	static char out[2][2 * TOK_SHA256_BYTES + 1];
+	static int k;
+	char *o = out[k++ & 1];
+	int i;
+
+	for (i = 0; i < TOK_SHA256_BYTES; i++)
+		snprintf(o + 2 * i, 3, "%02x", d[i]);
+	return o;
+}
+
+/* GLib's SHA-256 of n bytes at p: what tok_digest used to compute. */
+static void
+glib_sha256(const void *p, size_t n, unsigned char d[TOK_SHA256_BYTES])
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	gsize dl = TOK_SHA256_BYTES;
+
+	ck_assert_ptr_nonnull(ck);
+	g_checksum_update(ck, p, (gssize)n);
+	g_checksum_get_digest(ck, d, &dl);
+	ck_assert_uint_eq(dl, TOK_SHA256_BYTES);
+	g_checksum_free(ck);
+}
+
+/* FIPS 180-4's examples; NULL stands for one million 'a'. */
+#define SHA_MILLION 1000000
+static const struct {
+	const char *in;
+	const char *hex;
+} sha_vectors[] = {
+	{ "",
+	  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+	{ "abc",
+	  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+	{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	  "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1" },
+	{ NULL,
+	  "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0" },
+};
+
+/* Vector i through the portable code or through whatever
+ * tok_sha256_init picks.  The million 'a' go in chunks of odd sizes, so
+ * that updates start and end everywhere in a block. */
+static void
+check_sha_vector(size_t i, int portable)
+{
+	static const size_t chunk[] = { 1, 3, 63, 64, 65, 1000 };
+	struct tok_sha256 sh;
+	unsigned char d[TOK_SHA256_BYTES];
+	char *a;
+	size_t done = 0, k = 0, n;
+
+	if (portable)
+		tok_sha256_init_portable(&sh);
+	else
+		tok_sha256_init(&sh);
+	if (sha_vectors[i].in != NULL) {
+		tok_sha256_update(&sh, sha_vectors[i].in,
+		    strlen(sha_vectors[i].in));
+	} else {
+		a = malloc(1000);
+		ck_assert_ptr_nonnull(a);
+		memset(a, 'a', 1000);
+		while (done < SHA_MILLION) {
+			n = chunk[k++ % (sizeof(chunk) / sizeof(chunk[0]))];
+			if (n > SHA_MILLION - done)
+				n = SHA_MILLION - done;
+			tok_sha256_update(&sh, a, n);
+			done += n;
+		}
+		free(a);
+	}
+	tok_sha256_final(&sh, d);
+	ck_assert_str_eq(hex32(d), sha_vectors[i].hex);
+}
+
+START_TEST(test_sha256_portable)
+{
+	check_sha_vector((size_t)_i, 1);
+}
+END_TEST
+
+/* The SHA-NI code where the processor has it (natively here; valgrind
+ * hides the CPUID bit); elsewhere this is the portable code again. */
+START_TEST(test_sha256_best)
+{
+	check_sha_vector((size_t)_i, 0);
+}
+END_TEST
+
+/* Every length up to past three blocks, given whole and in two pieces,
+ * through both paths: the same digest as GLib's. */
+#define SHA_LENGTHS 200
+START_TEST(test_sha256_lengths)
+{
+	unsigned char p[SHA_LENGTHS], want[TOK_SHA256_BYTES];
+	unsigned char dp[TOK_SHA256_BYTES], db[TOK_SHA256_BYTES];
+	unsigned char ds[TOK_SHA256_BYTES];
+	struct tok_sha256 sp, sb, ss;
+	size_t n;
+
+	for (n = 0; n < SHA_LENGTHS; n++)
+		p[n] = (unsigned char)(n * 151 + 7);
+	for (n = 0; n <= SHA_LENGTHS; n++) {
+		glib_sha256(p, n, want);
+		tok_sha256_init_portable(&sp);
+		tok_sha256_update(&sp, p, n);
+		tok_sha256_final(&sp, dp);
+		tok_sha256_init(&sb);
+		tok_sha256_update(&sb, p, n);
+		tok_sha256_final(&sb, db);
+		tok_sha256_init(&ss);
+		tok_sha256_update(&ss, p, n / 3);
+		tok_sha256_update(&ss, p + n / 3, n - n / 3);
+		tok_sha256_final(&ss, ds);
+		ck_assert_msg(memcmp(dp, want, sizeof(want)) == 0,
+		    "portable, %zu bytes: %s, want %s", n, hex32(dp),
+		    hex32(want));
+		ck_assert_msg(memcmp(db, want, sizeof(want)) == 0,
+		    "best (ni %d), %zu bytes: %s, want %s",
+		    tok_sha256_have_ni(), n, hex32(db), hex32(want));
+		ck_assert_msg(memcmp(ds, want, sizeof(want)) == 0,
+		    "in two, %zu bytes: %s, want %s", n, hex32(ds),
+		    hex32(want));
+	}
+}
+END_TEST
+
+/* tok_digest is the SHA-256 of Message-ID, "\n", body, exactly as GLib
+ * computed it before: stores hold these digests.  The literal hex pins
+ * them independently of either implementation. */
+START_TEST(test_digest_bytes)
+{
+	static const struct {
+		const char *msg;
+		const char *hashed;	/* what goes into the digest */
+		const char *hex;
+	} cases[] = {
+		{ "Received: from x\nMessage-ID: <id1@example.org>\n"
+		  "Subject: hi\n\nbody\n", "id1@example.org\nbody\n",
+		  "6d0026da097e783b87c061a1b58875b981b424a202e0599b84d7f5bd"
+		  "aab9d27c" },
+		{ "Subject: no id\n\nbody text\n", "\nbody text\n",
+		  "b0d0d0585b2f9bb87ec6d8d7318102d34b1c6b516c64c6280923175b"
+		  "1b8ce573" },
+	};
+	unsigned char d[TOK_DIGEST_BYTES], want[TOK_DIGEST_BYTES];
+	char *msg = NULL, *hashed = NULL;
+	size_t i, k, mlen, hlen;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tok_digest(cases[i].msg, strlen(cases[i].msg), d, NULL, 0);
+		glib_sha256(cases[i].hashed, strlen(cases[i].hashed), want);
+		ck_assert_str_eq(hex32(d), hex32(want));
+		ck_assert_str_eq(hex32(d), cases[i].hex);
+	}
+	/* A body of many blocks, and not a whole number of them. */
+	for (i = 0; i < 2; i++) {
+		mlen = strlen(cases[i].msg) + 5000;
+		hlen = strlen(cases[i].hashed) + 5000;
+		msg = malloc(mlen);
+		hashed = malloc(hlen);
+		ck_assert_ptr_nonnull(msg);
+		ck_assert_ptr_nonnull(hashed);
+		memcpy(msg, cases[i].msg, strlen(cases[i].msg));
+		memcpy(hashed, cases[i].hashed, strlen(cases[i].hashed));
+		for (k = 0; k < 5000; k++) {
+			msg[mlen - 5000 + k] = (char)('a' + k % 23);
+			hashed[hlen - 5000 + k] = (char)('a' + k % 23);
+		}
+		tok_digest(msg, mlen, d, NULL, 0);
+		glib_sha256(hashed, hlen, want);
+		ck_assert_str_eq(hex32(d), hex32(want));
+		free(msg);
+		free(hashed);
+	}
+}
+END_TEST
+
 START_TEST(test_hostile_small)
 {
 #define IN(s) { s, sizeof(s) - 1 }
@@ -1047,7 +1233,15 @@ tok_suite(void)
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
 	    2 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sha256");
+	tcase_add_loop_test(tc, test_sha256_portable, 0,
+	    sizeof(sha_vectors) / sizeof(sha_vectors[0]));
+	tcase_add_loop_test(tc, test_sha256_best, 0,
+	    sizeof(sha_vectors) / sizeof(sha_vectors[0]));
+	tcase_add_test(tc, test_sha256_lengths);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fixtures");
 	tcase_set_timeout(tc, 120);

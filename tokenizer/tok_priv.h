@@ -34,6 +34,30 @@ tok_has_byte(uint64_t w, unsigned char c)
 	    0x8080808080808080ULL) != 0;
 }
 
+/* sha256.c: streaming SHA-256, for tok_digest.  Embedded by its user:
+ * tok_sha256_init, any number of tok_sha256_update, one tok_sha256_final
+ * (after which only init again).  Nothing is allocated; nothing fails.
+ * The data given to update is only read during the call. */
+#define TOK_SHA256_BYTES 32
+struct tok_sha256 {
+	uint32_t h[8];		/* hash value so far */
+	uint64_t nbytes;	/* bytes given to update */
+	unsigned char buf[64];	/* a partial block */
+	size_t nbuf;		/* its bytes */
+	/* The compression function chosen by init. */
+	void (*blocks)(uint32_t *h, const unsigned char *p, size_t n);
+};
+/* Start a digest: with SHA-NI where the processor has it (decided once
+ * per process), else portable C. */
+void tok_sha256_init(struct tok_sha256 *s);
+/* Start a digest that always uses the portable C code (tests). */
+void tok_sha256_init_portable(struct tok_sha256 *s);
+void tok_sha256_update(struct tok_sha256 *s, const void *data, size_t len);
+void tok_sha256_final(struct tok_sha256 *s,
+    unsigned char out[TOK_SHA256_BYTES]);
+/* Does tok_sha256_init take the SHA-NI path?  Always 0 off x86. */
+int tok_sha256_have_ni(void);
+
 /* Opaque ICU state kept by words.c. */
 struct tok_icu;
 int tok_icu_new(struct tok_icu **out);

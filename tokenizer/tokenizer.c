@@ -1401,12 +1401,14 @@ tok_text(struct tok *t, const char *utf8, size_t len, struct tok_set *set)
 	return rc;
 }
 
+_Static_assert(TOK_DIGEST_BYTES == TOK_SHA256_BYTES, "digest is SHA-256");
+
 void
 tok_digest(const char *buf, size_t len,
     unsigned char digest[TOK_DIGEST_BYTES], char *msgid, size_t msgid_size)
 {
-	GChecksum *ck;
-	size_t i, hend = len, idlen = 0, digest_len = TOK_DIGEST_BYTES;
+	struct tok_sha256 sh;
+	size_t i, hend = len, idlen = 0;
 	const char *id = NULL, *p;
 
 	if (msgid != NULL && msgid_size > 0)
@@ -1437,14 +1439,12 @@ tok_digest(const char *buf, size_t len,
 	}
 	if (hend > len)
 		hend = len;
-	ck = g_checksum_new(G_CHECKSUM_SHA256);
+	tok_sha256_init(&sh);
 	if (id != NULL)
-		g_checksum_update(ck, (const guchar *)id, (gssize)idlen);
-	g_checksum_update(ck, (const guchar *)"\n", 1);
-	g_checksum_update(ck, (const guchar *)buf + hend,
-	    (gssize)(len - hend));
-	g_checksum_get_digest(ck, digest, &digest_len);
-	g_checksum_free(ck);
+		tok_sha256_update(&sh, id, idlen);
+	tok_sha256_update(&sh, "\n", 1);
+	tok_sha256_update(&sh, buf + hend, len - hend);
+	tok_sha256_final(&sh, digest);
 	if (id != NULL && msgid != NULL && msgid_size > 0)
 		snprintf(msgid, msgid_size, "%.*s", (int)idlen, id);
 }
