@@ -785,20 +785,29 @@ pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
 	size_t idx;
 	int rc = 0;
 
-	if ((pl->nent + 1) * PL_LOAD_DIV > pl->nslots) {
-		rc = pl_grow(pl, pl->nent + 1);
+	if (pl->nslots == 0) {
+		rc = pl_grow(pl, 1);
 		if (rc != 0)
 			goto out;
 	}
 	h = pl_hash(tok, len);
 	sl = pl_slot(pl, tok, len, h);
+	if (sl != NULL && *sl == 0) {
+		if (dspam <= 0 && dham <= 0)
+			goto out;
+		/* Grown only for a new entry: an update needs no memory. */
+		if ((pl->nent + 1) * PL_LOAD_DIV > pl->nslots) {
+			rc = pl_grow(pl, pl->nent + 1);
+			if (rc != 0)
+				goto out;
+			sl = pl_slot(pl, tok, len, h);
+		}
+	}
 	if (sl == NULL) {
 		rc = DB_ENOMEM;
 		goto out;
 	}
 	if (*sl == 0) {
-		if (dspam <= 0 && dham <= 0)
-			goto out;
 		rc = pl_ent_add(pl, tok, len, &idx);
 		if (rc != 0)
 			goto out;

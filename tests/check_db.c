@@ -907,6 +907,20 @@ START_TEST(test_preload_same)
 	ck_assert_int_eq(db_preload(db), 0);
 	lookup_all(db, &ask, mem);
 	same_counts(&ask, sql, mem);
+	/* Every short batch (the lookup fetches a few tokens ahead: 0, 1,
+	 * fewer than that distance, and across it), at both ends. */
+	for (i = 0; i <= 40; i++) {
+		size_t at = NRAND - i / 2, j;
+
+		memset(mem, 0xff, (i + 1) * sizeof(*mem));
+		ck_assert_int_eq(db_lookup(db, i,
+		    (const char *const *)ask.tok + at, ask.len + at, mem), 0);
+		for (j = 0; j < i; j++)
+			ck_assert(mem[j].spam == sql[at + j].spam &&
+			    mem[j].ham == sql[at + j].ham);
+		ck_assert_uint_eq(mem[i].spam, 0xffffffffu);
+	}
+	lookup_all(db, &ask, mem);
 	ck_counts(db, "件名:テスト", 3, 4);
 	ck_counts(db, "件名:テスト:", 0, 0);
 

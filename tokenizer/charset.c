@@ -20,6 +20,8 @@
 #include "tokenizer/tok_priv.h"
 
 #define CHARSET_NAME_MAX 31
+#define DETECT_CONTEXT 256	/* bytes kept before a long line's first 8-bit
+				 * byte in the detector's sample */
 
 /* Charset labels seen in mail, to the iconv name that decodes them best.
  * "JIS" is our own ISO-2022-JP decoder. */
@@ -478,24 +480,31 @@ struct det_answer {
  * shown, so a page of English with one accented name cost as much as a
  * page of Chinese; the lines keep the words around the 8-bit bytes,
  * which the single-byte recognisers' n-grams use.  Returns 0 with the
- * sample in *b, or nonzero (take in itself) when nothing is to be
- * gained or memory ran out. */
+ * sample in *b, 1 (take in itself) when nothing is to be gained, or
+ * TOK_ENOMEM (the caller takes in itself then too). */
 static int
 detect_sample(const char *in, size_t len, struct tbuf *b)
 {
-	size_t i = 0, e, k;
+	size_t i = 0, e, k, from, room, n;
 	const char *nl;
-	int high;
 
 	b->len = 0;
 	while (i < len && b->len < TOK_DETECT_BYTES) {
 		nl = memchr(in + i, '\n', len - i);
 		e = nl == NULL ? len : (size_t)(nl - in) + 1;
-		for (k = i, high = 0; k < e && !high; k++)
-			high = (unsigned char)in[k] >= 0x80;
-		if (high && tbuf_add(b, in + i, e - i < TOK_DETECT_BYTES -
-		    b->len ? e - i : TOK_DETECT_BYTES - b->len) != 0)
-			return -1;
+		k = i;
+		while (k < e && (unsigned char)in[k] < 0x80)
+			k++;
+		if (k < e) {
+			/* A line longer than the room left starts a little
+			 * before its first 8-bit byte, not at its start. */
+			room = TOK_DETECT_BYTES - b->len;
+			from = e - i > room && k - i > DETECT_CONTEXT ?
+			    k - DETECT_CONTEXT : i;
+			n = e - from < room ? e - from : room;
+			if (tbuf_add(b, in + from, n) != 0)
+				return TOK_ENOMEM;
+		}
 		i = e;
 	}
 	return b->len == 0 || b->len * 4 > len * 3;

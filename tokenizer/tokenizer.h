@@ -129,7 +129,9 @@ int tok_set_add_idx(struct tok_set *s, const char *tok, size_t len,
 
 /* Add every token of src to dst, as tok_set_add_idx would one by one;
  * idx[i] (room for tok_set_count(src)) gets the index in dst of src's
- * i-th token.  Errors: TOK_ENOMEM, with idx partly filled. */
+ * i-th token.  src and dst are different sets.  Errors: TOK_ENOMEM, for
+ * memory or for dst at its limit; dst then holds the tokens added before
+ * (their counts raised) and idx is partly filled. */
 int tok_set_merge(struct tok_set *dst, const struct tok_set *src,
     uint32_t *idx);
 

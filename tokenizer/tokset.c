@@ -287,14 +287,10 @@ tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
 	/* A batch's set outgrows the cache; a lookup there waits on memory
 	 * three times (slot, entry, bytes) unless fetched ahead. */
 	for (i = 0; i < src->n; i++) {
-		if (dst->nslot != 0) {
-			if (i + 3 * MERGE_AHEAD < src->n)
-				merge_prefetch(dst, src, i + 3 * MERGE_AHEAD, 0);
-			if (i + 2 * MERGE_AHEAD < src->n)
-				merge_prefetch(dst, src, i + 2 * MERGE_AHEAD, 1);
-			if (i + MERGE_AHEAD < src->n)
-				merge_prefetch(dst, src, i + MERGE_AHEAD, 2);
-		}
+		for (k = 1; dst->nslot != 0 && k <= 3; k++)
+			if (i + k * MERGE_AHEAD < src->n)
+				merge_prefetch(dst, src, i + k * MERGE_AHEAD,
+				    (int)(3 - k));
 		e = &src->ent[i];
 		rc = add_hashed(dst, src->arena + e->off, e->len, e->hash, &k);
 		if (rc != 0)
