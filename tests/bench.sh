@@ -15,8 +15,12 @@
 #
 # INDEX: lines "spam PATH" / "ham PATH", PATH relative to the index's folder;
 #   default ../shared/corpus/spamassassin/index from the repo root.
-# BENCH_REPS: procmail-style runs per filter (50), over different messages
-#   spread evenly through the second half; medians are reported.
+# BENCH_REPS: procmail-style runs per filter and round (50), over different
+#   messages spread evenly through the second half; medians are reported.
+# BENCH_ROUNDS: rounds (3), each training every filter from an empty
+#   database, classifying and running the procmail-style processes, the
+#   filters in turn; the table takes each filter's fastest bulk round and
+#   the median of all its procmail-style runs.
 # BENCH_BSF_MAX: most messages of each half given to bsfilter (15000);
 #   past that it gets every k-th message, and the table says so.  It costs
 #   about 13 ms of CPU per message to train and 9 to classify, so 15000 of
@@ -65,6 +69,7 @@ IDXDIR=$(cd "$(dirname "$INDEX")" && pwd) || exit 1
 INDEX=$IDXDIR/$(basename "$INDEX")
 
 REPS=${BENCH_REPS:-50}
+ROUNDS=${BENCH_ROUNDS:-3}
 BSF_MAX=${BENCH_BSF_MAX:-15000}
 CLOCK=${BENCH_CLOCK:-cpu}
 case $CLOCK in
@@ -74,11 +79,11 @@ cpu | wall) ;;
 	exit 64
 	;;
 esac
-for _v in "$REPS" "$BSF_MAX"; do
+for _v in "$REPS" "$ROUNDS" "$BSF_MAX"; do
 	case $_v in
 	'' | *[!0-9]* | 0)
-		echo "bench: BENCH_REPS and BENCH_BSF_MAX must be positive" \
-		    "integers" >&2
+		echo "bench: BENCH_REPS, BENCH_ROUNDS and BENCH_BSF_MAX must" \
+		    "be positive integers" >&2
 		exit 64
 		;;
 	esac
@@ -167,6 +172,15 @@ median() {
 	LC_ALL=C sort -g | LC_ALL=C awk '$1 != "-" { a[++n] = $1 }
 	    END { if (n == 0) print "-"; else if (n % 2) print a[(n + 1) / 2];
 	    else print (a[n / 2] + a[n / 2 + 1]) / 2 }'
+}
+
+# best FILE: of the "wall cpu maxrss" lines in FILE (one per round), the
+# fastest by the table's clock; "- - -" when a round failed.
+best() {
+	LC_ALL=C awk -v col="$([ "$CLOCK" = wall ] && echo 1 || echo 2)" '
+	    $1 == "-" { bad = 1 }
+	    NR == 1 || $col < b { b = $col; line = $0 }
+	    END { print (bad || NR == 0) ? "- - -" : line }' "$1"
 }
 
 # busy NAME PHASE WALL CPU: notes a phase that waited far longer than it
@@ -442,10 +456,12 @@ accuracy() {
 : > "$W/rows"
 : > "$W/versions"
 
-# bench_one NAME: the four measurements for one filter.
+# bench_one NAME ROUND: one round of the measurements for one filter, each
+# from an empty database; the last round also writes its row, with the
+# fastest round's bulk figures and the per-message runs of all rounds.
 bench_one() {
-	_f=$1
-	_db=$W/db-$_f
+	_f=$1 _r=$2
+	_db=$W/db-$_f-$_r
 	mkdir -m 700 "$_db"
 	_set=$W/set-all
 	_sub=all
@@ -453,46 +469,32 @@ bench_one() {
 		_set=$W/set-bsf
 		_sub="1/$BSF_K"
 	fi
-	_ver=$(version_"$_f")
-	printf '%s\n' "$_ver" >> "$W/versions"
 	_ntr=$(wc -l < "$_set/train")
 	_nte=$(wc -l < "$_set/test")
-
-	say "$_f: training on $((_ntr + 0)) messages"
-	: > "$W/$_f.train.t"
-	train_"$_f" "$_db" "$_set"
-	errlines "$_f" train "$W/$_f.tlog"
-	set -- $(tsum "$_f.train")
-	_trw=$1 _trc=$2 _trm=$3
-	busy "$_f" train "$_trw" "$_trc"
-	set -- $(learned_"$_f" "$_db") - -
-	_ls=$1 _lh=$2
-	_trok=1
-	if [ "$_ls" = 0 ] && [ "$_lh" = 0 ]; then
-		note "$_f train: the database holds no message"
-		_trok=0
+	if [ "$_r" = 1 ]; then
+		: > "$W/$_f.trains"
+		: > "$W/$_f.classes"
+		: > "$W/$_f.one.t"
 	fi
-	_dbb=$(du -sb "$_db" | cut -f 1)
-	_dbk=$(du -sk "$_db" | cut -f 1)
 
-	say "$_f: classifying $((_nte + 0)) messages"
+	say "$_f: round $_r of $ROUNDS: training on $((_ntr + 0)) messages"
+	: > "$W/$_f.train.t"
+	: > "$W/$_f.tlog"
+	train_"$_f" "$_db" "$_set"
+	tsum "$_f.train" >> "$W/$_f.trains"
+
+	say "$_f: round $_r of $ROUNDS: classifying $((_nte + 0)) messages"
 	: > "$W/$_f.class.t"
 	classify_"$_f" "$_db" "$_set"
-	set -- $(tsum "$_f.class")
-	_clw=$1 _clc=$2 _clm=$3
-	busy "$_f" classify "$_clw" "$_clc"
-	set -- $(accuracy "$_f" "$_set")
-	_th=$1 _ts=$2 _sc=$3 _fp=$4 _fn=$5 _auc=$6
-	[ "$_sc" = "$((_nte + 0))" ] ||
-	    note "$_f classify: $_sc of $((_nte + 0)) messages scored"
+	tsum "$_f.class" >> "$W/$_f.classes"
 
-	say "$_f: $NPROC procmail-style runs"
+	say "$_f: round $_r of $ROUNDS: $NPROC procmail-style runs"
 	_first=$(head -n 1 "$W/proc.list")
 	MEAS=
 	one_"$_f" "$_db" < "$_first" > /dev/null 2>&1	# warm the caches
 	MEAS="measure $_f.one1"
-	_nerr=0
-	: > "$W/$_f.one.t"
+	[ "$_r" = 1 ] && echo 0 > "$W/$_f.nerr"
+	_nerr=$(cat "$W/$_f.nerr")
 	while read -r _m; do
 		: > "$W/$_f.one1.t"
 		one_"$_f" "$_db" < "$_m" > /dev/null 2> "$W/one.err"
@@ -506,9 +508,38 @@ bench_one() {
 			    cut -c 1-80)"
 		fi
 	done < "$W/proc.list"
+	echo "$_nerr" > "$W/$_f.nerr"
+	if [ "$_r" -lt "$ROUNDS" ]; then
+		rm -rf "$_db"
+		return 0
+	fi
+
+	# The last round: the row.
+	_ver=$(version_"$_f")
+	printf '%s\n' "$_ver" >> "$W/versions"
+	errlines "$_f" train "$W/$_f.tlog"
+	set -- $(best "$W/$_f.trains")
+	_trw=$1 _trc=$2 _trm=$3
+	busy "$_f" train "$_trw" "$_trc"
+	set -- $(learned_"$_f" "$_db") - -
+	_ls=$1 _lh=$2
+	_trok=1
+	if [ "$_ls" = 0 ] && [ "$_lh" = 0 ]; then
+		note "$_f train: the database holds no message"
+		_trok=0
+	fi
+	_dbb=$(du -sb "$_db" | cut -f 1)
+	_dbk=$(du -sk "$_db" | cut -f 1)
+	set -- $(best "$W/$_f.classes")
+	_clw=$1 _clc=$2 _clm=$3
+	busy "$_f" classify "$_clw" "$_clc"
+	set -- $(accuracy "$_f" "$_set")
+	_th=$1 _ts=$2 _sc=$3 _fp=$4 _fn=$5 _auc=$6
+	[ "$_sc" = "$((_nte + 0))" ] ||
+	    note "$_f classify: $_sc of $((_nte + 0)) messages scored"
 	[ "$_nerr" = 0 ] ||
-	    note "$_f one message: $_nerr of $NPROC runs failed (medians" \
-	    "over the others)"
+	    note "$_f one message: $_nerr of $((NPROC * ROUNDS)) runs failed" \
+	    "(medians over the others)"
 	_ocpu=$(awk '$1 != "-" { print ($2 + $3) * 1000 }' "$W/$_f.one.t" |
 	    median)
 	_owall=$(awk '$1 != "-" { print $1 * 1000 }' "$W/$_f.one.t" | median)
@@ -517,7 +548,8 @@ bench_one() {
 	LC_ALL=C awk -v f="$_f" -v ver="$_ver" -v sub_="$_sub" -v ntr="$_ntr" \
 	    -v ls="$_ls" -v lh="$_lh" -v trw="$_trw" -v trc="$_trc" \
 	    -v trm="$_trm" -v nte="$_nte" -v clw="$_clw" -v clc="$_clc" \
-	    -v clm="$_clm" -v nproc="$NPROC" -v nerr="$_nerr" -v ocpu="$_ocpu" \
+	    -v clm="$_clm" -v nproc="$((NPROC * ROUNDS))" -v nerr="$_nerr" \
+	    -v ocpu="$_ocpu" \
 	    -v owall="$_owall" -v orss="$_orss" -v dbb="$_dbb" -v dbk="$_dbk" \
 	    -v th="$_th" -v ts="$_ts" -v sc="$_sc" -v fp="$_fp" -v fn="$_fn" \
 	    -v auc="$_auc" -v rows="$W/rows" -v clock="$CLOCK" \
@@ -547,12 +579,22 @@ bench_one() {
 
 LOAD0=$(cut -d ' ' -f 1-3 /proc/loadavg 2> /dev/null)
 say "corpus $INDEX: $N messages; bench-out/ gets the raw figures"
+FILTERS=
 for _f in spamsift bogofilter spamprobe bsfilter; do
 	if [ "$_f" != spamsift ] && ! command -v "$_f" > /dev/null 2>&1; then
 		note "$_f: not installed, skipped"
 		continue
 	fi
-	bench_one "$_f"
+	FILTERS="$FILTERS $_f"
+done
+# Rounds interleave the filters, so that a machine whose speed drifts
+# (a virtual one: a fifth between runs here) slows them alike.
+_round=1
+while [ "$_round" -le "$ROUNDS" ]; do
+	for _f in $FILTERS; do
+		bench_one "$_f" "$_round"
+	done
+	_round=$((_round + 1))
 done
 
 # The table: each figure with its ratio to bogofilter's.
@@ -560,8 +602,9 @@ done
 	echo "Corpus: $INDEX"
 	echo "  train: first $(counts "$W/train"); classify: the other" \
 	    "$(counts "$W/test")"
-	echo "  per message: $NPROC runs, each one process reading one" \
-	    "message from stdin (medians)"
+	echo "  $ROUNDS round(s), the filters in turn; bulk rates: the" \
+	    "fastest round; per message: $((NPROC * ROUNDS)) runs, each one" \
+	    "process reading one message from stdin (medians)"
 	[ -z "$LOAD0" ] || echo "  load average at start: $LOAD0 on" \
 	    "$(getconf _NPROCESSORS_ONLN 2> /dev/null || echo "?") CPU(s);" \
 	    "at end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
@@ -649,7 +692,7 @@ done
 	fi
 	if [ -s "$W/notes" ]; then
 		echo "Notes:"
-		sed 's/^/  /' "$W/notes"
+		awk '!seen[$0]++ { print "  " $0 }' "$W/notes"
 	fi
 } > "$OUT/table.txt"
 cat "$OUT/table.txt"
