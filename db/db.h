@@ -144,9 +144,11 @@ typedef int (*db_token_fn)(void *ctx, const char *tok, size_t len,
 int db_foreach(struct db *db, db_token_fn fn, void *ctx);
 
 /* db_foreach for whole-store statistics: the same tokens in the same
- * order, without their text and day (a third cheaper per token). */
+ * order, without their text and day (a third cheaper per token), and only
+ * those whose spam + ham is at least min_total (0 or 1: all). */
 typedef int (*db_counts_fn)(void *ctx, const struct db_counts *c);
-int db_foreach_counts(struct db *db, db_counts_fn fn, void *ctx);
+int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
+    void *ctx);
 
 /* Maintenance, each one transaction of its own (call outside db_begin).
  * db_scale: when spam (ham) totals exceed max_msgs, scale that class's

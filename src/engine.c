@@ -563,7 +563,7 @@ engine_update_robx(struct engine *e, int force)
 	    (int64_t)(a.ns + a.nh) >= at)
 		return 0;
 	if (rc == 0)
-		rc = db_foreach_counts(e->db, robx_tok, &a);
+		rc = db_foreach_counts(e->db, ROBX_MIN_COUNT, robx_tok, &a);
 	if (rc != 0 || a.n == 0)
 		goto out;
 	/* The mean leans to the class trained more (678 spam to 22 ham

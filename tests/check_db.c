@@ -1467,6 +1467,8 @@ struct seq {
 	size_t i;
 	size_t stop_at;
 	int check;
+	uint32_t min;		/* db_foreach_counts's min_total */
+	size_t calls;
 };
 
 static int
@@ -1489,6 +1491,11 @@ seq_counts_fn(void *ctx, const struct db_counts *c)
 {
 	struct seq *q = ctx;
 
+	/* Tokens below the minimum total are not walked: skip them. */
+	while (q->i < q->n && (uint64_t)q->c[q->i].spam + q->c[q->i].ham <
+	    q->min)
+		q->i++;
+	q->calls++;
 	ck_assert_uint_lt(q->i, q->n);
 	ck_assert_uint_eq(c->spam, q->c[q->i].spam);
 	ck_assert_uint_eq(c->ham, q->c[q->i].ham);
@@ -1551,13 +1558,24 @@ START_TEST(test_foreach)
 	ck_assert_uint_eq(cw.n, distinct);
 	cw.check = 1;
 	cw.i = 0;
-	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 0);
+	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cw), 0);
 	ck_assert_uint_eq(cw.i, distinct);
 	cw.stop_at = 5;
 	cw.i = 0;
-	ck_assert_int_eq(db_foreach_counts(db, seq_counts_fn, &cw), 43);
+	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cw), 43);
 	ck_assert_uint_eq(cw.i, 5);
-	ck_assert_int_eq(db_foreach_counts(db, NULL, NULL), DB_EINVAL);
+	ck_assert_int_eq(db_foreach_counts(db, 0, NULL, NULL), DB_EINVAL);
+	/* From a total of 3 up: the same subsequence db_foreach gives. */
+	cw.stop_at = 0;
+	cw.i = 0;
+	cw.calls = 0;
+	cw.min = 3;
+	ck_assert_int_eq(db_foreach_counts(db, 3, seq_counts_fn, &cw), 0);
+	for (i = 0, distinct = 0; i < cw.n; i++)
+		distinct += (uint64_t)cw.c[i].spam + cw.c[i].ham >= 3;
+	ck_assert_uint_gt(distinct, 0);
+	ck_assert_uint_lt(distinct, cw.n);
+	ck_assert_uint_eq(cw.calls, distinct);
 	free(cw.c);
 	db_close(db);
 	toks_free(&k);
