@@ -518,6 +518,52 @@ START_TEST(test_undeclared_after_ascii)
 }
 END_TEST
 
+/* tok_to_utf8 tries the Japanese charsets on undeclared 8-bit text only
+ * when it holds a byte that can start kana: 0x81-0x83 in CP932, 0xA1,
+ * 0xA4 or 0xA5 in EUC-JP-MS.  That rests on glibc's tables; check it on
+ * every two-byte sequence (and EUC's three-byte 0x8F ones). */
+START_TEST(test_kana_lead_bytes)
+{
+	static const char *const cs[] = { "CP932", "EUC-JP-MS" };
+	unsigned char in[3];
+	uint32_t outc[4];
+	char *ip, *op;
+	size_t il, ol;
+	int c, a, b, third, kana_leads;
+	iconv_t cd;
+
+	for (c = 0; c < 2; c++) {
+		cd = iconv_open("UTF-32LE", cs[c]);
+		ck_assert(cd != (iconv_t)-1);
+		kana_leads = 0;
+		for (a = 0x80; a < 0x100; a++)
+			for (b = 0; b < 0x100; b++)
+				for (third = 0; third < (a == 0x8F ? 0x100 :
+				    1); third++) {
+					in[0] = (unsigned char)a;
+					in[1] = (unsigned char)b;
+					in[2] = (unsigned char)third;
+					ip = (char *)in;
+					il = a == 0x8F ? 3 : 2;
+					op = (char *)outc;
+					ol = sizeof(outc);
+					iconv(cd, NULL, NULL, NULL, NULL);
+					(void)iconv(cd, &ip, &il, &op, &ol);
+					if (ol == sizeof(outc) ||
+					    outc[0] < 0x3040 || outc[0] > 0x30FF)
+						continue;
+					kana_leads++;
+					ck_assert_msg(c == 0 ? a <= 0x83 :
+					    a == 0xA1 || a == 0xA4 || a == 0xA5,
+					    "%s: %02X %02X gives kana U+%04X",
+					    cs[c], a, b, (unsigned)outc[0]);
+				}
+		ck_assert_int_gt(kana_leads, 80);	/* the test tests */
+		iconv_close(cd);
+	}
+}
+END_TEST
+
 /* tok_set_merge maps each token of a message's set to its index in a
  * batch set, old and new alike, across the batch table's growth (3000
  * tokens: the table rehashes from 1024 slots twice), and reports a full
@@ -1233,6 +1279,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_set_order);
 	tcase_add_test(tc, test_set_merge);
+	tcase_add_test(tc, test_kana_lead_bytes);
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
 	    3 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);

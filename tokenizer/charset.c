@@ -578,7 +578,7 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	size_t i, bad, max_bad, nhigh = 0, run, hruns = 0;
 	struct det_answer da = { NULL, 0, 0 };
 	uint64_t w;
-	int high = 0, esc = 0, rc;
+	int high = 0, esc = 0, kana = 0, rc;
 	static const char *const japanese[] = { "CP932", "EUC-JP-MS" };
 
 	for (i = 0, run = 0; i < len; i++) {
@@ -595,6 +595,8 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		}
 		if (s[i] >= 0x80) {
 			nhigh++;
+			kana |= s[i] <= 0x83 || s[i] == 0xA1 || s[i] == 0xA4 ||
+			    s[i] == 0xA5;
 			if (++run == 4)
 				hruns++;
 			continue;
@@ -619,10 +621,14 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		return tbuf_add(out, in, len);
 	max_bad = len / 200 + 2;
 	/* Japanese, declared or not: the declared multi-byte charset if it
-	 * reads as Japanese, else the other one if that does. */
-	if (name == NULL || strncmp(name, "WINDOWS-1252", 12) == 0 ||
+	 * reads as Japanese, else the other one if that does.  Reading as
+	 * Japanese takes kana, which CP932 makes only from lead bytes
+	 * 0x81-0x83 and EUC-JP-MS only from 0xA1, 0xA4 and 0xA5 (checked
+	 * against glibc's tables): without those bytes both fail, and are
+	 * not tried (Western 8-bit text was decoded three times over). */
+	if (kana && (name == NULL || strncmp(name, "WINDOWS-1252", 12) == 0 ||
 	    strcmp(name, "CP932") == 0 || strcmp(name, "EUC-JP-MS") == 0 ||
-	    strcmp(name, "JIS") == 0) {
+	    strcmp(name, "JIS") == 0)) {
 		rc = ja_guess(t, name != NULL && (strcmp(name, "CP932") == 0 ||
 		    strcmp(name, "EUC-JP-MS") == 0) ? name : NULL, in, len,
 		    out);
