@@ -633,6 +633,20 @@ pl_tag(uint64_t h)
 	return h & ~(uint64_t)UINT32_MAX;
 }
 
+/* A slot's value: the tag of hash h and entry idx, + 1 (0 is empty). */
+static uint64_t
+pl_slot_value(uint64_t h, size_t idx)
+{
+	return pl_tag(h) | (uint64_t)(idx + 1);
+}
+
+/* The entry a full slot's value v names. */
+static struct pl_ent *
+pl_entry(const struct preload *pl, uint64_t v)
+{
+	return &pl->ent[(v & UINT32_MAX) - 1];
+}
+
 /* The slot holding tok, or the empty slot where it would go. */
 static uint64_t *
 pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
@@ -649,7 +663,7 @@ pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
 		if (v == 0)
 			return &pl->slot[i];
 		if (pl_tag(v) == tag) {
-			e = &pl->ent[(v & UINT32_MAX) - 1];
+			e = pl_entry(pl, v);
 			if (e->len == len &&
 			    memcmp(pl->arena + e->off, tok, len) == 0)
 				return &pl->slot[i];
@@ -691,7 +705,7 @@ pl_grow(struct preload *pl, uint64_t want)
 		j = (size_t)h & (n - 1);
 		while (nslot[j] != 0)	/* bounded: n > nent */
 			j = (j + 1) & (n - 1);
-		nslot[j] = pl_tag(h) | (uint64_t)(i + 1);
+		nslot[j] = pl_slot_value(h, i);
 	}
 	free(pl->slot);
 	pl->slot = nslot;
@@ -812,9 +826,9 @@ pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
 		rc = pl_ent_add(pl, tok, len, &idx);
 		if (rc != 0)
 			goto out;
-		*sl = pl_tag(h) | (uint64_t)(idx + 1);
+		*sl = pl_slot_value(h, idx);
 	}
-	e = &pl->ent[(*sl & UINT32_MAX) - 1];
+	e = pl_entry(pl, *sl);
 	e->spam = clamp_count((int64_t)e->spam + dspam);
 	e->ham = clamp_count((int64_t)e->ham + dham);
 out:
@@ -844,22 +858,21 @@ pl_lookup(const struct preload *pl, size_t n, const char *const *toks,
 		if (i >= PL_AHEAD && k < n) {
 			sl = &pl->slot[h[k % (4 * PL_AHEAD)] & mask];
 			if (*sl != 0)
-				__builtin_prefetch(&pl->ent[(*sl &
-				    UINT32_MAX) - 1]);
+				__builtin_prefetch(pl_entry(pl, *sl));
 		}
 		k = i - 2 * PL_AHEAD;
 		if (i >= 2 * PL_AHEAD && k < n) {
 			sl = &pl->slot[h[k % (4 * PL_AHEAD)] & mask];
 			if (*sl != 0)
-				__builtin_prefetch(pl->arena + pl->ent[(*sl &
-				    UINT32_MAX) - 1].off);
+				__builtin_prefetch(pl->arena +
+				    pl_entry(pl, *sl)->off);
 		}
 		if (i < 3 * PL_AHEAD)
 			continue;
 		k = i - 3 * PL_AHEAD;
 		sl = pl_slot(pl, toks[k], lens[k], h[k % (4 * PL_AHEAD)]);
 		if (sl != NULL && *sl != 0) {
-			e = &pl->ent[(*sl & UINT32_MAX) - 1];
+			e = pl_entry(pl, *sl);
 			out[k].spam = e->spam;
 			out[k].ham = e->ham;
 		} else {

@@ -280,7 +280,7 @@ merge_prefetch(const struct tok_set *dst, const struct tok_set *src,
 int
 tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
 {
-	size_t i, k;
+	size_t i, k, at;
 	const struct tok_ent *e;
 	int rc;
 
@@ -292,10 +292,11 @@ tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
 				merge_prefetch(dst, src, i + k * MERGE_AHEAD,
 				    (int)(3 - k));
 		e = &src->ent[i];
-		rc = add_hashed(dst, src->arena + e->off, e->len, e->hash, &k);
+		rc = add_hashed(dst, src->arena + e->off, e->len, e->hash,
+		    &at);
 		if (rc != 0)
 			return rc == 1 ? TOK_ENOMEM : rc;
-		idx[i] = (uint32_t)k;
+		idx[i] = (uint32_t)at;
 	}
 	return 0;
 }
