@@ -221,6 +221,21 @@ unquote_model(const char *s, size_t n)
 	return k;
 }
 
+/* Message i of an mbox (spans sp of b, the first 64 of them) is what the
+ * model makes of it; dies with what otherwise. */
+static void
+check_model(const char *b, const struct span *sp, size_t i,
+    const struct input_msg *m, const char *what)
+{
+	size_t k;
+
+	if (i >= 64)
+		return;
+	k = unquote_model(b + sp[i].start, sp[i].end - sp[i].start);
+	if (m->len != k || (k > 0 && memcmp(m->buf, model, k) != 0))
+		die(what, m->len, k);
+}
+
 static void
 read_file(const char *b, size_t len, enum input_mode mode)
 {
@@ -229,7 +244,7 @@ read_file(const char *b, size_t len, enum input_mode mode)
 	struct span sp[64];
 	const char *why;
 	char path[512];
-	size_t n, i = 0, k;
+	size_t n, i = 0;
 	int r, want_mbox;
 
 	n = check_split(b, len, sp, 64);
@@ -256,14 +271,7 @@ read_file(const char *b, size_t len, enum input_mode mode)
 		} else {
 			if (i >= n || m.number != i + 1 || !m.in_mbox)
 				die("mbox message count", i, n);
-			if (i < 64) {
-				k = unquote_model(b + sp[i].start, sp[i].end -
-				    sp[i].start);
-				if (m.len != k || (k > 0 && memcmp(m.buf, model,
-				    k) != 0))
-					die("mboxrd unquoting differs", m.len,
-					    k);
-			}
+			check_model(b, sp, i, &m, "mboxrd unquoting differs");
 		}
 		if (strcmp(m.name, path) != 0)
 			die("wrong message name", i, 0);
@@ -310,14 +318,7 @@ read_window(const char *b, size_t len, size_t max)
 		} else {
 			if (i >= n || m.number != i + 1)
 				die("window: mbox message count", i, n);
-			if (i < 64) {
-				k = unquote_model(b + sp[i].start, sp[i].end -
-				    sp[i].start);
-				if (m.len != k || (k > 0 && memcmp(m.buf, model,
-				    k) != 0))
-					die("window: message differs", m.len,
-					    k);
-			}
+			check_model(b, sp, i, &m, "window: message differs");
 		}
 		i++;
 	}
