@@ -252,6 +252,22 @@ load_file(struct input *in, const char *path)
 	return rc;
 }
 
+/* Make the window nc bytes (its bytes so far kept); -1 with errno
+ * ENOMEM when that fails, the window then as it was. */
+static int
+window_resize(struct input *in, size_t nc)
+{
+	char *nb = realloc(in->buf, nc);
+
+	if (nb == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	in->buf = nb;
+	in->cap = nc;
+	return 0;
+}
+
 /* Read more of in->fd into the window, until it is full or the file ends
  * (a pipe gives 64 KiB a read: one read per call would have the callers
  * rescan a big message once per read): 1 when bytes came, 0 at the end of
@@ -264,7 +280,6 @@ fill(struct input *in)
 {
 	ssize_t r;
 	size_t nc;
-	char *nb;
 	int got = 0;
 
 	if (in->eof)
@@ -277,13 +292,8 @@ fill(struct input *in)
 		nc = in->cap == 0 ? INPUT_WINDOW_BYTES : in->cap * 2;
 		if (nc > in->max + 1)
 			nc = in->max + 1;
-		nb = realloc(in->buf, nc);
-		if (nb == NULL) {
-			errno = ENOMEM;
+		if (window_resize(in, nc) != 0)
 			return -1;
-		}
-		in->buf = nb;
-		in->cap = nc;
 	}
 	/* Bounded by the window: each read adds at least one byte. */
 	while (in->len < in->cap) {
@@ -366,18 +376,10 @@ whole:
 	 * limit (past it, the message is cut there).  A regular file's
 	 * size is known: one buffer of that size. */
 	if (fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size >= in->cap && in->cap <= in->max) {
-		size_t nc = (size_t)st.st_size < in->max ?
-		    (size_t)st.st_size + 1 : in->max + 1;
-		char *nb = realloc(in->buf, nc);
-
-		if (nb == NULL) {
-			errno = ENOMEM;
-			return -1;
-		}
-		in->buf = nb;
-		in->cap = nc;
-	}
+	    (size_t)st.st_size >= in->cap && in->cap <= in->max &&
+	    window_resize(in, (size_t)st.st_size < in->max ?
+	    (size_t)st.st_size + 1 : in->max + 1) != 0)
+		return -1;
 	while (in->len < in->max) {
 		k = fill(in);
 		if (k == 0)
