@@ -66,11 +66,14 @@ check-deps: deps
 %.o: %.c $(HEADERS) | deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-spamsift: $(MAIN_OBJS) $(LIB_OBJS) tests/libs.sh
+# Linked only when tests/libs.sh links GMime statically; built always.
+LINK_OBJS = tokenizer/gmime_unused.o
+
+spamsift: $(MAIN_OBJS) $(LIB_OBJS) $(LINK_OBJS) tests/libs.sh
 	$(CC) $(CFLAGS) -o $@ $(MAIN_OBJS) $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
 tests/check_%: tests/check_%.c tests/check_util.c tests/check_util.h \
-    $(LIB_OBJS) $(HEADERS) | check-deps
+    $(LIB_OBJS) $(LINK_OBJS) $(HEADERS) | check-deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -o $@ $< \
 	    tests/check_util.c $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) \
 	    $(CHECK_LIBS) -lm
@@ -123,6 +126,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -f spamsift $(MAIN_OBJS) $(LIB_OBJS) $(CHECKS) tests/*.o
+	rm -f spamsift $(MAIN_OBJS) $(LIB_OBJS) $(LINK_OBJS) $(CHECKS) tests/*.o
 	rm -rf tests/tmp
 	-$(MAKE) -C tests/fuzz clean 2>/dev/null
