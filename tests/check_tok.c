@@ -681,6 +681,84 @@ START_TEST(test_set_order)
 }
 END_TEST
 
+static int
+cmp_tok(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+	size_t lx = strlen(*x), ly = strlen(*y);
+	int c = memcmp(*x, *y, lx < ly ? lx : ly);
+
+	return c != 0 ? c : (lx > ly) - (lx < ly);
+}
+
+/* Sorting thousands of tokens (the radix passes, not only the small-run
+ * sort) that tie over 8, 16 and 100+ bytes, are prefixes of each other,
+ * and hold bytes above 0x7f: the order of memcmp, shorter first. */
+START_TEST(test_set_sort_many)
+{
+	enum { N = 6000 };
+	static const char *const stem[] = {
+		"received:", "received:mail.example.org_", "subject:",
+		"url:www.example.com/a/very/long/path/that/many/urls/share/"
+		"before/they/differ/somewhere/after/more/than/a/hundred/bytes/",
+		"", "\xc3\xa9", "x",
+	};
+	struct tok_set *s = tok_set_new(), *o = tok_set_new();
+	char **want = calloc(N, sizeof(*want));
+	uint32_t *idx = calloc(N, sizeof(*idx));
+	char buf[256];
+	size_t i, n = 0, len;
+	unsigned r = 12345;
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(idx);
+	for (i = 0; n < N && i < 4 * N; i++) {
+		size_t k, tail;
+
+		r = r * 1103515245u + 12345u;
+		k = (r >> 16) % (sizeof(stem) / sizeof(stem[0]));
+		r = r * 1103515245u + 12345u;
+		tail = (r >> 16) % 5;
+		snprintf(buf, sizeof(buf), "%s%.*s", stem[k], (int)tail + 1,
+		    "zzzzz");
+		if (tail % 2 == 0) {
+			r = r * 1103515245u + 12345u;
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    "%u", (r >> 8) % 100000);
+		}
+		len = strlen(buf);
+		ck_assert_int_eq(tok_set_add(s, buf, len), 0);
+		ck_assert_int_eq(tok_set_add(o, buf, len), 0);
+		if (tok_set_count(s) > n) {	/* new, not a repeat */
+			want[n] = strdup(buf);
+			ck_assert_ptr_nonnull(want[n]);
+			n++;
+		}
+	}
+	ck_assert_uint_gt(n, 1000);
+	qsort(want, n, sizeof(*want), cmp_tok);
+	tok_set_sort(s);
+	for (i = 0; i < n; i++)
+		idx[i] = (uint32_t)(n - 1 - i);
+	ck_assert_int_eq(tok_set_order(o, idx, n), 0);
+	for (i = 0; i < n; i++) {
+		const char *a = tok_set_token(s, i, &len);
+		const char *b = tok_set_token(o, idx[i], &len);
+
+		ck_assert_str_eq(a, want[i]);
+		ck_assert_str_eq(b, want[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(want[i]);
+	free(want);
+	free(idx);
+	tok_set_free(s);
+	tok_set_free(o);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct tok_set *s = tok_set_new();
@@ -1278,6 +1356,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_japanese_modes);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_set_order);
+	tcase_add_test(tc, test_set_sort_many);
 	tcase_add_test(tc, test_set_merge);
 	tcase_add_test(tc, test_kana_lead_bytes);
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,

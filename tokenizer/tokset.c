@@ -5,8 +5,10 @@
  *
  * Open addressing over a power-of-two table of indexes into an entry
  * array; token bytes live in one arena.  Reset keeps the memory.  Sorting
- * orders 8-byte big-endian prefixes with a merge sort of our own, and
- * compares whole tokens only when prefixes tie.
+ * is a radix sort on the tokens' first 8 bytes, then on the next 8 within
+ * each run that ties, and so on: a batch's header tokens share long
+ * prefixes ("received:"), which a comparison sort settled with a memcmp
+ * each, out of the cache.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -340,12 +342,15 @@ cmp_ent(const void *a, const void *b, void *arena)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
+/* Bytes [at, at + 8) of a token, big-endian, zero padded: tokens hold
+ * no NUL, so comparing these in turn compares as memcmp, shorter first. */
 static uint64_t
-prefix_key(const char *p, size_t len)
+chunk_key(const char *p, size_t len, size_t at)
 {
 	unsigned char b[8] = { 0 };
 
-	memcpy(b, p, len < 8 ? len : 8);
+	if (at < len)
+		memcpy(b, p + at, len - at < 8 ? len - at : 8);
 	return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 |
 	    (uint64_t)b[2] << 40 | (uint64_t)b[3] << 32 |
 	    (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
@@ -360,52 +365,93 @@ key_less(const struct tok_set *s, const struct skey *a, const struct skey *b)
 	return cmp_ent(&s->ent[a->idx], &s->ent[b->idx], s->arena) < 0;
 }
 
-#define SORT_RUN 16	/* insertion-sorted run before merging */
+#define SORT_SMALL 24	/* tie runs up to this many: insertion sort */
+#define SORT_DEPTH_MAX 160 /* chunks of 8 bytes: past any token's length */
 
-/* Sort n keys (n >= 2): runs by insertion, then merges between a and b.
- * Returns the buffer that holds the result. */
-static struct skey *
-merge_sort(const struct tok_set *s, struct skey *a, struct skey *b,
-    size_t n)
+static void
+insertion_sort(const struct tok_set *s, struct skey *a, size_t n)
 {
-	struct skey x, *t;
-	size_t i, j, k, lo, mid, hi, w;
+	struct skey x;
+	size_t i, j;
 
-	for (lo = 0; lo < n; lo += SORT_RUN) {
-		hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
-		for (i = lo + 1; i < hi; i++) {
-			x = a[i];
-			for (j = i; j > lo && key_less(s, &x, &a[j - 1]); j--)
-				a[j] = a[j - 1];
-			a[j] = x;
-		}
+	for (i = 1; i < n; i++) {
+		x = a[i];
+		for (j = i; j > 0 && key_less(s, &x, &a[j - 1]); j--)
+			a[j] = a[j - 1];
+		a[j] = x;
 	}
-	for (w = SORT_RUN; w < n; w *= 2) {
-		for (lo = 0; lo < n; lo += 2 * w) {
-			mid = lo + w < n ? lo + w : n;
-			hi = lo + 2 * w < n ? lo + 2 * w : n;
-			i = lo;
-			j = mid;
-			k = lo;
-			while (i < mid && j < hi)
-				b[k++] = key_less(s, &a[j], &a[i]) ? a[j++] :
-				    a[i++];
-			while (i < mid)
-				b[k++] = a[i++];
-			while (j < hi)
-				b[k++] = a[j++];
+}
+
+/* Sort a[0..n) by key with a least-significant-byte-first radix sort
+ * through tmp, skipping the bytes all keys share; the result is in a. */
+static void
+radix_keys(struct skey *a, struct skey *tmp, size_t n)
+{
+	size_t count[8][256], i, pos, c;
+	struct skey *from = a, *to = tmp, *t;
+	int d;
+
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < n; i++)
+		for (d = 0; d < 8; d++)
+			count[d][(a[i].key >> (8 * d)) & 0xFF]++;
+	for (d = 0; d < 8; d++) {
+		if (count[d][(a[0].key >> (8 * d)) & 0xFF] == n)
+			continue;	/* one value: the pass changes nothing */
+		for (c = 0, pos = 0; c < 256; c++) {
+			size_t k = count[d][c];
+
+			count[d][c] = pos;
+			pos += k;
 		}
-		t = a;
-		a = b;
-		b = t;
+		for (i = 0; i < n; i++)
+			to[count[d][(from[i].key >> (8 * d)) & 0xFF]++] =
+			    from[i];
+		t = from;
+		from = to;
+		to = t;
 	}
-	return a;
+	if (from != a)
+		memcpy(a, from, n * sizeof(*a));
+}
+
+/* Sort a[0..n) (each key = chunk 'depth' of its token) into token order:
+ * radix on the chunk, then each run of equal chunks by the next chunk.
+ * tmp has room for n. */
+static void
+sort_depth(const struct tok_set *s, struct skey *a, struct skey *tmp,
+    size_t n, size_t depth)
+{
+	size_t lo, hi, i;
+	const struct tok_ent *e;
+
+	if (n < 2)
+		return;
+	if (n <= SORT_SMALL || depth >= SORT_DEPTH_MAX) {
+		insertion_sort(s, a, n);
+		return;
+	}
+	radix_keys(a, tmp, n);
+	for (lo = 0; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && a[hi].key == a[lo].key; hi++)
+			;
+		if (hi - lo < 2)
+			continue;
+		/* A tie: the tokens agree so far; order them by what
+		 * follows (tokens that ended sort first, with key 0). */
+		for (i = lo; i < hi; i++) {
+			e = &s->ent[a[i].idx];
+			a[i].key = chunk_key(s->arena + e->off, e->len,
+			    8 * (depth + 1));
+		}
+		sort_depth(s, a + lo, tmp, hi - lo, depth + 1);
+	}
 }
 
 void
 tok_set_sort(struct tok_set *s)
 {
-	struct skey *a, *b, *r;
+	struct skey *a, *b;
 	struct tok_ent *e;
 	size_t i, need;
 	void *ns;
@@ -430,12 +476,13 @@ tok_set_sort(struct tok_set *s)
 	b = a + s->n;
 	e = (struct tok_ent *)(void *)(b + s->n);
 	for (i = 0; i < s->n; i++) {
-		a[i].key = prefix_key(s->arena + s->ent[i].off, s->ent[i].len);
+		a[i].key = chunk_key(s->arena + s->ent[i].off, s->ent[i].len,
+		    0);
 		a[i].idx = i;
 	}
-	r = merge_sort(s, a, b, s->n);
+	sort_depth(s, a, b, s->n, 0);
 	for (i = 0; i < s->n; i++)
-		e[i] = s->ent[r[i].idx];
+		e[i] = s->ent[a[i].idx];
 	memcpy(s->ent, e, s->n * sizeof(*e));
 	reindex(s);
 }
@@ -443,7 +490,7 @@ tok_set_sort(struct tok_set *s)
 int
 tok_set_order(const struct tok_set *s, uint32_t *idx, size_t n)
 {
-	struct skey *a, *r;
+	struct skey *a;
 	size_t i;
 
 	if (n < 2)
@@ -452,13 +499,13 @@ tok_set_order(const struct tok_set *s, uint32_t *idx, size_t n)
 	if (a == NULL)
 		return TOK_ENOMEM;
 	for (i = 0; i < n; i++) {
-		a[i].key = prefix_key(s->arena + s->ent[idx[i]].off,
-		    s->ent[idx[i]].len);
+		a[i].key = chunk_key(s->arena + s->ent[idx[i]].off,
+		    s->ent[idx[i]].len, 0);
 		a[i].idx = idx[i];
 	}
-	r = merge_sort(s, a, a + n, n);
+	sort_depth(s, a, a + n, n, 0);
 	for (i = 0; i < n; i++)
-		idx[i] = (uint32_t)r[i].idx;
+		idx[i] = (uint32_t)a[i].idx;
 	free(a);
 	return 0;
 }
