@@ -202,6 +202,40 @@ START_TEST(test_min_dev)
 }
 END_TEST
 
+/* --max-tokens for r and rf: only the n farthest from 0.5 (of those past
+ * min_dev) combine, and the score is that of those alone. */
+START_TEST(test_max_tokens)
+{
+	static const enum score_method m[] = { SCORE_FISHER,
+		SCORE_ROBINSON };
+	struct score_params p, q;
+	struct score_token t[5] = { { 8, 2, 0, 0 }, { 1, 9, 0, 0 },
+		{ 11, 9, 0, 0 }, { 10, 0, 0, 0 }, { 7, 3, 0, 0 } };
+	struct score_token two[2] = { { 1, 9, 0, 0 }, { 10, 0, 0, 0 } };
+	struct score_result r, want;
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		score_params_init(&p, m[i]);
+		p.max_tokens = 2;
+		score_combine(&p, t, 5, 10, 10, &r);
+		ck_assert_uint_eq(r.used, 2);
+		ck_assert_int_eq(t[1].used, 1);	/* p 0.1 */
+		ck_assert_int_eq(t[3].used, 1);	/* p ~1 */
+		ck_assert_int_eq(t[0].used + t[2].used + t[4].used, 0);
+		q = p;
+		q.max_tokens = 0;
+		score_combine(&q, two, 2, 10, 10, &want);
+		ck_assert_double_eq_tol(r.score, want.score, EPS);
+		/* More room than tokens: all past min_dev (not t[2]). */
+		p.max_tokens = 10;
+		score_combine(&p, t, 5, 10, 10, &r);
+		ck_assert_uint_eq(r.used, 4);
+		ck_assert_int_eq(t[2].used, 0);
+	}
+}
+END_TEST
+
 START_TEST(test_many_tokens)
 {
 	static struct score_token t[20000];
@@ -253,6 +287,7 @@ score_suite(void)
 	tcase_add_test(tc, test_graham);
 	tcase_add_test(tc, test_graham_top15);
 	tcase_add_test(tc, test_min_dev);
+	tcase_add_test(tc, test_max_tokens);
 	tcase_add_test(tc, test_many_tokens);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
