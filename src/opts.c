@@ -285,11 +285,19 @@ apply(struct opts *o, int c, const char *arg)
 			return -1;
 		}
 		{
+			/* The method's defaults, except for what was given
+			 * (before -m, or in the configuration file). */
 			struct score_params keep = o->sp;
 
 			score_params_init(&o->sp, (enum score_method)m);
 			if (o->robx_given)
 				o->sp.robx = keep.robx;
+			if (o->sp_given & SP_GIVEN_ROBS)
+				o->sp.robs = keep.robs;
+			if (o->sp_given & SP_GIVEN_MIN_DEV)
+				o->sp.min_dev = keep.min_dev;
+			if (o->sp_given & SP_GIVEN_MAX_TOKENS)
+				o->sp.max_tokens = keep.max_tokens;
 		}
 		return 0;
 	case 'j':
@@ -382,15 +390,18 @@ apply(struct opts *o, int c, const char *arg)
 	case O_EXPLAIN:
 		return set_cmd(o, CMD_EXPLAIN);
 	case O_ROBS:
+		o->sp_given |= SP_GIVEN_ROBS;
 		return num("robs", arg, 0, 1000, &o->sp.robs);
 	case O_ROBX:
 		o->robx_given = 1;
 		return num("robx", arg, 0, 1, &o->sp.robx);
 	case O_MIN_DEV:
+		o->sp_given |= SP_GIVEN_MIN_DEV;
 		return num("min-dev", arg, 0, 0.5, &o->sp.min_dev);
 	case O_MAX_TOKENS:
 		if (num("max-tokens", arg, 0, TOK_MAX_TOKENS, &v) != 0)
 			return -1;
+		o->sp_given |= SP_GIVEN_MAX_TOKENS;
 		o->sp.max_tokens = (int)v;
 		return 0;
 	case O_REFER:

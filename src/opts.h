@@ -43,6 +43,12 @@ enum command {
 
 #define OPT_MAX_FILES 4096	/* files named on one command line */
 
+/* Scoring parameters given by option or configuration file, which a
+ * later -m keeps instead of its method's defaults. */
+#define SP_GIVEN_ROBS		1
+#define SP_GIVEN_MIN_DEV	2
+#define SP_GIVEN_MAX_TOKENS	4
+
 struct opts {
 	enum command cmd;
 	enum db_class train_class;	/* CMD_TRAIN: DB_SPAM or DB_HAM */
@@ -66,6 +72,7 @@ struct opts {
 	long warmup_ham;		/* --warm-up N ham messages (0: off) */
 	double warmup_cutoff;		/* < 0: the method's default */
 	int robx_given;
+	int sp_given;			/* SP_GIVEN_* bits: kept across -m */
 	struct tok_opts to;
 	const char *refer;		/* --refer-header list */
 	int train_mode;			/* TRAIN_ALL, TRAIN_ERROR, TRAIN_TUNE */

@@ -166,31 +166,37 @@ cmp_dev(const void *a, const void *b)
 	return (dx < dy) - (dx > dy);
 }
 
-/* Graham: the max_tokens most interesting tokens (ties: order given). */
+/* Graham: of the tokens at least min_dev from 0.5, the max_tokens most
+ * interesting (ties: order given). */
 static void
 graham(const struct score_params *p, struct score_token *t, size_t n,
     struct score_result *r)
 {
 	struct score_token **v;
-	size_t i, k;
+	size_t i, k, m;
 	double lp = 0.0, lq = 0.0, d;
 
 	v = malloc(sizeof(*v) * (n ? n : 1));
 	if (v == NULL) {
-		/* Without the sort, combine every token: still a verdict. */
-		k = n;
+		/* Without the sort, combine every token past min_dev: still
+		 * a verdict. */
+		k = 0;
 		for (i = 0; i < n; i++) {
+			if (fabs(t[i].p - 0.5) < p->min_dev)
+				continue;
 			t[i].used = 1;
+			k++;
 			lp += log(clamp(t[i].p, P_FLOOR, 1 - P_FLOOR));
 			lq += log(clamp(1 - t[i].p, P_FLOOR, 1 - P_FLOOR));
 		}
 		goto done;
 	}
-	for (i = 0; i < n; i++)
-		v[i] = &t[i];
-	qsort(v, n, sizeof(*v), cmp_dev);
-	k = p->max_tokens > 0 && (size_t)p->max_tokens < n ?
-	    (size_t)p->max_tokens : n;
+	for (i = 0, m = 0; i < n; i++)
+		if (fabs(t[i].p - 0.5) >= p->min_dev)
+			v[m++] = &t[i];
+	qsort(v, m, sizeof(*v), cmp_dev);
+	k = p->max_tokens > 0 && (size_t)p->max_tokens < m ?
+	    (size_t)p->max_tokens : m;
 	for (i = 0; i < k; i++) {
 		v[i]->used = 1;
 		lp += log(clamp(v[i]->p, P_FLOOR, 1 - P_FLOOR));

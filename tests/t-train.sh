@@ -98,6 +98,39 @@ used=$(awk '$5 == "yes"' "$T/explain" | wc -l)
 check "explain: 'used' count matches the rows" \
     grep -q "used $used H" "$T/explain"
 
+# Scoring parameters hold whatever their place: -m sets its method's
+# defaults only for what was not given, before it on the command line or
+# in the configuration file.
+M=$C/ham/ham-002.eml
+ex() { "$SPAMSIFT" --homedir "$A" --explain "$@" "$M" | grep '^method '; }
+check "--robs before -m r counts as after it" \
+    [ "$(ex --robs 5 -m r)" = "$(ex -m r --robs 5)" ]
+check "--robs 5 changes r's score (else the check above says nothing)" \
+    [ "$(ex -m r --robs 5)" != "$(ex -m r)" ]
+check "--min-dev and --max-tokens before -m rf count as after it" \
+    [ "$(ex --min-dev 0.45 --max-tokens 7 -m rf)" = \
+    "$(ex -m rf --min-dev 0.45 --max-tokens 7)" ]
+cp -p "$A/spamsift.conf" "$T/conf.keep" 2>/dev/null
+printf 'min-dev 0.45\n' >"$A/spamsift.conf"
+chmod 600 "$A/spamsift.conf"
+check "min-dev from the configuration file survives -m rf" \
+    [ "$(ex -m rf)" = "$(ex -m rf --min-dev 0.45)" ]
+rm -f "$A/spamsift.conf"
+[ -f "$T/conf.keep" ] && cp -p "$T/conf.keep" "$A/spamsift.conf"
+check "--min-dev 0.45 uses fewer tokens than the default" \
+    [ "$(ex -m rf --min-dev 0.45)" != "$(ex -m rf)" ]
+# Graham honours --min-dev too: no token nearer 0.5 is used.
+"$SPAMSIFT" --homedir "$A" --explain -m g --max-tokens 5000 --min-dev 0.3 \
+    "$M" >"$T/explain"
+check "-m g --min-dev 0.3: every used token at least 0.3 from 0.5" \
+    awk '$5 == "yes" { n++; d = $4 - 0.5; if (d < 0) d = -d
+	if (d < 0.3) bad++ } END { exit !(n > 0 && bad == 0) }' "$T/explain"
+"$SPAMSIFT" --homedir "$A" --explain -m g --max-tokens 5000 "$M" \
+    >"$T/explain"
+check "-m g: without it, tokens nearer 0.5 are used (0.4 for rare ones)" \
+    awk '$5 == "yes" { d = $4 - 0.5; if (d < 0) d = -d
+	if (d < 0.3) near++ } END { exit !(near > 0) }' "$T/explain"
+
 # robx is computed by training and kept.
 check "robx stored" sh -c "'$SPAMSIFT' --homedir '$A' --show-db-status | \
     grep -q '^robx 0\.[0-9]*\$'"
