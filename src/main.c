@@ -256,6 +256,18 @@ auto_learn(struct run *r, const struct input_msg *m,
 		    engine_errmsg(r->e));
 }
 
+static int maintain(struct run *r, int force);
+
+/* After -a has learned: what a training run does once it is over
+ * (robx, --max-mail).  Once per run, after the messages are out. */
+static void
+auto_maintain(struct run *r)
+{
+	if (r->e != NULL && r->o->auto_update &&
+	    r->outcomes[LEARN_NEW] + r->outcomes[LEARN_MOVED] > 0)
+		(void)maintain(r, 0);	/* it says what failed */
+}
+
 static int
 filter_one(struct run *r, const struct input_msg *m)
 {
@@ -285,6 +297,7 @@ cmd_filter(struct run *r)
 		return EXIT_ERROR;
 	engine_set_batch(r->e);
 	rc = each_message(r, filter_one);
+	auto_maintain(r);
 	if (rc != 0)
 		return EXIT_ERROR;
 	if (r->spam)
@@ -417,8 +430,11 @@ cmd_pipe(struct run *r)
 		free(buf);
 		buf = NULL;
 		if (rc != EXIT_SPAM)
-			return rc;
+			break;
 	}
+	auto_maintain(r);
+	if (rc != EXIT_SPAM)
+		return rc;
 	return failed ? EXIT_TEMPFAIL : EXIT_SPAM;
 }
 

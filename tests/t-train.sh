@@ -206,4 +206,29 @@ n2=$(ws --show-db-status | awk '$1 == "learned" { print $2 }')
 check "-a past the warm-up learns it ($n1 -> $n2)" [ "$n2" = $((n1 + 1)) ]
 status_is 64 "--warm-up-cutoff 2: usage error (64)" \
     ws --warm-up-cutoff 2 "$m"
+
+# What -a learns is followed by what training does after a run: robx
+# recomputed (once the totals grew by a tenth) and --max-mail applied,
+# in filter and in pipe mode.
+X=$T/auto-maintain
+"$SPAMSIFT" --homedir "$X" -q -s "$C"/spam/spam-0[0-2]*.eml
+"$SPAMSIFT" --homedir "$X" -q -c "$C"/ham/ham-00*.eml
+rx() { "$SPAMSIFT" --homedir "$X" --show-db-status | awk '$1 == "robx"'; }
+cnt() { "$SPAMSIFT" --homedir "$X" --show-db-status |
+    awk '$1 == "messages" { print $5 }'; }
+r0=$(rx)
+"$SPAMSIFT" --homedir "$X" -a -q "$C"/ham/ham-0[1-2]*.eml
+for f in "$C"/ham/ham-0[3-4]*.eml; do
+	"$SPAMSIFT" --homedir "$X" -a --pipe <"$f" >/dev/null
+done
+r1=$(rx)
+check "-a: robx recomputed after learning ($r0 -> $r1)" [ "$r0" != "$r1" ]
+check "-a: 39 clean messages learned ($(cnt))" [ "$(cnt)" = 48 ]
+"$SPAMSIFT" --homedir "$X" -a -q --warm-up 0 --max-mail 30 \
+    "$C/spam/spam-031.eml"
+check "-a --max-mail 30: clean scaled to 30 ($(cnt))" [ "$(cnt)" = 30 ]
+"$SPAMSIFT" --homedir "$X" -a --pipe --max-mail 20 \
+    <"$C/spam/spam-040.eml" >/dev/null
+check "-a --pipe --max-mail 20: clean scaled to 20 ($(cnt))" \
+    [ "$(cnt)" = 20 ]
 done_testing
