@@ -559,13 +559,7 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 			line++;
 		if (*line == '#' || *line == '\0')
 			continue;
-		if (k + 2 > CONF_MAX_ARGS) {
-			fprintf(stderr, "spamsift: %s: too many options\n",
-			    path);
-			goto out;
-		}
-		/* "name value" -> "--name" "value"; the "--" is written over
-		 * the leading blanks or found room for by shifting. */
+		/* "name value" -> "--name" "value". */
 		w = line;
 		p = w + strcspn(w, " \t\r");
 		if (*p != '\0') {
@@ -573,6 +567,12 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 			while (*p == ' ' || *p == '\t')
 				p++;
 			p[strcspn(p, "\r")] = '\0';
+		}
+		/* conf_argv: "spamsift", the words, NULL. */
+		if (k - 1 + 1 + (*p != '\0') > CONF_MAX_ARGS) {
+			fprintf(stderr, "spamsift: %s: more than %d words\n",
+			    path, CONF_MAX_ARGS);
+			goto out;
 		}
 		/* Every word owned (opts_release frees them): values stay
 		 * pointed at by the options after this returns. */

@@ -271,6 +271,17 @@ check "--config-file: its options, not the default file's" \
 "$SPAMSIFT" --config-file "$T/missing.conf" "$C/ham/ham-005.eml" \
     >/dev/null 2>&1
 check "--config-file missing: usage error 64" [ $? = 64 ]
+# At most 256 words (spamsift.conf(5)): 256 read, 257 refused.
+yes insert-flag | head -n 256 >"$T/w256.conf"
+chmod 600 "$T/w256.conf"
+"$SPAMSIFT" --config-file "$T/w256.conf" "$C/ham/ham-005.eml" >/dev/null
+check "config: 256 words accepted" [ $? = 1 ]
+{ cat "$T/w256.conf"; echo insert-probability; } >"$T/w257.conf"
+chmod 600 "$T/w257.conf"
+"$SPAMSIFT" --config-file "$T/w257.conf" "$C/ham/ham-005.eml" \
+    >/dev/null 2>"$T/err"
+check "config: 257 words refused with 64" [ $? = 64 ]
+check "config: ... saying so" grep -q 'more than 256 words' "$T/err"
 mkdir -m 700 "$T/sh"
 cp "$HOME/.spamsift/spamsift.db" "$T/sh/"
 printf 'header-prefix Env\ninsert-flag\n' >"$T/sh/spamsift.conf"
