@@ -373,21 +373,6 @@ copy_rest(int fd)
 	}
 }
 
-/* Was pipe mode asked for, whatever else went wrong with the options? */
-static int
-pipe_asked(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--pipe") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static int
 cmd_pipe(struct run *r)
 {
@@ -619,6 +604,8 @@ explain_one(struct run *r, const struct input_msg *m)
 		    (unsigned long long)v.nham, r->o->warmup_ham, v.cutoff);
 	if (v.verdict == VERDICT_SPAM)
 		r->spam = 1;
+	else if (v.verdict == VERDICT_UNSURE)
+		r->unsure = 1;
 	return 0;
 }
 
@@ -629,7 +616,9 @@ cmd_explain(struct run *r)
 		return EXIT_ERROR;
 	if (each_message(r, explain_one) != 0)
 		return EXIT_ERROR;
-	return r->spam ? EXIT_SPAM : EXIT_CLEAN;
+	if (r->spam)
+		return EXIT_SPAM;
+	return r->unsure ? EXIT_UNSURE : EXIT_CLEAN;
 }
 
 int
@@ -642,7 +631,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	opts_init(&o);
 	rc = opts_parse(&o, argc, argv);
-	if (rc > 0 && pipe_asked(argc, argv)) {
+	if (rc > 0 && o.pipe_asked) {
 		/* A bad option or configuration file must not lose mail: the
 		 * message goes through unchanged, and procmail or maildrop
 		 * hear EX_TEMPFAIL. */

@@ -140,7 +140,7 @@ static const char usage_text[] =
 "      --no-word-pairs    do not use pairs of adjacent words\n"
 "      --word-pairs       use them (the default)\n"
 "      --pipe             write the message to stdout with our headers\n"
-"      --insert-flag      add X-Spam-Flag: Yes|No\n"
+"      --insert-flag      add X-Spam-Flag: Yes|No|Unsure\n"
 "      --insert-probability  add X-Spam-Probability: 0.xxxxxx\n"
 "      --insert-revision  add X-Spam-Revision\n"
 "      --header-prefix STR   X-STR-Flag instead of X-Spam-Flag\n"
@@ -521,6 +521,16 @@ parse_argv(struct opts *o, int argc, char **argv, int *operands)
 }
 
 /* Read the configuration file into an argv of "--name" "value" words. */
+/* A word getopt_long would take for --pipe: it or an abbreviation of
+ * it that no other option shares ("--pi" up). */
+static int
+pipe_word(const char *a)
+{
+	size_t n = strlen(a);
+
+	return n >= 4 && strncmp(a, "--pipe", n) == 0;
+}
+
 static int
 read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 {
@@ -580,6 +590,8 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 			o->conf_argv[k] = NULL;
 			goto out;
 		}
+		if (pipe_word(o->conf_argv[k]))
+			o->pipe_asked = 1;
 		k++;
 		if (*p != '\0') {
 			o->conf_argv[k] = strdup(p);
@@ -612,6 +624,21 @@ opts_home(const struct opts *o, char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+static void
+pipe_in_config(struct opts *o)
+{
+	char home[PATH_MAX], conf[PATH_MAX + 32];
+	int cargc;
+
+	if (o->config != NULL)
+		snprintf(conf, sizeof(conf), "%s", o->config);
+	else if (opts_home(o, home, sizeof(home)) == 0)
+		snprintf(conf, sizeof(conf), "%s/spamsift.conf", home);
+	else
+		return;
+	(void)read_config(o, conf, 0, &cargc);	/* sets pipe_asked */
+}
+
 int
 opts_parse(struct opts *o, int argc, char **argv)
 {
@@ -619,6 +646,11 @@ opts_parse(struct opts *o, int argc, char **argv)
 	const char *cpath = NULL;
 	int r, operands = 0, cargc = 0;
 
+	/* Pipe mode must be known even when the options are bad, so that
+	 * the caller can pass the message through. */
+	for (r = 1; r < argc && strcmp(argv[r], "--") != 0; r++)
+		if (pipe_word(argv[r]))
+			o->pipe_asked = 1;
 	/* First pass: find --homedir / --config-file, --help, errors. */
 	r = parse_argv(o, argc, argv, &operands);
 	if (r == 1) {
@@ -629,8 +661,14 @@ opts_parse(struct opts *o, int argc, char **argv)
 		printf("spamsift %s\n", SPAMSIFT_VERSION);
 		return -1;
 	}
-	if (r != 0)
+	if (r != 0) {
+		/* Does the configuration file ask for pipe mode?  Read it
+		 * for that alone (getopt stopped at the error; --homedir
+		 * and --config-file before it count). */
+		if (!o->pipe_asked)
+			pipe_in_config(o);
 		goto usage;
+	}
 	if (o->config != NULL)
 		cpath = o->config;
 	else if (opts_home(o, home, sizeof(home)) == 0) {
@@ -647,6 +685,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 			opts_init(o);
 			o->conf_text = keep.conf_text;
 			o->conf_argv = keep.conf_argv;
+			o->pipe_asked = keep.pipe_asked;
 			r = parse_argv(o, cargc, o->conf_argv, &cops);
 			if (r == 0 && cops < cargc) {
 				fprintf(stderr, "spamsift: %s: not an option: "

@@ -104,6 +104,10 @@ check "-q: the status stays 1 for clean" [ $? = 1 ]
 rc=$?
 check "unsure (--ham-cutoff 0 --spam-cutoff 1): status 2 (got $rc)" \
     [ "$rc" = 2 ]
+"$SPAMSIFT" --explain --spam-cutoff 1 --ham-cutoff 0 "$SPAM" >"$T/out"
+rc=$?
+check "--explain, unsure: status 2 as without it (got $rc)" [ "$rc" = 2 ]
+check "--explain, unsure: says so" grep -q ' unsure$' "$T/out"
 "$SPAMSIFT" --ham-cutoff 0 "$SPAM" "$HAM" >/dev/null
 rc=$?
 check "--ham-cutoff, a spam among unsure: status 0 (got $rc)" [ "$rc" = 0 ]

@@ -412,6 +412,27 @@ fails "configuration file with an unknown option" --homedir "$T/conf"
 printf 'insert-flag\n' >"$T/conf/spamsift.conf"
 chmod 666 "$T/conf/spamsift.conf"
 fails "configuration file writable by others" --homedir "$T/conf"
+# Pipe mode asked for by an abbreviation, or by the configuration file
+# alone, is still pipe mode when the options are bad: the message goes
+# through.
+through() {
+	_n=$1
+	shift
+	"$SPAMSIFT" "$@" <"$T/in" >"$T/out" 2>"$T/err"
+	_rc=$?
+	check "failure, $_n: status 75 (got $_rc)" [ "$_rc" = 75 ]
+	check "failure, $_n: message unchanged" cmp -s "$T/out" "$T/in"
+}
+through "--pip with a bad option" --pip --no-such-option
+through "--pi with a bad value" --pi --robs many
+printf 'pipe\ninsert-flag\nno-such-option 1\n' >"$T/conf/spamsift.conf"
+chmod 600 "$T/conf/spamsift.conf"
+through "pipe in the configuration file, a bad line after it" \
+    --homedir "$T/conf"
+printf 'pipe\ninsert-flag\n' >"$T/conf/spamsift.conf"
+chmod 600 "$T/conf/spamsift.conf"
+through "pipe in the configuration file, a bad command line" \
+    --homedir "$T/conf" --robs many
 # A write error on stdout.
 if [ -w /dev/full ]; then
 	# shellcheck disable=SC2086
