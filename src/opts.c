@@ -359,7 +359,7 @@ apply(struct opts *o, int c, const char *arg)
 		return 0;
 	case O_HEADER_PREFIX:
 		if (arg[0] == '\0' || strpbrk(arg, ": \t\r\n") != NULL ||
-		    strlen(arg) > 40) {
+		    strlen(arg) > TOK_VERDICT_PREFIX_MAX) {
 			fprintf(stderr, "spamsift: header-prefix: not a header "
 			    "name part: %s\n", arg);
 			return -1;
@@ -707,6 +707,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 		}
 	}
 	o->to.refer_headers = o->refer;
+	o->to.verdict_prefix = o->header_prefix;
 	o->files = argv + operands;
 	o->nfiles = argc - operands;
 	if (o->nfiles > OPT_MAX_FILES) {

@@ -271,6 +271,24 @@ check "--config-file: its options, not the default file's" \
 "$SPAMSIFT" --config-file "$T/missing.conf" "$C/ham/ham-005.eml" \
     >/dev/null 2>&1
 check "--config-file missing: usage error 64" [ $? = 64 ]
+# Header options: --refer-header reads the names given, --refer-all-header
+# every header but our own verdict lines (X-<prefix>-Flag, -Probability,
+# -Revision, whatever their case), which a store must never learn from.
+printf 'From: a@example.org\nSubject: hi\nX-Spam-Flag: No\nx-spam-probability: 0.01\nX-Spam-Revision: spamsift 1\nX-Other: kept\n\nbody words\n' >"$T/own.eml"
+# (This home's spamsift.conf sets another prefix: give the default.)
+"$SPAMSIFT" --refer-all-header --header-prefix Spam --show-tokens \
+    "$T/own.eml" >"$T/out"
+check "--refer-all-header: other headers read" grep -qx 'x-other:kept' "$T/out"
+check "--refer-all-header: our X-Spam- verdict lines not read" \
+    sh -c "! grep -q '^x-spam-' '$T/out'"
+"$SPAMSIFT" --refer-header X-Spam-Flag,Subject --header-prefix Spam \
+    --show-tokens "$T/own.eml" >"$T/out"
+check "--refer-header X-Spam-Flag: not read either" \
+    sh -c "grep -qx 'subject:hi' '$T/out' && ! grep -q '^x-spam-' '$T/out'"
+"$SPAMSIFT" --refer-all-header --header-prefix Ours --show-tokens \
+    "$T/own.eml" >"$T/out"
+check "--header-prefix Ours: X-Spam- lines are another filter's, read" \
+    grep -qx 'x-spam-flag:no' "$T/out"
 # At most 256 words (spamsift.conf(5)): 256 read, 257 refused.
 yes insert-flag | head -n 256 >"$T/w256.conf"
 chmod 600 "$T/w256.conf"

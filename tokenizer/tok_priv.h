@@ -80,6 +80,7 @@ struct tok_field {
 
 struct tok {
 	struct tok_opts o;
+	char vprefix[TOK_VERDICT_PREFIX_MAX + 1]; /* tok_opts.verdict_prefix */
 	char **refer;		/* extra header names, lower case */
 	size_t nrefer;
 	struct tok_icu *icu;

@@ -90,13 +90,18 @@ tok_new(struct tok **out, const struct tok_opts *o)
 	int rc = TOK_ENOMEM;
 
 	*out = NULL;
-	if (o->jmode > TOK_JA_BLOCK || o->headers > TOK_HDR_NONE)
+	if (o->jmode > TOK_JA_BLOCK || o->headers > TOK_HDR_NONE ||
+	    (o->verdict_prefix != NULL &&
+	    strlen(o->verdict_prefix) > TOK_VERDICT_PREFIX_MAX))
 		return TOK_EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		goto out;
 	t->o = *o;
 	t->o.refer_headers = NULL;
+	t->o.verdict_prefix = NULL;
+	snprintf(t->vprefix, sizeof(t->vprefix), "%s",
+	    o->verdict_prefix != NULL ? o->verdict_prefix : "Spam");
 	if (o->refer_headers != NULL) {
 		rc = parse_refer(t, o->refer_headers);
 		if (rc != 0)
@@ -304,13 +309,33 @@ normalise(struct tok *t, const char *buf, size_t len)
 	return rc;
 }
 
+/* X-<prefix>-Flag, -Probability, -Revision: what spamsift's pipe mode
+ * writes.  Learnt, they would be the store's own verdicts fed back to
+ * it, and a sender could forge them; so no header list reads them. */
+static int
+own_header(const struct tok *t, const char *name)
+{
+	static const char *const tail[] = { "flag", "probability",
+		"revision" };
+	size_t i, pl = strlen(t->vprefix);
+
+	if (strncasecmp(name, "x-", 2) != 0 ||
+	    strncasecmp(name + 2, t->vprefix, pl) != 0 ||
+	    name[2 + pl] != '-')
+		return 0;
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++)
+		if (strcasecmp(name + 3 + pl, tail[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 wanted_header(struct tok *t, const char *name)
 {
 	size_t i;
 	char c;
 
-	if (t->o.headers == TOK_HDR_NONE)
+	if (t->o.headers == TOK_HDR_NONE || own_header(t, name))
 		return 0;
 	if (t->o.headers == TOK_HDR_ALL)
 		return 1;

@@ -43,6 +43,7 @@
 #define TOK_MAX_HEADERS		512	/* header fields read */
 #define TOK_MAX_HEADER_VALUE	(16 * 1024)	/* bytes of one value */
 #define TOK_MAX_RECEIVED	3	/* Received lines read */
+#define TOK_VERDICT_PREFIX_MAX	40	/* --header-prefix's limit */
 #define TOK_MAX_HTML_STACK	64	/* open hidden elements tracked */
 #define TOK_MAX_HTML_TAG	4096	/* bytes of one tag examined */
 #define TOK_MAX_HTML_ATTR	2048	/* bytes of one attribute kept */
@@ -84,6 +85,10 @@ struct tok_opts {
 	int word_pairs;		/* also emit adjacent body word pairs
 				 * ("a_b"; default on) */
 	size_t max_line;	/* bytes per body line read; 0 = no cut */
+	const char *verdict_prefix; /* X-<it>-Flag, -Probability and
+				 * -Revision are our own verdicts: never read
+				 * (NULL: "Spam"; at most
+				 * TOK_VERDICT_PREFIX_MAX bytes, copied) */
 };
 
 struct tok;
