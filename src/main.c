@@ -631,7 +631,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	opts_init(&o);
 	rc = opts_parse(&o, argc, argv);
-	if (rc > 0 && o.pipe_asked) {
+	/* Pipe mode asked for on the command line, or by the configuration
+	 * file for a command line that asks for no other command. */
+	if (rc > 0 && (o.pipe_asked || (o.pipe_conf && o.cmd == CMD_FILTER))) {
 		/* A bad option or configuration file must not lose mail: the
 		 * message goes through unchanged, and procmail or maildrop
 		 * hear EX_TEMPFAIL. */

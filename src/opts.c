@@ -495,12 +495,17 @@ apply(struct opts *o, int c, const char *arg)
 static int
 parse_argv(struct opts *o, int argc, char **argv, int *operands)
 {
-	int c, r;
+	int c, r, first = 0;
 
 	optind = 0;	/* glibc: full re-initialisation */
 	opterr = 0;	/* our own messages, as "spamsift: ..." */
+	/* Past an error the rest is still read (and *o is of no further
+	 * use but one: o->cmd then says which command was asked for,
+	 * which decides whether a pipe's message is passed through). */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
+			if (first != 0)
+				continue;
 			if (optopt != 0)
 				fprintf(stderr, "spamsift: options: %s: -%c\n",
 				    c == ':' ? "missing argument" :
@@ -510,17 +515,22 @@ parse_argv(struct opts *o, int argc, char **argv, int *operands)
 				    c == ':' ? "missing argument" :
 				    "unknown or ambiguous option",
 				    argv[optind - 1]);
-			return -1;
+			first = -1;
+			continue;
 		}
+		if (first != 0 && (c == 'h' || c == O_VERSION))
+			continue;
 		r = apply(o, c, optarg);
-		if (r != 0)
-			return r;
+		if (r != 0 && first == 0) {
+			first = r;
+			if (r > 0)
+				break;	/* --help, --version: nothing else */
+		}
 	}
 	*operands = optind;
-	return 0;
+	return first;
 }
 
-/* Read the configuration file into an argv of "--name" "value" words. */
 /* A word getopt_long would take for --pipe: it or an abbreviation of
  * it that no other option shares ("--pi" up). */
 static int
@@ -531,6 +541,7 @@ pipe_word(const char *a)
 	return n >= 4 && strncmp(a, "--pipe", n) == 0;
 }
 
+/* Read the configuration file into an argv of "--name" "value" words. */
 static int
 read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 {
@@ -591,7 +602,7 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 			goto out;
 		}
 		if (pipe_word(o->conf_argv[k]))
-			o->pipe_asked = 1;
+			o->pipe_conf = 1;
 		k++;
 		if (*p != '\0') {
 			o->conf_argv[k] = strdup(p);
@@ -636,7 +647,7 @@ pipe_in_config(struct opts *o)
 		snprintf(conf, sizeof(conf), "%s/spamsift.conf", home);
 	else
 		return;
-	(void)read_config(o, conf, 0, &cargc);	/* sets pipe_asked */
+	(void)read_config(o, conf, 0, &cargc);	/* sets pipe_conf */
 }
 
 int
@@ -665,7 +676,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 		/* Does the configuration file ask for pipe mode?  Read it
 		 * for that alone (getopt stopped at the error; --homedir
 		 * and --config-file before it count). */
-		if (!o->pipe_asked)
+		if (!o->pipe_asked && o->cmd == CMD_FILTER)
 			pipe_in_config(o);
 		goto usage;
 	}
@@ -686,6 +697,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 			o->conf_text = keep.conf_text;
 			o->conf_argv = keep.conf_argv;
 			o->pipe_asked = keep.pipe_asked;
+			o->pipe_conf = keep.pipe_conf;
 			r = parse_argv(o, cargc, o->conf_argv, &cops);
 			if (r == 0 && cops < cargc) {
 				fprintf(stderr, "spamsift: %s: not an option: "
@@ -695,6 +707,7 @@ opts_parse(struct opts *o, int argc, char **argv)
 			if (r != 0) {
 				fprintf(stderr, "spamsift: %s: bad option\n",
 				    cpath);
+				o->cmd = keep.cmd;	/* the command line's */
 				return EXIT_USAGE;
 			}
 			/* The command line again, over the file's values. */

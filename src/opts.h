@@ -60,8 +60,9 @@ struct opts {
 	int mbox;			/* --mbox */
 	int auto_update;		/* -a */
 	int pipe;			/* --pipe */
-	int pipe_asked;			/* a --pipe word seen, even if the
-					 * options then failed to parse */
+	int pipe_asked;			/* a --pipe word on the command line,
+					 * even if the options failed */
+	int pipe_conf;			/* "pipe" in the configuration file */
 	int insert_flag, insert_prob, insert_rev;
 	const char *header_prefix;	/* "Spam" */
 	int mark_subject;		/* --mark-spam-subject */

@@ -163,7 +163,11 @@ cmp_dev(const void *a, const void *b)
 	const struct score_token *y = *(const struct score_token *const *)b;
 	double dx = fabs(x->p - 0.5), dy = fabs(y->p - 0.5);
 
-	return (dx < dy) - (dx > dy);
+	if (dx != dy)
+		return (dx < dy) - (dx > dy);
+	/* Ties in the order given (the pointers are into one array): qsort
+	 * itself promises no order for them. */
+	return (x > y) - (x < y);
 }
 
 /* Graham: of the tokens at least min_dev from 0.5, the max_tokens most

@@ -433,6 +433,19 @@ printf 'pipe\ninsert-flag\n' >"$T/conf/spamsift.conf"
 chmod 600 "$T/conf/spamsift.conf"
 through "pipe in the configuration file, a bad command line" \
     --homedir "$T/conf" --robs many
+# ... but not for a command line that asks for another command: a typo
+# in a training run must not echo its standard input.
+"$SPAMSIFT" --homedir "$T/conf" -s --no-such-option "$HAM" <"$T/in" \
+    >"$T/out" 2>/dev/null
+check "pipe in the configuration file, -s with a bad option: 64 ($?)" \
+    [ $? = 64 ]
+check "... and nothing on standard output" [ ! -s "$T/out" ]
+printf 'pipe\nno-such-option 1\n' >"$T/conf/spamsift.conf"
+"$SPAMSIFT" --homedir "$T/conf" --show-db-status <"$T/in" >"$T/out" \
+    2>/dev/null
+check "pipe and a bad line in the file, --show-db-status: 64 ($?)" \
+    [ $? = 64 ]
+check "... and nothing on standard output" [ ! -s "$T/out" ]
 # A write error on stdout.
 if [ -w /dev/full ]; then
 	# shellcheck disable=SC2086
