@@ -293,7 +293,7 @@ cmd_filter(struct run *r)
 {
 	int rc;
 
-	if (open_engine(r, r->o->auto_update ? DB_CREATE : DB_READONLY) != 0)
+	if (open_engine(r, r->o->auto_update ? 0 : DB_READONLY) != 0)
 		return EXIT_ERROR;
 	engine_set_batch(r->e);
 	rc = each_message(r, filter_one);
@@ -384,7 +384,7 @@ cmd_pipe(struct run *r)
 
 	/* A failure to open the store is reported, and the mail still
 	 * goes through unchanged.  Each file (or stdin) is one message. */
-	if (open_engine(r, r->o->auto_update ? DB_CREATE : DB_READONLY) != 0)
+	if (open_engine(r, r->o->auto_update ? 0 : DB_READONLY) != 0)
 		failed = 1;
 	for (i = 0; i < n; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : "-";

@@ -207,6 +207,18 @@ check "-a past the warm-up learns it ($n1 -> $n2)" [ "$n2" = $((n1 + 1)) ]
 status_is 64 "--warm-up-cutoff 2: usage error (64)" \
     ws --warm-up-cutoff 2 "$m"
 
+# -a with no store judges nothing and creates nothing: a store begun by
+# -a would learn every message as clean, its verdict on knowing nothing.
+N=$T/no-store
+"$SPAMSIFT" --homedir "$N" -a "$C/spam/spam-001.eml" >/dev/null 2>&1
+check "-a, no store: status 3 ($?)" [ $? = 3 ]
+"$SPAMSIFT" --homedir "$N" -a --pipe <"$C/spam/spam-001.eml" >"$T/out" \
+    2>/dev/null
+check "-a --pipe, no store: status 75 ($?)" [ $? = 75 ]
+check "-a --pipe, no store: the message unchanged" \
+    cmp -s "$T/out" "$C/spam/spam-001.eml"
+check "-a, no store: none created" [ ! -e "$N/spamsift.db" ]
+
 # What -a learns is followed by what training does after a run: robx
 # recomputed (once the totals grew by a tenth) and --max-mail applied,
 # in filter and in pipe mode.
