@@ -825,6 +825,33 @@ START_TEST(test_digest)
 }
 END_TEST
 
+/* A Message-ID folded onto the next line (CRLF or LF) is the same ID:
+ * two messages with the same body and other IDs stay two. */
+START_TEST(test_digest_folded_id)
+{
+	const char *flat = "Message-ID: <id1@example.org>\nSubject: hi\n\n"
+	    "body\n";
+	const char *fold = "Message-ID:\n <id1@example.org>\nSubject: hi\n\n"
+	    "body\n";
+	const char *crlf = "Message-ID:\r\n\t<id1@example.org>\r\n"
+	    "Subject: hi\r\n\r\nbody\n";
+	const char *other = "Message-ID:\n <id2@example.org>\nSubject: hi\n\n"
+	    "body\n";
+	unsigned char d1[TOK_DIGEST_BYTES], d2[TOK_DIGEST_BYTES];
+	unsigned char d3[TOK_DIGEST_BYTES], d4[TOK_DIGEST_BYTES];
+	char id[64];
+
+	tok_digest(flat, strlen(flat), d1, NULL, 0);
+	tok_digest(fold, strlen(fold), d2, id, sizeof(id));
+	ck_assert_str_eq(id, "id1@example.org");
+	tok_digest(crlf, strlen(crlf), d3, id, sizeof(id));
+	ck_assert_str_eq(id, "id1@example.org");
+	tok_digest(other, strlen(other), d4, NULL, 0);
+	ck_assert(memcmp(d1, d2, sizeof(d1)) == 0);
+	ck_assert(memcmp(d2, d4, sizeof(d2)) != 0);
+}
+END_TEST
+
 /* The hex of a SHA-256 digest, in one of two static buffers. */
 static const char *
 hex32(const unsigned char d[TOK_SHA256_BYTES])
@@ -1362,6 +1389,7 @@ tok_suite(void)
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
 	    3 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_digest_folded_id);
 	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);

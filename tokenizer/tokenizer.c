@@ -1448,15 +1448,22 @@ tok_digest(const char *buf, size_t len,
 			hend = e + 1;
 			break;
 		}
-		if (id == NULL && e - i > 11 &&
+		if (id == NULL && e - i >= 11 &&
 		    strncasecmp(buf + i, "message-id:", 11) == 0) {
+			/* The field with its continuation lines: the value
+			 * may start on the next one. */
+			while (e + 1 < len && e + 1 < TOK_MAX_HEADER_BYTES &&
+			    (buf[e + 1] == ' ' || buf[e + 1] == '\t')) {
+				nl = memchr(buf + e + 1, '\n', len - e - 1);
+				e = nl == NULL ? len : (size_t)(nl - buf);
+			}
 			p = buf + i + 11;
 			while (p < buf + e && (*p == ' ' || *p == '\t' ||
-			    *p == '<'))
+			    *p == '\r' || *p == '\n' || *p == '<'))
 				p++;
 			id = p;
 			while (p < buf + e && *p != '>' && *p != ' ' &&
-			    *p != '\r')
+			    *p != '\t' && *p != '\r' && *p != '\n')
 				p++;
 			idlen = (size_t)(p - id);
 		}
