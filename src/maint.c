@@ -83,6 +83,18 @@ do_export(const struct opts *o, struct db *db)
 	return rc == 0 ? EXIT_SPAM : EXIT_ERROR;
 }
 
+/* A count of an import line: digits only (no sign, no blank), at most
+ * what the store keeps per token. */
+static int
+count(const char *s, char **end, unsigned long long *v)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, end, 10);
+	return errno != 0 || *v > UINT32_MAX ? -1 : 0;
+}
+
 /* One import file into the open transaction. */
 static int
 import_file(const struct opts *o, struct db *db, const char *path, FILE *f,
@@ -105,20 +117,33 @@ import_file(const struct opts *o, struct db *db, const char *path, FILE *f,
 			    path, lineno);
 			return DB_EINVAL;
 		}
-		if (line[0] == '#') {
+		/* '#' starts a comment or a header line, which never holds a
+		 * tab; a token line always does (its token may start '#'). */
+		if (line[0] == '#' && strchr(line, '\t') == NULL) {
 			char key[65];
 
-			if (o->io_class == DB_NONE && sscanf(line,
+			if (strncmp(line, "#messages ", 10) == 0) {
+				if (count(line + 10, &end, &a) != 0)
+					goto bad;
+				if (o->io_class == DB_NONE) {
+					if (*end != ' ' ||
+					    count(end + 1, &end, &b) != 0)
+						goto bad;
+				} else
+					b = 0;
+				if (*end != '\0')
+					goto bad;
+				if (o->io_class == DB_NONE)
+					rc = db_add_totals(db, (int64_t)a,
+					    (int64_t)b);
+				else
+					rc = db_add_totals(db,
+					    o->io_class == DB_SPAM ?
+					    (int64_t)a : 0, o->io_class ==
+					    DB_HAM ? (int64_t)a : 0);
+			} else if (o->io_class == DB_NONE && sscanf(line,
 			    "#meta %64s %lld", key, &d) == 2)
 				rc = db_meta_set(db, key, (int64_t)d);
-			else if (o->io_class == DB_NONE && sscanf(line,
-			    "#messages %llu %llu", &a, &b) == 2)
-				rc = db_add_totals(db, (int64_t)a, (int64_t)b);
-			else if (o->io_class != DB_NONE && sscanf(line,
-			    "#messages %llu", &a) == 1)
-				rc = db_add_totals(db, o->io_class == DB_SPAM ?
-				    (int64_t)a : 0, o->io_class == DB_HAM ?
-				    (int64_t)a : 0);
 			continue;
 		}
 		if (tl == 0)
@@ -127,14 +152,11 @@ import_file(const struct opts *o, struct db *db, const char *path, FILE *f,
 		if (tab == NULL || tab == line)
 			goto bad;
 		*tab = '\0';
-		errno = 0;
-		a = strtoull(tab + 1, &end, 10);
-		if (errno != 0 || end == tab + 1)
+		if (count(tab + 1, &end, &a) != 0)
 			goto bad;
 		if (o->io_class == DB_NONE) {
-			if (*end != '\t')
+			if (*end != '\t' || count(end + 1, &end, &b) != 0)
 				goto bad;
-			b = strtoull(end + 1, &end, 10);
 			if (*end != '\t')
 				goto bad;
 			d = strtoll(end + 1, &end, 10);

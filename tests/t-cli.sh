@@ -193,6 +193,25 @@ check "--export-spam FILE does not overwrite an existing file" [ $? = 3 ]
 printf 'not\tan import line\n' >"$T/bad"
 "$SPAMSIFT" --homedir "$T/h5" --import-spam "$T/bad" 2>/dev/null
 check "--import-spam of a bad line: status 3" [ $? = 3 ]
+# Counts are digits, at most 2^32 - 1: a sign or more is a bad line, and
+# nothing of the file is imported.
+for bad in 'foo\t-2' 'foo\t 2' 'foo\t4294967296' '#messages -3'; do
+	printf '#spamsift-export 1 spam\nok\t5\n%b\n' "$bad" >"$T/bad"
+	"$SPAMSIFT" --homedir "$T/h6" --import-spam "$T/bad" 2>"$T/err"
+	rc=$?
+	check "--import-spam '$bad': status 3 ($rc), saying where" \
+	    sh -c "[ $rc = 3 ] && grep -q 'bad:3: not an import line' '$T/err'"
+done
+check "... and nothing imported" \
+    sh -c "! '$SPAMSIFT' --homedir '$T/h6' --dump 2>/dev/null |
+    grep -q '^ok'"
+# A token that starts with '#' (a header name of --refer-all-header)
+# survives the round trip: only lines without a tab are comments.
+printf '#spamsift-dump 1\n#messages 1 0\n#weird:hi\t1\t0\t20000\n' \
+    >"$T/hash"
+"$SPAMSIFT" --homedir "$T/h7" --load "$T/hash"
+check "--load: a token starting with '#' is kept" \
+    sh -c "'$SPAMSIFT' --homedir '$T/h7' --dump | grep -q '^#weird:hi	1	0'"
 
 # --check-db.
 "$SPAMSIFT" --check-db >"$T/out"
