@@ -389,6 +389,16 @@ whole:
 	}
 	if (in->len > in->max)
 		in->len = in->max;
+	/* A lone message after a From line is an mbox of one: the empty
+	 * line its writer put at the end is mbox's, as in input_mbox_next,
+	 * so that it learns as the same message (one digest) as its copy in
+	 * a longer mbox or in a file of its own. */
+	if (mode != INPUT_SINGLE && in->len >= 5 &&
+	    memcmp(in->buf, "From ", 5) == 0 && ends_blank(in->buf, in->len)) {
+		in->len--;
+		if (in->buf[in->len - 1] == '\r')
+			in->len--;
+	}
 	in->kind = INPUT_FILE;
 	if (in->own_fd)
 		close(in->fd);
@@ -592,6 +602,14 @@ enum input_kind
 input_kind(const struct input *in)
 {
 	return in->kind;
+}
+
+const char *
+input_where(const struct input *in)
+{
+	if (in->names != NULL && in->next > 0 && in->next <= in->nnames)
+		return in->names[in->next - 1];
+	return in->path;
 }
 
 void

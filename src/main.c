@@ -155,7 +155,7 @@ each_message(struct run *r, msg_fn fn)
 			    INPUT_MAX_BYTES / (1024 * 1024));
 			rc = -1;
 		} else if (k < 0) {
-			fprintf(stderr, "spamsift: %s: %s\n", path ? path : "-",
+			fprintf(stderr, "spamsift: %s: %s\n", input_where(in),
 			    strerror(errno));
 			rc = -1;
 		}

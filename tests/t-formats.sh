@@ -289,6 +289,57 @@ check "--refer-header X-Spam-Flag: not read either" \
     "$T/own.eml" >"$T/out"
 check "--header-prefix Ours: X-Spam- lines are another filter's, read" \
     grep -qx 'x-spam-flag:no' "$T/out"
+# One message, whether a file of its own, an mbox of one (From line and
+# the writer's final empty line) or inside a longer mbox, is learnt once.
+D=$T/dedup
+{ echo "From a@example.org Thu Jan  1 00:00:00 2026"
+    cat "$C/spam/spam-007.eml"; echo; } >"$T/solo.mbox"
+{ cat "$T/solo.mbox"; echo "From b@example.org Thu Jan  1 00:00:00 2026"
+    cat "$C/spam/spam-008.eml"; echo; } >"$T/two.mbox"
+"$SPAMSIFT" --homedir "$D" -q -s "$C/spam/spam-007.eml"
+"$SPAMSIFT" --homedir "$D" -q -s "$T/solo.mbox"
+check "an mbox of one after its file: already learned (4, got $?)" [ $? = 4 ]
+"$SPAMSIFT" --homedir "$D" -q -s "$T/two.mbox"
+n=$("$SPAMSIFT" --homedir "$D" --show-db-status |
+    awk '$1 == "messages" { print $3 }')
+check "then an mbox holding it and another: 2 spam in all ($n)" [ "$n" = 2 ]
+# An unreadable file inside a folder: the error names that file, not the
+# folder.  As root (who reads anything) through setpriv as nobody.
+U=$T/unread
+mkdir -p -m 755 "$U/dir" "$U/home"
+cp "$C/ham/ham-001.eml" "$U/dir/a"
+cp "$C/ham/ham-002.eml" "$U/dir/b"
+chmod 000 "$U/dir/b"
+"$SPAMSIFT" --homedir "$U/home" -q -c "$C/ham/ham-00"*.eml
+"$SPAMSIFT" --homedir "$U/home" -q -s "$C/spam/spam-00"*.eml
+run_as=
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null 2>&1 &&
+	    nobody=$(id -u nobody 2>/dev/null); then
+		chmod 711 "$T" "$U"
+		chown -R "$nobody" "$U/home"
+		cp "$SPAMSIFT" "$U/spamsift"
+		chmod 755 "$U/spamsift"
+		run_as="setpriv --reuid=$nobody --regid=$nobody --clear-groups"
+		BIN=$U/spamsift
+	else
+		BIN=
+	fi
+else
+	BIN=$SPAMSIFT
+fi
+if [ -n "$BIN" ]; then
+	$run_as "$BIN" --homedir "$U/home" "$U/dir" >"$T/out" 2>"$T/err"
+	rc=$?
+	check "unreadable file in a folder: status 3 ($rc)" [ "$rc" = 3 ]
+	check "unreadable file in a folder: the error names it" \
+	    grep -q "^spamsift: $U/dir/b: Permission denied" "$T/err"
+	chmod 700 "$T"
+else
+	skip "unreadable file in a folder: root without setpriv"
+fi
+chmod 600 "$U/dir/b"
+
 # At most 256 words (spamsift.conf(5)): 256 read, 257 refused.
 yes insert-flag | head -n 256 >"$T/w256.conf"
 chmod 600 "$T/w256.conf"
