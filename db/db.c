@@ -2553,7 +2553,7 @@ out:
 }
 
 int
-db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped)
+db_scale(struct db *db, uint64_t limit, uint64_t target, uint64_t *dropped)
 {
 	uint64_t spam = 0;
 	uint64_t ham = 0;
@@ -2565,19 +2565,19 @@ db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped)
 	rc = check_maint(db);
 	if (rc != 0)
 		goto out;
-	if (max_msgs == 0) {
-		rc = errf(db, DB_EINVAL, "db_scale: max_msgs is 0");
+	if (target == 0 || target > limit) {
+		rc = errf(db, DB_EINVAL, "db_scale: target not in 1..limit");
 		goto out;
 	}
 	rc = db_begin(db);
 	if (rc != 0)
 		goto out;
 	rc = totals_sql(db, &spam, &ham);
-	if (rc == 0)
-		rc = scale_class(db, S_SCALE_SPAM, "spam_msgs", spam,
-		    max_msgs, &scaled);
-	if (rc == 0)
-		rc = scale_class(db, S_SCALE_HAM, "ham_msgs", ham, max_msgs,
+	if (rc == 0 && spam > limit)
+		rc = scale_class(db, S_SCALE_SPAM, "spam_msgs", spam, target,
+		    &scaled);
+	if (rc == 0 && ham > limit)
+		rc = scale_class(db, S_SCALE_HAM, "ham_msgs", ham, target,
 		    &scaled);
 	if (rc == 0 && scaled) {
 		rc = run_id(db, S_DEL_EMPTY);

@@ -151,13 +151,15 @@ int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx);
 
 /* Maintenance, each one transaction of its own (call outside db_begin).
- * db_scale: when spam (ham) totals exceed max_msgs, scale that class's
- * counts by max_msgs/total (bsfilter's --max-mail), dropping tokens that
- * reach zero.  db_prune: drop tokens seen in at most max_count messages
+ * db_scale: when spam (ham) totals exceed limit, scale that class's
+ * counts by target/total (bsfilter's --max-mail and --min-mail; 0 <
+ * target <= limit), dropping tokens that reach zero; a class within the
+ * limit is left alone.  db_prune: drop tokens seen in at most max_count messages
  * whose last day is older than before_day.  *dropped may be NULL.
  * db_vacuum: VACUUM.  db_check: PRAGMA integrity_check; DB_ECORRUPT with
  * the first problem in db_errmsg.  Errors: DB_EIO, DB_EBUSY, DB_EFULL. */
-int db_scale(struct db *db, uint64_t max_msgs, uint64_t *dropped);
+int db_scale(struct db *db, uint64_t limit, uint64_t target,
+    uint64_t *dropped);
 int db_prune(struct db *db, int64_t before_day, uint32_t max_count,
     uint64_t *dropped);
 int db_vacuum(struct db *db);

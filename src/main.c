@@ -463,8 +463,10 @@ maintain(struct run *r, int force)
 	if (rc == 0 && r->o->max_mail > 0 &&
 	    db_totals(engine_db(r->e), &ns, &nh) == 0 &&
 	    (ns > (uint64_t)r->o->max_mail || nh > (uint64_t)r->o->max_mail))
-		rc = db_scale(engine_db(r->e), (uint64_t)(r->o->min_mail > 0 ?
-		    r->o->min_mail : r->o->max_mail), &dropped);
+		rc = db_scale(engine_db(r->e), (uint64_t)r->o->max_mail,
+		    (uint64_t)(r->o->min_mail > 0 && r->o->min_mail <
+		    r->o->max_mail ? r->o->min_mail : r->o->max_mail),
+		    &dropped);
 	if (rc != 0)
 		fprintf(stderr, "spamsift: %s\n", db_errmsg(engine_db(r->e),
 		    rc));

@@ -1320,9 +1320,10 @@ START_TEST(test_scale)
 	ck_assert_int_eq(db_add_totals(db, 100, 10), 0);
 	commit(db);
 	ck_assert_int_eq(db_preload(db), 0);
-	ck_assert_int_eq(db_scale(db, 0, NULL), DB_EINVAL);
+	ck_assert_int_eq(db_scale(db, 10, 0, NULL), DB_EINVAL);
+	ck_assert_int_eq(db_scale(db, 10, 11, NULL), DB_EINVAL);
 	/* Spam is scaled by 25/100, rounded; ham (10 <= 25) is not. */
-	ck_assert_int_eq(db_scale(db, 25, &dropped), 0);
+	ck_assert_int_eq(db_scale(db, 25, 25, &dropped), 0);
 	ck_assert_uint_eq(dropped, 1);
 	ck_counts(db, "t1", 0, 0);
 	ck_counts(db, "t2", 1, 0);
@@ -1335,11 +1336,21 @@ START_TEST(test_scale)
 	ck_assert_uint_eq(s, 25);
 	ck_assert_uint_eq(h, 10);
 	ck_assert_uint_eq(status(db).tokens, 6);
-	ck_assert_int_eq(db_scale(db, 25, &dropped), 0);
+	ck_assert_int_eq(db_scale(db, 25, 25, &dropped), 0);
 	ck_assert_uint_eq(dropped, 0);
 	ck_counts(db, "t5", 25, 3);
+	/* Over the limit scales to the target; within it (ham: 10 <= 20)
+	 * nothing, even above the target. */
+	ck_assert_int_eq(db_scale(db, 20, 10, &dropped), 0);
+	ck_counts(db, "t5", 10, 3);	/* 25*0.4 */
+	ck_assert_int_eq(db_totals(db, &s, &h), 0);
+	ck_assert_uint_eq(s, 10);
+	ck_assert_uint_eq(h, 10);
+	ck_assert_int_eq(db_scale(db, 8, 5, &dropped), 0);
 	/* Both classes at once. */
-	ck_assert_int_eq(db_scale(db, 5, &dropped), 0);
+	ck_counts(db, "t5", 5, 2);	/* 10*0.5, 3*0.5+0.5 */
+	ck_counts(db, "t6", 0, 3);	/* 5*0.5+0.5 = 3.0 */
+	ck_assert_int_eq(db_scale(db, 5, 5, &dropped), 0);
 	ck_counts(db, "t5", 5, 2);	/* 25*0.2, 3*0.5+0.5 */
 	ck_counts(db, "t6", 0, 3);	/* 5*0.5+0.5 = 3.0 */
 	ck_assert_int_eq(db_totals(db, &s, &h), 0);

@@ -243,4 +243,13 @@ check "-a --max-mail 30: clean scaled to 30 ($(cnt))" [ "$(cnt)" = 30 ]
     <"$C/spam/spam-040.eml" >/dev/null
 check "-a --pipe --max-mail 20: clean scaled to 20 ($(cnt))" \
     [ "$(cnt)" = 20 ]
+# --min-mail: the class over --max-mail goes down to it, the other stays.
+Y=$T/minmail
+"$SPAMSIFT" --homedir "$Y" -q -s "$C"/spam/*.eml
+"$SPAMSIFT" --homedir "$Y" -q -c "$C"/ham/ham-0[0-2]*.eml
+"$SPAMSIFT" --homedir "$Y" -u --max-mail 40 --min-mail 20
+got=$("$SPAMSIFT" --homedir "$Y" --show-db-status |
+    awk '$1 == "messages" { print $3 "/" $5 }')
+check "-u --max-mail 40 --min-mail 20: 48/29 -> 20/29 ($got)" \
+    [ "$got" = 20/29 ]
 done_testing
