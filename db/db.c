@@ -1545,7 +1545,9 @@ check_tokver(struct db *db, int tok_version)
 	}
 	if (v != tok_version)
 		rc = errf(db, DB_ETOKVER, "trained by tokenizer version %lld, "
-		    "this program has %d: retrain or export and re-import",
+		    "this program has %d: its tokens are not this program's; "
+		    "move it aside and train anew from your saved mail "
+		    "(--show-db-status, --dump and --export-* still read it)",
 		    (long long)v, tok_version);
 out:
 	return rc;
@@ -1602,7 +1604,7 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL || path == NULL || path[0] == '\0' ||
-	    (flags & ~(DB_CREATE | DB_READONLY)) != 0 ||
+	    (flags & ~(DB_CREATE | DB_READONLY | DB_ANY_TOKVER)) != 0 ||
 	    ((flags & DB_CREATE) && (flags & DB_READONLY)) || busy_ms < 0) {
 		rc = DB_EINVAL;
 		goto out;
@@ -1636,6 +1638,8 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	if (rc != 0)
 		goto out;
 	rc = check_tokver(db, tok_version);
+	if (rc == DB_ETOKVER && (flags & DB_ANY_TOKVER))
+		rc = 0;
 	if (rc != 0)
 		goto out;
 	/* Only the transaction statements are prepared now (rollback must

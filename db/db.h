@@ -41,6 +41,9 @@ enum db_error {
 /* db_open flags */
 #define DB_CREATE	0x1	/* create the file (mode 0600) if missing */
 #define DB_READONLY	0x2	/* never write; db_begin fails */
+#define DB_ANY_TOKVER	0x4	/* open a store of another tokenizer
+				 * version too (with DB_READONLY: to read
+				 * out, never to score or train) */
 
 /* Message classes */
 enum db_class { DB_NONE = 0, DB_SPAM = 1, DB_HAM = 2 };

@@ -540,7 +540,7 @@ cmd_status(struct run *r)
 	struct db_status st;
 	int rc;
 
-	if (open_engine(r, DB_READONLY) != 0)
+	if (open_engine(r, DB_READONLY | DB_ANY_TOKVER) != 0)
 		return EXIT_ERROR;
 	rc = db_status(engine_db(r->e), &st);
 	if (rc != 0) {
@@ -686,8 +686,11 @@ main(int argc, char **argv)
 	case CMD_IMPORT:
 	case CMD_CHECKDB:
 	case CMD_PRUNE:
+		/* Reading out works on a store of another tokenizer
+		 * version, to see it or to move its counts elsewhere. */
 		if (open_engine(&r, o.cmd == CMD_IMPORT ? DB_CREATE :
-		    (o.cmd == CMD_EXPORT ? DB_READONLY : 0)) != 0) {
+		    (o.cmd == CMD_EXPORT ? DB_READONLY | DB_ANY_TOKVER :
+		    (o.cmd == CMD_CHECKDB ? DB_ANY_TOKVER : 0))) != 0) {
 			rc = EXIT_ERROR;
 			break;
 		}

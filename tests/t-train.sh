@@ -158,7 +158,18 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	"$SPAMSIFT" --homedir "$A" "$h1" > /dev/null 2> "$T/err"
 	st=$?
 	check "other tokenizer version refused (status $st)" [ "$st" = 3 ]
-	check "and told what to do" grep -qi "retrain\|export" "$T/err"
+	check "and told what to do" grep -qi "train anew" "$T/err"
+	# ... and it can still be read out.
+	"$SPAMSIFT" --homedir "$A" --show-db-status >"$T/out" 2>&1
+	check "other tokenizer version: --show-db-status says 99 ($?)" \
+	    grep -q "tokenizer 99" "$T/out"
+	"$SPAMSIFT" --homedir "$A" --dump >"$T/out" 2>/dev/null
+	check "other tokenizer version: --dump reads it ($?)" \
+	    grep -q "^#spamsift-dump 1" "$T/out"
+	"$SPAMSIFT" --homedir "$A" --check-db -q
+	check "other tokenizer version: --check-db reads it ($?)" [ $? = 0 ]
+	"$SPAMSIFT" --homedir "$A" -q -s "$h1" 2>/dev/null
+	check "other tokenizer version: training still refused ($?)" [ $? = 3 ]
 else
 	skip "sqlite3 CLI absent: tokenizer version check not exercised"
 fi
