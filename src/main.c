@@ -42,6 +42,8 @@ struct run {
 	int tty;
 	size_t done;
 	struct timespec start, last;
+	/* the operand being read is a folder (Maildir, MH, directory) */
+	int folder;
 	/* filtering */
 	int spam, unsure;
 	/* training outcomes */
@@ -141,6 +143,8 @@ each_message(struct run *r, msg_fn fn)
 			break;
 		}
 		last = 0;
+		r->folder = input_kind(in) != INPUT_FILE &&
+		    input_kind(in) != INPUT_MBOX;
 		while ((k = input_next(in, &m)) == 1) {
 			last = m.number;
 			rc = fn(r, &m);
@@ -179,7 +183,7 @@ show_tokens(struct run *r, const struct input_msg *m)
 	}
 	n = engine_ntokens(r->e);
 	/* Several messages: a "# FILE N" line (never a token) before each. */
-	if (r->o->nfiles > 1 || m->in_mbox)
+	if (r->o->nfiles > 1 || m->in_mbox || r->folder)
 		printf("# %s %zu\n", m->name, m->number);
 	for (i = 0; i < n; i++) {
 		fputs(engine_token(r->e, i, NULL), stdout);

@@ -289,6 +289,15 @@ check "--refer-header X-Spam-Flag: not read either" \
     "$T/own.eml" >"$T/out"
 check "--header-prefix Ours: X-Spam- lines are another filter's, read" \
     grep -qx 'x-spam-flag:no' "$T/out"
+# --show-tokens on a folder: a "# FILE N" line before each message's
+# tokens, as for several operands or an mbox.
+mkdir -p "$T/stmd/cur" "$T/stmd/new"
+cp "$C/ham/ham-001.eml" "$T/stmd/cur/1"
+cp "$C/ham/ham-002.eml" "$T/stmd/new/2"
+"$SPAMSIFT" --show-tokens "$T/stmd" >"$T/out"
+check "--show-tokens on a Maildir: a line before each message" \
+    [ "$(grep -c '^# ' "$T/out")" = 2 ]
+check "... naming the file" grep -qx "# $T/stmd/new/2 1" "$T/out"
 # One message, whether a file of its own, an mbox of one (From line and
 # the writer's final empty line) or inside a longer mbox, is learnt once.
 D=$T/dedup
