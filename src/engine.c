@@ -311,6 +311,20 @@ engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->fnctx = ctx;
 }
 
+int
+engine_learned_class(struct engine *e, const char *buf, size_t len,
+    enum db_class *cls)
+{
+	unsigned char digest[TOK_DIGEST_BYTES];
+	int rc;
+
+	tok_digest(buf, len, digest, NULL, 0);
+	rc = db_msg_class(e->db, digest, cls);
+	if (rc != 0)
+		snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
+	return rc;
+}
+
 size_t
 engine_pending(const struct engine *e)
 {

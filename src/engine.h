@@ -91,6 +91,11 @@ void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 /* Messages queued and not yet flushed. */
 size_t engine_pending(const struct engine *e);
 
+/* The class the store has learned this message as (DB_NONE: not
+ * learned).  Returns 0 or a db code. */
+int engine_learned_class(struct engine *e, const char *buf, size_t len,
+    enum db_class *cls);
+
 /* Recompute Robinson's x from the store (mean token probability of
  * tokens seen at least ROBX_MIN_COUNT times, kept within [0.4, 0.6]) and
  * keep it in the store,

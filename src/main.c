@@ -48,6 +48,7 @@ struct run {
 	int spam, unsure;
 	/* training outcomes */
 	size_t outcomes[5];
+	size_t skipped;		/* --train-mode error/tune: judged right */
 };
 
 static double
@@ -431,10 +432,12 @@ static int
 train_one(struct run *r, const struct input_msg *m)
 {
 	struct verdict_info v;
+	enum db_class have;
 	int rc, wrong;
 
 	if (r->o->train_mode != TRAIN_ALL && !r->o->train_sub) {
-		if (engine_classify(r->e, m->buf, m->len, &v) != 0) {
+		if (engine_classify(r->e, m->buf, m->len, &v) != 0 ||
+		    engine_learned_class(r->e, m->buf, m->len, &have) != 0) {
 			fprintf(stderr, "spamsift: %s: %s\n", m->name,
 			    engine_errmsg(r->e));
 			return -1;
@@ -442,8 +445,14 @@ train_one(struct run *r, const struct input_msg *m)
 		wrong = (r->o->train_class == DB_SPAM) != (v.score > v.cutoff);
 		if (r->o->train_mode == TRAIN_TUNE)
 			wrong = wrong || fabs(v.score - v.cutoff) < r->o->thick;
-		if (!wrong)
+		/* Learned as the other class is a mistake to correct,
+		 * whatever the score says now. */
+		if (!wrong && have != DB_NONE && have != r->o->train_class)
+			wrong = 1;
+		if (!wrong) {
+			r->skipped++;
 			return 0;
+		}
 	}
 	rc = engine_learn(r->e, m->buf, m->len, r->o->train_class,
 	    r->o->train_sub, r->done);
@@ -510,13 +519,24 @@ cmd_train(struct run *r)
 			which = i;
 		}
 	}
+	/* Messages left alone because already judged right are an outcome
+	 * of their own: with any other, the status is no single one's. */
+	if (r->skipped > 0) {
+		total += r->skipped;
+		kinds++;
+	}
 	if (!r->o->quiet && (r->o->verbose || r->outcomes[LEARN_DUP] ||
-	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED]))
+	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED])) {
 		for (i = 0; i < 5; i++)
 			if (r->outcomes[i] > 0)
 				fprintf(stderr, "spamsift: %zu message%s %s\n",
 				    r->outcomes[i], r->outcomes[i] == 1 ? "" :
 				    "s", outcome_text[i]);
+		if (r->skipped > 0)
+			fprintf(stderr, "spamsift: %zu message%s judged right "
+			    "already; not learned\n", r->skipped,
+			    r->skipped == 1 ? "" : "s");
+	}
 	if (kinds != 1 || total == 0)
 		return EXIT_SPAM;
 	switch (which) {

@@ -254,6 +254,26 @@ check "-a --max-mail 30: clean scaled to 30 ($(cnt))" [ "$(cnt)" = 30 ]
     <"$C/spam/spam-040.eml" >/dev/null
 check "-a --pipe --max-mail 20: clean scaled to 20 ($(cnt))" \
     [ "$(cnt)" = 20 ]
+# --train-mode error: a message judged right is an outcome of its own (a
+# run with it and a duplicate is no "every message already learned", 4),
+# and one learnt as the other class is moved whatever its score.
+Z=$T/errmode
+"$SPAMSIFT" --homedir "$Z" -q -s "$C"/spam/*.eml
+"$SPAMSIFT" --homedir "$Z" -q -c "$C"/ham/*.eml
+zc() { "$SPAMSIFT" --homedir "$Z" --show-db-status |
+    awk '$1 == "messages" { print $3 "/" $5 }'; }
+base=$(zc)
+"$SPAMSIFT" --homedir "$Z" -q -s "$C/ham/ham-005.eml"
+"$SPAMSIFT" --homedir "$Z" -q -s --train-mode error --spam-cutoff 0.9995 \
+    "$C/ham/ham-005.eml" "$C/spam/spam-001.eml"
+check "--train-mode error, a duplicate and one judged right: 0 ($?)" \
+    [ $? = 0 ]
+"$SPAMSIFT" --homedir "$Z" -q -c --train-mode error --spam-cutoff 0.99999 \
+    "$C/ham/ham-005.eml"
+check "--train-mode error -c, learnt as spam but judged clean: moved (5, $?)" \
+    [ $? = 5 ]
+got=$(zc)
+check "... and the counts are back to $base ($got)" [ "$got" = "$base" ]
 # --min-mail: the class over --max-mail goes down to it, the other stays.
 Y=$T/minmail
 "$SPAMSIFT" --homedir "$Y" -q -s "$C"/spam/*.eml
