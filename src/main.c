@@ -49,6 +49,7 @@ struct run {
 	/* training outcomes */
 	size_t outcomes[5];
 	size_t skipped;		/* --train-mode error/tune: judged right */
+	size_t empty;		/* blank inputs, not learned */
 };
 
 static double
@@ -428,12 +429,33 @@ cmd_pipe(struct run *r)
 	return failed ? EXIT_TEMPFAIL : EXIT_SPAM;
 }
 
+/* Nothing but blanks and line ends (an empty file, /dev/null): no mail. */
+static int
+blank(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
+		    buf[i] != '\n')
+			return 0;
+	return 1;
+}
+
 static int
 train_one(struct run *r, const struct input_msg *m)
 {
 	struct verdict_info v;
 	enum db_class have;
 	int rc, wrong;
+
+	/* An empty input is no message: counting it would skew the
+	 * totals that every token's probability is measured against. */
+	if (blank(m->buf, m->len)) {
+		fprintf(stderr, "spamsift: %s: empty, not learned\n", m->name);
+		r->empty++;
+		return 0;
+	}
 
 	if (r->o->train_mode != TRAIN_ALL && !r->o->train_sub) {
 		if (engine_classify(r->e, m->buf, m->len, &v) != 0 ||
@@ -523,6 +545,10 @@ cmd_train(struct run *r)
 	 * of their own: with any other, the status is no single one's. */
 	if (r->skipped > 0) {
 		total += r->skipped;
+		kinds++;
+	}
+	if (r->empty > 0) {
+		total += r->empty;
 		kinds++;
 	}
 	if (!r->o->quiet && (r->o->verbose || r->outcomes[LEARN_DUP] ||

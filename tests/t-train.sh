@@ -274,6 +274,18 @@ check "--train-mode error -c, learnt as spam but judged clean: moved (5, $?)" \
     [ $? = 5 ]
 got=$(zc)
 check "... and the counts are back to $base ($got)" [ "$got" = "$base" ]
+# An empty input is no message: not learned, and said so.
+E=$T/empty-in
+: >"$T/empty.eml"
+"$SPAMSIFT" --homedir "$E" -s "$C/spam/spam-001.eml" "$T/empty.eml" \
+    2>"$T/err"
+check "-s with an empty file: status 0 ($?)" [ $? = 0 ]
+check "... saying it was not learned" grep -q 'empty.eml: empty, not learned' \
+    "$T/err"
+"$SPAMSIFT" --homedir "$E" -q -c </dev/null 2>/dev/null
+got=$("$SPAMSIFT" --homedir "$E" --show-db-status |
+    awk '$1 == "messages" { print $3 "/" $5 }')
+check "... nor an empty standard input: 1/0 ($got)" [ "$got" = 1/0 ]
 # --min-mail: the class over --max-mail goes down to it, the other stays.
 Y=$T/minmail
 "$SPAMSIFT" --homedir "$Y" -q -s "$C"/spam/*.eml
