@@ -403,7 +403,10 @@ cmd_pipe(struct run *r)
 			    strerror(errno));
 			if (fd > 0)
 				close(fd);
-			return EXIT_TEMPFAIL;
+			/* Nothing of it can go out; the next ones still do,
+			 * and the status says one failed. */
+			failed = 1;
+			continue;
 		}
 		memset(&m, 0, sizeof(m));
 		m.buf = buf;

@@ -412,6 +412,18 @@ fails "configuration file with an unknown option" --homedir "$T/conf"
 printf 'insert-flag\n' >"$T/conf/spamsift.conf"
 chmod 666 "$T/conf/spamsift.conf"
 fails "configuration file writable by others" --homedir "$T/conf"
+# Several file operands, one of them missing: the others still go out,
+# in order, and the status says something failed.
+# shellcheck disable=SC2086
+"$SPAMSIFT" $PIPE "$C/ham/ham-001.eml" "$T/no-such-file" \
+    "$C/ham/ham-002.eml" >"$T/out" 2>"$T/err"
+check "pipe, a missing operand among three: status 75 ($?)" [ $? = 75 ]
+cat "$C/ham/ham-001.eml" "$C/ham/ham-002.eml" >"$T/want"
+check "pipe, a missing operand among three: the other two written" \
+    sh -c 'sed -e "/^X-Spam-Revision: spamsift /d" -e "/^X-Spam-Flag: /d" \
+    -e "/^X-Spam-Probability: /d" "$1" | cmp -s - "$2"' sh "$T/out" \
+    "$T/want"
+check "... and the missing one named" grep -q 'no-such-file' "$T/err"
 # Pipe mode asked for by an abbreviation, or by the configuration file
 # alone, is still pipe mode when the options are bad: the message goes
 # through.
