@@ -189,7 +189,8 @@ list_dir(struct input *in, const char *dir, int mh)
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		/* Dot files, and MH's deleted messages (",12"). */
+		if (de->d_name[0] == '.' || de->d_name[0] == ',')
 			continue;
 		if (mh) {
 			for (k = 0; de->d_name[k] >= '0' &&

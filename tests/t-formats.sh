@@ -289,6 +289,14 @@ check "--refer-header X-Spam-Flag: not read either" \
     "$T/own.eml" >"$T/out"
 check "--header-prefix Ours: X-Spam- lines are another filter's, read" \
     grep -qx 'x-spam-flag:no' "$T/out"
+# MH's deleted messages (",3") are not read, with or without
+# .mh_sequences: the folder below is MH by its numeric names.
+mkdir "$T/mhdel"
+cp "$C/ham/ham-001.eml" "$T/mhdel/1"
+cp "$C/ham/ham-002.eml" "$T/mhdel/2"
+cp "$C/spam/spam-001.eml" "$T/mhdel/,3"
+n=$("$SPAMSIFT" "$T/mhdel" | grep -c '^combined probability ')
+check "MH folder with a deleted ,3: two messages read ($n)" [ "$n" = 2 ]
 # --show-tokens on a folder: a "# FILE N" line before each message's
 # tokens, as for several operands or an mbox.
 mkdir -p "$T/stmd/cur" "$T/stmd/new"
