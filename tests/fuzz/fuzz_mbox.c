@@ -244,7 +244,7 @@ read_file(const char *b, size_t len, enum input_mode mode)
 	struct span sp[64];
 	const char *why;
 	char path[512];
-	size_t n, i = 0;
+	size_t n, i = 0, want_len;
 	int r, want_mbox;
 
 	n = check_split(b, len, sp, 64);
@@ -261,10 +261,21 @@ read_file(const char *b, size_t len, enum input_mode mode)
 	if ((input_kind(in) == INPUT_MBOX) != want_mbox ||
 	    (!want_mbox && input_kind(in) != INPUT_FILE))
 		die("wrong input kind", (size_t)input_kind(in), n);
+	/* A lone message after a From line (an mbox of one) drops the
+	 * empty line its writer put at the end, as the mbox reader does. */
+	want_len = len;
+	if (!want_mbox && mode != INPUT_SINGLE && len >= 5 &&
+	    memcmp(b, "From ", 5) == 0 && ((len >= 2 && b[len - 1] == '\n' &&
+	    b[len - 2] == '\n') || (len >= 3 && b[len - 1] == '\n' &&
+	    b[len - 2] == '\r' && b[len - 3] == '\n'))) {
+		want_len--;
+		if (b[want_len - 1] == '\r')
+			want_len--;
+	}
 	while ((r = input_next(in, &m)) == 1) {
 		if (!want_mbox) {
-			if (i > 0 || m.len != len || (len > 0 &&
-			    memcmp(m.buf, b, len) != 0) || m.in_mbox ||
+			if (i > 0 || m.len != want_len || (want_len > 0 &&
+			    memcmp(m.buf, b, want_len) != 0) || m.in_mbox ||
 			    m.number != 1)
 				die("single message not byte for byte", m.len,
 				    len);
