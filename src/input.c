@@ -599,6 +599,18 @@ input_next(struct input *in, struct input_msg *m)
 	return 0;
 }
 
+int
+input_blank(const char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
+		    buf[i] != '\n')
+			return 0;
+	return 1;
+}
+
 enum input_kind
 input_kind(const struct input *in)
 {

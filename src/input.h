@@ -52,6 +52,9 @@ int input_open_max(struct input **out, const char *path,
 int input_next(struct input *in, struct input_msg *m);
 
 enum input_kind input_kind(const struct input *in);
+/* Nothing but blanks and line ends (an empty file, /dev/null): no mail,
+ * which training neither learns nor counts. */
+int input_blank(const char *buf, size_t len);
 /* Where input_next last read: a folder's entry, else the operand ("-"
  * for stdin).  Borrowed, valid until input_close. */
 const char *input_where(const struct input *in);

@@ -432,19 +432,6 @@ cmd_pipe(struct run *r)
 	return failed ? EXIT_TEMPFAIL : EXIT_SPAM;
 }
 
-/* Nothing but blanks and line ends (an empty file, /dev/null): no mail. */
-static int
-blank(const char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
-		    buf[i] != '\n')
-			return 0;
-	return 1;
-}
-
 static int
 train_one(struct run *r, const struct input_msg *m)
 {
@@ -454,7 +441,7 @@ train_one(struct run *r, const struct input_msg *m)
 
 	/* An empty input is no message: counting it would skew the
 	 * totals that every token's probability is measured against. */
-	if (blank(m->buf, m->len)) {
+	if (input_blank(m->buf, m->len)) {
 		fprintf(stderr, "spamsift: %s: empty, not learned\n", m->name);
 		r->empty++;
 		return 0;

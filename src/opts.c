@@ -226,7 +226,8 @@ num(const char *opt, const char *arg, double lo, double hi, double *out)
 
 	errno = 0;
 	v = strtod(arg, &end);
-	if (errno != 0 || end == arg || *end != '\0' || v < lo || v > hi) {
+	/* Written so that NaN ("nan", which strtod takes) fails it too. */
+	if (errno != 0 || end == arg || *end != '\0' || !(v >= lo && v <= hi)) {
 		fprintf(stderr, "spamsift: %s: not a number from %g to %g: "
 		    "%s\n", opt, lo, hi, arg);
 		return -1;

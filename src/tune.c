@@ -371,9 +371,11 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
 }
 
 /* Does a training command in mode learn a message of this label and
- * score?  The rule of main.c's train_one. */
+ * score, learned so far as had (DB_NONE: not)?  The rule of main.c's
+ * train_one: a message learned as the other class is always moved. */
 static int
-should_learn(int mode, int spam, double score, double cut, double thick)
+should_learn(int mode, int spam, double score, double cut, double thick,
+    int had)
 {
 	int wrong;
 
@@ -382,6 +384,8 @@ should_learn(int mode, int spam, double score, double cut, double thick)
 	wrong = spam != (score > cut);
 	if (mode == TRAIN_TUNE)
 		wrong = wrong || fabs(score - cut) < thick;
+	if (had != DB_NONE && had != (spam ? DB_SPAM : DB_HAM))
+		wrong = 1;
 	return wrong;
 }
 
@@ -420,7 +424,7 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 		 * never enters: it applies in mode all only, which learns
 		 * everything. */
 		if (i < ntrain && should_learn(mode, m->spam, sc, cut[0],
-		    t->o->thick) && sim_learn(t, s, m))
+		    t->o->thick, s->have[m->uniq]) && sim_learn(t, s, m))
 			for (k = 0; k < nrows; k++)
 				rows[k]->trained++;
 	}
@@ -622,6 +626,7 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 	struct sim s;
 	struct tune_row row, *rows[1];
 	struct verdict_info v;
+	enum db_class have;
 	char path[PATH_MAX], err[512];
 	size_t i, k = t->nkeep;
 	int rc = -1;
@@ -662,8 +667,11 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 			    i + 1, row.pt[i].score, v.score);
 			goto out;
 		}
+		if (engine_learned_class(e, t->keep[i], t->keeplen[i],
+		    &have) != 0)
+			goto engerr;
 		if (should_learn(o.train_mode, spam, v.score, v.cutoff,
-		    o.thick) &&
+		    o.thick, have) &&
 		    (engine_learn(e, t->keep[i], t->keeplen[i], spam ?
 		    DB_SPAM : DB_HAM, 0, i) != 0 ||
 		    engine_flush(e, NULL, NULL) != 0))
@@ -970,6 +978,11 @@ static int
 add_msg(struct tune *t, struct runctx *r, const struct input_msg *m,
     int spam)
 {
+	/* As training: an empty input is no message. */
+	if (input_blank(m->buf, m->len)) {
+		fprintf(stderr, "spamsift: %s: empty, not used\n", m->name);
+		return 0;
+	}
 	if (tune_add(t, m->buf, m->len, spam) != 0) {
 		fprintf(stderr, "spamsift: %s: %s\n", m->name, tune_errmsg(t));
 		return -1;

@@ -49,7 +49,9 @@ check "usage error '--homedir' without its value: status 64 (got $rc)" \
     [ "$rc" = 64 ]
 for bad in --no-such-option -Z "--method xyz" "--spam-cutoff 2" \
     "--ham-cutoff -1" "--jtokenizer none" "-c -s" \
-    "--spam-cutoff 0.5 --ham-cutoff 0.9" "--train-mode sometimes"; do
+    "--spam-cutoff 0.5 --ham-cutoff 0.9" "--train-mode sometimes" \
+    "--robs nan" "--spam-cutoff nan" "--tune --target-fp nan" \
+    "--tune --tune-split nan"; do
 	# shellcheck disable=SC2086
 	"$SPAMSIFT" $bad "$HAM" >"$T/out" 2>"$T/err"
 	rc=$?

@@ -163,6 +163,24 @@ check "error: says both classes are needed" grep -q 'need both ham and spam' \
     >/dev/null 2>"$T/e10"
 exits 3 "error: unwritable svg" $?
 
+# As training does: in mode error a message learned as the other class
+# is moved (the same mail labelled ham, then spam, is learned both
+# times), and an empty file is no message.
+printf 'ham %s\nspam %s\nspam %s\nham %s\nham %s\nspam %s\n' \
+    "$C/spam/spam-001.eml" "$C/spam/spam-001.eml" "$C/spam/spam-002.eml" \
+    "$C/ham/ham-001.eml" "$C/ham/ham-002.eml" "$C/spam/spam-003.eml" \
+    >"$T/relabel.idx"
+"$SPAMSIFT" --tune --robx 0.5 -m r --train-mode error --spam-cutoff 0.01 \
+    "$T/relabel.idx" >"$T/rl.out" 2>&1
+check "error mode: the relabelled message is moved (4 learned)" test \
+    "$(rows "$T/rl.out" | awk '$1 == "r" && $2 == "error" { print $7 }')" = 4
+: >"$T/blank.eml"
+{ echo "ham $T/blank.eml"; cat "$C/index"; } >"$T/blank.idx"
+"$SPAMSIFT" --tune "$T/blank.idx" >"$T/bl.out" 2>"$T/bl.err"
+check "an empty file: not counted (96 messages)" \
+    grep -qx 'messages 96: ham 48, spam 48' "$T/bl.out"
+check "an empty file: said so" grep -q 'blank.eml: empty, not used' "$T/bl.err"
+
 # --- the shared corpus, every 15th message (its index starts with spam)
 if [ -z "$SHARED" ] || [ ! -f "$SHARED/spamassassin/index" ]; then
 	skip "shared: no ../shared/corpus/spamassassin (not in this checkout)"
