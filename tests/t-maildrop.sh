@@ -171,6 +171,18 @@ run_batch maildir corrupt
 run_batch maildir none
 run_batch mbox corrupt
 
+# A broken database and a message that already carries a spam flag (an
+# upstream filter's, or forged): spamsift could not judge it, so the flag
+# it came with must not file it as spam; it goes to the inbox.
+fresh_home corrupt
+mkrc maildir
+{ printf 'X-Spam-Flag: YES\n'; cat "$C/ham/ham-003.eml"; } >"$T/flagged"
+deliver "$T/flagged"
+n=$(find "$HOME/Maildir/new" -type f | wc -l)
+s=$(find "$HOME/Maildir/.Spam/new" -type f | wc -l)
+check "mailfilter, broken database, incoming X-Spam-Flag: inbox ($n/$s)" \
+    [ "$n.$s" = 1.0 ]
+
 # Without "exception", a broken database makes maildrop give up with
 # EX_TEMPFAIL: nothing is delivered, the mail server keeps the message.
 fresh_home corrupt

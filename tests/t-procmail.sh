@@ -300,6 +300,24 @@ else
 	    [ "$bad" = 0 ]
 	check "dot-forward sh line: none lost ($n of $k), none left in tmp/" \
 	    [ "$n.$left" = "$k.0" ]
+	# Postfix's envelope line, and a body line starting "From ": one
+	# clean message, stored without the envelope line.
+	fresh_home trained
+	for d in "$HOME/Maildir" "$HOME/Maildir/.Spam"; do
+		mkdir -p "$d/cur" "$d/new" "$d/tmp"
+	done
+	{ cat "$C/ham/ham-004.eml"
+	    printf '\nFrom the desk of the editor: see you next week.\n'; } \
+	    >"$T/fromline.eml"
+	{ echo "From sender@example.org  Sat Nov 28 13:00:00 2026"
+	    cat "$T/fromline.eml"; } >"$T/envelope.eml"
+	(cd / && HOME=$HOME sh -c "$cmd" <"$T/envelope.eml")
+	f=$(find "$HOME/Maildir/new" -type f)
+	s=$(find "$HOME/Maildir/.Spam/new" -type f | wc -l)
+	check "dot-forward sh line, envelope From line: in the inbox ($s spam)" \
+	    sh -c "[ -n '$f' ] && [ $s = 0 ]"
+	check "dot-forward sh line, envelope From line: stored without it" \
+	    cmp -s "$f" "$T/fromline.eml"
 fi
 
 done_testing
