@@ -44,6 +44,7 @@ struct run {
 	struct timespec start, last;
 	/* the operand being read is a folder (Maildir, MH, directory) */
 	int folder;
+	int no_learn;		/* -a, but the store is read-only to us */
 	/* filtering */
 	int spam, unsure;
 	/* training outcomes */
@@ -112,6 +113,17 @@ open_engine(struct run *r, int flags)
 	if (make_home(r, (flags & DB_CREATE) != 0) != 0)
 		return -1;
 	rc = engine_new(&r->e, r->o, r->dbpath, flags, err, sizeof(err));
+	/* -a on a store this user may read but not write: the verdict
+	 * still stands, as when learning fails (a store whose permissions
+	 * are unsafe fails read-only too, and is refused). */
+	if (rc == DB_EPERM && flags == 0 && r->o->auto_update &&
+	    engine_new(&r->e, r->o, r->dbpath, DB_READONLY, err,
+	    sizeof(err)) == 0) {
+		fprintf(stderr, "spamsift: %s: not writable: classified, "
+		    "not learned (-a)\n", r->dbpath);
+		r->no_learn = 1;
+		return 0;
+	}
 	if (rc != 0) {
 		fprintf(stderr, "spamsift: %s\n", err);
 		if (rc == DB_ENOENT)
@@ -251,7 +263,7 @@ auto_learn(struct run *r, const struct input_msg *m,
 {
 	int rc;
 
-	if (v->verdict == VERDICT_UNSURE || v->warm)
+	if (v->verdict == VERDICT_UNSURE || v->warm || r->no_learn)
 		return;
 	rc = engine_learn(r->e, m->buf, m->len, v->verdict == VERDICT_SPAM ?
 	    DB_SPAM : DB_HAM, 0, 0);

@@ -53,4 +53,43 @@ rm -f "$H/spamsift.conf"
 "$SPAMSIFT" --homedir "$H" "$M" >/dev/null 2>&1
 rc=$?
 check "private again: classifies (status $rc)" [ "$rc" -le 1 ]
+
+# -a on a store its owner may read but not write: classified, not
+# learned, and said so (as when learning fails), in both modes.  As root
+# (who writes anything) through setpriv as nobody.
+R=$T/ro
+mkdir -m 755 "$R"
+cp -p "$H/spamsift.db" "$R/"
+run_as=
+BIN=$SPAMSIFT
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null 2>&1 &&
+	    nobody=$(id -u nobody 2>/dev/null); then
+		chmod 711 "$T"
+		chown -R "$nobody" "$R"
+		cp "$SPAMSIFT" "$T/ss-ro"
+		chmod 755 "$T/ss-ro"
+		BIN=$T/ss-ro
+		run_as="setpriv --reuid=$nobody --regid=$nobody --clear-groups"
+	else
+		BIN=
+	fi
+fi
+if [ -n "$BIN" ]; then
+	chmod 444 "$R/spamsift.db"
+	$run_as "$BIN" --homedir "$R" -a "$M" >/dev/null 2>"$T/err"
+	rc=$?
+	check "-a, read-only store: the verdict stands (status $rc)" \
+	    [ "$rc" -le 1 ]
+	check "-a, read-only store: not learned, and said so" \
+	    grep -q 'not writable: classified, not learned' "$T/err"
+	$run_as "$BIN" --homedir "$R" -a --pipe --insert-flag <"$M" \
+	    >"$T/out" 2>/dev/null
+	rc=$?
+	check "-a --pipe, read-only store: headers added (status $rc)" \
+	    sh -c "[ $rc = 0 ] && grep -q '^X-Spam-Flag: ' '$T/out'"
+	chmod 700 "$T"
+else
+	skip "-a on a read-only store: root without setpriv"
+fi
 done_testing
