@@ -12,6 +12,7 @@
  * call.  The write lock is held only for the flush, never while
  * tokenizing.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,20 @@ engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	e->fn = fn;
 	e->fnctx = ctx;
+}
+
+int
+engine_should_learn(int mode, enum db_class cls, double score, double cutoff,
+    double thick, enum db_class have)
+{
+	int wrong;
+
+	if (mode == TRAIN_ALL)
+		return 1;
+	wrong = (cls == DB_SPAM) != (score > cutoff);
+	if (mode == TRAIN_TUNE)
+		wrong = wrong || fabs(score - cutoff) < thick;
+	return wrong || (have != DB_NONE && have != cls);
 }
 
 int

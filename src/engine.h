@@ -91,6 +91,15 @@ void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 /* Messages queued and not yet flushed. */
 size_t engine_pending(const struct engine *e);
 
+/* Does training in mode (TRAIN_*) learn a message given as cls that
+ * scored score against cutoff, learned so far as have (DB_NONE: not)?
+ * Mode all learns everything; error what is judged wrong; tune also what
+ * scores within thick of the cutoff; and both a message learned as the
+ * other class, whatever its score.  The one rule of training and of
+ * --tune's simulation of it. */
+int engine_should_learn(int mode, enum db_class cls, double score,
+    double cutoff, double thick, enum db_class have);
+
 /* The class the store has learned this message as (DB_NONE: not
  * learned).  Returns 0 or a db code. */
 int engine_learned_class(struct engine *e, const char *buf, size_t len,

@@ -449,7 +449,7 @@ train_one(struct run *r, const struct input_msg *m)
 {
 	struct verdict_info v;
 	enum db_class have;
-	int rc, wrong;
+	int rc;
 
 	/* An empty input is no message: counting it would skew the
 	 * totals that every token's probability is measured against. */
@@ -466,14 +466,8 @@ train_one(struct run *r, const struct input_msg *m)
 			    engine_errmsg(r->e));
 			return -1;
 		}
-		wrong = (r->o->train_class == DB_SPAM) != (v.score > v.cutoff);
-		if (r->o->train_mode == TRAIN_TUNE)
-			wrong = wrong || fabs(v.score - v.cutoff) < r->o->thick;
-		/* Learned as the other class is a mistake to correct,
-		 * whatever the score says now. */
-		if (!wrong && have != DB_NONE && have != r->o->train_class)
-			wrong = 1;
-		if (!wrong) {
+		if (!engine_should_learn(r->o->train_mode, r->o->train_class,
+		    v.score, v.cutoff, r->o->thick, have)) {
 			r->skipped++;
 			return 0;
 		}

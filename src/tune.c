@@ -370,25 +370,6 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
 	return r.score;
 }
 
-/* Does a training command in mode learn a message of this label and
- * score, learned so far as had (DB_NONE: not)?  The rule of main.c's
- * train_one: a message learned as the other class is always moved. */
-static int
-should_learn(int mode, int spam, double score, double cut, double thick,
-    int had)
-{
-	int wrong;
-
-	if (mode == TRAIN_ALL)
-		return 1;
-	wrong = spam != (score > cut);
-	if (mode == TRAIN_TUNE)
-		wrong = wrong || fabs(score - cut) < thick;
-	if (had != DB_NONE && had != (spam ? DB_SPAM : DB_HAM))
-		wrong = 1;
-	return wrong;
-}
-
 /* One pass over messages [0, nmsg): training mode mode, the nrows
  * rows' methods scored (more than one only in mode all).  Scores of
  * messages from first on are appended to the rows' points. */
@@ -423,8 +404,9 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 		/* Row 0's method decides what is learned.  The warm-up
 		 * never enters: it applies in mode all only, which learns
 		 * everything. */
-		if (i < ntrain && should_learn(mode, m->spam, sc, cut[0],
-		    t->o->thick, s->have[m->uniq]) && sim_learn(t, s, m))
+		if (i < ntrain && engine_should_learn(mode, m->spam ?
+		    DB_SPAM : DB_HAM, sc, cut[0], t->o->thick,
+		    (enum db_class)s->have[m->uniq]) && sim_learn(t, s, m))
 			for (k = 0; k < nrows; k++)
 				rows[k]->trained++;
 	}
@@ -670,8 +652,8 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 		if (engine_learned_class(e, t->keep[i], t->keeplen[i],
 		    &have) != 0)
 			goto engerr;
-		if (should_learn(o.train_mode, spam, v.score, v.cutoff,
-		    o.thick, have) &&
+		if (engine_should_learn(o.train_mode, spam ? DB_SPAM : DB_HAM,
+		    v.score, v.cutoff, o.thick, have) &&
 		    (engine_learn(e, t->keep[i], t->keeplen[i], spam ?
 		    DB_SPAM : DB_HAM, 0, i) != 0 ||
 		    engine_flush(e, NULL, NULL) != 0))
