@@ -118,6 +118,19 @@ ends_blank(const char *s, size_t n)
 	    s[n - 3] == '\n');
 }
 
+/* Bytes [start, end) less their final line end (LF or CRLF), if any:
+ * the end of a message whose last line is mbox's empty one. */
+static size_t
+drop_line_end(const char *buf, size_t start, size_t end)
+{
+	if (end > start && buf[end - 1] == '\n') {
+		end--;
+		if (end > start && buf[end - 1] == '\r')
+			end--;
+	}
+	return end;
+}
+
 int
 input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
     size_t *end)
@@ -149,12 +162,8 @@ input_mbox_next(const char *buf, size_t len, size_t *pos, size_t *start,
 	*pos = i;
 	/* The blank line before the next separator belongs to mbox, and so
 	 * does the one a writer puts after the last message. */
-	if (*end > *start && buf[*end - 1] == '\n' && (i < len ||
-	    ends_blank(buf, *end))) {
-		(*end)--;
-		if (*end > *start && buf[*end - 1] == '\r')
-			(*end)--;
-	}
+	if (i < len || ends_blank(buf, *end))
+		*end = drop_line_end(buf, *start, *end);
 	return 1;
 }
 
@@ -395,11 +404,8 @@ whole:
 	 * so that it learns as the same message (one digest) as its copy in
 	 * a longer mbox or in a file of its own. */
 	if (mode != INPUT_SINGLE && in->len >= 5 &&
-	    memcmp(in->buf, "From ", 5) == 0 && ends_blank(in->buf, in->len)) {
-		in->len--;
-		if (in->buf[in->len - 1] == '\r')
-			in->len--;
-	}
+	    memcmp(in->buf, "From ", 5) == 0 && ends_blank(in->buf, in->len))
+		in->len = drop_line_end(in->buf, 0, in->len);
 	in->kind = INPUT_FILE;
 	if (in->own_fd)
 		close(in->fd);
