@@ -56,6 +56,7 @@
 #define META_KEY_MAX	64		/* longest db_meta_set key */
 #define COUNT_MAX	UINT32_MAX	/* per-token count ceiling */
 #define DELTA_MAX	((int64_t)UINT32_MAX) /* largest |delta| per call */
+#define WEIGHT_MAX	INT32_MAX	/* |weight| ceiling */
 #define REASON_BYTES	(PATH_MAX + 512)
 #define ERRMSG_BYTES	(2 * PATH_MAX + 512)
 #define CACHE_KIB	32768		/* SQLite page cache, KiB */
@@ -116,48 +117,52 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN_READ] = "BEGIN DEFERRED",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_LOOKUP] = "SELECT spam, ham FROM token WHERE tok = ?1",
+	[S_LOOKUP] = "SELECT spam, ham, w FROM token WHERE tok = ?1",
 	/* Used when a delta is positive, so the row cannot end at 0/0. */
-	[S_UPSERT] = "INSERT INTO token(tok, spam, ham, day) VALUES(?1, "
-	    "min(4294967295, max(0, ?2)), min(4294967295, max(0, ?3)), ?4) "
+	[S_UPSERT] = "INSERT INTO token(tok, spam, ham, day, w) VALUES(?1, "
+	    "min(4294967295, max(0, ?2)), min(4294967295, max(0, ?3)), ?4, "
+	    "min(2147483647, max(-2147483647, ?5))) "
 	    "ON CONFLICT(tok) DO UPDATE SET "
 	    "spam = min(4294967295, max(0, spam + ?2)), "
-	    "ham = min(4294967295, max(0, ham + ?3)), day = ?4",
+	    "ham = min(4294967295, max(0, ham + ?3)), day = ?4, "
+	    "w = min(2147483647, max(-2147483647, w + ?5))",
 	/* Used when no delta is positive: drop the row if it reaches 0/0,
 	 * else lower it; a missing row stays missing. */
 	[S_DEL_ZERO] = "DELETE FROM token "
 	    "WHERE tok = ?1 AND spam + ?2 <= 0 AND ham + ?3 <= 0",
 	[S_DECR] = "UPDATE token SET spam = max(0, spam + ?2), "
-	    "ham = max(0, ham + ?3), day = ?4 WHERE tok = ?1",
+	    "ham = max(0, ham + ?3), day = ?4, "
+	    "w = min(2147483647, max(-2147483647, w + ?5)) WHERE tok = ?1",
 	[S_TOTAL_ADD] = "INSERT INTO meta(key, value) VALUES(?1, max(0, ?2)) "
 	    "ON CONFLICT(key) DO UPDATE SET value = max(0, value + ?2)",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[S_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2) "
 	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	[S_MSG_GET] = "SELECT class FROM msg WHERE digest = ?1",
-	[S_MSG_SET] = "INSERT INTO msg(digest, class, msgid, day) "
-	    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(digest) DO UPDATE SET "
-	    "class = excluded.class, "
+	[S_MSG_GET] = "SELECT class, g FROM msg WHERE digest = ?1",
+	[S_MSG_SET] = "INSERT INTO msg(digest, class, msgid, day, g) "
+	    "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(digest) DO UPDATE SET "
+	    "class = excluded.class, g = excluded.g, "
 	    "msgid = coalesce(excluded.msgid, msgid), day = excluded.day",
 	[S_MSG_DEL] = "DELETE FROM msg WHERE digest = ?1",
 	/* S_UPSERT for every row of spamsift_batch, in one statement ("WHERE
 	 * true" parts the SELECT from ON CONFLICT).  Its deltas are checked
 	 * to lie in 0 to DELTA_MAX = COUNT_MAX already. */
-	[S_ADD_BATCH] = "INSERT INTO token(tok, spam, ham, day) "
-	    "SELECT tok, ds, dh, ?1 FROM spamsift_batch WHERE true "
+	[S_ADD_BATCH] = "INSERT INTO token(tok, spam, ham, day, w) "
+	    "SELECT tok, ds, dh, ?1, dw FROM spamsift_batch WHERE true "
 	    "ON CONFLICT(tok) DO UPDATE SET "
 	    "spam = min(4294967295, max(0, spam + excluded.spam)), "
 	    "ham = min(4294967295, max(0, ham + excluded.ham)), "
-	    "day = excluded.day",
+	    "day = excluded.day, "
+	    "w = min(2147483647, max(-2147483647, w + excluded.w))",
 	/* Every token of spamsift_batch in one statement, the batch outside
 	 * (CROSS JOIN keeps that order): rowid is the index into it. */
-	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham "
+	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, t.w "
 	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
 	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
 	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
 	/* Rows never hold 0/0, and pl_apply skips one anyway: no WHERE (a
 	 * fifth fewer instructions per row, callgrind). */
-	[S_PRELOAD] = "SELECT tok, spam, ham FROM token",
+	[S_PRELOAD] = "SELECT tok, spam, ham, w FROM token",
 	/* S_ALL without the key and day, in the same order, from a total
 	 * of ?1 up (the rows below are skipped without leaving SQL). */
 	[S_ALL_COUNTS] = "SELECT spam, ham FROM token "
@@ -182,6 +187,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "typeof(tok) != 'text' OR "
 	    "length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR "
 	    "typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR "
+	    "typeof(w) != 'integer' OR abs(w) > 2147483647 OR "
 	    "spam < 0 OR ham < 0 OR "
 	    "spam > 4294967295 OR ham > 4294967295 OR "
 	    "(spam = 0 AND ham = 0)",
@@ -200,12 +206,19 @@ static const char schema_v1[] =
 	"INSERT INTO meta(key, value) VALUES('spam_msgs', 0), "
 	"('ham_msgs', 0);";
 
+/* Schema version 1 -> 2: each token's logistic weight, each learned
+ * message's weight step (to take it back exactly). */
+static const char schema_v2[] =
+	"ALTER TABLE token ADD COLUMN w INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE msg ADD COLUMN g INTEGER NOT NULL DEFAULT 0;";
+
 /* One preloaded token. */
 struct pl_ent {
 	size_t off;		/* key bytes in the arena */
 	uint32_t len;
 	uint32_t spam;
 	uint32_t ham;
+	int32_t w;
 };
 
 /* Open addressing over 8-byte slots, each the top half of the token's
@@ -234,6 +247,7 @@ struct batch {
 	const size_t *lens;
 	const int64_t *ds;
 	const int64_t *dh;
+	const int64_t *dw;	/* NULL: no weight changes */
 };
 
 struct db {
@@ -785,15 +799,27 @@ pl_ent_add(struct preload *pl, const char *tok, size_t len, size_t *idx)
 	pl->ent[pl->nent].len = (uint32_t)len;
 	pl->ent[pl->nent].spam = 0;
 	pl->ent[pl->nent].ham = 0;
+	pl->ent[pl->nent].w = 0;
 	*idx = pl->nent++;
 	return 0;
 }
 
-/* Add dspam/dham to tok with the SQL's clamping; a new token is only
+/* A weight after adding d, clamped as the SQL does. */
+static int32_t
+clamp_weight(int64_t v)
+{
+	if (v > WEIGHT_MAX)
+		return WEIGHT_MAX;
+	if (v < -WEIGHT_MAX)
+		return -WEIGHT_MAX;
+	return (int32_t)v;
+}
+
+/* Add dspam/dham/dw to tok with the SQL's clamping; a new token is only
  * created by a positive delta.  0/0 entries stay and read as unknown. */
 static int
 pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
-    int64_t dham)
+    int64_t dham, int64_t dw)
 {
 	struct pl_ent *e;
 	uint64_t h, *sl;
@@ -831,6 +857,9 @@ pl_apply(struct preload *pl, const char *tok, size_t len, int64_t dspam,
 	e = pl_entry(pl, *sl);
 	e->spam = clamp_count((int64_t)e->spam + dspam);
 	e->ham = clamp_count((int64_t)e->ham + dham);
+	e->w = clamp_weight((int64_t)e->w + dw);
+	if (e->spam == 0 && e->ham == 0)
+		e->w = 0;	/* SQL dropped the row */
 out:
 	return rc;
 }
@@ -875,9 +904,11 @@ pl_lookup(const struct preload *pl, size_t n, const char *const *toks,
 			e = pl_entry(pl, *sl);
 			out[k].spam = e->spam;
 			out[k].ham = e->ham;
+			out[k].w = e->w;
 		} else {
 			out[k].spam = 0;
 			out[k].ham = 0;
+			out[k].w = 0;
 		}
 	}
 }
@@ -927,7 +958,7 @@ bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
 	int src;
 
 	src = sqlite3_declare_vtab(sq, "CREATE TABLE x(tok TEXT, "
-	    "ds INTEGER, dh INTEGER)");
+	    "ds INTEGER, dh INTEGER, dw INTEGER)");
 	if (src != SQLITE_OK)
 		return src;
 	/* Never usable from the schema (views, triggers). */
@@ -1024,6 +1055,8 @@ bt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 		    SQLITE_STATIC);
 	else if (bt->ds == NULL)
 		sqlite3_result_null(ctx);
+	else if (col == 3)
+		sqlite3_result_int64(ctx, bt->dw != NULL ? bt->dw[bc->i] : 0);
 	else
 		sqlite3_result_int64(ctx, col == 1 ? bt->ds[bc->i] :
 		    bt->dh[bc->i]);
@@ -1447,11 +1480,33 @@ out:
 	return rc;
 }
 
+/* Version 1 -> 2: the logistic weights.  A store trained before them
+ * records its message total as lr_base: its weights know none of those
+ * messages (engine.h). */
+static int
+migrate_1(struct db *db, int tok_version)
+{
+	int64_t ns = 0, nh = 0;
+	int found = 0;
+	int rc;
+
+	(void)tok_version;
+	rc = exec(db, schema_v2);
+	if (rc == 0)
+		rc = meta_get(db, "spam_msgs", &ns, &found);
+	if (rc == 0)
+		rc = meta_get(db, "ham_msgs", &nh, &found);
+	if (rc == 0 && ns + nh > 0)
+		rc = meta_set(db, "lr_base", ns + nh);
+	return rc;
+}
+
 typedef int (*migrate_fn)(struct db *db, int tok_version);
 
 /* migrations[v] takes the schema from version v to v + 1. */
 static const migrate_fn migrations[DB_SCHEMA_VERSION] = {
 	migrate_0,
+	migrate_1,
 };
 
 static int
@@ -1802,6 +1857,7 @@ lookup_one(struct db *db, const char *tok, size_t len, struct db_counts *out)
 	if (src == SQLITE_ROW) {
 		out->spam = clamp_count(sqlite3_column_int64(st, 0));
 		out->ham = clamp_count(sqlite3_column_int64(st, 1));
+		out->w = clamp_weight(sqlite3_column_int64(st, 2));
 	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
 	}
@@ -1857,6 +1913,7 @@ db_lookup(struct db *db, size_t n, const char *const *toks,
 		if (i < n) {
 			out[i].spam = clamp_count(sqlite3_column_int64(st, 1));
 			out[i].ham = clamp_count(sqlite3_column_int64(st, 2));
+			out[i].w = clamp_weight(sqlite3_column_int64(st, 3));
 		}
 	}
 	if (src != SQLITE_DONE)
@@ -1921,7 +1978,8 @@ db_preload(struct db *db)
 			continue;	/* cannot be looked up anyway */
 		rc = pl_apply(&pl, tok, len,
 		    clamp_count(sqlite3_column_int64(st, 1)),
-		    clamp_count(sqlite3_column_int64(st, 2)));
+		    clamp_count(sqlite3_column_int64(st, 2)),
+		    clamp_weight(sqlite3_column_int64(st, 3)));
 		if (rc != 0) {
 			rc = errf(db, rc, "out of memory preloading tokens");
 			break;
@@ -1956,6 +2014,13 @@ int
 db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls)
 {
+	return db_msg_get(db, digest, cls, NULL);
+}
+
+int
+db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class *cls, int64_t *g)
+{
 	sqlite3_stmt *st = NULL;
 	int64_t v;
 	int src;
@@ -1969,6 +2034,8 @@ db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		goto out;
 	}
 	*cls = DB_NONE;
+	if (g != NULL)
+		*g = 0;
 	rc = get_stmt(db, S_MSG_GET, &st);
 	if (rc != 0)
 		goto out;
@@ -1980,7 +2047,9 @@ db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		v = sqlite3_column_int64(st, 0);
 		if (v == DB_SPAM || v == DB_HAM)
 			*cls = (enum db_class)v;
-		else
+		if (g != NULL && (v == DB_SPAM || v == DB_HAM))
+			*g = sqlite3_column_int64(st, 1);
+		if (v != DB_SPAM && v != DB_HAM)
 			rc = errf(db, DB_EIO, "message stored with bad class "
 			    "%lld", (long long)v);
 	} else if (src != SQLITE_DONE) {
@@ -2089,11 +2158,11 @@ check_delta(struct db *db, int64_t d)
 	return rc;
 }
 
-/* Bind a token statement's ?1 tok, ?2 dspam, ?3 dham (and ?4 day when it
- * has one) and run it. */
+/* Bind a token statement's ?1 tok, ?2 dspam, ?3 dham (and ?4 day, ?5 dw
+ * when it has them) and run it. */
 static int
 run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
-    int64_t dspam, int64_t dham, int64_t day)
+    int64_t dspam, int64_t dham, int64_t dw, int64_t day)
 {
 	sqlite3_stmt *st;
 	int src;
@@ -2109,6 +2178,8 @@ run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
 		src = sqlite3_bind_int64(st, 3, dham);
 	if (src == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 4)
 		src = sqlite3_bind_int64(st, 4, day);
+	if (src == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 5)
+		src = sqlite3_bind_int64(st, 5, dw);
 	if (src == SQLITE_OK) {
 		rc = run(db, st);
 	} else {
@@ -2122,23 +2193,25 @@ run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
  * the caller checked the arguments and handles a failure. */
 static int
 add_one(struct db *db, const char *tok, size_t len, int64_t dspam,
-    int64_t dham, int64_t day)
+    int64_t dham, int64_t dw, int64_t day)
 {
 	int rc;
 
 	if (dspam > 0 || dham > 0) {
 		/* The row cannot end at 0/0: one upsert. */
-		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, day);
+		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, dw, day);
 	} else {
-		/* Drop the row if it reaches 0/0, else lower it. */
-		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, day);
+		/* Drop the row if it reaches 0/0 (its weight with it), else
+		 * lower it. */
+		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, dw, day);
 		if (rc == 0 && sqlite3_changes(db->sq) == 0)
-			rc = run_tok(db, S_DECR, tok, len, dspam, dham, day);
+			rc = run_tok(db, S_DECR, tok, len, dspam, dham, dw,
+			    day);
 	}
 	if (rc == 0 && db->pl.slot != NULL) {
 		db->pl_dirty = 1;
 		/* Out of memory: forget the table, SQL is still right. */
-		if (pl_apply(&db->pl, tok, len, dspam, dham) != 0)
+		if (pl_apply(&db->pl, tok, len, dspam, dham, dw) != 0)
 			pl_free(&db->pl);
 	}
 	return rc;
@@ -2159,7 +2232,7 @@ db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 		rc = check_delta(db, dham);
 	if (rc != 0)
 		goto out;
-	rc = add_one(db, tok, len, dspam, dham, day);
+	rc = add_one(db, tok, len, dspam, dham, 0, day);
 	if (rc != 0)
 		rc = write_failed(db, rc);
 out:
@@ -2169,7 +2242,7 @@ out:
 int
 db_add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
-    int64_t day)
+    const int64_t *dw, int64_t day)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -2190,6 +2263,10 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 			rc = check_delta(db, dspam[i]);
 		if (rc == 0)
 			rc = check_delta(db, dham[i]);
+		if (rc == 0 && dw != NULL && (dw[i] > WEIGHT_MAX ||
+		    dw[i] < -WEIGHT_MAX))
+			rc = errf(db, DB_EINVAL, "weight change %lld out of "
+			    "range", (long long)dw[i]);
 	}
 	if (rc != 0)
 		goto out;
@@ -2198,6 +2275,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 	db->bt.lens = lens;
 	db->bt.ds = dspam;
 	db->bt.dh = dham;
+	db->bt.dw = dw;
 	for (i = 0; i < n; i++)
 		if (bt_adds(&db->bt, i))
 			nadd++;
@@ -2215,7 +2293,8 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 	for (i = 0; i < n && nadd < n; i++) {
 		if (bt_adds(&db->bt, i))
 			continue;
-		rc = add_one(db, toks[i], lens[i], dspam[i], dham[i], day);
+		rc = add_one(db, toks[i], lens[i], dspam[i], dham[i],
+		    dw != NULL ? dw[i] : 0, day);
 		if (rc != 0)
 			goto fail;
 	}
@@ -2224,7 +2303,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 		for (i = 0; i < n && db->pl.slot != NULL; i++)
 			if (bt_adds(&db->bt, i) &&
 			    pl_apply(&db->pl, toks[i], lens[i], dspam[i],
-			    dham[i]) != 0)
+			    dham[i], dw != NULL ? dw[i] : 0) != 0)
 				pl_free(&db->pl);
 	}
 	goto out;
@@ -2291,7 +2370,7 @@ out:
 
 int
 db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class cls, const char *msgid, int64_t day)
+    enum db_class cls, const char *msgid, int64_t g, int64_t day)
 {
 	sqlite3_stmt *st;
 	size_t idlen;
@@ -2325,6 +2404,8 @@ db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		}
 		if (src == SQLITE_OK)
 			src = sqlite3_bind_int64(st, 4, day);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 5, g);
 	}
 	rc = run_bound(db, st, src);
 	if (rc != 0)

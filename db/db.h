@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 #define DB_DIGEST_BYTES 32
 #define DB_FILENAME "spamsift.db"
 
@@ -50,9 +50,12 @@ enum db_class { DB_NONE = 0, DB_SPAM = 1, DB_HAM = 2 };
 
 struct db;
 
+/* A token as stored: its counts and its logistic weight, an integer in
+ * the caller's fixed-point unit (kept within +-INT32_MAX). */
 struct db_counts {
 	uint32_t spam;
 	uint32_t ham;
+	int32_t w;
 };
 
 struct db_status {
@@ -86,7 +89,7 @@ const char *db_errmsg(const struct db *db, int rc);
 int db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs);
 
 /* Look up n tokens (toks[i] of lens[i] bytes) in one pass; out[i] gets
- * their counts (zero when unknown).  Callers that sort toks first get the
+ * their counts and weight (zero when unknown).  Callers that sort toks first get the
  * best page locality.  Errors: DB_EIO, DB_EBUSY. */
 int db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out);
@@ -99,9 +102,12 @@ int db_lookup(struct db *db, size_t n, const char *const *toks,
 int db_preload(struct db *db);
 
 /* What the store remembers of a message: *cls is DB_NONE, DB_SPAM or
- * DB_HAM.  Errors: DB_EIO, DB_EBUSY. */
+ * DB_HAM, and db_msg_get's *g (may be NULL) the weight step it was
+ * learned with (0 when not learned).  Errors: DB_EIO, DB_EBUSY. */
 int db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls);
+int db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class *cls, int64_t *g);
 
 /* Write transactions.  db_begin takes the write lock (waiting busy_ms);
  * everything until db_commit is one atomic change.  db_rollback undoes it
@@ -111,7 +117,8 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /* Inside a transaction: add dspam and dham (may be negative; counts stop
- * at zero) to a token, stamping it with day (days since the epoch).
+ * at zero) to a token, stamping it with day (days since the epoch).  A
+ * token whose counts reach 0/0 is dropped, weight and all.
  * Callers that write many tokens in bytewise order write faster.
  * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction, or a token outside
  * 1 to 1024 bytes). */
@@ -120,21 +127,23 @@ int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 
 /* Inside a transaction: db_add_token() for each of n distinct tokens
  * (toks[i] of lens[i] bytes, deltas dspam[i] and dham[i]), all stamped
- * with day.  The ones that only add go in one statement (callers that
+ * with day, and dw[i] added to each weight (dw may be NULL: none; a
+ * weight stops at +-INT32_MAX).  The ones that only add go in one statement (callers that
  * sort them bytewise write fastest), the others one by one.  The arrays
  * are borrowed for the call.  After an error the transaction is to be
  * rolled back.  Errors: as db_add_token. */
 int db_add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
-    int64_t day);
+    const int64_t *dw, int64_t day);
 
 /* Inside a transaction: add to the message totals (stop at zero). */
 int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
 
-/* Inside a transaction: remember a message as cls (DB_NONE forgets it).
- * msgid may be NULL.  Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
+/* Inside a transaction: remember a message as cls (DB_NONE forgets it)
+ * with the weight step g it was learned with.  msgid may be NULL.
+ * Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
 int db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class cls, const char *msgid, int64_t day);
+    enum db_class cls, const char *msgid, int64_t g, int64_t day);
 
 /* Store facts.  Errors: DB_EIO. */
 int db_status(struct db *db, struct db_status *st);

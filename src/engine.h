@@ -33,6 +33,8 @@ struct verdict_info {
 				 * (opts_cutoff_at: the warm-up's, or the
 				 * spam cutoff) */
 	uint64_t nham;		/* ham messages the store had learned */
+	double lr_weight;	/* the logistic share the score had (0 while
+				 * the weights know too little, engine.c) */
 	int warm;		/* 1: spam by the spam cutoff, but not by
 				 * the warm-up's (-a learns neither way) */
 	enum verdict verdict;

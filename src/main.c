@@ -633,20 +633,27 @@ explain_one(struct run *r, const struct input_msg *m)
 		return -1;
 	}
 	printf("message %s %zu\n", m->name, m->number);
-	printf("%-40s %8s %8s %9s %s\n", "token", "spam", "clean", "p", "used");
+	printf("%-40s %8s %8s %9s %4s %9s\n", "token", "spam", "clean", "p",
+	    "used", "weight");
 	n = engine_ntokens(r->e);
 	for (i = 0; i < n; i++) {
 		t = engine_token(r->e, i, &st);
-		if (!st->used && !r->o->verbose)
+		if (!st->used && st->w == 0 && !r->o->verbose)
 			continue;
-		printf("%-40s %8u %8u %9.6f %s\n", t, st->spam, st->ham,
-		    st->p, st->used ? "yes" : "no");
+		printf("%-40s %8u %8u %9.6f %4s %9.5f\n", t, st->spam,
+		    st->ham, st->p, st->used ? "yes" : "no",
+		    (double)st->w / SCORE_W_ONE);
 	}
+	printf("combiner %s score %f\n", score_method_name(r->o->sp.method),
+	    v.r.comb);
+	printf("logistic z %f p %f share %g%s\n", v.r.lr_z, v.r.lr_p,
+	    v.lr_weight, v.lr_weight > 0.0 || r->o->sp.lr_weight == 0.0 ?
+	    "" : " (not yet: the weights have not learned enough)");
 	printf("method %s tokens %zu used %zu H %f S %f score %f %s\n",
 	    score_method_name(r->o->sp.method), v.ntokens, v.r.used, v.r.h,
 	    v.r.s, v.score, v.verdict == VERDICT_SPAM ? "spam" :
 	    (v.verdict == VERDICT_UNSURE ? "unsure" : "clean"));
-	if (v.cutoff > opts_spam_cutoff(r->o))
+	if (v.cutoff > opts_spam_cutoff_lr(r->o, v.lr_weight))
 		printf("warm-up: the store has learned %llu ham, fewer than "
 		    "%ld: spam needs a score above %g\n",
 		    (unsigned long long)v.nham, r->o->warmup_ham, v.cutoff);

@@ -31,7 +31,7 @@ enum {
 	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
 	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
 	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS, O_NO_WORD_PAIRS,
-	O_WARMUP, O_WARMUP_CUTOFF,
+	O_WARMUP, O_WARMUP_CUTOFF, O_LR_WEIGHT,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +73,7 @@ static const struct option longopts[] = {
 	{ "robx", required_argument, NULL, O_ROBX },
 	{ "min-dev", required_argument, NULL, O_MIN_DEV },
 	{ "max-tokens", required_argument, NULL, O_MAX_TOKENS },
+	{ "lr-weight", required_argument, NULL, O_LR_WEIGHT },
 	{ "refer-header", required_argument, NULL, O_REFER },
 	{ "refer-all-header", no_argument, NULL, O_REFER_ALL },
 	{ "max-line", required_argument, NULL, O_MAX_LINE },
@@ -125,12 +126,16 @@ static const char usage_text[] =
 "      --mbox             the files are mboxes\n"
 "  -a, --auto-update      learn each classified message as its verdict\n"
 "  -m, --method g|r|rf    Graham, Robinson or Robinson-Fisher (rf)\n"
-"      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf)\n"
+"      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf;\n"
+"                         rf 0.999 with --lr-weight)\n"
 "      --ham-cutoff N     unsure between N and the spam cutoff\n"
 "      --warm-up N        until N ham are learned (100), spam needs a\n"
-"      --warm-up-cutoff N score above N (0.99999 g, 0.65 r, 0.99999 rf)\n"
+"      --warm-up-cutoff N score above N (0.99999 g, 0.65 r, 0.99999 rf;\n"
+"                         0.9999 with --lr-weight)\n"
 "      --robs N, --robx N, --min-dev N, --max-tokens N\n"
 "                         combining parameters\n"
+"      --lr-weight K      add K times the logistic learner's log-odds\n"
+"                         to the score (0: off, the default)\n"
 "  -j, --jtokenizer icu|bigram|block  Japanese word cutting (icu)\n"
 "      --refer-header H[,H...]  headers to read instead of the default\n"
 "      --refer-all-header read every header\n"
@@ -200,21 +205,27 @@ opts_release(struct opts *o)
 }
 
 double
-opts_spam_cutoff(const struct opts *o)
+opts_spam_cutoff_lr(const struct opts *o, double lr_weight)
 {
 	return o->spam_cutoff >= 0.0 ? o->spam_cutoff :
-	    score_default_cutoff(o->sp.method);
+	    score_default_cutoff(o->sp.method, lr_weight);
 }
 
 double
-opts_cutoff_at(const struct opts *o, uint64_t nham)
+opts_spam_cutoff(const struct opts *o)
 {
-	double cut = opts_spam_cutoff(o), w;
+	return opts_spam_cutoff_lr(o, o->sp.lr_weight);
+}
+
+double
+opts_cutoff_at(const struct opts *o, uint64_t nham, double lr_weight)
+{
+	double cut = opts_spam_cutoff_lr(o, lr_weight), w;
 
 	if (o->train_mode != TRAIN_ALL || nham >= (uint64_t)o->warmup_ham)
 		return cut;
 	w = o->warmup_cutoff >= 0.0 ? o->warmup_cutoff :
-	    score_warmup_cutoff(o->sp.method);
+	    score_warmup_cutoff(o->sp.method, lr_weight);
 	return w > cut ? w : cut;
 }
 
@@ -299,6 +310,8 @@ apply(struct opts *o, int c, const char *arg)
 				o->sp.min_dev = keep.min_dev;
 			if (o->sp_given & SP_GIVEN_MAX_TOKENS)
 				o->sp.max_tokens = keep.max_tokens;
+			if (o->sp_given & SP_GIVEN_LR_WEIGHT)
+				o->sp.lr_weight = keep.lr_weight;
 		}
 		return 0;
 	case 'j':
@@ -396,6 +409,9 @@ apply(struct opts *o, int c, const char *arg)
 	case O_ROBX:
 		o->robx_given = 1;
 		return num("robx", arg, 0, 1, &o->sp.robx);
+	case O_LR_WEIGHT:
+		o->sp_given |= SP_GIVEN_LR_WEIGHT;
+		return num("lr-weight", arg, 0, 100, &o->sp.lr_weight);
 	case O_MIN_DEV:
 		o->sp_given |= SP_GIVEN_MIN_DEV;
 		return num("min-dev", arg, 0, 0.5, &o->sp.min_dev);

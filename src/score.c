@@ -13,6 +13,22 @@
  * with max_tokens > 0 only that many of them, the farthest first (all,
  * the default, measured best: on the SpamAssassin index online, rf's
  * (1-ROCA)% 0.152 with all, 0.230 with 300, 0.306 with 150).
+ *
+ * A second opinion: online logistic regression over the same distinct
+ * tokens (Goodman and Yih, CEAS 2006), p = 1 / (1 + e^-z), z the sum of
+ * the tokens' weights, trained on or near error (a message is learned
+ * unless p is already right by SCORE_LR_MARGIN) by w += rate (y - p).
+ * It is discriminative where the counts are generative, so the two err
+ * on different messages.  The score adds their log-odds: the combiner's
+ * (its score kept within [LR_COMB_FLOOR, 1 - LR_COMB_FLOOR], so that no
+ * amount of token evidence outweighs a confident learner) and lr_weight
+ * times z.  A learner that knows little has z near 0 and leaves the
+ * combiner's verdict alone: a mean of the probabilities would have
+ * halved the combiner's confidence while the learner was unsure (after
+ * training a folder of spam, then one of ham, spam scored 0.6 to 0.8).
+ * On the SpamAssassin index online (simulated): rf alone 0.150 (1-ROCA)%;
+ * log-odds sum 0.098; mean of probabilities 0.095 but 314 false
+ * negatives instead of 157 at 0.95.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,12 +37,15 @@
 #include "src/score.h"
 
 #define P_FLOOR 1e-9	/* keeps logs finite */
+#define LR_Z_MAX 700.0	/* exp() stays finite */
+#define LR_COMB_FLOOR 1e-4	/* the combiner's evidence: +-9.2 in log-odds */
 
 void
 score_params_init(struct score_params *p, enum score_method m)
 {
 	memset(p, 0, sizeof(*p));
 	p->method = m;
+	p->lr_weight = SCORE_LR_WEIGHT;
 	switch (m) {
 	case SCORE_GRAHAM:
 		p->max_tokens = 15;
@@ -44,8 +63,12 @@ score_params_init(struct score_params *p, enum score_method m)
 	}
 }
 
+/* rf with the logistic opinion: its scores spread further, and the
+ * SpamAssassin index online (spamsift --tune) gave 11 false positives at
+ * 0.95, 10 at 0.99 and 6 at 0.999 (false negatives 8.1%, 10.3%, 13.2%);
+ * rf alone has 8 at 0.95. */
 double
-score_default_cutoff(enum score_method m)
+score_default_cutoff(enum score_method m, double lr_weight)
 {
 	switch (m) {
 	case SCORE_GRAHAM:
@@ -55,7 +78,7 @@ score_default_cutoff(enum score_method m)
 	case SCORE_FISHER:
 		break;
 	}
-	return 0.95;
+	return lr_weight > 0.0 ? 0.999 : 0.95;
 }
 
 /* Measured online on the SpamAssassin index (spamsift --tune): 9 of
@@ -65,8 +88,16 @@ score_default_cutoff(enum score_method m)
  * positives in all and 179 false negatives instead of 173.  Robinson's
  * scores are less extreme: 0.65 takes its 15 to 11. */
 double
-score_warmup_cutoff(enum score_method m)
+score_warmup_cutoff(enum score_method m, double lr_weight)
 {
+	/* With the logistic opinion: the combiner's most confident score
+	 * is 1 - LR_COMB_FLOOR, and spam needs the learner to agree.  On
+	 * the SpamAssassin index rf then had 9 false positives and 10.2%
+	 * false negatives; with no warm-up 10 and 10.1%; with the learner's
+	 * p above 2/3 (0.99995) 8 and 10.4%; 0.99999 took the false
+	 * negatives of a small training set (48 and 48) to 100%. */
+	if (lr_weight > 0.0)
+		return 1.0 - LR_COMB_FLOOR;
 	switch (m) {
 	case SCORE_GRAHAM:
 		return 0.99999;
@@ -238,8 +269,8 @@ keep_extreme(struct score_token *t, size_t n, size_t used, size_t k)
 	return k;
 }
 
-void
-score_combine(const struct score_params *p, struct score_token *t, size_t n,
+static void
+combine(const struct score_params *p, struct score_token *t, size_t n,
     uint64_t nspam, uint64_t nham, struct score_result *r)
 {
 	size_t i, used = 0;
@@ -284,4 +315,43 @@ score_combine(const struct score_params *p, struct score_token *t, size_t n,
 	r->s = P;
 	r->h = Q;
 	r->score = (P + Q) > 0.0 ? (1.0 + (P - Q) / (P + Q)) / 2.0 : 0.5;
+}
+
+double
+score_lr_p(double z)
+{
+	z = clamp(z, -LR_Z_MAX, LR_Z_MAX);
+	return 1.0 / (1.0 + exp(-z));
+}
+
+int64_t
+score_lr_step(double lr_p, int spam)
+{
+	double y = spam ? 1.0 : 0.0;
+
+	/* Right by a margin: nothing to learn (Sculley's TONE). */
+	if (spam ? lr_p >= 0.5 + SCORE_LR_MARGIN :
+	    lr_p <= 0.5 - SCORE_LR_MARGIN)
+		return 0;
+	return llround(SCORE_LR_RATE * (y - lr_p) * SCORE_W_ONE);
+}
+
+void
+score_combine(const struct score_params *p, struct score_token *t, size_t n,
+    uint64_t nspam, uint64_t nham, struct score_result *r)
+{
+	double z = 0.0, c;
+	size_t i;
+
+	combine(p, t, n, nspam, nham, r);
+	r->comb = r->score;
+	for (i = 0; i < n; i++)
+		z += (double)t[i].w;
+	r->lr_z = z / SCORE_W_ONE;
+	r->lr_p = score_lr_p(r->lr_z);
+	if (p->lr_weight > 0.0) {
+		c = clamp(r->comb, LR_COMB_FLOOR, 1.0 - LR_COMB_FLOOR);
+		r->score = score_lr_p(log(c / (1.0 - c)) +
+		    p->lr_weight * r->lr_z);
+	}
 }

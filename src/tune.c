@@ -81,8 +81,9 @@ struct tune {
 
 /* The state of one simulated database. */
 struct sim {
-	struct db_counts *cnt;	/* by token id */
+	struct db_counts *cnt;	/* by token id: counts and weight */
 	unsigned char *have;	/* by digest id: DB_NONE, DB_SPAM, DB_HAM */
+	int64_t *g;		/* by digest id: its weight step */
 	uint64_t ns, nh;
 	struct score_token *st;	/* scratch: one message */
 };
@@ -266,7 +267,9 @@ method_params(const struct opts *o, enum score_method m,
 	score_params_init(sp, m);
 	if (o->robx_given)
 		sp->robx = o->sp.robx;
-	*cut = score_default_cutoff(m);
+	if (o->sp_given & SP_GIVEN_LR_WEIGHT)
+		sp->lr_weight = o->sp.lr_weight;
+	*cut = score_default_cutoff(m, sp->lr_weight);
 }
 
 /* The warm-up cutoff for a message of method m scored against a store of
@@ -275,12 +278,13 @@ method_params(const struct opts *o, enum score_method m,
  * taken at other cutoffs (the target's), where it may be the higher one.
  * As opts_cutoff_at. */
 static double
-warm_cut(const struct opts *o, enum score_method m, int mode, uint64_t nh)
+warm_cut(const struct opts *o, const struct score_params *sp, int mode,
+    uint64_t nh)
 {
 	if (mode != TRAIN_ALL || nh >= (uint64_t)o->warmup_ham)
 		return 0.0;
-	return m == o->sp.method && o->warmup_cutoff >= 0.0 ?
-	    o->warmup_cutoff : score_warmup_cutoff(m);
+	return sp->method == o->sp.method && o->warmup_cutoff >= 0.0 ?
+	    o->warmup_cutoff : score_warmup_cutoff(sp->method, sp->lr_weight);
 }
 
 static int
@@ -291,8 +295,10 @@ sim_init(struct tune *t, struct sim *s)
 	memset(s, 0, sizeof(*s));
 	s->cnt = calloc(nt ? nt : 1, sizeof(*s->cnt));
 	s->have = calloc(nd ? nd : 1, 1);
+	s->g = calloc(nd ? nd : 1, sizeof(*s->g));
 	s->st = calloc(TOK_MAX_TOKENS, sizeof(*s->st));
-	if (s->cnt == NULL || s->have == NULL || s->st == NULL)
+	if (s->cnt == NULL || s->have == NULL || s->g == NULL ||
+	    s->st == NULL)
 		return nomem(t);
 	return 0;
 }
@@ -302,6 +308,7 @@ sim_reset(struct tune *t, struct sim *s)
 {
 	memset(s->cnt, 0, tok_set_count(t->all) * sizeof(*s->cnt));
 	memset(s->have, 0, tok_set_count(t->digests));
+	memset(s->g, 0, tok_set_count(t->digests) * sizeof(*s->g));
 	s->ns = s->nh = 0;
 }
 
@@ -310,8 +317,25 @@ sim_release(struct sim *s)
 {
 	free(s->cnt);
 	free(s->have);
+	free(s->g);
 	free(s->st);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Add g to the weight of m's tokens, clamped as the store does. */
+static void
+sim_weigh(const struct tune *t, struct sim *s, const struct tmsg *m,
+    int64_t g)
+{
+	const uint32_t *id = t->refs + m->first;
+	int64_t w;
+	uint32_t j;
+
+	for (j = 0; g != 0 && j < m->n; j++) {
+		w = (int64_t)s->cnt[id[j]].w + g;
+		s->cnt[id[j]].w = (int32_t)(w > INT32_MAX ? INT32_MAX :
+		    w < -INT32_MAX ? -INT32_MAX : w);
+	}
 }
 
 /* Learn m with its label as engine_flush would; 1 when the store
@@ -323,10 +347,17 @@ sim_learn(const struct tune *t, struct sim *s, const struct tmsg *m)
 	unsigned char want = m->spam ? DB_SPAM : DB_HAM;
 	unsigned char had = s->have[m->uniq];
 	struct db_counts *c;
+	double z = 0.0;
 	uint32_t j;
 
 	if (had == want)
 		return 0;
+	if (had != DB_NONE)
+		sim_weigh(t, s, m, -s->g[m->uniq]);
+	for (j = 0; j < m->n; j++)
+		z += (double)s->cnt[id[j]].w;
+	s->g[m->uniq] = score_lr_step(score_lr_p(z / SCORE_W_ONE), m->spam);
+	sim_weigh(t, s, m, s->g[m->uniq]);
 	for (j = 0; j < m->n; j++) {
 		c = &s->cnt[id[j]];
 		if (had == DB_SPAM && c->spam > 0)
@@ -363,6 +394,7 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
 		for (j = 0; j < m->n; j++) {
 			s->st[j].spam = s->cnt[id[j]].spam;
 			s->st[j].ham = s->cnt[id[j]].ham;
+			s->st[j].w = s->cnt[id[j]].w;
 			s->st[j].p = 0.0;
 			s->st[j].used = 0;
 		}
@@ -397,7 +429,7 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 					rw->pt[rw->npt].score = sc;
 					rw->pt[rw->npt].spam = m->spam;
 					rw->pt[rw->npt].wcut = warm_cut(t->o,
-					    rw->method, mode, s->nh);
+					    &sp[k], mode, s->nh);
 					rw->npt++;
 				}
 			}
@@ -713,12 +745,15 @@ tune_report(const struct tune *t, FILE *f, const char *source)
 	    tok_set_count(t->all), t->nrefs);
 	fprintf(f, "robx %.6f (%s; a database's stored value is not used)\n",
 	    t->o->sp.robx, t->o->robx_given ? "--robx" : "default");
-	if (t->o->warmup_ham > 0)
+	fprintf(f, "logistic opinion: %g of the score%s\n", t->o->sp.lr_weight,
+	    t->o->sp.lr_weight > 0.0 ? "" : " (off)");
+	if (t->o->warmup_ham > 0 && (t->o->warmup_cutoff >= 0.0 ||
+	    score_warmup_cutoff(t->o->sp.method, t->o->sp.lr_weight) > 0.0))
 		fprintf(f, "warm-up: until %ld ham are learned, spam needs a "
 		    "score above %g (%s %s, for --train-mode all)\n",
 		    t->o->warmup_ham,
 		    t->o->warmup_cutoff >= 0.0 ? t->o->warmup_cutoff :
-		    score_warmup_cutoff(t->o->sp.method),
+		    score_warmup_cutoff(t->o->sp.method, t->o->sp.lr_weight),
 		    score_method_name(t->o->sp.method),
 		    t->o->warmup_cutoff >= 0.0 ? "--warm-up-cutoff" :
 		    "default");

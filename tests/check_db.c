@@ -82,7 +82,7 @@ add(struct db *db, const char *tok, int64_t ds, int64_t dh, int64_t day)
 static struct db_counts
 get(struct db *db, const char *tok)
 {
-	struct db_counts c = { 7, 7 };
+	struct db_counts c = { 7, 7, 7 };
 	size_t len = strlen(tok);
 	int rc;
 
@@ -439,8 +439,8 @@ START_TEST(test_schema_newer)
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
-	raw_sql(t.path, "PRAGMA user_version = 2");
-	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 2");
+	raw_sql(t.path, "PRAGMA user_version = 3");
+	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 3");
 	open_fails(t.path, DB_READONLY, TOKV, DB_EVERSION, NULL);
 	tmp_remove(&t);
 }
@@ -643,11 +643,11 @@ START_TEST(test_msg)
 	longid[sizeof(longid) - 1] = '\0';
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
-	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, NULL, 1), DB_EINVAL);
+	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, NULL, 0, 1), DB_EINVAL);
 	begin(db);
-	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, "id1@x", 1), 0);
-	ck_assert_int_eq(db_set_msg(db, d2, DB_HAM, longid, 1), 0);
-	ck_assert_int_eq(db_set_msg(db, d3, (enum db_class)7, NULL, 1),
+	ck_assert_int_eq(db_set_msg(db, d1, DB_SPAM, "id1@x", 0, 1), 0);
+	ck_assert_int_eq(db_set_msg(db, d2, DB_HAM, longid, 0, 1), 0);
+	ck_assert_int_eq(db_set_msg(db, d3, (enum db_class)7, NULL, 0, 1),
 	    DB_EINVAL);
 	commit(db);
 	ck_assert_int_eq(db_msg_class(db, d1, &cls), 0);
@@ -660,9 +660,9 @@ START_TEST(test_msg)
 	ck_assert_uint_eq(status(db).learned, 2);
 
 	begin(db);
-	ck_assert_int_eq(db_set_msg(db, d1, DB_HAM, NULL, 2), 0);
-	ck_assert_int_eq(db_set_msg(db, d2, DB_NONE, NULL, 2), 0);
-	ck_assert_int_eq(db_set_msg(db, d3, DB_NONE, NULL, 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d1, DB_HAM, NULL, 0, 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d2, DB_NONE, NULL, 0, 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d3, DB_NONE, NULL, 0, 2), 0);
 	commit(db);
 	ck_assert_int_eq(db_msg_class(db, d1, &cls), 0);
 	ck_assert_int_eq(cls, DB_HAM);
@@ -740,7 +740,7 @@ START_TEST(test_rollback)
 	add(db, "gone", 5, 0, 2);
 	add(db, "keep", 4, -1, 2);
 	ck_assert_int_eq(db_add_totals(db, 10, 10), 0);
-	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, "x", 2), 0);
+	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, "x", 0, 2), 0);
 	ck_counts(db, "gone", 5, 0);	/* visible inside */
 	ck_counts(db, "keep", 5, 0);
 	db_rollback(db);
@@ -1156,7 +1156,7 @@ START_TEST(test_add_tokens_same)
 			    bh[i], 5), 0);
 		commit(a);
 		begin(b);
-		ck_assert_int_eq(db_add_tokens(b, nb, bt, bl, bs, bh, 5), 0);
+		ck_assert_int_eq(db_add_tokens(b, nb, bt, bl, bs, bh, NULL, 5), 0);
 		commit(b);
 		da = dump_all(a);
 		db_ = dump_all(b);
@@ -1173,22 +1173,22 @@ START_TEST(test_add_tokens_same)
 		ck_assert_int_eq(db_check(b), 0);
 
 		/* Refused: outside a transaction, bad tokens and deltas. */
-		ck_assert_int_eq(db_add_tokens(b, 1, &big, &biglen, &d5, &d5,
+		ck_assert_int_eq(db_add_tokens(b, 1, &big, &biglen, &d5, &d5, NULL,
 		    5), DB_EINVAL);
 		begin(b);
 		bl[0] = 0;
-		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, NULL, 5),
 		    DB_EINVAL);
 		bl[0] = 1025;
-		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, NULL, 5),
 		    DB_EINVAL);
 		bl[0] = ask.len[0];
 		bs[1] = 4294967296LL;
-		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, 5),
+		ck_assert_int_eq(db_add_tokens(b, 2, bt, bl, bs, bh, NULL, 5),
 		    DB_EINVAL);
-		ck_assert_int_eq(db_add_tokens(b, 0, NULL, NULL, NULL, NULL,
+		ck_assert_int_eq(db_add_tokens(b, 0, NULL, NULL, NULL, NULL, NULL,
 		    5), 0);
-		ck_assert_int_eq(db_add_tokens(b, 1, NULL, bl, bs, bh, 5),
+		ck_assert_int_eq(db_add_tokens(b, 1, NULL, bl, bs, bh, NULL, 5),
 		    DB_EINVAL);
 		db_rollback(b);
 		db_close(a);
@@ -1238,14 +1238,14 @@ START_TEST(test_add_tokens_sorted)
 		l[i] = strlen(names[2 * i]);
 	}
 	begin(db);
-	ck_assert_int_eq(db_add_tokens(db, N / 2, t, l, ds, dh, 1), 0);
+	ck_assert_int_eq(db_add_tokens(db, N / 2, t, l, ds, dh, NULL, 1), 0);
 	commit(db);
 	for (i = 0; i < N; i++) {
 		t[i] = names[i];
 		l[i] = strlen(names[i]);
 	}
 	begin(db);
-	ck_assert_int_eq(db_add_tokens(db, N, t, l, ds, dh, 2), 0);
+	ck_assert_int_eq(db_add_tokens(db, N, t, l, ds, dh, NULL, 2), 0);
 	commit(db);
 	for (i = 0; i < N; i++) {
 		ck_assert_int_eq(db_lookup(db, 1, &t[i], &l[i], &c), 0);
@@ -1618,7 +1618,7 @@ START_TEST(test_status)
 	add(db, "b", 1, 1, 1);
 	add(db, "h", 0, 4, 1);
 	ck_assert_int_eq(db_add_totals(db, 3, 4), 0);
-	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, NULL, 1), 0);
+	ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, NULL, 0, 1), 0);
 	commit(db);
 	st = status(db);
 	ck_assert_uint_eq(st.spam_msgs, 3);
@@ -1628,7 +1628,7 @@ START_TEST(test_status)
 	ck_assert_uint_eq(st.ham_tokens, 2);
 	ck_assert_uint_eq(st.learned, 1);
 	ck_assert_uint_ge(st.file_bytes, 4096);
-	ck_assert_int_eq(st.schema_version, 1);
+	ck_assert_int_eq(st.schema_version, DB_SCHEMA_VERSION);
 	ck_assert_int_eq(st.tok_version, TOKV);
 	ck_assert_str_eq(st.journal, "wal");
 	ck_assert_int_eq(st.network_fs, 0);
@@ -1735,11 +1735,162 @@ START_TEST(test_check_rows)
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(db_check(db), 0);
 	db_close(db);
-	raw_sql(t.path, "INSERT INTO token VALUES('bad', -1, 0, 1)");
+	raw_sql(t.path, "INSERT INTO token VALUES('bad', -1, 0, 1, 0)");
 	db = open_ok(t.path, 0, TOKV);
 	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
 	    "bad key or counts"));
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* A weight of the wrong type, or beyond +-INT32_MAX, fails the check. */
+START_TEST(test_check_weight)
+{
+	static const char *const bad[] = {
+		"INSERT INTO token VALUES('w1', 1, 0, 1, 'x')",
+		"INSERT INTO token VALUES('w2', 1, 0, 1, 2147483648)",
+	};
+	struct tmp t;
+	struct db *db;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		db_tmp(&t);
+		db = open_ok(t.path, DB_CREATE, TOKV);
+		db_close(db);
+		raw_sql(t.path, bad[i]);
+		db = open_ok(t.path, 0, TOKV);
+		ck_assert_int_eq(db_check(db), DB_ECORRUPT);
+		db_close(db);
+		tmp_remove(&t);
+	}
+}
+END_TEST
+
+/* Weights: added with the counts (batch statement and one by one),
+ * clamped at +-INT32_MAX, the same through SQL and the preloaded table,
+ * and gone with a token that reaches 0/0; a message's step kept and
+ * forgotten with it. */
+START_TEST(test_weights)
+{
+	const char *tk[3] = { "wa", "wb", "wc" };
+	size_t tl[3] = { 2, 2, 2 };
+	int64_t ds[3] = { 1, 1, 0 }, dh[3] = { 0, 0, 1 };
+	int64_t dw[3] = { 100, -200, 0 };
+	int64_t up[3] = { 0, 0, 0 }, dn[3] = { 0, -1, 0 };
+	int64_t wu[3] = { 50, 7, INT32_MAX }, big[3] = { 0, 0, INT32_MAX };
+	unsigned char d[DB_DIGEST_BYTES];
+	struct db_counts c[3];
+	enum db_class cls;
+	int64_t g;
+	struct tmp t;
+	struct db *db;
+	int pass;
+
+	memset(d, 9, sizeof(d));
+	for (pass = 0; pass < 2; pass++) {
+		db_tmp(&t);
+		db = open_ok(t.path, DB_CREATE, TOKV);
+		if (pass == 1)
+			ck_assert_int_eq(db_preload(db), 0);
+		begin(db);
+		ck_assert_int_eq(db_add_tokens(db, 3, tk, tl, ds, dh, dw, 1),
+		    0);
+		ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, NULL, -77, 1), 0);
+		commit(db);
+		ck_assert_int_eq(db_lookup(db, 3, tk, tl, c), 0);
+		ck_assert_int_eq(c[0].w, 100);
+		ck_assert_int_eq(c[1].w, -200);
+		ck_assert_int_eq(c[2].w, 0);
+		ck_assert_int_eq(db_msg_get(db, d, &cls, &g), 0);
+		ck_assert_int_eq(cls, DB_SPAM);
+		ck_assert_int_eq(g, -77);
+		/* Weights alone (no count changes), one by one; clamped. */
+		begin(db);
+		ck_assert_int_eq(db_add_tokens(db, 3, tk, tl, up, up, wu, 2),
+		    0);
+		ck_assert_int_eq(db_add_tokens(db, 3, tk, tl, up, up, big, 2),
+		    0);
+		commit(db);
+		ck_assert_int_eq(db_lookup(db, 3, tk, tl, c), 0);
+		ck_assert_int_eq(c[0].w, 150);
+		ck_assert_int_eq(c[1].w, -193);
+		ck_assert_int_eq(c[2].w, INT32_MAX);
+		ck_assert_uint_eq(c[0].spam, 1);
+		/* wb reaches 0/0: dropped, weight and all. */
+		begin(db);
+		ck_assert_int_eq(db_add_tokens(db, 3, tk, tl, dn, up, NULL, 3),
+		    0);
+		ck_assert_int_eq(db_set_msg(db, d, DB_NONE, NULL, 0, 3), 0);
+		commit(db);
+		ck_assert_int_eq(db_lookup(db, 3, tk, tl, c), 0);
+		ck_assert_int_eq(c[1].w, 0);
+		ck_assert_uint_eq(c[1].spam, 0);
+		ck_assert_int_eq(c[0].w, 150);
+		ck_assert_int_eq(db_msg_get(db, d, &cls, &g), 0);
+		ck_assert_int_eq(cls, DB_NONE);
+		ck_assert_int_eq(g, 0);
+		/* Out of range. */
+		begin(db);
+		big[0] = (int64_t)INT32_MAX + 1;
+		ck_assert_int_eq(db_add_tokens(db, 3, tk, tl, ds, dh, big, 4),
+		    DB_EINVAL);
+		big[0] = 0;
+		db_rollback(db);
+		ck_assert_int_eq(db_check(db), 0);
+		db_close(db);
+		/* The same after reopening (SQL, no preload). */
+		db = open_ok(t.path, 0, TOKV);
+		ck_assert_int_eq(db_lookup(db, 1, tk, tl, c), 0);
+		ck_assert_int_eq(c[0].w, 150);
+		db_close(db);
+		tmp_remove(&t);
+	}
+}
+END_TEST
+
+/* A schema 1 store (before the weights) is upgraded in place: its tokens
+ * and totals kept, weights 0, and lr_base set to its message total. */
+START_TEST(test_migrate_v1)
+{
+	const char *tk = "old";
+	size_t tl = 3;
+	struct db_counts c;
+	struct db_status st;
+	int64_t base = 0;
+	struct tmp t;
+	struct db *db;
+	char sql[1024];
+
+	db_tmp(&t);
+	snprintf(sql, sizeof(sql),
+	    "CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
+	    "ham INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE msg(digest BLOB PRIMARY KEY, class INTEGER NOT "
+	    "NULL, msgid TEXT, day INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+	    "WITHOUT ROWID;"
+	    "INSERT INTO meta VALUES('spam_msgs', 3), ('ham_msgs', 4), "
+	    "('tok_version', %d);"
+	    "INSERT INTO token VALUES('old', 2, 1, 5);"
+	    "INSERT INTO msg VALUES(x'00', 1, NULL, 5);"
+	    "PRAGMA user_version = 1;", TOKV);
+	raw_sql(t.path, sql);
+	chmod(t.path, 0600);
+	/* Read-only cannot upgrade it. */
+	open_fails(t.path, DB_READONLY, TOKV, DB_EPERM, "upgrade");
+	db = open_ok(t.path, 0, TOKV);
+	st = status(db);
+	ck_assert_int_eq(st.schema_version, 2);
+	ck_assert_uint_eq(st.spam_msgs, 3);
+	ck_assert_int_eq(db_meta_get(db, "lr_base", &base), 0);
+	ck_assert_int_eq(base, 7);
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &c), 0);
+	ck_assert_uint_eq(c.spam, 2);
+	ck_assert_int_eq(c.w, 0);
+	ck_assert_int_eq(db_check(db), 0);
 	db_close(db);
 	tmp_remove(&t);
 }
@@ -1956,6 +2107,9 @@ db_suite(void)
 	tcase_add_test(tc, test_check);
 	tcase_add_test(tc, test_check_freelist);
 	tcase_add_test(tc, test_check_rows);
+	tcase_add_test(tc, test_check_weight);
+	tcase_add_test(tc, test_weights);
+	tcase_add_test(tc, test_migrate_v1);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 

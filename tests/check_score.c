@@ -106,6 +106,69 @@ two_nines(struct score_params *p, struct score_token t[2])
 	t[0].ham = t[1].ham = 1;
 }
 
+/* The logistic opinion: p = 1 / (1 + e^-z) of the summed weights; the
+ * score adds lr_weight * z to the combiner's log-odds (kept within
+ * 1e-4 of 0 and 1), and is the combiner's alone with 0; the step is
+ * rate (y - p) in weight units, 0 once p is right by the margin. */
+START_TEST(test_logistic)
+{
+	struct score_params p;
+	struct score_token t[2] = { { 0 } };
+	struct score_result r;
+	double lo = log(0.9623162 / (1 - 0.9623162));
+
+	score_params_init(&p, SCORE_FISHER);
+	ck_assert_double_eq(p.lr_weight, SCORE_LR_WEIGHT);
+	p.lr_weight = 1.0;
+	two_nines(&p, t);
+	t[0].w = (int32_t)(-1.5 * SCORE_W_ONE);
+	t[1].w = (int32_t)(-0.5 * SCORE_W_ONE);
+	score_combine(&p, t, 2, 10, 10, &r);
+	ck_assert_double_eq_tol(r.lr_z, -2.0, EPS);
+	ck_assert_double_eq_tol(r.lr_p, 1.0 / (1.0 + exp(2.0)), EPS);
+	ck_assert_double_eq_tol(r.comb, 0.9623162, EPS);
+	ck_assert_double_eq_tol(r.score, 1.0 / (1.0 + exp(-(lo - 2.0))),
+	    EPS);
+	p.lr_weight = 0.25;
+	score_combine(&p, t, 2, 10, 10, &r);
+	ck_assert_double_eq_tol(r.score, 1.0 / (1.0 + exp(-(lo - 0.5))),
+	    EPS);
+	p.lr_weight = 0.0;
+	score_combine(&p, t, 2, 10, 10, &r);
+	ck_assert_double_eq_tol(r.score, 0.9623162, EPS);
+	/* Untrained weights: the combiner's score. */
+	t[0].w = t[1].w = 0;
+	p.lr_weight = 1.0;
+	score_combine(&p, t, 2, 10, 10, &r);
+	ck_assert_double_eq_tol(r.lr_p, 0.5, EPS);
+	ck_assert_double_eq_tol(r.score, 0.9623162, EPS);
+	/* A combiner at 1 counts as 1 - 1e-4: the learner can outweigh it. */
+	t[0].spam = t[1].spam = 1000;
+	t[0].ham = t[1].ham = 0;
+	t[0].w = t[1].w = (int32_t)(-5.0 * SCORE_W_ONE);
+	score_combine(&p, t, 2, 10, 10, &r);
+	ck_assert_double_gt(r.comb, 0.99999);
+	ck_assert_double_eq_tol(r.score,
+	    1.0 / (1.0 + exp(-(log((1 - 1e-4) / 1e-4) - 10.0))), EPS);
+	ck_assert_double_lt(r.score, 0.5);
+	/* Huge sums stay finite. */
+	ck_assert_double_eq_tol(score_lr_p(1e6), 1.0, EPS);
+	ck_assert_double_eq_tol(score_lr_p(-1e6), 0.0, EPS);
+	/* Steps. */
+	ck_assert_int_eq(score_lr_step(0.5, 1),
+	    llround(SCORE_LR_RATE * 0.5 * SCORE_W_ONE));
+	ck_assert_int_eq(score_lr_step(0.5, 0),
+	    -llround(SCORE_LR_RATE * 0.5 * SCORE_W_ONE));
+	ck_assert_int_eq(score_lr_step(0.2, 1),
+	    llround(SCORE_LR_RATE * 0.8 * SCORE_W_ONE));
+	ck_assert_int_gt(score_lr_step(0.5 + SCORE_LR_MARGIN - 0.01, 1), 0);
+	ck_assert_int_eq(score_lr_step(0.5 + SCORE_LR_MARGIN, 1), 0);
+	ck_assert_int_eq(score_lr_step(0.99, 1), 0);
+	ck_assert_int_eq(score_lr_step(0.5 - SCORE_LR_MARGIN, 0), 0);
+	ck_assert_int_lt(score_lr_step(0.99, 0), 0);
+}
+END_TEST
+
 START_TEST(test_fisher)
 {
 	struct score_params p;
@@ -120,11 +183,11 @@ START_TEST(test_fisher)
 	ck_assert_double_eq_tol(t[0].p, 0.9, EPS);
 	ck_assert_double_eq_tol(r.s, 0.9439483, EPS);
 	ck_assert_double_eq_tol(r.h, 0.0193160, EPS);
-	ck_assert_double_eq_tol(r.score, 0.9623162, EPS);
+	ck_assert_double_eq_tol(r.comb, 0.9623162, EPS);
 	ck_assert_uint_eq(r.used, 2);
 	/* nothing: 0.5 */
 	score_combine(&p, t, 0, 10, 10, &r);
-	ck_assert_double_eq_tol(r.score, 0.5, EPS);
+	ck_assert_double_eq_tol(r.comb, 0.5, EPS);
 }
 END_TEST
 
@@ -141,21 +204,21 @@ START_TEST(test_robinson)
 	 * S = 0.8 / 1.0; score = 0.9 */
 	ck_assert_double_eq_tol(r.s, 0.9, EPS);
 	ck_assert_double_eq_tol(r.h, 0.1, EPS);
-	ck_assert_double_eq_tol(r.score, 0.9, EPS);
+	ck_assert_double_eq_tol(r.comb, 0.9, EPS);
 }
 END_TEST
 
 START_TEST(test_graham)
 {
 	struct score_params p;
-	struct score_token t[3] = { { 10, 0, 0, 0 }, { 0, 5, 0, 0 },
-		{ 1, 1, 0, 0 } };
+	struct score_token t[3] = { { 10, 0, 0, 0, 0 }, { 0, 5, 0, 0, 0 },
+		{ 1, 1, 0, 0, 0 } };
 	struct score_result r;
 
 	score_params_init(&p, SCORE_GRAHAM);
 	score_combine(&p, t, 3, 10, 10, &r);
 	/* 0.99 * 0.01 * 0.4 / (that + 0.01 * 0.99 * 0.6) = 0.4 */
-	ck_assert_double_eq_tol(r.score, 0.4, EPS);
+	ck_assert_double_eq_tol(r.comb, 0.4, EPS);
 	ck_assert_uint_eq(r.used, 3);
 }
 END_TEST
@@ -181,7 +244,7 @@ START_TEST(test_graham_top15)
 	ck_assert_uint_eq(r.used, 15);
 	ck_assert_int_eq(t[20].used, 1);
 	/* 0.6^14 * 0.01 / (0.6^14 * 0.01 + 0.4^14 * 0.99) */
-	ck_assert_double_eq_tol(r.score, pow(0.6, 14) * 0.01 /
+	ck_assert_double_eq_tol(r.comb, pow(0.6, 14) * 0.01 /
 	    (pow(0.6, 14) * 0.01 + pow(0.4, 14) * 0.99), EPS);
 }
 END_TEST
@@ -189,7 +252,7 @@ END_TEST
 START_TEST(test_min_dev)
 {
 	struct score_params p;
-	struct score_token t[2] = { { 9, 1, 0, 0 }, { 11, 9, 0, 0 } };
+	struct score_token t[2] = { { 9, 1, 0, 0, 0 }, { 11, 9, 0, 0, 0 } };
 	struct score_result r;
 
 	score_params_init(&p, SCORE_FISHER);
@@ -209,9 +272,9 @@ START_TEST(test_max_tokens)
 	static const enum score_method m[] = { SCORE_FISHER,
 		SCORE_ROBINSON };
 	struct score_params p, q;
-	struct score_token t[5] = { { 8, 2, 0, 0 }, { 1, 9, 0, 0 },
-		{ 11, 9, 0, 0 }, { 10, 0, 0, 0 }, { 7, 3, 0, 0 } };
-	struct score_token two[2] = { { 1, 9, 0, 0 }, { 10, 0, 0, 0 } };
+	struct score_token t[5] = { { 8, 2, 0, 0, 0 }, { 1, 9, 0, 0, 0 },
+		{ 11, 9, 0, 0, 0 }, { 10, 0, 0, 0, 0 }, { 7, 3, 0, 0, 0 } };
+	struct score_token two[2] = { { 1, 9, 0, 0, 0 }, { 10, 0, 0, 0, 0 } };
 	struct score_result r, want;
 	size_t i;
 
@@ -226,7 +289,7 @@ START_TEST(test_max_tokens)
 		q = p;
 		q.max_tokens = 0;
 		score_combine(&q, two, 2, 10, 10, &want);
-		ck_assert_double_eq_tol(r.score, want.score, EPS);
+		ck_assert_double_eq_tol(r.comb, want.comb, EPS);
 		/* More room than tokens: all past min_dev (not t[2]). */
 		p.max_tokens = 10;
 		score_combine(&p, t, 5, 10, 10, &r);
@@ -250,13 +313,13 @@ START_TEST(test_many_tokens)
 	}
 	score_combine(&p, t, 20000, 10, 10, &r);
 	/* Balanced evidence: S and H both near 1, score near 0.5. */
-	ck_assert(isfinite(r.score));
-	ck_assert_double_gt(r.score, 0.4);
-	ck_assert_double_lt(r.score, 0.6);
+	ck_assert(isfinite(r.comb));
+	ck_assert_double_gt(r.comb, 0.4);
+	ck_assert_double_lt(r.comb, 0.6);
 	for (i = 0; i < 20000; i++)
 		t[i].spam = 9, t[i].ham = 1;
 	score_combine(&p, t, 20000, 10, 10, &r);
-	ck_assert_double_gt(r.score, 0.999);
+	ck_assert_double_gt(r.comb, 0.999);
 }
 END_TEST
 
@@ -266,10 +329,12 @@ START_TEST(test_names)
 	ck_assert_int_eq(score_method_parse("g"), SCORE_GRAHAM);
 	ck_assert_int_eq(score_method_parse("r"), SCORE_ROBINSON);
 	ck_assert_int_eq(score_method_parse("x"), -1);
-	ck_assert_double_eq_tol(score_default_cutoff(SCORE_GRAHAM), 0.9, EPS);
-	ck_assert_double_eq_tol(score_default_cutoff(SCORE_ROBINSON), 0.582,
+	ck_assert_double_eq_tol(score_default_cutoff(SCORE_GRAHAM, 0.0), 0.9, EPS);
+	ck_assert_double_eq_tol(score_default_cutoff(SCORE_ROBINSON, 0.0), 0.582,
 	    EPS);
-	ck_assert_double_eq_tol(score_default_cutoff(SCORE_FISHER), 0.95, EPS);
+	ck_assert_double_eq_tol(score_default_cutoff(SCORE_FISHER, 0.0), 0.95, EPS);
+	ck_assert_double_eq_tol(score_default_cutoff(SCORE_FISHER, 1.0), 0.999,
+	    EPS);
 }
 END_TEST
 
@@ -283,6 +348,7 @@ score_suite(void)
 	tcase_add_test(tc, test_chi2q_tails);
 	tcase_add_test(tc, test_token_p);
 	tcase_add_test(tc, test_fisher);
+	tcase_add_test(tc, test_logistic);
 	tcase_add_test(tc, test_robinson);
 	tcase_add_test(tc, test_graham);
 	tcase_add_test(tc, test_graham_top15);

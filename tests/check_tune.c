@@ -237,27 +237,27 @@ START_TEST(test_warmup_cutoff)
 
 	opts_init(&o);
 	ck_assert_int_eq(o.warmup_ham, SCORE_WARMUP_HAM);
-	ck_assert_double_eq(opts_cutoff_at(&o, 0), 0.99999);
-	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM - 1),
+	ck_assert_double_eq(opts_cutoff_at(&o, 0, 0.0), 0.99999);
+	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM - 1, 0.0),
 	    0.99999);
-	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM), 0.95);
+	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM, 0.0), 0.95);
 	o.warmup_ham = 0;
-	ck_assert_double_eq(opts_cutoff_at(&o, 0), 0.95);
+	ck_assert_double_eq(opts_cutoff_at(&o, 0, 0.0), 0.95);
 	o.warmup_ham = 10;
 	o.train_mode = TRAIN_ERROR;
-	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.95);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.95);
 	o.train_mode = TRAIN_ALL;
 	o.warmup_cutoff = 0.5;		/* under the cutoff: no effect */
-	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.95);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.95);
 	o.warmup_cutoff = -1.0;
 	o.spam_cutoff = 0.9999999;	/* over the warm-up's: it wins */
-	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.9999999);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.9999999);
 	o.spam_cutoff = -1.0;
 	score_params_init(&o.sp, SCORE_ROBINSON);
-	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.65);
-	ck_assert_double_eq(opts_cutoff_at(&o, 10), 0.582);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.65);
+	ck_assert_double_eq(opts_cutoff_at(&o, 10, 0.0), 0.582);
 	score_params_init(&o.sp, SCORE_GRAHAM);
-	ck_assert_double_eq(opts_cutoff_at(&o, 3), 0.99999);
+	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.99999);
 }
 END_TEST
 
@@ -405,7 +405,8 @@ START_TEST(test_report_tiny)
 			ck_assert_uint_eq(rw->nspam, 6);
 			ck_assert(rw->auc >= 0.0 && rw->auc <= 1.0);
 			ck_assert_double_eq(rw->cut,
-			    score_default_cutoff((enum score_method)m));
+			    score_default_cutoff((enum score_method)m,
+			    SCORE_LR_WEIGHT));
 			tune_rates(rw->pt, rw->npt, rw->cut, &fp, &fn);
 			ck_assert_uint_eq(rw->fp, fp);
 			ck_assert_uint_eq(rw->fn, fn);
@@ -724,7 +725,7 @@ START_TEST(test_agrees_with_engine)
 		}
 		ck_assert_double_eq(rw->auc, tune_auc(pt, c.n));
 		tune_rates(pt, c.n, score_default_cutoff(
-		    (enum score_method)m), &fp, &fn);
+		    (enum score_method)m, SCORE_LR_WEIGHT), &fp, &fn);
 		ck_assert_uint_eq(rw->fp, fp);
 		ck_assert_uint_eq(rw->fn, fn);
 		ck_assert_uint_eq(rw->trained, learned);

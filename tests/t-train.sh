@@ -92,8 +92,34 @@ check "explain: header line" grep -q '^token .*spam .*clean .*p .*used' "$T/expl
 check "explain: score equals the filter's" \
     grep -q "score $p clean\$" "$T/explain"
 check "explain: used tokens listed with counts" \
-    awk 'NF == 5 && $5 == "yes" && $2 ~ /^[0-9]+$/ { n++ } END { exit n < 5 }' \
+    awk 'NF == 6 && $5 == "yes" && $2 ~ /^[0-9]+$/ { n++ } END { exit n < 5 }' \
     "$T/explain"
+# The logistic learner: its z is the sum of the weights (-v: every token),
+# and with --lr-weight it enters the score.
+"$SPAMSIFT" --homedir "$A" --explain -v "$C/ham/ham-002.eml" > "$T/explain-v"
+check "explain: z is the sum of the token weights" awk '
+	$1 == "logistic" && $2 == "z" { z = $3; seen = 1; next }
+	NF == 6 && $6 ~ /^-?[0-9.]+$/ { s += $6 }
+	END { d = s - z; if (d < 0) d = -d; exit !(seen && d < 0.01) }' \
+    "$T/explain-v"
+check "explain: the learner has learned (ham's z below 0)" awk '
+	$1 == "logistic" && $2 == "z" { exit !($3 < 0) }' "$T/explain-v"
+check "explain: the combiner's own score, and lr share 0 by default" \
+    grep -q "^logistic z .* share 0\$" "$T/explain-v"
+"$SPAMSIFT" --homedir "$A" --explain --lr-weight 1 "$C/ham/ham-002.eml" \
+    > "$T/explain-lr"
+pl=$("$SPAMSIFT" --homedir "$A" --lr-weight 1 "$C/ham/ham-002.eml" |
+    awk '{print $5}')
+check "explain --lr-weight 1: the score is the filter's with it ($pl)" \
+    awk -v p="$pl" '$1 == "method" { d = $(NF - 1) - p; if (d < 0) d = -d
+	ok = d < 1e-6 && $NF == "clean" } END { exit !ok }' "$T/explain-lr"
+check "explain --lr-weight 1: log-odds of the combiner plus z" awk '
+	$1 == "combiner" { c = $4 } $1 == "logistic" { z = $3 }
+	$1 == "method" { s = $(NF - 1) }
+	END { if (c < 1e-4) c = 1e-4; if (c > 1 - 1e-4) c = 1 - 1e-4
+	      x = log(c / (1 - c)) + z; want = 1 / (1 + exp(-x))
+	      d = want - s; if (d < 0) d = -d; exit !(d < 1e-5) }' \
+    "$T/explain-lr"
 used=$(awk '$5 == "yes"' "$T/explain" | wc -l)
 check "explain: 'used' count matches the rows" \
     grep -q "used $used H" "$T/explain"
@@ -295,4 +321,31 @@ got=$("$SPAMSIFT" --homedir "$Y" --show-db-status |
     awk '$1 == "messages" { print $3 "/" $5 }')
 check "-u --max-mail 40 --min-mail 20: 48/29 -> 20/29 ($got)" \
     [ "$got" = 20/29 ]
+# The logistic weights: learning a message moves its tokens' weights,
+# unlearning it puts every one back exactly (the step is kept with the
+# message); a move takes the old step back before the new one.
+W=$T/weights
+mkdir -m 700 "$W"
+"$SPAMSIFT" --homedir "$W" -s "$C"/spam >/dev/null 2>&1
+"$SPAMSIFT" --homedir "$W" -c "$C"/ham >/dev/null 2>&1
+X=$TOP/tests/data/nested.eml
+wts() { "$SPAMSIFT" --homedir "$W" --explain -v "$X" | awk 'NF == 6 && $1 != "token" { print $1, $6 }'; }
+wts > "$T/w0"
+"$SPAMSIFT" --homedir "$W" -q -s "$X"
+wts > "$T/w1"
+differ() { ! cmp -s "$1" "$2"; }
+check "weights: learning a message moves them" differ "$T/w0" "$T/w1"
+check "weights: learned as spam, its new tokens weigh above 0" awk '
+	$2 > 0 { up++ } $2 < 0 { down++ } END { exit !(up > 0) }' "$T/w1"
+"$SPAMSIFT" --homedir "$W" -q -c "$X"
+wts > "$T/w2"
+check "weights: moved to clean, they fall below where they were" awk '
+	NR == FNR { w[$1] = $2; next } $2 < w[$1] { n++ }
+	END { exit !(n > 0) }' "$T/w1" "$T/w2"
+"$SPAMSIFT" --homedir "$W" -q -C "$X"
+wts > "$T/w3"
+check "weights: unlearning restores every weight exactly" \
+    cmp -s "$T/w0" "$T/w3"
+check "weights: --check-db ok" "$SPAMSIFT" --homedir "$W" --check-db -q
+
 done_testing
