@@ -1480,25 +1480,12 @@ out:
 	return rc;
 }
 
-/* Version 1 -> 2: the logistic weights.  A store trained before them
- * records its message total as lr_base: its weights know none of those
- * messages (engine.h). */
+/* Version 1 -> 2: the logistic weights, all 0. */
 static int
 migrate_1(struct db *db, int tok_version)
 {
-	int64_t ns = 0, nh = 0;
-	int found = 0;
-	int rc;
-
 	(void)tok_version;
-	rc = exec(db, schema_v2);
-	if (rc == 0)
-		rc = meta_get(db, "spam_msgs", &ns, &found);
-	if (rc == 0)
-		rc = meta_get(db, "ham_msgs", &nh, &found);
-	if (rc == 0 && ns + nh > 0)
-		rc = meta_set(db, "lr_base", ns + nh);
-	return rc;
+	return exec(db, schema_v2);
 }
 
 typedef int (*migrate_fn)(struct db *db, int tok_version);

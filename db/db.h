@@ -89,8 +89,8 @@ const char *db_errmsg(const struct db *db, int rc);
 int db_totals(struct db *db, uint64_t *spam_msgs, uint64_t *ham_msgs);
 
 /* Look up n tokens (toks[i] of lens[i] bytes) in one pass; out[i] gets
- * their counts and weight (zero when unknown).  Callers that sort toks first get the
- * best page locality.  Errors: DB_EIO, DB_EBUSY. */
+ * their counts and weight (zero when unknown).  Callers that sort toks
+ * first get the best page locality.  Errors: DB_EIO, DB_EBUSY. */
 int db_lookup(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, struct db_counts *out);
 
@@ -128,10 +128,10 @@ int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 /* Inside a transaction: db_add_token() for each of n distinct tokens
  * (toks[i] of lens[i] bytes, deltas dspam[i] and dham[i]), all stamped
  * with day, and dw[i] added to each weight (dw may be NULL: none; a
- * weight stops at +-INT32_MAX).  The ones that only add go in one statement (callers that
- * sort them bytewise write fastest), the others one by one.  The arrays
- * are borrowed for the call.  After an error the transaction is to be
- * rolled back.  Errors: as db_add_token. */
+ * weight stops at +-INT32_MAX).  The ones that only add go in one
+ * statement (callers that sort them bytewise write fastest), the others
+ * one by one.  The arrays are borrowed for the call.  After an error
+ * the transaction is to be rolled back.  Errors: as db_add_token. */
 int db_add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
     const int64_t *dw, int64_t day);

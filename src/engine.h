@@ -18,6 +18,10 @@
 
 struct engine;
 
+/* The logistic learner counts in the score once it has learned from this
+ * many messages (engine.c, lr_ready). */
+#define ENGINE_LR_READY_MSGS 100
+
 /* What learning one message did. */
 enum learn_outcome {
 	LEARN_NEW = 0,		/* counted as the class asked */

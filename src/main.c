@@ -653,7 +653,7 @@ explain_one(struct run *r, const struct input_msg *m)
 	    score_method_name(r->o->sp.method), v.ntokens, v.r.used, v.r.h,
 	    v.r.s, v.score, v.verdict == VERDICT_SPAM ? "spam" :
 	    (v.verdict == VERDICT_UNSURE ? "unsure" : "clean"));
-	if (v.cutoff > opts_spam_cutoff_lr(r->o, v.lr_weight))
+	if (v.cutoff > opts_spam_cutoff(r->o))
 		printf("warm-up: the store has learned %llu ham, fewer than "
 		    "%ld: spam needs a score above %g\n",
 		    (unsigned long long)v.nham, r->o->warmup_ham, v.cutoff);

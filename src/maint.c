@@ -187,7 +187,6 @@ do_import(const struct opts *o, struct db *db)
 {
 	int i, n = o->nfiles > 0 ? o->nfiles : 1, rc;
 	FILE *f;
-	uint64_t ns = 0, nh = 0;
 
 	rc = db_begin(db);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -208,12 +207,6 @@ do_import(const struct opts *o, struct db *db)
 			return EXIT_ERROR;
 		}
 	}
-	/* The logistic weights know none of the imported messages: they
-	 * count again once they have learned enough more (engine.c). */
-	if (rc == 0)
-		rc = db_totals(db, &ns, &nh);
-	if (rc == 0 && ns + nh > 0)
-		rc = db_meta_set(db, "lr_base", (int64_t)(ns + nh));
 	if (rc == 0)
 		rc = db_commit(db);
 	if (rc != 0) {

@@ -126,16 +126,15 @@ static const char usage_text[] =
 "      --mbox             the files are mboxes\n"
 "  -a, --auto-update      learn each classified message as its verdict\n"
 "  -m, --method g|r|rf    Graham, Robinson or Robinson-Fisher (rf)\n"
-"      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf;\n"
-"                         rf 0.999 with --lr-weight)\n"
+"      --spam-cutoff N    spam above N (0.9 g, 0.582 r, 0.95 rf)\n"
 "      --ham-cutoff N     unsure between N and the spam cutoff\n"
 "      --warm-up N        until N ham are learned (100), spam needs a\n"
 "      --warm-up-cutoff N score above N (0.99999 g, 0.65 r, 0.99999 rf;\n"
-"                         0.9999 with --lr-weight)\n"
+"                         0.994766 once the logistic learner counts)\n"
 "      --robs N, --robx N, --min-dev N, --max-tokens N\n"
 "                         combining parameters\n"
 "      --lr-weight K      add K times the logistic learner's log-odds\n"
-"                         to the score (0: off, the default)\n"
+"                         to the score (1 g and rf, 0 r; 0: off)\n"
 "  -j, --jtokenizer icu|bigram|block  Japanese word cutting (icu)\n"
 "      --refer-header H[,H...]  headers to read instead of the default\n"
 "      --refer-all-header read every header\n"
@@ -205,22 +204,16 @@ opts_release(struct opts *o)
 }
 
 double
-opts_spam_cutoff_lr(const struct opts *o, double lr_weight)
-{
-	return o->spam_cutoff >= 0.0 ? o->spam_cutoff :
-	    score_default_cutoff(o->sp.method, lr_weight);
-}
-
-double
 opts_spam_cutoff(const struct opts *o)
 {
-	return opts_spam_cutoff_lr(o, o->sp.lr_weight);
+	return o->spam_cutoff >= 0.0 ? o->spam_cutoff :
+	    score_default_cutoff(o->sp.method);
 }
 
 double
 opts_cutoff_at(const struct opts *o, uint64_t nham, double lr_weight)
 {
-	double cut = opts_spam_cutoff_lr(o, lr_weight), w;
+	double cut = opts_spam_cutoff(o), w;
 
 	if (o->train_mode != TRAIN_ALL || nham >= (uint64_t)o->warmup_ham)
 		return cut;

@@ -115,17 +115,14 @@ int opts_home(const struct opts *o, char *buf, size_t size);
 
 /* The spam cutoff in force (the method's default unless given). */
 double opts_spam_cutoff(const struct opts *o);
-/* The same for a score with the logistic share lr_weight (which may be
- * 0 while a store's weights know too little: engine.c). */
-double opts_spam_cutoff_lr(const struct opts *o, double lr_weight);
 
 /* The cutoff for a message scored against a store that has learned nham
- * ham messages, with the logistic opinion's share lr_weight in its score:
- * during the warm-up (fewer than --warm-up ham, with
- * --train-mode all: in the other modes the store's ham count measures
- * corrections, not experience) the higher of the spam cutoff and the
- * warm-up cutoff (score_warmup_cutoff's unless given), else the spam
- * cutoff. */
+ * ham messages, the logistic learner counting lr_weight in its score
+ * (0 while it is not ready, engine.h): during the warm-up (fewer than
+ * --warm-up ham, with --train-mode all: in the other modes the store's
+ * ham count measures corrections, not experience) the higher of the spam
+ * cutoff and the warm-up cutoff (score_warmup_cutoff's unless given),
+ * else the spam cutoff. */
 double opts_cutoff_at(const struct opts *o, uint64_t nham, double lr_weight);
 
 #endif

@@ -48,12 +48,12 @@ struct score_result {
 void score_params_init(struct score_params *p, enum score_method m);
 
 /* The default spam cutoff of a method: 0.9 g, 0.582 r, 0.95 rf. */
-double score_default_cutoff(enum score_method m, double lr_weight);
+double score_default_cutoff(enum score_method m);
 
 /* The spam cutoff of the warm-up (opts.h): until the store has learned
  * SCORE_WARMUP_HAM ham messages, spam needs a score above this; with the
- * logistic opinion (lr_weight > 0) 0.9999, where the combiner alone
- * cannot reach. */
+ * logistic learner in the score (lr_weight > 0) 0.994785, what the
+ * combiner's most confident score gives with a neutral learner. */
 #define SCORE_WARMUP_HAM 100
 double score_warmup_cutoff(enum score_method m, double lr_weight);
 
@@ -64,8 +64,8 @@ double score_token_p(const struct score_params *p, uint32_t spam,
 /* Combine n tokens into r.  Sets each token's p and used.  Reorders
  * nothing.  n may be 0 (score 0.5).  The tokens' w give r's lr_z and
  * lr_p; with p's lr_weight above 0 r's score is 1 / (1 + e^-x), x the
- * log-odds of comb (kept within [1e-4, 1 - 1e-4]) plus lr_weight * lr_z;
- * with 0 it is comb. */
+ * log-odds of comb (kept within [1e-4, 1 - 1e-4]) plus lr_weight * lr_z,
+ * less 3.963 (score.c); with 0 it is comb. */
 void score_combine(const struct score_params *p, struct score_token *t,
     size_t n, uint64_t nspam, uint64_t nham, struct score_result *r);
 
@@ -78,7 +78,7 @@ void score_combine(const struct score_params *p, struct score_token *t,
 #define SCORE_W_ONE 65536.0
 #define SCORE_LR_RATE 0.04
 #define SCORE_LR_MARGIN 0.4
-#define SCORE_LR_WEIGHT 0.0	/* default lr_weight: off (see score.c) */
+#define SCORE_LR_WEIGHT 1.0	/* default lr_weight of g and rf (r: 0) */
 double score_lr_p(double z);
 int64_t score_lr_step(double lr_p, int spam);
 

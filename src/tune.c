@@ -84,6 +84,7 @@ struct sim {
 	struct db_counts *cnt;	/* by token id: counts and weight */
 	unsigned char *have;	/* by digest id: DB_NONE, DB_SPAM, DB_HAM */
 	int64_t *g;		/* by digest id: its weight step */
+	uint64_t lr_msgs;	/* messages the learner learned from */
 	uint64_t ns, nh;
 	struct score_token *st;	/* scratch: one message */
 };
@@ -269,7 +270,7 @@ method_params(const struct opts *o, enum score_method m,
 		sp->robx = o->sp.robx;
 	if (o->sp_given & SP_GIVEN_LR_WEIGHT)
 		sp->lr_weight = o->sp.lr_weight;
-	*cut = score_default_cutoff(m, sp->lr_weight);
+	*cut = score_default_cutoff(m);
 }
 
 /* The warm-up cutoff for a message of method m scored against a store of
@@ -278,13 +279,13 @@ method_params(const struct opts *o, enum score_method m,
  * taken at other cutoffs (the target's), where it may be the higher one.
  * As opts_cutoff_at. */
 static double
-warm_cut(const struct opts *o, const struct score_params *sp, int mode,
-    uint64_t nh)
+warm_cut(const struct opts *o, enum score_method m, double lr_weight,
+    int mode, uint64_t nh)
 {
 	if (mode != TRAIN_ALL || nh >= (uint64_t)o->warmup_ham)
 		return 0.0;
-	return sp->method == o->sp.method && o->warmup_cutoff >= 0.0 ?
-	    o->warmup_cutoff : score_warmup_cutoff(sp->method, sp->lr_weight);
+	return m == o->sp.method && o->warmup_cutoff >= 0.0 ?
+	    o->warmup_cutoff : score_warmup_cutoff(m, lr_weight);
 }
 
 static int
@@ -310,6 +311,7 @@ sim_reset(struct tune *t, struct sim *s)
 	memset(s->have, 0, tok_set_count(t->digests));
 	memset(s->g, 0, tok_set_count(t->digests) * sizeof(*s->g));
 	s->ns = s->nh = 0;
+	s->lr_msgs = 0;
 }
 
 static void
@@ -358,6 +360,7 @@ sim_learn(const struct tune *t, struct sim *s, const struct tmsg *m)
 		z += (double)s->cnt[id[j]].w;
 	s->g[m->uniq] = score_lr_step(score_lr_p(z / SCORE_W_ONE), m->spam);
 	sim_weigh(t, s, m, s->g[m->uniq]);
+	s->lr_msgs++;
 	for (j = 0; j < m->n; j++) {
 		c = &s->cnt[id[j]];
 		if (had == DB_SPAM && c->spam > 0)
@@ -387,9 +390,13 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
     const struct score_params *sp, int fill)
 {
 	const uint32_t *id = t->refs + m->first;
+	struct score_params ready = *sp;
 	struct score_result r;
 	uint32_t j;
 
+	/* As the engine: the learner counts once it is ready. */
+	if (s->lr_msgs < ENGINE_LR_READY_MSGS)
+		ready.lr_weight = 0.0;
 	if (fill)
 		for (j = 0; j < m->n; j++) {
 			s->st[j].spam = s->cnt[id[j]].spam;
@@ -398,7 +405,7 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
 			s->st[j].p = 0.0;
 			s->st[j].used = 0;
 		}
-	score_combine(sp, s->st, m->n, s->ns, s->nh, &r);
+	score_combine(&ready, s->st, m->n, s->ns, s->nh, &r);
 	return r.score;
 }
 
@@ -429,7 +436,9 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 					rw->pt[rw->npt].score = sc;
 					rw->pt[rw->npt].spam = m->spam;
 					rw->pt[rw->npt].wcut = warm_cut(t->o,
-					    &sp[k], mode, s->nh);
+					    rw->method, s->lr_msgs <
+					    ENGINE_LR_READY_MSGS ? 0.0 :
+					    sp[k].lr_weight, mode, s->nh);
 					rw->npt++;
 				}
 			}
@@ -745,18 +754,24 @@ tune_report(const struct tune *t, FILE *f, const char *source)
 	    tok_set_count(t->all), t->nrefs);
 	fprintf(f, "robx %.6f (%s; a database's stored value is not used)\n",
 	    t->o->sp.robx, t->o->robx_given ? "--robx" : "default");
-	fprintf(f, "logistic opinion: %g of the score%s\n", t->o->sp.lr_weight,
-	    t->o->sp.lr_weight > 0.0 ? "" : " (off)");
-	if (t->o->warmup_ham > 0 && (t->o->warmup_cutoff >= 0.0 ||
-	    score_warmup_cutoff(t->o->sp.method, t->o->sp.lr_weight) > 0.0))
+	if (t->o->sp.lr_weight > 0.0)
+		fprintf(f, "logistic learner: its log-odds times %g added to "
+		    "the score once it has learned %d messages\n",
+		    t->o->sp.lr_weight, ENGINE_LR_READY_MSGS);
+	else
+		fprintf(f, "logistic learner: off\n");
+	if (t->o->warmup_ham > 0)
 		fprintf(f, "warm-up: until %ld ham are learned, spam needs a "
-		    "score above %g (%s %s, for --train-mode all)\n",
+		    "score above %g (%s %s, for --train-mode all; %g once "
+		    "the learner counts)\n",
 		    t->o->warmup_ham,
 		    t->o->warmup_cutoff >= 0.0 ? t->o->warmup_cutoff :
-		    score_warmup_cutoff(t->o->sp.method, t->o->sp.lr_weight),
+		    score_warmup_cutoff(t->o->sp.method, 0.0),
 		    score_method_name(t->o->sp.method),
 		    t->o->warmup_cutoff >= 0.0 ? "--warm-up-cutoff" :
-		    "default");
+		    "default", t->o->warmup_cutoff >= 0.0 ?
+		    t->o->warmup_cutoff : score_warmup_cutoff(
+		    t->o->sp.method, t->o->sp.lr_weight));
 	fprintf(f, "target: false positives at most %g%% of ham (%zu of "
 	    "%zu)\n", t->o->target_fp, (size_t)floor(t->o->target_fp /
 	    100.0 * (double)first->nham + 1e-9), first->nham);

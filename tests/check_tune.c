@@ -237,6 +237,11 @@ START_TEST(test_warmup_cutoff)
 
 	opts_init(&o);
 	ck_assert_int_eq(o.warmup_ham, SCORE_WARMUP_HAM);
+	/* With the logistic learner counting: the combiner's most
+	 * confident score with a neutral learner. */
+	ck_assert_double_eq_tol(opts_cutoff_at(&o, 0, 1.0),
+	    1.0 / (1.0 + exp(-(log(9999.0) - 3.963))), 1e-12);
+	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM, 1.0), 0.95);
 	ck_assert_double_eq(opts_cutoff_at(&o, 0, 0.0), 0.99999);
 	ck_assert_double_eq(opts_cutoff_at(&o, SCORE_WARMUP_HAM - 1, 0.0),
 	    0.99999);
@@ -254,9 +259,11 @@ START_TEST(test_warmup_cutoff)
 	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.9999999);
 	o.spam_cutoff = -1.0;
 	score_params_init(&o.sp, SCORE_ROBINSON);
+	o.sp.lr_weight = 0.0;
 	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.65);
 	ck_assert_double_eq(opts_cutoff_at(&o, 10, 0.0), 0.582);
 	score_params_init(&o.sp, SCORE_GRAHAM);
+	o.sp.lr_weight = 0.0;
 	ck_assert_double_eq(opts_cutoff_at(&o, 3, 0.0), 0.99999);
 }
 END_TEST
@@ -405,8 +412,7 @@ START_TEST(test_report_tiny)
 			ck_assert_uint_eq(rw->nspam, 6);
 			ck_assert(rw->auc >= 0.0 && rw->auc <= 1.0);
 			ck_assert_double_eq(rw->cut,
-			    score_default_cutoff((enum score_method)m,
-			    SCORE_LR_WEIGHT));
+			    score_default_cutoff((enum score_method)m));
 			tune_rates(rw->pt, rw->npt, rw->cut, &fp, &fn);
 			ck_assert_uint_eq(rw->fp, fp);
 			ck_assert_uint_eq(rw->fn, fn);
@@ -725,7 +731,7 @@ START_TEST(test_agrees_with_engine)
 		}
 		ck_assert_double_eq(rw->auc, tune_auc(pt, c.n));
 		tune_rates(pt, c.n, score_default_cutoff(
-		    (enum score_method)m, SCORE_LR_WEIGHT), &fp, &fn);
+		    (enum score_method)m), &fp, &fn);
 		ck_assert_uint_eq(rw->fp, fp);
 		ck_assert_uint_eq(rw->fn, fn);
 		ck_assert_uint_eq(rw->trained, learned);

@@ -102,24 +102,50 @@ check "explain: z is the sum of the token weights" awk '
 	NF == 6 && $6 ~ /^-?[0-9.]+$/ { s += $6 }
 	END { d = s - z; if (d < 0) d = -d; exit !(seen && d < 0.01) }' \
     "$T/explain-v"
-check "explain: the learner has learned (ham's z below 0)" awk '
-	$1 == "logistic" && $2 == "z" { exit !($3 < 0) }' "$T/explain-v"
-check "explain: the combiner's own score, and lr share 0 by default" \
-    grep -q "^logistic z .* share 0\$" "$T/explain-v"
-"$SPAMSIFT" --homedir "$A" --explain --lr-weight 1 "$C/ham/ham-002.eml" \
-    > "$T/explain-lr"
-pl=$("$SPAMSIFT" --homedir "$A" --lr-weight 1 "$C/ham/ham-002.eml" |
-    awk '{print $5}')
-check "explain --lr-weight 1: the score is the filter's with it ($pl)" \
+F=$T/folders
+mkdir -m 700 "$F"
+"$SPAMSIFT" --homedir "$F" -s "$C"/spam >/dev/null 2>&1
+"$SPAMSIFT" --homedir "$F" -c "$C"/ham >/dev/null 2>&1
+"$SPAMSIFT" --homedir "$F" --explain -v "$C/ham/ham-002.eml" > "$T/explain-f"
+check "explain: folders learned whole leave the learner untrained (z 0)" \
+    grep -q '^logistic z 0.000000 p 0.500000 share 0 (not yet' "$T/explain-f"
+check "explain: ... and every weight 0" awk '
+	NF == 6 && $1 != "token" && $6 != "0.00000" { bad++ }
+	END { exit bad > 0 }' "$T/explain-f"
+# A store that learned one message at a time, as delivered mail is: the
+# learner learns, and after 100 messages it counts in the score.
+R=$T/oneatatime
+mkdir -m 700 "$R"
+for n in $(seq -w 1 48); do
+	"$SPAMSIFT" --homedir "$R" -q -s "$C/spam/spam-0$n.eml"
+	"$SPAMSIFT" --homedir "$R" -q -c "$C/ham/ham-0$n.eml"
+done
+"$SPAMSIFT" --homedir "$R" --explain -v "$C/ham/ham-002.eml" > "$T/explain-r"
+check "explain: 96 learned one at a time: ham's z below 0, not yet counted" \
+    grep -q '^logistic z -[0-9.]* p 0\.[0-9]* share 0 (not yet' "$T/explain-r"
+for f in "$TOP"/tests/data/cs-0*.eml; do
+	"$SPAMSIFT" --homedir "$R" -q -c "$f"
+done
+"$SPAMSIFT" --homedir "$R" --explain "$C/spam/spam-003.eml" > "$T/explain-lr"
+check "explain: 100 messages: the learner counts (share 1)" \
+    grep -q '^logistic z [0-9.]* p 0\.[0-9]* share 1$' "$T/explain-lr"
+pl=$("$SPAMSIFT" --homedir "$R" "$C/spam/spam-003.eml" | awk '{print $5}')
+check "explain with the learner: the score is the filter's ($pl)" \
     awk -v p="$pl" '$1 == "method" { d = $(NF - 1) - p; if (d < 0) d = -d
-	ok = d < 1e-6 && $NF == "clean" } END { exit !ok }' "$T/explain-lr"
-check "explain --lr-weight 1: log-odds of the combiner plus z" awk '
+	ok = d < 1e-6 && $NF == "spam" } END { exit !ok }' "$T/explain-lr"
+check "explain, learner in: the combiner's log-odds + z - 3.963" awk '
 	$1 == "combiner" { c = $4 } $1 == "logistic" { z = $3 }
 	$1 == "method" { s = $(NF - 1) }
 	END { if (c < 1e-4) c = 1e-4; if (c > 1 - 1e-4) c = 1 - 1e-4
-	      x = log(c / (1 - c)) + z; want = 1 / (1 + exp(-x))
+	      x = log(c / (1 - c)) + z - 3.963; want = 1 / (1 + exp(-x))
 	      d = want - s; if (d < 0) d = -d; exit !(d < 1e-5) }' \
     "$T/explain-lr"
+"$SPAMSIFT" --homedir "$R" --explain --lr-weight 0 "$C/spam/spam-003.eml" \
+    > "$T/explain-off"
+check "explain --lr-weight 0: the combiner's score alone" awk '
+	$1 == "combiner" { c = $4 } $1 == "method" { s = $(NF - 1) }
+	$1 == "logistic" { off = $NF == "0" }
+	END { exit !(off && c == s) }' "$T/explain-off"
 used=$(awk '$5 == "yes"' "$T/explain" | wc -l)
 check "explain: 'used' count matches the rows" \
     grep -q "used $used H" "$T/explain"
