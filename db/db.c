@@ -258,6 +258,8 @@ struct db {
 	int in_txn;		/* between db_begin and commit/rollback */
 	int in_foreach;
 	int pl_dirty;		/* preload changed in this transaction */
+	int old_schema;		/* read-only, and the schema needs an
+				 * upgrade (db_open) */
 	struct preload pl;
 	struct batch bt;	/* what spamsift_batch shows now */
 	sqlite3_stmt *st[S_COUNT];
@@ -1531,10 +1533,12 @@ migrate(struct db *db, int tok_version)
 		if (v == 0)
 			rc = errf(db, DB_ENOENT, "empty database, nothing "
 			    "trained yet");
-		else
+		else {
+			db->old_schema = 1;
 			rc = errf(db, DB_EPERM, "schema version %lld needs "
 			    "an upgrade: open it read-write once",
 			    (long long)v);
+		}
 		goto out;
 	}
 	rc = run_id(db, S_BEGIN_WRITE);
@@ -1634,8 +1638,8 @@ close_sqlite(struct db *db)
 	db->sq = NULL;
 }
 
-int
-db_open(struct db **out, const char *path, int flags, int tok_version,
+static int
+open_once(struct db **out, const char *path, int flags, int tok_version,
     int busy_ms)
 {
 	sqlite3_stmt *st;
@@ -1698,6 +1702,30 @@ out:
 		rc = explain_open(db, rc);
 		close_sqlite(db);
 	}
+	return rc;
+}
+
+/* A store of an older schema opened read-only (a delivery, after an
+ * upgrade of spamsift) is upgraded through a read-write handle first when
+ * its file can be written: refusing would fail every delivery until the
+ * user happened to train. */
+int
+db_open(struct db **out, const char *path, int flags, int tok_version,
+    int busy_ms)
+{
+	struct db *rw = NULL;
+	int rc;
+
+	rc = open_once(out, path, flags, tok_version, busy_ms);
+	if (rc != DB_EPERM || !(flags & DB_READONLY) || *out == NULL ||
+	    !(*out)->old_schema)
+		return rc;
+	if (open_once(&rw, path, flags & ~DB_READONLY, tok_version,
+	    busy_ms) == 0) {
+		db_close(*out);
+		rc = open_once(out, path, flags, tok_version, busy_ms);
+	}
+	db_close(rw);
 	return rc;
 }
 
