@@ -66,6 +66,7 @@
 #define PL_MAX_ENTRIES	(UINT32_MAX - 1)	/* an index + 1 fits a slot */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
+#define DB_AS_SCHEMA1	0x100		/* open_once: read schema 1 as is */
 
 /* statfs(2) f_type values of the network file systems. */
 #define FS_NFS		0x6969
@@ -195,6 +196,24 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
 };
 
+/* The reading statements for a schema 1 store that could not be
+ * upgraded (opened read-only, its file not writable): no weights, read
+ * as 0. */
+static const char *const stmt_sql_v1[S_COUNT] = {
+	[S_LOOKUP] = "SELECT spam, ham, 0 FROM token WHERE tok = ?1",
+	[S_MSG_GET] = "SELECT class, 0 FROM msg WHERE digest = ?1",
+	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, 0 "
+	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
+	[S_PRELOAD] = "SELECT tok, spam, ham, 0 FROM token",
+	[S_CHECK_ROWS] = "SELECT count(*) FROM token WHERE "
+	    "typeof(tok) != 'text' OR "
+	    "length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR "
+	    "typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR "
+	    "spam < 0 OR ham < 0 OR "
+	    "spam > 4294967295 OR ham > 4294967295 OR "
+	    "(spam = 0 AND ham = 0)",
+};
+
 /* Schema version 0 -> 1: a new, empty file. */
 static const char schema_v1[] =
 	"CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
@@ -260,6 +279,7 @@ struct db {
 	int pl_dirty;		/* preload changed in this transaction */
 	int old_schema;		/* read-only, and the schema needs an
 				 * upgrade (db_open) */
+	int schema1;		/* read as schema 1 (stmt_sql_v1) */
 	struct preload pl;
 	struct batch bt;	/* what spamsift_batch shows now */
 	sqlite3_stmt *st[S_COUNT];
@@ -436,8 +456,9 @@ get_stmt(struct db *db, enum stmt id, sqlite3_stmt **out)
 	int rc = 0;
 
 	if (db->st[id] == NULL) {
-		src = sqlite3_prepare_v3(db->sq, stmt_sql[id], -1,
-		    SQLITE_PREPARE_PERSISTENT, &db->st[id], NULL);
+		src = sqlite3_prepare_v3(db->sq, db->schema1 &&
+		    stmt_sql_v1[id] != NULL ? stmt_sql_v1[id] : stmt_sql[id],
+		    -1, SQLITE_PREPARE_PERSISTENT, &db->st[id], NULL);
 		if (src == SQLITE_ERROR)
 			rc = errf(db, DB_ECORRUPT, "not a spamsift database "
 			    "(%s)", sqlite3_errmsg(db->sq));
@@ -1533,6 +1554,8 @@ migrate(struct db *db, int tok_version)
 		if (v == 0)
 			rc = errf(db, DB_ENOENT, "empty database, nothing "
 			    "trained yet");
+		else if (v == 1 && (db->flags & DB_AS_SCHEMA1))
+			db->schema1 = 1;
 		else {
 			db->old_schema = 1;
 			rc = errf(db, DB_EPERM, "schema version %lld needs "
@@ -1650,7 +1673,8 @@ open_once(struct db **out, const char *path, int flags, int tok_version,
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL || path == NULL || path[0] == '\0' ||
-	    (flags & ~(DB_CREATE | DB_READONLY | DB_ANY_TOKVER)) != 0 ||
+	    (flags & ~(DB_CREATE | DB_READONLY | DB_ANY_TOKVER |
+	    DB_AS_SCHEMA1)) != 0 ||
 	    ((flags & DB_CREATE) && (flags & DB_READONLY)) || busy_ms < 0) {
 		rc = DB_EINVAL;
 		goto out;
@@ -1708,7 +1732,8 @@ out:
 /* A store of an older schema opened read-only (a delivery, after an
  * upgrade of spamsift) is upgraded through a read-write handle first when
  * its file can be written: refusing would fail every delivery until the
- * user happened to train. */
+ * user happened to train.  A schema 1 store that cannot be written is
+ * read as it is (no weights). */
 int
 db_open(struct db **out, const char *path, int flags, int tok_version,
     int busy_ms)
@@ -1716,16 +1741,20 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	struct db *rw = NULL;
 	int rc;
 
+	if (flags & DB_AS_SCHEMA1) {
+		if (out != NULL)
+			*out = NULL;
+		return DB_EINVAL;
+	}
 	rc = open_once(out, path, flags, tok_version, busy_ms);
 	if (rc != DB_EPERM || !(flags & DB_READONLY) || *out == NULL ||
 	    !(*out)->old_schema)
 		return rc;
-	if (open_once(&rw, path, flags & ~DB_READONLY, tok_version,
-	    busy_ms) == 0) {
-		db_close(*out);
-		rc = open_once(out, path, flags, tok_version, busy_ms);
-	}
+	rc = open_once(&rw, path, flags & ~DB_READONLY, tok_version, busy_ms);
 	db_close(rw);
+	db_close(*out);
+	rc = open_once(out, path, flags | (rc != 0 ? DB_AS_SCHEMA1 : 0),
+	    tok_version, busy_ms);
 	return rc;
 }
 

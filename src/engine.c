@@ -31,7 +31,7 @@
 #define PRELOAD_AHEAD 60		/* store bytes one lookup outweighs */
 #define ROBX_MIN_MICRO 400000		/* robx kept in [0.4, 0.6] */
 #define ROBX_MAX_MICRO 600000
-#define LR_BLOCK_MSGS 20		/* see block_run */
+#define LR_RUN_MSGS 20			/* see teaches */
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
@@ -70,8 +70,12 @@ struct engine {
 	uint64_t looked;	/* tokens looked up through SQL so far */
 	uint64_t nclass;	/* messages classified so far */
 	uint64_t db_bytes;	/* store size at open */
-	int64_t lr_msgs;	/* messages the learner has learned from */
-	int block;		/* this run learns a block: see block_run */
+	int64_t lr_msgs;	/* messages shown to the learner */
+	/* what this run has shown the learner (teaches) */
+	int stream;		/* mail as it comes: no limit */
+	enum db_class run_cls;	/* the class learned so far, DB_NONE */
+	int run_mixed;		/* both classes learned */
+	uint64_t run_taught;
 };
 
 static int
@@ -482,26 +486,31 @@ lr_step(const struct engine *e, const struct pending *p, enum db_class cls)
 	return score_lr_step(score_lr_p(z / SCORE_W_ONE), cls == DB_SPAM);
 }
 
-/* Whether this run learns a block: more than LR_BLOCK_MSGS messages,
- * every one of one class (a folder given to -s or -c).  The learner
- * learns in order, and a folder of spam then one of ham leaves it
- * leaning to ham (the SpamAssassin index's first half so learned, its
- * second half scored: (1-ROCA)% 0.60 with the counts alone, 1.84 with the
- * learner).  It learns from the messages of mail as it comes: one at a
- * time (procmail, corrections), -a, mixed runs.  Once a block, the rest
- * of the run is one too. */
+/* Whether learning a message of class cls also shows it to the learner.
+ * The learner learns in order, and a folder of spam then one of ham
+ * leaves it leaning to ham (the SpamAssassin index's first half so
+ * learned, its second half scored: (1-ROCA)% 0.60 with the counts alone,
+ * 1.84 with the learner).  So it learns from mail as it comes: a stream
+ * (-a, engine_set_stream), a run that learns both classes, and the first
+ * LR_RUN_MSGS messages of a run of one class (a message or a few learned
+ * by hand), not the rest of a folder. */
 static int
-block_run(struct engine *e)
+teaches(struct engine *e, enum db_class cls)
 {
-	size_t i;
-
-	if (e->block || e->npend <= LR_BLOCK_MSGS)
-		return e->block;
-	for (i = 1; i < e->npend; i++)
-		if (e->pend[i].cls != e->pend[0].cls)
-			return 0;
-	e->block = 1;
+	if (e->run_cls == DB_NONE)
+		e->run_cls = cls;
+	else if (cls != e->run_cls)
+		e->run_mixed = 1;
+	if (!e->stream && !e->run_mixed && e->run_taught >= LR_RUN_MSGS)
+		return 0;
+	e->run_taught++;
 	return 1;
+}
+
+void
+engine_set_stream(struct engine *e)
+{
+	e->stream = 1;
 }
 
 /* The weights of the batch's nt tokens, looked up in order[] order
@@ -533,7 +542,6 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	size_t i, nt, nw;
 	enum db_class have;
 	int64_t ts = 0, th = 0, g, hg, nlr = 0, lrm = 0, day = db_today();
-	int block = block_run(e);
 	int rc = 0, began = 0;
 
 	if (e->npend == 0)
@@ -609,7 +617,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		}
 		delta(e, p, p->cls, +1, &ts, &th);
 		g = 0;
-		if (!block) {
+		if (teaches(e, p->cls)) {
 			g = lr_step(e, p, p->cls);
 			weigh(e, p, g);
 			nlr++;
@@ -637,10 +645,14 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	if (rc == 0 && nlr > 0) {
 		/* Read inside the transaction: another writer may have
 		 * counted some since this engine opened the store. */
-		if (db_meta_get(e->db, "lr_msgs", &lrm) != 0)
+		rc = db_meta_get(e->db, "lr_msgs", &lrm);
+		if (rc == DB_ENOENT) {
 			lrm = 0;
+			rc = 0;
+		}
 		lrm += nlr;
-		rc = db_meta_set(e->db, "lr_msgs", lrm);
+		if (rc == 0)
+			rc = db_meta_set(e->db, "lr_msgs", lrm);
 	}
 	if (rc == 0)
 		rc = db_commit(e->db);

@@ -70,6 +70,12 @@ int engine_classify(struct engine *e, const char *buf, size_t len,
  * into memory once that is cheaper than looking tokens up one by one. */
 void engine_set_batch(struct engine *e);
 
+/* The messages this engine learns are mail as it comes (-a, a replay of
+ * a labelled stream): each one is shown to the logistic learner, however
+ * many of one class come in a row.  Otherwise a run shows the learner
+ * its first 20 messages of one class only (engine.c, teaches). */
+void engine_set_stream(struct engine *e);
+
 /* After engine_classify: the i-th token (message order; after
  * engine_tokenize: sorted order) with its counts,
  * probability and whether it was used.  Borrowed until the next call. */

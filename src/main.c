@@ -131,6 +131,9 @@ open_engine(struct run *r, int flags)
 			    "SPAM... and spamsift -c CLEAN...\n");
 		return -1;
 	}
+	/* -a learns mail as it comes: all of it teaches the learner. */
+	if (r->o->auto_update)
+		engine_set_stream(r->e);
 	return 0;
 }
 
@@ -615,6 +618,15 @@ cmd_status(struct run *r)
 			printf("robx %f\n", (double)micro / 1e6);
 		else
 			printf("robx %f (default)\n", r->o->sp.robx);
+	}
+	{
+		int64_t n = 0;
+
+		if (db_meta_get(engine_db(r->e), "lr_msgs", &n) != 0)
+			n = 0;
+		printf("learner %lld messages (%s)\n", (long long)n,
+		    n >= ENGINE_LR_READY_MSGS ? "in the score" : "not yet in "
+		    "the score");
 	}
 	return EXIT_SPAM;
 }

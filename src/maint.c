@@ -35,8 +35,21 @@ export_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
 	return ferror(x->f) ? DB_EIO : 0;
 }
 
-/* Store values a dump carries along (robx, and when it was computed). */
+/* Store values a dump carries along (robx, and when it was computed).
+ * Not the learner's lr_msgs: a dump has no weights. */
 static const char *const dump_meta[] = { "robx_micro", "robx_msgs" };
+
+/* Whether --load takes a #meta line's key (others are left out). */
+static int
+dump_carries(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dump_meta) / sizeof(dump_meta[0]); i++)
+		if (strcmp(key, dump_meta[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static int
 do_export(const struct opts *o, struct db *db)
@@ -142,7 +155,8 @@ import_file(const struct opts *o, struct db *db, const char *path, FILE *f,
 					    (int64_t)a : 0, o->io_class ==
 					    DB_HAM ? (int64_t)a : 0);
 			} else if (o->io_class == DB_NONE && sscanf(line,
-			    "#meta %64s %lld", key, &d) == 2)
+			    "#meta %64s %lld", key, &d) == 2 &&
+			    dump_carries(key))
 				rc = db_meta_set(db, key, (int64_t)d);
 			continue;
 		}

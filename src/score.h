@@ -52,7 +52,7 @@ double score_default_cutoff(enum score_method m);
 
 /* The spam cutoff of the warm-up (opts.h): until the store has learned
  * SCORE_WARMUP_HAM ham messages, spam needs a score above this; with the
- * logistic learner in the score (lr_weight > 0) 0.994785, what the
+ * logistic learner in the score (lr_weight > 0) 0.994766, what the
  * combiner's most confident score gives with a neutral learner. */
 #define SCORE_WARMUP_HAM 100
 double score_warmup_cutoff(enum score_method m, double lr_weight);

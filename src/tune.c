@@ -679,6 +679,7 @@ tune_check_db(struct tune *t, const char *dir, size_t *checked)
 		snprintf(t->err, sizeof(t->err), "%s", err);
 		goto out;
 	}
+	engine_set_stream(e);	/* as the simulation: every message */
 	for (i = 0; i < k; i++) {
 		int spam = t->msg[i].spam;
 

@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1899,6 +1900,75 @@ START_TEST(test_migrate_v1)
 }
 END_TEST
 
+/* Read a schema 1 store that cannot be written, in a child that is not
+ * root (root writes anything): 0 when it reads as expected. */
+static int
+read_schema1(const char *path)
+{
+	const char *tk = "old";
+	size_t tl = 3;
+	struct db_counts c;
+	struct db_status st;
+	struct db *db = NULL;
+
+	if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+		return 10;
+	if (db_open(&db, path, DB_READONLY, TOKV, BUSY_MS) != 0)
+		return 11;
+	if (db_lookup(db, 1, &tk, &tl, &c) != 0 || c.spam != 2 || c.w != 0)
+		return 12;
+	if (db_status(db, &st) != 0 || st.schema_version != 1)
+		return 13;
+	if (db_check(db) != 0)
+		return 14;
+	if (db_preload(db) != 0 || db_lookup(db, 1, &tk, &tl, &c) != 0 ||
+	    c.ham != 1)
+		return 15;
+	db_close(db);
+	return 0;
+}
+
+/* A schema 1 store whose file cannot be written is read as it is, with
+ * no weights: a shared or read-only store stays usable. */
+START_TEST(test_read_schema1)
+{
+	struct tmp t;
+	char sql[1024];
+	pid_t pid;
+	int status = -1;
+
+	db_tmp(&t);
+	snprintf(sql, sizeof(sql),
+	    "CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
+	    "ham INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE msg(digest BLOB PRIMARY KEY, class INTEGER NOT "
+	    "NULL, msgid TEXT, day INTEGER NOT NULL) WITHOUT ROWID;"
+	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+	    "WITHOUT ROWID;"
+	    "INSERT INTO meta VALUES('spam_msgs', 3), ('ham_msgs', 4), "
+	    "('tok_version', %d);"
+	    "INSERT INTO token VALUES('old', 2, 1, 5);"
+	    "PRAGMA user_version = 1;", TOKV);
+	raw_sql(t.path, sql);
+	ck_assert_int_eq(chmod(t.path, 0444), 0);
+	ck_assert_int_eq(chmod(t.dir, 0555), 0);
+	/* The store belongs to whoever reads it (spamsift checks). */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(t.path, 65534, 65534), 0);
+		ck_assert_int_eq(chown(t.dir, 65534, 65534), 0);
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(read_schema1(t.path));
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	chmod(t.dir, 0700);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "read_schema1: status %d", status);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_today)
 {
 	int64_t now = (int64_t)time(NULL) / 86400;
@@ -2113,6 +2183,7 @@ db_suite(void)
 	tcase_add_test(tc, test_check_weight);
 	tcase_add_test(tc, test_weights);
 	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_read_schema1);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 

@@ -230,7 +230,7 @@ END_TEST
 START_TEST(test_graham_top15)
 {
 	struct score_params p;
-	struct score_token t[21];
+	struct score_token t[21] = { { 0 } };
 	struct score_result r;
 	size_t i, used = 0;
 
