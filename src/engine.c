@@ -62,7 +62,8 @@ struct engine {
 	struct pending *pend;
 	size_t npend, pendcap;
 	int64_t *dspam, *dham, *dw;
-	struct db_counts *w0;	/* the batch's tokens as stored */
+	int32_t *w0;		/* the batch's tokens' stored weights */
+	unsigned char *w0got;	/* 1: w0 read (lr_step) */
 	engine_learn_fn fn;
 	void *fnctx;
 	/* batch classification: preload once lookups would cost more */
@@ -178,6 +179,7 @@ engine_free(struct engine *e)
 	free(e->dham);
 	free(e->dw);
 	free(e->w0);
+	free(e->w0got);
 	free(e);
 }
 
@@ -471,19 +473,41 @@ weigh(struct engine *e, const struct pending *p, int64_t g)
 		e->dw[e->refs[p->first + i]] += g;
 }
 
-/* The logistic step for learning p as cls, from the weights as the
- * messages before it in the batch left them. */
-static int64_t
-lr_step(const struct engine *e, const struct pending *p, enum db_class cls)
+/* The logistic step *g for learning p as cls, from the weights as the
+ * messages before it in the batch left them.  The stored weights of p's
+ * tokens are looked up on first need, only for the messages shown to
+ * the learner (the rest of a folder costs no lookup); the batch writes
+ * nothing before its end, so a later lookup reads what an earlier one
+ * would have.  wt, wl and got are scratch for p->n tokens.  Returns 0 or
+ * a db code. */
+static int
+lr_step(struct engine *e, const struct pending *p, enum db_class cls,
+    const char **wt, size_t *wl, struct db_counts *got, int64_t *g)
 {
 	double z = 0.0;
-	size_t i, k;
+	size_t i, k, n = 0;
+	int rc;
 
 	for (i = 0; i < p->n; i++) {
 		k = e->refs[p->first + i];
-		z += (double)e->w0[k].w + (double)e->dw[k];
+		if (!e->w0got[k]) {
+			wt[n] = tok_set_token(e->agg, k, &wl[n]);
+			n++;
+		}
 	}
-	return score_lr_step(score_lr_p(z / SCORE_W_ONE), cls == DB_SPAM);
+	rc = db_lookup(e->db, n, wt, wl, got);
+	if (rc != 0)
+		return rc;
+	for (i = 0, n = 0; i < p->n; i++) {
+		k = e->refs[p->first + i];
+		if (!e->w0got[k]) {
+			e->w0[k] = got[n++].w;
+			e->w0got[k] = 1;
+		}
+		z += (double)e->w0[k] + (double)e->dw[k];
+	}
+	*g = score_lr_step(score_lr_p(z / SCORE_W_ONE), cls == DB_SPAM);
+	return 0;
 }
 
 /* Whether learning a message of class cls also shows it to the learner.
@@ -513,23 +537,6 @@ engine_set_stream(struct engine *e)
 	e->stream = 1;
 }
 
-/* The weights of the batch's nt tokens, looked up in order[] order
- * (bytewise), into e->w0 by token index. */
-static int
-lookup_weights(struct engine *e, const uint32_t *order, size_t nt,
-    const char **wt, size_t *wl, struct db_counts *got)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < nt; i++)
-		wt[i] = tok_set_token(e->agg, order[i], &wl[i]);
-	rc = db_lookup(e->db, nt, wt, wl, got);
-	for (i = 0; rc == 0 && i < nt; i++)
-		e->w0[order[i]] = got[i];
-	return rc;
-}
-
 int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
@@ -555,6 +562,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->dham = calloc(nt ? nt : 1, sizeof(*e->dham));
 	e->dw = calloc(nt ? nt : 1, sizeof(*e->dw));
 	e->w0 = calloc(nt ? nt : 1, sizeof(*e->w0));
+	e->w0got = calloc(nt ? nt : 1, 1);
 	got = malloc((nt ? nt : 1) * sizeof(*got));
 	wd = malloc((nt ? nt : 1) * sizeof(*wd));
 	outc = calloc(e->npend, sizeof(*outc));
@@ -565,15 +573,15 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	wh = malloc((nt ? nt : 1) * sizeof(*wh));
 	if (e->dspam == NULL || e->dham == NULL || outc == NULL ||
 	    order == NULL || wt == NULL || wl == NULL || ws == NULL ||
-	    wh == NULL || e->dw == NULL || e->w0 == NULL || got == NULL ||
+	    wh == NULL || e->dw == NULL || e->w0 == NULL ||
+	    e->w0got == NULL || got == NULL ||
 	    wd == NULL) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 		goto out;
 	}
-	/* Every token in key order, once: for reading the weights and for
-	 * writing.  B-tree upserts in order measured 1.8x faster than in
-	 * arrival order. */
+	/* Every token in key order, for writing: B-tree upserts in order
+	 * measured 1.8x faster than in arrival order. */
 	for (i = 0; i < nt; i++)
 		order[i] = (uint32_t)i;
 	if (tok_set_order(e->agg, order, nt) != 0) {
@@ -585,7 +593,6 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	if (rc != 0)
 		goto dberr;
 	began = 1;
-	rc = lookup_weights(e, order, nt, wt, wl, got);
 	for (i = 0; i < e->npend && rc == 0; i++) {
 		struct pending *p = &e->pend[i];
 
@@ -618,7 +625,9 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		delta(e, p, p->cls, +1, &ts, &th);
 		g = 0;
 		if (teaches(e, p->cls)) {
-			g = lr_step(e, p, p->cls);
+			rc = lr_step(e, p, p->cls, wt, wl, got, &g);
+			if (rc != 0)
+				break;
 			weigh(e, p, g);
 			nlr++;
 		}
@@ -682,8 +691,10 @@ out:
 	free(e->dham);
 	free(e->dw);
 	free(e->w0);
+	free(e->w0got);
 	e->dspam = e->dham = e->dw = NULL;
 	e->w0 = NULL;
+	e->w0got = NULL;
 	/* The batch is done with either way: a failed one is not retried
 	 * behind the caller's back. */
 	e->npend = 0;
