@@ -1852,20 +1852,13 @@ START_TEST(test_weights)
 }
 END_TEST
 
-/* A schema 1 store (before the weights) is upgraded in place: its tokens
- * and totals kept, weights 0. */
-START_TEST(test_migrate_v1)
+/* A schema 1 store (before the weights) at path: totals 3 and 4, the
+ * token "old" at 2/1, one learned message. */
+static void
+make_v1(const char *path)
 {
-	const char *tk = "old";
-	size_t tl = 3;
-	struct db_counts c;
-	struct db_status st;
-	int64_t base = 0;
-	struct tmp t;
-	struct db *db;
 	char sql[1024];
 
-	db_tmp(&t);
 	snprintf(sql, sizeof(sql),
 	    "CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
 	    "ham INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;"
@@ -1878,7 +1871,23 @@ START_TEST(test_migrate_v1)
 	    "INSERT INTO token VALUES('old', 2, 1, 5);"
 	    "INSERT INTO msg VALUES(x'00', 1, NULL, 5);"
 	    "PRAGMA user_version = 1;", TOKV);
-	raw_sql(t.path, sql);
+	raw_sql(path, sql);
+}
+
+/* A schema 1 store (before the weights) is upgraded in place: its tokens
+ * and totals kept, weights 0. */
+START_TEST(test_migrate_v1)
+{
+	const char *tk = "old";
+	size_t tl = 3;
+	struct db_counts c;
+	struct db_status st;
+	int64_t base = 0;
+	struct tmp t;
+	struct db *db;
+
+	db_tmp(&t);
+	make_v1(t.path);
 	chmod(t.path, 0600);
 	/* Opened read-only (a delivery), it is upgraded all the same. */
 	db = open_ok(t.path, DB_READONLY, TOKV);
@@ -1933,23 +1942,11 @@ read_schema1(const char *path)
 START_TEST(test_read_schema1)
 {
 	struct tmp t;
-	char sql[1024];
 	pid_t pid;
 	int status = -1;
 
 	db_tmp(&t);
-	snprintf(sql, sizeof(sql),
-	    "CREATE TABLE token(tok TEXT PRIMARY KEY, spam INTEGER NOT NULL, "
-	    "ham INTEGER NOT NULL, day INTEGER NOT NULL) WITHOUT ROWID;"
-	    "CREATE TABLE msg(digest BLOB PRIMARY KEY, class INTEGER NOT "
-	    "NULL, msgid TEXT, day INTEGER NOT NULL) WITHOUT ROWID;"
-	    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) "
-	    "WITHOUT ROWID;"
-	    "INSERT INTO meta VALUES('spam_msgs', 3), ('ham_msgs', 4), "
-	    "('tok_version', %d);"
-	    "INSERT INTO token VALUES('old', 2, 1, 5);"
-	    "PRAGMA user_version = 1;", TOKV);
-	raw_sql(t.path, sql);
+	make_v1(t.path);
 	ck_assert_int_eq(chmod(t.path, 0444), 0);
 	ck_assert_int_eq(chmod(t.dir, 0555), 0);
 	/* The store belongs to whoever reads it (spamsift checks). */
