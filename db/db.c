@@ -113,6 +113,16 @@ enum stmt {
 	S_COUNT
 };
 
+/* db_check's rows: what every schema's token rows must be (S_CHECK_ROWS
+ * adds the weight). */
+#define CHECK_ROWS_V1 "SELECT count(*) FROM token WHERE " \
+	"typeof(tok) != 'text' OR " \
+	"length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR " \
+	"typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR " \
+	"spam < 0 OR ham < 0 OR " \
+	"spam > 4294967295 OR ham > 4294967295 OR " \
+	"(spam = 0 AND ham = 0)"
+
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[S_BEGIN_READ] = "BEGIN DEFERRED",
@@ -184,14 +194,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_VACUUM] = "VACUUM",
 	[S_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
 	[S_INTEGRITY] = "PRAGMA integrity_check(1)",
-	[S_CHECK_ROWS] = "SELECT count(*) FROM token WHERE "
-	    "typeof(tok) != 'text' OR "
-	    "length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR "
-	    "typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR "
-	    "typeof(w) != 'integer' OR abs(w) > 2147483647 OR "
-	    "spam < 0 OR ham < 0 OR "
-	    "spam > 4294967295 OR ham > 4294967295 OR "
-	    "(spam = 0 AND ham = 0)",
+	[S_CHECK_ROWS] = CHECK_ROWS_V1 " OR "
+	    "typeof(w) != 'integer' OR abs(w) > 2147483647",
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
 };
@@ -205,13 +209,7 @@ static const char *const stmt_sql_v1[S_COUNT] = {
 	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, 0 "
 	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
 	[S_PRELOAD] = "SELECT tok, spam, ham, 0 FROM token",
-	[S_CHECK_ROWS] = "SELECT count(*) FROM token WHERE "
-	    "typeof(tok) != 'text' OR "
-	    "length(CAST(tok AS BLOB)) NOT BETWEEN 1 AND 1024 OR "
-	    "typeof(spam) != 'integer' OR typeof(ham) != 'integer' OR "
-	    "spam < 0 OR ham < 0 OR "
-	    "spam > 4294967295 OR ham > 4294967295 OR "
-	    "(spam = 0 AND ham = 0)",
+	[S_CHECK_ROWS] = CHECK_ROWS_V1,
 };
 
 /* Schema version 0 -> 1: a new, empty file. */
@@ -973,6 +971,13 @@ bt_adds(const struct batch *bt, size_t i)
 	    (bt->ds[i] > 0 || bt->dh[i] > 0);
 }
 
+/* Row i's weight change (0 when the batch has none). */
+static int64_t
+bt_dw(const struct batch *bt, size_t i)
+{
+	return bt->dw != NULL ? bt->dw[i] : 0;
+}
+
 static int
 bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
     sqlite3_vtab **out, char **err)
@@ -1079,7 +1084,7 @@ bt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	else if (bt->ds == NULL)
 		sqlite3_result_null(ctx);
 	else if (col == 3)
-		sqlite3_result_int64(ctx, bt->dw != NULL ? bt->dw[bc->i] : 0);
+		sqlite3_result_int64(ctx, bt_dw(bt, bc->i));
 	else
 		sqlite3_result_int64(ctx, col == 1 ? bt->ds[bc->i] :
 		    bt->dh[bc->i]);
@@ -2338,7 +2343,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 		if (bt_adds(&db->bt, i))
 			continue;
 		rc = add_one(db, toks[i], lens[i], dspam[i], dham[i],
-		    dw != NULL ? dw[i] : 0, day);
+		    bt_dw(&db->bt, i), day);
 		if (rc != 0)
 			goto fail;
 	}
@@ -2347,7 +2352,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 		for (i = 0; i < n && db->pl.slot != NULL; i++)
 			if (bt_adds(&db->bt, i) &&
 			    pl_apply(&db->pl, toks[i], lens[i], dspam[i],
-			    dham[i], dw != NULL ? dw[i] : 0) != 0)
+			    dham[i], bt_dw(&db->bt, i)) != 0)
 				pl_free(&db->pl);
 	}
 	goto out;
