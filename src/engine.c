@@ -254,15 +254,16 @@ preload_pays(const struct engine *e, size_t n)
 	    ahead * PRELOAD_AHEAD > e->db_bytes;
 }
 
-/* Whether the logistic learner knows enough to count: it has learned
- * from ENGINE_LR_READY_MSGS messages (not counting blocks, block_run).  Until
- * then the score is the combiner's alone, with its own cutoffs: a store
- * trained on folders only, or one from before the weights, or loaded from
- * a dump (which carries no weights), scores as without the learner. */
-static int
-lr_ready(const struct engine *e)
+int
+engine_lr_ready(int64_t shown)
 {
-	return e->lr_msgs >= ENGINE_LR_READY_MSGS;
+	return shown >= ENGINE_LR_READY_MSGS;
+}
+
+int64_t
+engine_lr_shown(const struct engine *e)
+{
+	return e->lr_msgs;
 }
 
 int
@@ -299,7 +300,7 @@ engine_classify(struct engine *e, const char *buf, size_t len,
 		e->st[i].ham = e->counts[i].ham;
 		e->st[i].w = e->counts[i].w;
 	}
-	if (!lr_ready(e))
+	if (!engine_lr_ready(e->lr_msgs))
 		sp.lr_weight = 0.0;
 	score_combine(&sp, e->st, n, ns, nh, &v->r);
 	v->score = v->r.score;
@@ -554,10 +555,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	if (e->npend == 0)
 		return 0;
 	nt = tok_set_count(e->agg);
-	free(e->dspam);
-	free(e->dham);
-	free(e->dw);
-	free(e->w0);
+	/* The per-batch arrays are NULL here: every flush frees them. */
 	e->dspam = calloc(nt ? nt : 1, sizeof(*e->dspam));
 	e->dham = calloc(nt ? nt : 1, sizeof(*e->dham));
 	e->dw = calloc(nt ? nt : 1, sizeof(*e->dw));

@@ -18,8 +18,8 @@
 
 struct engine;
 
-/* The logistic learner counts in the score once it has learned from this
- * many messages (engine.c, lr_ready). */
+/* The logistic learner counts in the score once it has been shown this
+ * many messages (engine_lr_ready). */
 #define ENGINE_LR_READY_MSGS 100
 
 /* What learning one message did. */
@@ -116,6 +116,17 @@ int engine_should_learn(int mode, enum db_class cls, double score,
  * learned).  Returns 0 or a db code. */
 int engine_learned_class(struct engine *e, const char *buf, size_t len,
     enum db_class *cls);
+
+/* Whether a learner shown that many messages counts in the score.  Until
+ * then the score is the combiner's alone, with its own cutoffs: a store
+ * trained on folders only, or one from before the weights, or loaded from
+ * a dump (which carries no weights), scores as without the learner.  The
+ * one rule of scoring and of --tune's simulation of it. */
+int engine_lr_ready(int64_t shown);
+
+/* The messages the store's learner has been shown, as read at open and
+ * counted by this engine's flushes. */
+int64_t engine_lr_shown(const struct engine *e);
 
 /* Recompute Robinson's x from the store (mean token probability of
  * tokens seen at least ROBX_MIN_COUNT times, kept within [0.4, 0.6]) and

@@ -619,15 +619,10 @@ cmd_status(struct run *r)
 		else
 			printf("robx %f (default)\n", r->o->sp.robx);
 	}
-	{
-		int64_t n = 0;
-
-		if (db_meta_get(engine_db(r->e), "lr_msgs", &n) != 0)
-			n = 0;
-		printf("learner %lld messages (%s)\n", (long long)n,
-		    n >= ENGINE_LR_READY_MSGS ? "in the score" : "not yet in "
-		    "the score");
-	}
+	printf("learner %lld messages (%s)\n",
+	    (long long)engine_lr_shown(r->e),
+	    engine_lr_ready(engine_lr_shown(r->e)) ? "in the score" :
+	    "not yet in the score");
 	return EXIT_SPAM;
 }
 

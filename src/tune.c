@@ -84,7 +84,7 @@ struct sim {
 	struct db_counts *cnt;	/* by token id: counts and weight */
 	unsigned char *have;	/* by digest id: DB_NONE, DB_SPAM, DB_HAM */
 	int64_t *g;		/* by digest id: its weight step */
-	uint64_t lr_msgs;	/* messages the learner learned from */
+	int64_t lr_msgs;	/* messages shown to the learner */
 	uint64_t ns, nh;
 	struct score_token *st;	/* scratch: one message */
 };
@@ -384,19 +384,16 @@ sim_learn(const struct tune *t, struct sim *s, const struct tmsg *m)
 	return 1;
 }
 
-/* Score m against the simulated store with sp: as engine_classify. */
+/* Score m against the simulated store with sp (the learner's weight as
+ * in force: engine_lr_ready): as engine_classify. */
 static double
 sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
     const struct score_params *sp, int fill)
 {
 	const uint32_t *id = t->refs + m->first;
-	struct score_params ready = *sp;
 	struct score_result r;
 	uint32_t j;
 
-	/* As the engine: the learner counts once it is ready. */
-	if (s->lr_msgs < ENGINE_LR_READY_MSGS)
-		ready.lr_weight = 0.0;
 	if (fill)
 		for (j = 0; j < m->n; j++) {
 			s->st[j].spam = s->cnt[id[j]].spam;
@@ -405,7 +402,7 @@ sim_score(const struct tune *t, struct sim *s, const struct tmsg *m,
 			s->st[j].p = 0.0;
 			s->st[j].used = 0;
 		}
-	score_combine(&ready, s->st, m->n, s->ns, s->nh, &r);
+	score_combine(sp, s->st, m->n, s->ns, s->nh, &r);
 	return r.score;
 }
 
@@ -429,16 +426,21 @@ sim_pass(struct tune *t, struct sim *s, int mode, struct tune_row **rows,
 
 		if (scored || (i < ntrain && mode != TRAIN_ALL))
 			for (k = 0; k < nrows; k++) {
-				sc = sim_score(t, s, m, &sp[k], k == 0);
+				/* As the engine: the learner counts once
+				 * it is ready. */
+				struct score_params eff = sp[k];
+
+				if (!engine_lr_ready(s->lr_msgs))
+					eff.lr_weight = 0.0;
+				sc = sim_score(t, s, m, &eff, k == 0);
 				if (scored) {
 					struct tune_row *rw = rows[k];
 
 					rw->pt[rw->npt].score = sc;
 					rw->pt[rw->npt].spam = m->spam;
 					rw->pt[rw->npt].wcut = warm_cut(t->o,
-					    rw->method, s->lr_msgs <
-					    ENGINE_LR_READY_MSGS ? 0.0 :
-					    sp[k].lr_weight, mode, s->nh);
+					    rw->method, eff.lr_weight, mode,
+					    s->nh);
 					rw->npt++;
 				}
 			}
