@@ -110,6 +110,8 @@ enum stmt {
 	S_INTEGRITY,
 	S_CHECK_ROWS,
 	S_CHECK_META,
+	S_PAGE_COUNT,
+	S_PAGE_SIZE,
 	S_COUNT
 };
 
@@ -198,6 +200,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "typeof(w) != 'integer' OR abs(w) > 2147483647",
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
+	[S_PAGE_COUNT] = "PRAGMA main.page_count",
+	[S_PAGE_SIZE] = "PRAGMA main.page_size",
 };
 
 /* The reading statements for a schema 1 store that could not be
@@ -2790,6 +2794,78 @@ db_vacuum(struct db *db)
 		rc = run_id(db, S_CHECKPOINT);
 	if (rc == DB_EBUSY)
 		rc = 0;
+out:
+	return rc;
+}
+
+/* The bytes of the file's pages that hold rows, from SQLite's dbstat
+ * table; DB_EINVAL when this SQLite has none. */
+static int
+bytes_used(struct db *db, int64_t *used)
+{
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc = 0;
+
+	*used = 0;
+	src = sqlite3_prepare_v2(db->sq, "SELECT sum(pgsize - unused) "
+	    "FROM dbstat('main', 1)", -1, &st, NULL);
+	if (src == SQLITE_ERROR) {
+		rc = errf(db, DB_EINVAL, "this SQLite has no dbstat table");
+		goto out;
+	}
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*used = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = sql_err(db, src);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_used(struct db *db, double *share)
+{
+	int64_t used = 0, pages = 0, psize = 0;
+	int rc;
+
+	*share = 0;
+	rc = usable(db);
+	if (rc == 0)
+		rc = bytes_used(db, &used);
+	if (rc == 0)
+		rc = query_int(db, S_PAGE_COUNT, 0, &pages);
+	if (rc == 0)
+		rc = query_int(db, S_PAGE_SIZE, 0, &psize);
+	if (rc == 0 && pages > 0 && psize > 0)
+		*share = (double)used / ((double)pages * (double)psize);
+	return rc;
+}
+
+int
+db_compact(struct db *db, double below, int *done)
+{
+	double share = 0;
+	int rc;
+
+	if (done != NULL)
+		*done = 0;
+	rc = check_maint(db);
+	if (rc != 0)
+		goto out;
+	rc = db_used(db, &share);
+	if (rc == DB_EINVAL)
+		rc = 0;		/* no dbstat: compact, as if loose */
+	if (rc != 0 || share >= below)
+		goto out;
+	rc = db_vacuum(db);
+	if (rc == 0 && done != NULL)
+		*done = 1;
 out:
 	return rc;
 }

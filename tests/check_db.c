@@ -1403,6 +1403,64 @@ START_TEST(test_prune)
 }
 END_TEST
 
+/* db_used and db_compact: a store that lost most of its rows is compacted
+ * and shrinks, a packed one is left alone; read-only and in-transaction
+ * handles are refused. */
+START_TEST(test_compact)
+{
+	enum { N = 20000 };
+	char tok[32];
+	uint64_t dropped = 0;
+	double full = 0, loose = 0, after = 0;
+	struct stat before, now;
+	struct tmp t;
+	struct db *db, *ro;
+	int done = 7;
+	int i;
+
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < N; i++) {
+		snprintf(tok, sizeof(tok), "token-%05d-%d", (i * 7919) % N,
+		    i);
+		add(db, tok, 1, 0, i % 4 == 0 ? 500 : 10);
+	}
+	ck_assert_int_eq(db_compact(db, 0.8, &done), DB_EINVAL);
+	commit(db);
+	ck_assert_int_eq(db_used(db, &full), 0);
+	ck_assert_msg(full > 0.5 && full <= 1.0, "used %f", full);
+	/* Three rows in four go: the pages stay, mostly empty. */
+	ck_assert_int_eq(db_prune(db, 100, 1, &dropped), 0);
+	ck_assert_uint_eq(dropped, N - N / 4);
+	ck_assert_int_eq(db_used(db, &loose), 0);
+	ck_assert_msg(loose < 0.4 && loose < full, "used %f", loose);
+	ro = open_ok(t.path, DB_READONLY, TOKV);
+	ck_assert_int_eq(db_used(ro, &after), 0);
+	ck_assert_msg(after == loose, "read-only %f, %f", after, loose);
+	ck_assert_int_eq(db_compact(ro, 0.8, &done), DB_EPERM);
+	db_close(ro);
+	/* The last close checkpoints the WAL: the file holds it all. */
+	db_close(db);
+	ck_assert_int_eq(stat(t.path, &before), 0);
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_compact(db, 0.8, &done), 0);
+	ck_assert_int_eq(done, 1);
+	ck_assert_int_eq(stat(t.path, &now), 0);
+	ck_assert_msg(now.st_size * 2 < before.st_size, "%lld -> %lld",
+	    (long long)before.st_size, (long long)now.st_size);
+	ck_assert_int_eq(db_used(db, &after), 0);
+	ck_assert_msg(after > 0.8, "used %f after compacting", after);
+	ck_assert_uint_eq(status(db).tokens, N / 4);
+	/* Packed now: left alone. */
+	ck_assert_int_eq(db_compact(db, 0.8, &done), 0);
+	ck_assert_int_eq(done, 0);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 struct walk {
 	char prev[RAND_TOK_MAX * 4 + 1];
 	size_t prevlen;
@@ -2172,6 +2230,7 @@ db_suite(void)
 	tcase_add_test(tc, test_lookup_many);
 	tcase_add_test(tc, test_scale);
 	tcase_add_test(tc, test_prune);
+	tcase_add_test(tc, test_compact);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_check);

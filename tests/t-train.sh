@@ -394,4 +394,55 @@ check "weights: unlearning restores every weight exactly" \
     cmp -s "$T/w0" "$T/w3"
 check "weights: --check-db ok" "$SPAMSIFT" --homedir "$W" --check-db -q
 
+# Compacting: after a run of 500 or more new messages the store is
+# compacted only when a fifth of it is slack.  Unlearning most of a
+# store leaves its pages mostly empty; a run of 100 leaves that alone, a
+# run of 500 compacts it.
+K=$T/compact
+mkdir -m 700 "$K"
+# mbox FIRST N WORDS: N messages, each with WORDS words of its own.
+mbox() {
+	awk -v first="$1" -v n="$2" -v words="$3" 'BEGIN {
+		for (m = first; m < first + n; m++) {
+			printf "From a@example.org Mon Jan  1 00:00:00 2024\n"
+			printf "From: a%d@example.org\nSubject: m%d\n\n", m, m
+			for (w = 0; w < words; w++)
+				printf "u%dx%d%s", m, w, w % 10 == 9 ? "\n" : " "
+			printf "\n\n"
+		}
+	}'
+}
+fill() {
+	sqlite3 "$K/spamsift.db" "SELECT sum(pgsize - unused) * 100 /
+	    (SELECT page_count * page_size FROM pragma_page_count,
+	    pragma_page_size) FROM dbstat('main', 1)"
+}
+mbox 0 300 60 >"$K/a.mbox"
+mbox 300 30 60 >"$K/b.mbox"
+mbox 1000 100 1 >"$K/c.mbox"
+mbox 2000 500 1 >"$K/d.mbox"
+"$SPAMSIFT" --homedir "$K" --mbox -s "$K/a.mbox" "$K/b.mbox" >/dev/null 2>&1
+"$SPAMSIFT" --homedir "$K" --mbox -S "$K/a.mbox" >/dev/null 2>&1
+loose=$(fill)
+check "compact: unlearning 300 of 330 leaves the store loose ($loose%)" \
+    [ "$loose" -lt 50 ]
+"$SPAMSIFT" --homedir "$K" --mbox -c "$K/c.mbox" >/dev/null 2>&1
+got=$(fill)
+check "compact: a run of 100 leaves it alone ($got%)" [ "$got" -lt 50 ]
+"$SPAMSIFT" --homedir "$K" --mbox -c "$K/d.mbox" >/dev/null 2>&1
+got=$(fill)
+check "compact: a run of 500 compacts it ($got%)" [ "$got" -ge 80 ]
+check "compact: --check-db ok" "$SPAMSIFT" --homedir "$K" --check-db -q
+# A run of 500 into a new store fills its pages to 86% as written (97%
+# if compacted): not worth a copy of the whole file.
+mkdir -m 700 "$K/new"
+mbox 5000 500 60 >"$K/e.mbox"
+"$SPAMSIFT" --homedir "$K/new" --mbox -s "$K/e.mbox" >/dev/null 2>&1
+got=$(K=$K/new fill)
+between() { [ "$1" -ge "$2" ] && [ "$1" -lt "$3" ]; }
+check "compact: a run of 500 into a new store leaves it ($got%)" \
+    between "$got" 80 92
+check "compact: 30 + 600 messages" [ "$("$SPAMSIFT" --homedir "$K" \
+    --show-db-status | awk '$1 == "messages" { print $3, $5 }')" = "30 600" ]
+
 done_testing
