@@ -1977,10 +1977,82 @@ out:
 	return rc;
 }
 
+/* A preload in progress: the store's keys are unique, so each row only
+ * needs an empty slot, found without comparing keys; its slot is fetched
+ * PL_AHEAD rows before it is filled (the slots are random accesses to
+ * a table far bigger than the cache, the rest is written in order). */
+struct pl_loading {
+	uint64_t h[PL_AHEAD];
+	size_t idx[PL_AHEAD];
+	size_t n;		/* rows seen; the last PL_AHEAD not placed */
+};
+
+/* Put entry idx, hash h, in the first empty slot from its own. */
+static void
+pl_place(struct preload *pl, uint64_t h, size_t idx)
+{
+	size_t mask = pl->nslots - 1;
+	size_t i = (size_t)h & mask;
+
+	while (pl->slot[i] != 0)	/* at most half full */
+		i = (i + 1) & mask;
+	pl->slot[i] = pl_slot_value(h, idx);
+}
+
+/* Place every row not placed yet. */
+static void
+pl_load_flush(struct preload *pl, struct pl_loading *ld)
+{
+	size_t k = ld->n > PL_AHEAD ? ld->n - PL_AHEAD : 0;
+
+	for (; k < ld->n; k++)
+		pl_place(pl, ld->h[k % PL_AHEAD], ld->idx[k % PL_AHEAD]);
+	ld->n = 0;
+}
+
+/* Add one stored row (a key not added before) to a loading table. */
+static int
+pl_load_row(struct preload *pl, struct pl_loading *ld, const char *tok,
+    size_t len, uint32_t spam, uint32_t ham, int32_t w)
+{
+	struct pl_ent *e;
+	size_t idx, k;
+	uint64_t h;
+	int rc;
+
+	if (spam == 0 && ham == 0)
+		return 0;	/* as pl_apply: never a new 0/0 entry */
+	if ((pl->nent + 1) * PL_LOAD_DIV > pl->nslots) {
+		/* More rows than counted: place the pending ones, since
+		 * growing rebuilds the slots of every entry. */
+		pl_load_flush(pl, ld);
+		rc = pl_grow(pl, pl->nent + 1);
+		if (rc != 0)
+			return rc;
+	}
+	rc = pl_ent_add(pl, tok, len, &idx);
+	if (rc != 0)
+		return rc;
+	e = &pl->ent[idx];
+	e->spam = spam;
+	e->ham = ham;
+	e->w = w;
+	h = pl_hash(tok, len);
+	__builtin_prefetch(&pl->slot[(size_t)h & (pl->nslots - 1)], 1);
+	k = ld->n % PL_AHEAD;
+	if (ld->n >= PL_AHEAD)
+		pl_place(pl, ld->h[k], ld->idx[k]);
+	ld->h[k] = h;
+	ld->idx[k] = idx;
+	ld->n++;
+	return 0;
+}
+
 int
 db_preload(struct db *db)
 {
 	struct preload pl = { 0 };
+	struct pl_loading ld = { 0 };
 	sqlite3_stmt *st = NULL;
 	const char *tok;
 	int64_t rows = 0;
@@ -2029,7 +2101,7 @@ db_preload(struct db *db)
 		}
 		if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
 			continue;	/* cannot be looked up anyway */
-		rc = pl_apply(&pl, tok, len,
+		rc = pl_load_row(&pl, &ld, tok, len,
 		    clamp_count(sqlite3_column_int64(st, 1)),
 		    clamp_count(sqlite3_column_int64(st, 2)),
 		    clamp_weight(sqlite3_column_int64(st, 3)));
@@ -2038,6 +2110,7 @@ db_preload(struct db *db)
 			break;
 		}
 	}
+	pl_load_flush(&pl, &ld);
 	if (rc == 0 && src != SQLITE_DONE)
 		rc = sql_err(db, src);
 	stmt_done(st);
