@@ -2905,7 +2905,8 @@ bytes_used(struct db *db, int64_t *used)
 	src = sqlite3_prepare_v2(db->sq, "SELECT sum(pgsize - unused) "
 	    "FROM dbstat('main', 1)", -1, &st, NULL);
 	if (src == SQLITE_ERROR) {
-		rc = errf(db, DB_EINVAL, "this SQLite has no dbstat table");
+		rc = errf(db, DB_EINVAL, "this SQLite cannot tell how full "
+		    "the store is (dbstat: %s)", sqlite3_errmsg(db->sq));
 		goto out;
 	}
 	if (src != SQLITE_OK) {
@@ -2926,18 +2927,26 @@ int
 db_used(struct db *db, double *share)
 {
 	int64_t used = 0, pages = 0, psize = 0;
+	int began = 0;
 	int rc;
 
 	*share = 0;
 	rc = usable(db);
-	if (rc == 0)
-		rc = bytes_used(db, &used);
+	if (rc != 0)
+		goto out;
+	/* The rows and the pages from one snapshot. */
+	rc = read_begin(db, &began);
+	if (rc != 0)
+		goto out;
+	rc = bytes_used(db, &used);
 	if (rc == 0)
 		rc = query_int(db, S_PAGE_COUNT, 0, &pages);
 	if (rc == 0)
 		rc = query_int(db, S_PAGE_SIZE, 0, &psize);
-	if (rc == 0 && pages > 0 && psize > 0)
+	rc = read_end(db, began, rc);
+	if (rc == 0 && pages > 0 && psize > 0 && used <= pages * psize)
 		*share = (double)used / ((double)pages * (double)psize);
+out:
 	return rc;
 }
 

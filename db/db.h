@@ -170,11 +170,13 @@ int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
  * whose last day is older than before_day.  *dropped may be NULL.
  * db_vacuum: VACUUM.  db_check: PRAGMA integrity_check; DB_ECORRUPT with
  * the first problem in db_errmsg.  Errors: DB_EIO, DB_EBUSY, DB_EFULL.
- * db_used: *share = the part of the file's bytes that rows fill, in
- * [0, 1] (SQLite's dbstat; DB_EINVAL if this SQLite has none); works
- * read-only too.  db_compact: db_vacuum only when that share is below
- * below (always when it cannot be told); *done (may be NULL) says
- * whether it did. */
+ * db_used: *share = the part of the store's pages (free ones included)
+ * that rows fill, in [0, 1], from one snapshot (SQLite's dbstat;
+ * DB_EINVAL if this SQLite cannot tell); works read-only too.  Until a
+ * checkpoint the file itself may be larger.  db_compact: db_vacuum only
+ * when that share is below below (always when it cannot be told);
+ * *done (may be NULL) says whether it did; DB_EPERM read-only,
+ * DB_EINVAL inside a transaction. */
 int db_scale(struct db *db, uint64_t limit, uint64_t target,
     uint64_t *dropped);
 int db_prune(struct db *db, int64_t before_day, uint32_t max_count,

@@ -1428,7 +1428,14 @@ START_TEST(test_compact)
 	}
 	ck_assert_int_eq(db_compact(db, 0.8, &done), DB_EINVAL);
 	commit(db);
-	ck_assert_int_eq(db_used(db, &full), 0);
+	if (db_used(db, &full) == DB_EINVAL) {
+		/* This SQLite cannot tell: compacting is the safe side. */
+		ck_assert_int_eq(db_compact(db, 0.8, &done), 0);
+		ck_assert_int_eq(done, 1);
+		db_close(db);
+		tmp_remove(&t);
+		return;
+	}
 	ck_assert_msg(full > 0.5 && full <= 1.0, "used %f", full);
 	/* Three rows in four go: the pages stay, mostly empty. */
 	ck_assert_int_eq(db_prune(db, 100, 1, &dropped), 0);
@@ -1450,7 +1457,8 @@ START_TEST(test_compact)
 	ck_assert_msg(now.st_size * 2 < before.st_size, "%lld -> %lld",
 	    (long long)before.st_size, (long long)now.st_size);
 	ck_assert_int_eq(db_used(db, &after), 0);
-	ck_assert_msg(after > 0.8, "used %f after compacting", after);
+	ck_assert_msg(after > 0.8 && after > 2 * loose,
+	    "used %f after compacting", after);
 	ck_assert_uint_eq(status(db).tokens, N / 4);
 	/* Packed now: left alone. */
 	ck_assert_int_eq(db_compact(db, 0.8, &done), 0);
