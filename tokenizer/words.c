@@ -362,7 +362,7 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	size_t i = 0, b, k;
 	const unsigned char *cl = t->icu->acls;
 	enum aclass c, prev, nx;
-	int rc = 0, letters, digits;
+	int rc = 0;
 
 	while (i < n && rc == 0) {
 		c = (enum aclass)cl[(unsigned char)s[i]];
@@ -371,11 +371,8 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 			continue;
 		}
 		b = i;
-		letters = digits = 0;
 		for (;;) {
 			prev = (enum aclass)cl[(unsigned char)s[i]];
-			letters += prev == A_LETTER;
-			digits += prev == A_NUM;
 			i++;
 			if (i >= n)
 				break;
@@ -396,8 +393,9 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 			}
 			break;
 		}
-		/* A lone '_' is no word; a lone letter carries nothing. */
-		if (i - b == 1 && (letters || !digits))
+		/* A lone '_' is no word; a lone letter carries nothing (a
+		 * lone digit is kept). */
+		if (i - b == 1 && cl[(unsigned char)s[b]] != A_NUM)
 			continue;
 		for (k = 0; k < i - b && k < TOK_MAX_TOKEN_BYTES; k++) {
 			unsigned char ch = (unsigned char)s[b + k];
