@@ -110,8 +110,6 @@ enum stmt {
 	S_INTEGRITY,
 	S_CHECK_ROWS,
 	S_CHECK_META,
-	S_PAGE_COUNT,
-	S_PAGE_SIZE,
 	S_COUNT
 };
 
@@ -200,8 +198,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "typeof(w) != 'integer' OR abs(w) > 2147483647",
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
-	[S_PAGE_COUNT] = "PRAGMA main.page_count",
-	[S_PAGE_SIZE] = "PRAGMA main.page_size",
 };
 
 /* The reading statements for a schema 1 store that could not be
@@ -2892,18 +2888,20 @@ out:
 	return rc;
 }
 
-/* The bytes of the file's pages that hold rows, from SQLite's dbstat
- * table; DB_EINVAL when this SQLite has none. */
+/* The bytes of the store's pages that hold rows, and of all its pages,
+ * from SQLite's dbstat table in one statement (one snapshot); DB_EINVAL
+ * when this SQLite cannot give them. */
 static int
-bytes_used(struct db *db, int64_t *used)
+bytes_used(struct db *db, int64_t *used, int64_t *all)
 {
 	sqlite3_stmt *st = NULL;
 	int src;
 	int rc = 0;
 
-	*used = 0;
-	src = sqlite3_prepare_v2(db->sq, "SELECT sum(pgsize - unused) "
-	    "FROM dbstat('main', 1)", -1, &st, NULL);
+	*used = *all = 0;
+	src = sqlite3_prepare_v2(db->sq, "SELECT sum(pgsize - unused), "
+	    "(SELECT page_count * page_size FROM pragma_page_count, "
+	    "pragma_page_size) FROM dbstat('main', 1)", -1, &st, NULL);
 	if (src == SQLITE_ERROR) {
 		rc = errf(db, DB_EINVAL, "this SQLite cannot tell how full "
 		    "the store is (dbstat: %s)", sqlite3_errmsg(db->sq));
@@ -2914,10 +2912,12 @@ bytes_used(struct db *db, int64_t *used)
 		goto out;
 	}
 	src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
+	if (src == SQLITE_ROW) {
 		*used = sqlite3_column_int64(st, 0);
-	else if (src != SQLITE_DONE)
+		*all = sqlite3_column_int64(st, 1);
+	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
+	}
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -2926,27 +2926,15 @@ out:
 int
 db_used(struct db *db, double *share)
 {
-	int64_t used = 0, pages = 0, psize = 0;
-	int began = 0;
+	int64_t used = 0, all = 0;
 	int rc;
 
 	*share = 0;
 	rc = usable(db);
-	if (rc != 0)
-		goto out;
-	/* The rows and the pages from one snapshot. */
-	rc = read_begin(db, &began);
-	if (rc != 0)
-		goto out;
-	rc = bytes_used(db, &used);
 	if (rc == 0)
-		rc = query_int(db, S_PAGE_COUNT, 0, &pages);
-	if (rc == 0)
-		rc = query_int(db, S_PAGE_SIZE, 0, &psize);
-	rc = read_end(db, began, rc);
-	if (rc == 0 && pages > 0 && psize > 0 && used <= pages * psize)
-		*share = (double)used / ((double)pages * (double)psize);
-out:
+		rc = bytes_used(db, &used, &all);
+	if (rc == 0 && all > 0 && used <= all)
+		*share = (double)used / (double)all;
 	return rc;
 }
 
