@@ -2177,13 +2177,14 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		v = sqlite3_column_int64(st, 0);
-		if (v == DB_SPAM || v == DB_HAM)
-			*cls = (enum db_class)v;
-		if (g != NULL && (v == DB_SPAM || v == DB_HAM))
-			*g = sqlite3_column_int64(st, 1);
-		if (v != DB_SPAM && v != DB_HAM)
+		if (v != DB_SPAM && v != DB_HAM) {
 			rc = errf(db, DB_EIO, "message stored with bad class "
 			    "%lld", (long long)v);
+		} else {
+			*cls = (enum db_class)v;
+			if (g != NULL)
+				*g = sqlite3_column_int64(st, 1);
+		}
 	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
 	}
