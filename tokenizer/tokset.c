@@ -15,7 +15,7 @@
 
 #include "tokenizer/tok_priv.h"
 
-#define MERGE_AHEAD 4	/* tokens between prefetch steps in tok_set_merge */
+#define MERGE_RUN 64	/* tokens fetched ahead together, tok_set_merge */
 
 struct tok_ent {
 	size_t off;		/* into arena */
@@ -256,49 +256,47 @@ tok_set_add_idx(struct tok_set *s, const char *tok, size_t len, size_t *idx)
 	return rc == 1 ? TOK_ENOMEM : rc;
 }
 
-/* Warm the cache for adding src's token i to dst, in three steps that
- * each need the memory the one before fetched: the slot, the entry it
- * names, the entry's bytes.  Prefetches never fault. */
-static void
-merge_prefetch(const struct tok_set *dst, const struct tok_set *src,
-    size_t i, int step)
+/* The entry dst's table names first for hash h, if any: most often the
+ * one add_hashed will compare. */
+static const struct tok_ent *
+first_ent(const struct tok_set *dst, uint64_t h)
 {
-	size_t j = src->ent[i].hash & (dst->nslot - 1);
-	uint32_t v;
+	uint32_t v = dst->slot[h & (dst->nslot - 1)];
 
-	if (step == 0) {
-		__builtin_prefetch(&dst->slot[j]);
-		return;
-	}
-	v = dst->slot[j];
-	if (v == 0)
-		return;
-	if (step == 1)
-		__builtin_prefetch(&dst->ent[v - 1]);
-	else
-		__builtin_prefetch(dst->arena + dst->ent[v - 1].off);
+	return v != 0 ? &dst->ent[v - 1] : NULL;
 }
 
 int
 tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
 {
-	size_t i, k, at;
+	size_t i, i0, n, at;
 	const struct tok_ent *e;
 	int rc;
 
-	/* A batch's set outgrows the cache; a lookup there waits on memory
-	 * three times (slot, entry, bytes) unless fetched ahead. */
-	for (i = 0; i < src->n; i++) {
-		for (k = 1; dst->nslot != 0 && k <= 3; k++)
-			if (i + k * MERGE_AHEAD < src->n)
-				merge_prefetch(dst, src, i + k * MERGE_AHEAD,
-				    (int)(3 - k));
-		e = &src->ent[i];
-		rc = add_hashed(dst, src->arena + e->off, e->len, e->hash,
-		    &at);
-		if (rc != 0)
-			return rc == 1 ? TOK_ENOMEM : rc;
-		idx[i] = (uint32_t)at;
+	/* A batch's set outgrows the cache, and a lookup there waits on
+	 * memory three times: slot, entry, bytes.  For each run of
+	 * MERGE_RUN tokens, all the slots are asked for first, then the
+	 * entries they name, then those entries' bytes, so that the waits
+	 * overlap. */
+	for (i0 = 0; i0 < src->n; i0 += n) {
+		n = src->n - i0 < MERGE_RUN ? src->n - i0 : MERGE_RUN;
+		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
+			__builtin_prefetch(&dst->slot[src->ent[i].hash &
+			    (dst->nslot - 1)]);
+		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
+			if ((e = first_ent(dst, src->ent[i].hash)) != NULL)
+				__builtin_prefetch(e);
+		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
+			if ((e = first_ent(dst, src->ent[i].hash)) != NULL)
+				__builtin_prefetch(dst->arena + e->off);
+		for (i = i0; i < i0 + n; i++) {
+			e = &src->ent[i];
+			rc = add_hashed(dst, src->arena + e->off, e->len,
+			    e->hash, &at);
+			if (rc != 0)
+				return rc == 1 ? TOK_ENOMEM : rc;
+			idx[i] = (uint32_t)at;
+		}
 	}
 	return 0;
 }
