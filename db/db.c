@@ -94,6 +94,7 @@ enum stmt {
 	S_LOOKUP_BATCH,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
+	S_MSG_ALL,
 	S_PRELOAD,
 	S_ALL_COUNTS,
 	S_COUNT_ALL,
@@ -169,8 +170,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * (CROSS JOIN keeps that order): rowid is the index into it. */
 	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, t.w "
 	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
-	[S_ALL] = "SELECT tok, spam, ham, day FROM token "
+	[S_ALL] = "SELECT tok, spam, ham, day, w FROM token "
 	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
+	[S_MSG_ALL] = "SELECT digest, class, msgid, day, g FROM msg "
+	    "ORDER BY digest",
 	/* Rows never hold 0/0, and pl_apply skips one anyway: no WHERE (a
 	 * fifth fewer instructions per row, callgrind). */
 	[S_PRELOAD] = "SELECT tok, spam, ham, w FROM token",
@@ -209,6 +212,10 @@ static const char *const stmt_sql_v1[S_COUNT] = {
 	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, 0 "
 	    "FROM spamsift_batch AS b CROSS JOIN token AS t ON t.tok = b.tok",
 	[S_PRELOAD] = "SELECT tok, spam, ham, 0 FROM token",
+	[S_ALL] = "SELECT tok, spam, ham, day, 0 FROM token "
+	    "WHERE spam > 0 OR ham > 0 ORDER BY tok",
+	[S_MSG_ALL] = "SELECT digest, class, msgid, day, 0 FROM msg "
+	    "ORDER BY digest",
 	[S_CHECK_ROWS] = CHECK_ROWS_V1,
 };
 
@@ -2291,6 +2298,17 @@ check_delta(struct db *db, int64_t d)
 	return rc;
 }
 
+static int
+check_dw(struct db *db, int64_t dw)
+{
+	int rc = 0;
+
+	if (dw > WEIGHT_MAX || dw < -WEIGHT_MAX)
+		rc = errf(db, DB_EINVAL, "weight change %lld out of range",
+		    (long long)dw);
+	return rc;
+}
+
 /* Bind a token statement's ?1 tok, ?2 dspam, ?3 dham (and ?4 day, ?5 dw
  * when it has them) and run it. */
 static int
@@ -2352,7 +2370,7 @@ add_one(struct db *db, const char *tok, size_t len, int64_t dspam,
 
 int
 db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
-    int64_t dham, int64_t day)
+    int64_t dham, int64_t dw, int64_t day)
 {
 	int rc;
 
@@ -2363,9 +2381,11 @@ db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 		rc = check_delta(db, dspam);
 	if (rc == 0)
 		rc = check_delta(db, dham);
+	if (rc == 0)
+		rc = check_dw(db, dw);
 	if (rc != 0)
 		goto out;
-	rc = add_one(db, tok, len, dspam, dham, 0, day);
+	rc = add_one(db, tok, len, dspam, dham, dw, day);
 	if (rc != 0)
 		rc = write_failed(db, rc);
 out:
@@ -2396,10 +2416,8 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 			rc = check_delta(db, dspam[i]);
 		if (rc == 0)
 			rc = check_delta(db, dham[i]);
-		if (rc == 0 && dw != NULL && (dw[i] > WEIGHT_MAX ||
-		    dw[i] < -WEIGHT_MAX))
-			rc = errf(db, DB_EINVAL, "weight change %lld out of "
-			    "range", (long long)dw[i]);
+		if (rc == 0 && dw != NULL)
+			rc = check_dw(db, dw[i]);
 	}
 	if (rc != 0)
 		goto out;
@@ -2679,9 +2697,11 @@ walk(struct db *db, db_token_fn fn, db_counts_fn cfn, void *ctx,
 			break;
 		c.spam = clamp_count(sqlite3_column_int64(st, col));
 		c.ham = clamp_count(sqlite3_column_int64(st, col + 1));
+		c.w = 0;
 		if (cfn != NULL) {
 			rc = cfn(ctx, &c);
 		} else {
+			c.w = clamp_weight(sqlite3_column_int64(st, 4));
 			tok = (const char *)sqlite3_column_text(st, 0);
 			len = (size_t)sqlite3_column_bytes(st, 0);
 			if (tok == NULL)
@@ -2710,6 +2730,56 @@ db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx)
 {
 	return walk(db, NULL, fn, ctx, min_total, "db_foreach_counts");
+}
+
+int
+db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *digest;
+	const char *msgid;
+	int64_t cls;
+	int src;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (fn == NULL || db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "db_foreach_msg: no function, or "
+		    "nested");
+		goto out;
+	}
+	rc = get_stmt(db, S_MSG_ALL, &st);
+	if (rc != 0)
+		goto out;
+	db->in_foreach = 1;
+	/* Bounded by the rows of the table. */
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+		digest = sqlite3_column_blob(st, 0);
+		cls = sqlite3_column_int64(st, 1);
+		if (digest == NULL ||
+		    sqlite3_column_bytes(st, 0) != DB_DIGEST_BYTES ||
+		    (cls != DB_SPAM && cls != DB_HAM)) {
+			rc = errf(db, DB_ECORRUPT, "a learned message is "
+			    "stored with a bad digest or class");
+			break;
+		}
+		msgid = (const char *)sqlite3_column_text(st, 2);
+		rc = fn(ctx, digest, (enum db_class)cls, msgid,
+		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3));
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+	db->in_foreach = 0;
+out:
+	return rc;
 }
 
 /*

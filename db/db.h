@@ -117,13 +117,14 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
 /* Inside a transaction: add dspam and dham (may be negative; counts stop
- * at zero) to a token, stamping it with day (days since the epoch).  A
- * token whose counts reach 0/0 is dropped, weight and all.
+ * at zero) and dw to the weight (it stops at +-INT32_MAX) of a token,
+ * stamping it with day (days since the epoch).  A token whose counts
+ * reach 0/0 is dropped, weight and all.
  * Callers that write many tokens in bytewise order write faster.
  * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction, or a token outside
  * 1 to 1024 bytes). */
 int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
-    int64_t dham, int64_t day);
+    int64_t dham, int64_t dw, int64_t day);
 
 /* Inside a transaction: db_add_token() for each of n distinct tokens
  * (toks[i] of lens[i] bytes, deltas dspam[i] and dham[i]), all stamped
@@ -148,19 +149,32 @@ int db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 /* Store facts.  Errors: DB_EIO. */
 int db_status(struct db *db, struct db_status *st);
 
-/* Call fn for every token with a non-zero count, in token order.  A
- * non-zero return from fn stops the walk and is returned.  tok is borrowed
- * for the call only.  Errors: DB_EIO, or fn's value. */
+/* Call fn for every token with a non-zero count, in token order, with
+ * its counts and weight.  A non-zero return from fn stops the walk and is
+ * returned.  tok is borrowed for the call only.  Errors: DB_EIO, or fn's
+ * value. */
 typedef int (*db_token_fn)(void *ctx, const char *tok, size_t len,
     const struct db_counts *c, int64_t day);
 int db_foreach(struct db *db, db_token_fn fn, void *ctx);
 
 /* db_foreach for whole-store statistics: the same tokens in the same
- * order, without their text and day (a third cheaper per token), and only
+ * order, without their text, day and weight (w is 0; a third cheaper per
+ * token), and only
  * those whose spam + ham is at least min_total (0 or 1: all). */
 typedef int (*db_counts_fn)(void *ctx, const struct db_counts *c);
 int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx);
+
+/* Call fn for every learned message, in digest order: its class (DB_SPAM
+ * or DB_HAM), Message-ID (NULL when none), weight step and day, as
+ * db_set_msg stored them.  digest and msgid are borrowed for the call.
+ * A non-zero return from fn stops the walk and is returned.  Errors:
+ * DB_EIO, DB_ECORRUPT (a row that db_set_msg cannot have written), or
+ * fn's value. */
+typedef int (*db_msg_fn)(void *ctx,
+    const unsigned char digest[DB_DIGEST_BYTES], enum db_class cls,
+    const char *msgid, int64_t g, int64_t day);
+int db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx);
 
 /* Maintenance, each one transaction of its own (call outside db_begin).
  * db_scale: when spam (ham) totals exceed limit, scale that class's

@@ -8,9 +8,14 @@
  * Text formats (tokens never hold blanks or line ends):
  *   export: "#spamsift-export 1 spam|clean", "#messages N", then
  *           "TOKEN<TAB>COUNT" lines;
- *   dump:   "#spamsift-dump 1", "#messages SPAM CLEAN", "#meta KEY N"
- *           lines (robx), then "TOKEN<TAB>SPAM<TAB>CLEAN<TAB>DAY" lines.
- * Imports add to what the database holds, in one transaction.
+ *   dump:   "#spamsift-dump 2", "#messages SPAM CLEAN", "#meta KEY N"
+ *           lines (robx, lr_msgs), "TOKEN<TAB>SPAM<TAB>CLEAN<TAB>DAY
+ *           <TAB>WEIGHT" lines, "#learned", then "DIGEST<TAB>spam|clean
+ *           <TAB>DAY<TAB>STEP<TAB>MESSAGE-ID" lines (hex SHA-256; the
+ *           id may be empty).  Version 1 had no weights and no learned
+ *           messages; --load still reads it.
+ * Imports add to what the database holds, in one transaction; a dump's
+ * learned message that the database knows keeps the database's record.
  */
 #ifndef SPAMSIFT_MAINT_H
 #define SPAMSIFT_MAINT_H

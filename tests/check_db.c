@@ -76,7 +76,7 @@ add(struct db *db, const char *tok, int64_t ds, int64_t dh, int64_t day)
 {
 	int rc;
 
-	rc = db_add_token(db, tok, strlen(tok), ds, dh, day);
+	rc = db_add_token(db, tok, strlen(tok), ds, dh, 0, day);
 	ck_assert_msg(rc == 0, "db_add_token %s: %s", tok, db_errmsg(db, rc));
 }
 
@@ -463,7 +463,7 @@ START_TEST(test_readonly)
 	ck_counts(db, "ro", 2, 3);
 	ck_assert_int_eq(db_begin(db), DB_EPERM);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_EPERM), "read-only"));
-	ck_assert_int_eq(db_add_token(db, "ro", 2, 1, 1, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, "ro", 2, 1, 1, 0, 1), DB_EINVAL);
 	ck_assert_int_eq(db_vacuum(db), DB_EPERM);
 	ck_assert_int_eq(db_prune(db, 10, 10, NULL), DB_EPERM);
 	st = status(db);
@@ -538,16 +538,16 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(db_check(db), 0);
 
 	/* Argument checks. */
-	ck_assert_int_eq(db_add_token(db, "x", 1, 1, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, "x", 1, 1, 0, 0, 1), DB_EINVAL);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_EINVAL),
 	    "no transaction"));
 	begin(db);
-	ck_assert_int_eq(db_add_token(db, "x", 0, 1, 0, 1), DB_EINVAL);
-	ck_assert_int_eq(db_add_token(db, NULL, 1, 1, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, "x", 0, 1, 0, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, NULL, 1, 1, 0, 0, 1), DB_EINVAL);
 	memset(big, 'z', sizeof(big));
-	ck_assert_int_eq(db_add_token(db, big, 1025, 1, 0, 1), DB_EINVAL);
-	ck_assert_int_eq(db_add_token(db, big, 1024, 1, 0, 1), 0);
-	ck_assert_int_eq(db_add_token(db, "x", 1, INT64_MAX, 0, 1),
+	ck_assert_int_eq(db_add_token(db, big, 1025, 1, 0, 0, 1), DB_EINVAL);
+	ck_assert_int_eq(db_add_token(db, big, 1024, 1, 0, 0, 1), 0);
+	ck_assert_int_eq(db_add_token(db, "x", 1, INT64_MAX, 0, 0, 1),
 	    DB_EINVAL);
 	ck_assert_int_eq(db_begin(db), DB_EINVAL);
 	commit(db);
@@ -898,8 +898,8 @@ START_TEST(test_preload_same)
 	begin(db);
 	for (i = 0; i < train.n; i++)
 		ck_assert_int_eq(db_add_token(db, train.tok[i], train.len[i],
-		    (int64_t)(rnd(&s) % 50) - 10, (int64_t)(rnd(&s) % 50) - 10,
-		    1), 0);
+		    (int64_t)(rnd(&s) % 50) - 10,
+		    (int64_t)(rnd(&s) % 50) - 10, 0, 1), 0);
 	add(db, "件名:テスト", 3, 4, 1);
 	commit(db);
 
@@ -933,7 +933,7 @@ START_TEST(test_preload_same)
 	begin(db);
 	for (i = 0; i < 500; i++)
 		ck_assert_int_eq(db_add_token(db, ask.tok[i], ask.len[i],
-		    (int64_t)(rnd(&s) % 7) - 3, (int64_t)(rnd(&s) % 7) - 3,
+		    (int64_t)(rnd(&s) % 7) - 3, (int64_t)(rnd(&s) % 7) - 3, 0,
 		    2), 0);
 	commit(db);
 	lookup_all(db, &ask, mem);
@@ -1062,6 +1062,81 @@ dump_all(struct db *db)
 	return d.s;
 }
 
+/* db_foreach_msg into one string: "class g day msgid" lines, the
+ * digest's first byte first. */
+static int
+msg_fn(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class cls, const char *msgid, int64_t g, int64_t day)
+{
+	struct dumpbuf *d = ctx;
+	int n;
+
+	n = snprintf(d->s + d->len, d->cap - d->len,
+	    "%u %d %lld %lld %s\n", digest[0], (int)cls, (long long)g,
+	    (long long)day, msgid != NULL ? msgid : "-");
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_lt(d->len + (size_t)n, d->cap);
+	d->len += (size_t)n;
+	/* Stops at digest 2 unless it comes first. */
+	return digest[0] == 2 && d->len > (size_t)n ? 99 : 0;
+}
+
+/* Every learned message, in digest order, as db_set_msg stored it; a
+ * row it cannot have written is an error, not skipped. */
+START_TEST(test_foreach_msg)
+{
+	unsigned char d[3][DB_DIGEST_BYTES];
+	char buf[256];
+	struct dumpbuf out = { buf, 0, sizeof(buf) };
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		memset(d[i], 3 - i, DB_DIGEST_BYTES);
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), 0);
+	ck_assert_uint_eq(out.len, 0);
+	ck_assert_int_eq(db_foreach_msg(db, NULL, NULL), DB_EINVAL);
+	begin(db);
+	ck_assert_int_eq(db_set_msg(db, d[0], DB_SPAM, "a@x", -5, 7), 0);
+	ck_assert_int_eq(db_set_msg(db, d[1], DB_HAM, NULL, 12, 8), 0);
+	commit(db);
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), 0);
+	buf[out.len] = '\0';
+	ck_assert_str_eq(buf, "2 2 12 8 -\n3 1 -5 7 a@x\n");
+	/* fn's value stops the walk. */
+	begin(db);
+	ck_assert_int_eq(db_set_msg(db, d[2], DB_HAM, "c@x", 0, 9), 0);
+	commit(db);
+	out.len = 0;
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), 99);
+	buf[out.len] = '\0';
+	ck_assert_str_eq(buf, "1 2 0 9 c@x\n2 2 12 8 -\n");
+	db_close(db);
+	raw_sql(t.path, "UPDATE msg SET class = 7 WHERE msgid = 'c@x'");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), DB_ECORRUPT);
+	db_close(db);
+	raw_sql(t.path, "UPDATE msg SET class = 2, digest = x'0102' "
+	    "WHERE msgid = 'c@x'");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), DB_ECORRUPT);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* db_foreach: the last token's counts and weight into *ctx. */
+static int
+w_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	*(struct db_counts *)ctx = *c;
+	return 0;
+}
+
 /* db_add_tokens gives what db_add_token one by one gives: new, raised,
  * lowered, emptied, moved, 0/0 (day only) and clamped tokens, with and
  * without a preloaded table. */
@@ -1117,9 +1192,9 @@ START_TEST(test_add_tokens_same)
 			int64_t dh = (int64_t)(rnd(&s) % 50) - 10;
 
 			ck_assert_int_eq(db_add_token(a, train.tok[i],
-			    train.len[i], ds, dh, 1), 0);
+			    train.len[i], ds, dh, 0, 1), 0);
 			ck_assert_int_eq(db_add_token(b, train.tok[i],
-			    train.len[i], ds, dh, 1), 0);
+			    train.len[i], ds, dh, 0, 1), 0);
 		}
 		add(a, big, 4294967295LL, 1, 1);
 		add(b, big, 4294967295LL, 1, 1);
@@ -1154,7 +1229,7 @@ START_TEST(test_add_tokens_same)
 		begin(a);
 		for (i = 0; i < nb; i++)
 			ck_assert_int_eq(db_add_token(a, bt[i], bl[i], bs[i],
-			    bh[i], 5), 0);
+			    bh[i], 0, 5), 0);
 		commit(a);
 		begin(b);
 		ck_assert_int_eq(db_add_tokens(b, nb, bt, bl, bs, bh, NULL, 5), 0);
@@ -1609,7 +1684,7 @@ START_TEST(test_foreach)
 	for (i = 0; i < k.n; i++) {
 		ds = (int64_t)(rnd(&s) % 3);
 		dh = (int64_t)(rnd(&s) % 3);
-		ck_assert_int_eq(db_add_token(db, k.tok[i], k.len[i], ds, dh,
+		ck_assert_int_eq(db_add_token(db, k.tok[i], k.len[i], ds, dh, 0,
 		    3), 0);
 	}
 	add(db, "zz-gone", 1, 0, 3);
@@ -1906,12 +1981,28 @@ START_TEST(test_weights)
 		    DB_EINVAL);
 		big[0] = 0;
 		db_rollback(db);
+		/* One token at a time (--load): the same, and clamped. */
+		begin(db);
+		ck_assert_int_eq(db_add_token(db, "wa", 2, 0, 1, -50, 4), 0);
+		ck_assert_int_eq(db_add_token(db, "wc", 2, 1, 0,
+		    (int64_t)INT32_MAX, 4), 0);
+		ck_assert_int_eq(db_add_token(db, "wc", 2, 0, 0,
+		    (int64_t)INT32_MAX + 1, 4), DB_EINVAL);
+		commit(db);
+		ck_assert_int_eq(db_lookup(db, 3, tk, tl, c), 0);
+		ck_assert_int_eq(c[0].w, 100);
+		ck_assert_uint_eq(c[0].ham, 1);
+		ck_assert_int_eq(c[2].w, INT32_MAX);
+		/* db_foreach gives the weights: wc comes last. */
+		ck_assert_int_eq(db_foreach(db, w_fn, &c[1]), 0);
+		ck_assert_int_eq(c[1].w, INT32_MAX);
+		ck_assert_uint_eq(c[1].spam, 1);
 		ck_assert_int_eq(db_check(db), 0);
 		db_close(db);
 		/* The same after reopening (SQL, no preload). */
 		db = open_ok(t.path, 0, TOKV);
 		ck_assert_int_eq(db_lookup(db, 1, tk, tl, c), 0);
-		ck_assert_int_eq(c[0].w, 150);
+		ck_assert_int_eq(c[0].w, 100);
 		db_close(db);
 		tmp_remove(&t);
 	}
@@ -1919,7 +2010,8 @@ START_TEST(test_weights)
 END_TEST
 
 /* A schema 1 store (before the weights) at path: totals 3 and 4, the
- * token "old" at 2/1, one learned message. */
+ * token "old" at 2/1, one learned message (spam, digest all zeros, day
+ * 5). */
 static void
 make_v1(const char *path)
 {
@@ -1935,7 +2027,7 @@ make_v1(const char *path)
 	    "INSERT INTO meta VALUES('spam_msgs', 3), ('ham_msgs', 4), "
 	    "('tok_version', %d);"
 	    "INSERT INTO token VALUES('old', 2, 1, 5);"
-	    "INSERT INTO msg VALUES(x'00', 1, NULL, 5);"
+	    "INSERT INTO msg VALUES(zeroblob(32), 1, NULL, 5);"
 	    "PRAGMA user_version = 1;", TOKV);
 	raw_sql(path, sql);
 }
@@ -1975,6 +2067,20 @@ START_TEST(test_migrate_v1)
 }
 END_TEST
 
+/* db_foreach_msg over make_v1's one message: its day into ctx's spam
+ * when it reads as made, and g is 0. */
+static int
+one_msg_fn(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
+    enum db_class cls, const char *msgid, int64_t g, int64_t day)
+{
+	static const unsigned char zero[DB_DIGEST_BYTES];
+
+	if (memcmp(digest, zero, sizeof(zero)) == 0 && cls == DB_SPAM &&
+	    msgid == NULL && g == 0)
+		((struct db_counts *)ctx)->spam = (uint32_t)day;
+	return 0;
+}
+
 /* Read a schema 1 store that cannot be written, in a child that is not
  * root (root writes anything): 0 when it reads as expected. */
 static int
@@ -1999,6 +2105,10 @@ read_schema1(const char *path)
 	if (db_preload(db) != 0 || db_lookup(db, 1, &tk, &tl, &c) != 0 ||
 	    c.ham != 1)
 		return 15;
+	if (db_foreach(db, w_fn, &c) != 0 || c.spam != 2 || c.w != 0)
+		return 16;
+	if (db_foreach_msg(db, one_msg_fn, &c) != 0 || c.spam != 5)
+		return 17;
 	db_close(db);
 	return 0;
 }
@@ -2228,6 +2338,7 @@ db_suite(void)
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_totals);
 	tcase_add_test(tc, test_msg);
+	tcase_add_test(tc, test_foreach_msg);
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_preload_same);

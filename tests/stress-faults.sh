@@ -99,8 +99,15 @@ fi
 TS=$((t1 - t0)) TH=$((t2 - t1))
 echo "# reference: $NS spam in $TS ms, $NH clean in $TH ms (per folder)"
 NS=$((NS * 2)) NH=$((NH * 2))
-"$SPAMSIFT" --dump | awk -F '\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 }' \
-    >"$T/ref.dump"
+# dump_counts: the counts, robx and learned messages of --dump, without
+# the days, the weights and the learner's count (which messages the
+# learner sees depends on how the runs were cut).
+dump_counts() {
+	"$SPAMSIFT" --dump | awk -F '\t' '/^#learned$/ { m = 1 }
+	    /^#meta lr_msgs / { next }
+	    NR > 1 { print $1 "\t" $2 (m ? "" : "\t" $3) }'
+}
+dump_counts >"$T/ref.dump"
 set -- $(status_counts)
 if [ "$1 $2 $3" = "$NS $NH $((NS + NH))" ]; then
 	ok "reference: counts $1 spam, $2 clean, $3 learned"
@@ -182,8 +189,7 @@ if [ "$1 $2 $3" = "$NS $NH $((NS + NH))" ]; then
 else
 	fail "after the kills: counts $1 $2 $3, want $NS $NH $((NS + NH))"
 fi
-"$SPAMSIFT" --dump | awk -F '\t' 'NR > 1 { print $1 "\t" $2 "\t" $3 }' \
-    >"$T/killed.dump"
+dump_counts >"$T/killed.dump"
 if cmp -s "$T/ref.dump" "$T/killed.dump"; then
 	ok "after the kills: every token count equals the reference"
 else

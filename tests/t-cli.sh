@@ -168,7 +168,7 @@ check "--show-db-status: robx of the database, in (0, 1) ($robx)" \
 # Round trips: --dump / --load, and --export-* / --import-*.
 "$SPAMSIFT" --dump >"$T/dump"
 check "--dump: status 0" [ $? = 0 ]
-check "--dump: header line" [ "$(head -n 1 "$T/dump")" = "#spamsift-dump 1" ]
+check "--dump: header line" [ "$(head -n 1 "$T/dump")" = "#spamsift-dump 2" ]
 "$SPAMSIFT" --homedir "$T/h1" --load "$T/dump"
 check "--load into a new home: status 0" [ $? = 0 ]
 "$SPAMSIFT" --homedir "$T/h1" --dump >"$T/dump2"
@@ -182,9 +182,11 @@ check "--export-spam, --export-clean: status 0" [ $? = 0 ]
 "$SPAMSIFT" --homedir "$T/h4" --import-spam "$T/es" &&
     "$SPAMSIFT" --homedir "$T/h4" --import-clean "$T/ec"
 check "--import-spam, --import-clean: status 0" [ $? = 0 ]
-# Class exports carry counts only (not robx, the #meta lines of a dump).
-"$SPAMSIFT" --homedir "$T/h4" --dump | grep -v '^#meta ' | cut -f 1-3 >"$T/d4"
-grep -v '^#meta ' "$T/dump" | cut -f 1-3 >"$T/d0"
+# Class exports carry counts only (not robx, the #meta lines of a dump,
+# nor the learned messages.
+"$SPAMSIFT" --homedir "$T/h4" --dump | grep -v '^#meta ' | cut -f 1-3 |
+    sed '/^#learned$/,$d' >"$T/d4"
+grep -v '^#meta ' "$T/dump" | cut -f 1-3 | sed '/^#learned$/,$d' >"$T/d0"
 check "export -> import: the same counts (--dump, day column aside)" \
     cmp -s "$T/d0" "$T/d4"
 "$SPAMSIFT" "$SPAM" | awk '{ print $5 }' >"$T/p0"
@@ -214,6 +216,37 @@ printf '#spamsift-dump 1\n#messages 1 0\n#weird:hi\t1\t0\t20000\n' \
 "$SPAMSIFT" --homedir "$T/h7" --load "$T/hash"
 check "--load: a token starting with '#' is kept" \
     sh -c "'$SPAMSIFT' --homedir '$T/h7' --dump | grep -q '^#weird:hi	1	0'"
+# A dump's learned messages: "#learned", then DIGEST, class, day, weight
+# step, Message-ID.  A bad line loads nothing; a dump newer than the
+# program is refused.
+D64=$(printf '%064d' 7)
+for bad in "$D64\tspam\t1\t2" "$D64\tjunk\t1\t2\tid" \
+    "${D64%?}x\tspam\t1\t2\tid" "$D64\tspam\t1\t2\tid\tmore" \
+    "$D64\tspam\tday\t2\tid"; do
+	printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\t-3\n#learned\n%b\n' \
+	    "$bad" >"$T/bad"
+	"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
+	rc=$?
+	check "--load of learned line '$bad': status 3 ($rc), saying where" \
+	    sh -c "[ $rc = 3 ] && grep -q 'bad:5: not an import line' '$T/err'"
+done
+printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\n' >"$T/bad"
+"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
+check "--load: a version 2 token line needs its weight ($?)" \
+    grep -q 'bad:3: not an import line' "$T/err"
+printf '#spamsift-dump 3\n#messages 1 0\n' >"$T/bad"
+"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
+check "--load: a dump of version 3 is refused ($?)" \
+    grep -q 'bad:1: a dump of a newer version than 2' "$T/err"
+check "... and nothing was loaded" \
+    sh -c "! '$SPAMSIFT' --homedir '$T/h8' --dump 2>/dev/null | grep -q '^ok'"
+printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\t-3\n#learned\n%s\tspam\t5\t-9\t\n' \
+    "$D64" >"$T/good"
+"$SPAMSIFT" --homedir "$T/h8" --load "$T/good"
+"$SPAMSIFT" --homedir "$T/h8" --dump >"$T/out"
+check "--load: a negative weight, a message with no Message-ID" \
+    sh -c "grep -q '^ok	1	0	5	-3\$' '$T/out' &&
+    grep -q '^$D64	spam	5	-9	\$' '$T/out'"
 
 # --check-db.
 "$SPAMSIFT" --check-db >"$T/out"

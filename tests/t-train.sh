@@ -142,14 +142,42 @@ check "one at a time: the learner is shown every message ($(lrn "$R"))" \
 "$SPAMSIFT" --homedir "$R" --show-db-status > "$T/status-r"
 check "--show-db-status: the learner is in the score" \
     grep -q '^learner [0-9]* messages (in the score)$' "$T/status-r"
-# A dump carries no weights: a loaded store's learner starts again, even
-# when the dump says otherwise.
+# A dump carries the weights, the learner's count and the learned
+# messages: the loaded store scores as the first, learner and all, and
+# knows what it learned.  A version 1 dump has no weights: its learner
+# starts again, even when the dump says otherwise.
 "$SPAMSIFT" --homedir "$R" --dump > "$T/dump-r"
-echo '#meta lr_msgs 1000' >> "$T/dump-r"
 L=$T/loaded
 mkdir -m 700 "$L"
 "$SPAMSIFT" --homedir "$L" --load "$T/dump-r"
-check "--load: the learner starts from 0 ($(lrn "$L"))" [ "$(lrn "$L")" = 0 ]
+check "--load: the learner's count comes along ($(lrn "$L"))" \
+    [ "$(lrn "$L")" = "$(lrn "$R")" ]
+check "--load: so do the learned messages ($(lrd "$L"))" \
+    [ "$(lrd "$L")" = "$(lrd "$R")" ]
+"$SPAMSIFT" --homedir "$R" --explain "$C/spam/spam-003.eml" > "$T/explain-r1"
+"$SPAMSIFT" --homedir "$L" --explain "$C/spam/spam-003.eml" > "$T/explain-l1"
+check "--load: --explain is the same, weights included" \
+    cmp -s "$T/explain-r1" "$T/explain-l1"
+"$SPAMSIFT" --homedir "$L" -s "$C/spam/spam-003.eml" 2>/dev/null
+check "--load: a message learned before the dump is not learned again" \
+    [ $? = 4 ]
+"$SPAMSIFT" --homedir "$L" -S "$C/spam/spam-003.eml"
+check "--load: ... and can be unlearned ($?)" \
+    [ "$(lrd "$L")" = $(($(lrd "$R") - 1)) ]
+"$SPAMSIFT" --homedir "$L" --load "$T/dump-r" 2>"$T/err"
+check "--load twice: says the dump's messages are counted twice" \
+    grep -q "^spamsift: $(($(lrd "$R") - 1)) learned messages of the dump" \
+    "$T/err"
+awk -F '\t' 'BEGIN { OFS = "\t" } /^#learned$/ { exit }
+    $1 == "#spamsift-dump 2" { $1 = "#spamsift-dump 1" }
+    NF == 5 { NF = 4 } { print }' "$T/dump-r" > "$T/dump-r1"
+echo '#meta lr_msgs 1000' >> "$T/dump-r1"
+L1=$T/loaded1
+mkdir -m 700 "$L1"
+"$SPAMSIFT" --homedir "$L1" --load "$T/dump-r1"
+check "--load of a version 1 dump: the learner starts from 0 ($(lrn "$L1"))" \
+    [ "$(lrn "$L1")" = 0 ]
+check "... and no message is learned ($(lrd "$L1"))" [ "$(lrd "$L1")" = 0 ]
 "$SPAMSIFT" --homedir "$R" --explain "$C/spam/spam-003.eml" > "$T/explain-lr"
 check "explain: 100 messages: the learner counts (share 1)" \
     grep -q '^logistic z [0-9.]* p 0\.[0-9]* share 1$' "$T/explain-lr"
@@ -241,7 +269,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	    grep -q "tokenizer 99" "$T/out"
 	"$SPAMSIFT" --homedir "$A" --dump >"$T/out" 2>/dev/null
 	check "other tokenizer version: --dump reads it ($?)" \
-	    grep -q "^#spamsift-dump 1" "$T/out"
+	    grep -q "^#spamsift-dump 2" "$T/out"
 	"$SPAMSIFT" --homedir "$A" --check-db -q
 	check "other tokenizer version: --check-db reads it ($?)" [ $? = 0 ]
 	"$SPAMSIFT" --homedir "$A" -q -s "$h1" 2>/dev/null
