@@ -51,7 +51,7 @@
 
 #include "db/db.h"
 
-#define TOK_BYTES_MAX	1024		/* longest token accepted */
+#define TOK_BYTES_MAX	DB_TOKEN_BYTES_MAX	/* longest token accepted */
 #define MSGID_BYTES_MAX	998		/* longer Message-IDs cut */
 #define META_KEY_MAX	64		/* longest db_meta_set key */
 #define COUNT_MAX	UINT32_MAX	/* per-token count ceiling */
@@ -280,6 +280,7 @@ struct db {
 	int flags;
 	int netfs;
 	int in_txn;		/* between db_begin and commit/rollback */
+	int in_read;		/* between db_read_begin and db_read_end */
 	int in_foreach;
 	int pl_dirty;		/* preload changed in this transaction */
 	int old_schema;		/* read-only, and the schema needs an
@@ -1841,6 +1842,39 @@ out:
 	return rc;
 }
 
+int
+db_read_begin(struct db *db)
+{
+	int began = 0;
+	int rc;
+
+	rc = usable(db);
+	if (rc != 0)
+		goto out;
+	if (db->in_txn || db->in_read || db->in_foreach) {
+		rc = errf(db, DB_EINVAL, "db_read_begin: a transaction or "
+		    "walk is already open");
+		goto out;
+	}
+	rc = read_begin(db, &began);
+	if (rc == 0)
+		db->in_read = began;
+out:
+	return rc;
+}
+
+int
+db_read_end(struct db *db, int rc)
+{
+	int began;
+
+	if (db == NULL || db->sq == NULL)
+		return rc != 0 ? rc : DB_EINVAL;
+	began = db->in_read;
+	db->in_read = 0;
+	return read_end(db, began, rc);
+}
+
 /* The message totals as SQL has them now: two reads of the statement
  * the store's other keys use, prepared already (a statement of their
  * own cost a delivery ~70k instructions, ~35k of it to prepare), in
@@ -2161,7 +2195,7 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls, int64_t *g)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t v;
+	int64_t v, w;
 	int src;
 	int rc;
 
@@ -2184,13 +2218,16 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 		src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		v = sqlite3_column_int64(st, 0);
-		if (v != DB_SPAM && v != DB_HAM) {
+		w = sqlite3_column_int64(st, 1);
+		if ((v != DB_SPAM && v != DB_HAM) || w > WEIGHT_MAX ||
+		    w < -WEIGHT_MAX) {
 			rc = errf(db, DB_EIO, "message stored with bad class "
-			    "%lld", (long long)v);
+			    "%lld or weight step %lld", (long long)v,
+			    (long long)w);
 		} else {
 			*cls = (enum db_class)v;
 			if (g != NULL)
-				*g = sqlite3_column_int64(st, 1);
+				*g = w;
 		}
 	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
@@ -2216,7 +2253,7 @@ db_begin(struct db *db)
 		rc = errf(db, DB_EPERM, "opened read-only");
 		goto out;
 	}
-	if (db->in_txn || db->in_foreach) {
+	if (db->in_txn || db->in_read || db->in_foreach) {
 		rc = errf(db, DB_EINVAL, "db_begin: a transaction or walk "
 		    "is already open");
 		goto out;
@@ -2532,8 +2569,9 @@ db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 	if (rc != 0)
 		goto out;
 	if (digest == NULL || (cls != DB_NONE && cls != DB_SPAM &&
-	    cls != DB_HAM)) {
-		rc = errf(db, DB_EINVAL, "db_set_msg: bad digest or class");
+	    cls != DB_HAM) || g > WEIGHT_MAX || g < -WEIGHT_MAX) {
+		rc = errf(db, DB_EINVAL, "db_set_msg: bad digest, class or "
+		    "weight step");
 		goto out;
 	}
 	rc = get_stmt(db, cls == DB_NONE ? S_MSG_DEL : S_MSG_SET, &st);
@@ -2738,7 +2776,7 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 	sqlite3_stmt *st = NULL;
 	const unsigned char *digest;
 	const char *msgid;
-	int64_t cls;
+	int64_t cls, g;
 	int src;
 	int rc;
 
@@ -2761,16 +2799,18 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 			break;
 		digest = sqlite3_column_blob(st, 0);
 		cls = sqlite3_column_int64(st, 1);
+		g = sqlite3_column_int64(st, 4);
 		if (digest == NULL ||
 		    sqlite3_column_bytes(st, 0) != DB_DIGEST_BYTES ||
-		    (cls != DB_SPAM && cls != DB_HAM)) {
+		    (cls != DB_SPAM && cls != DB_HAM) || g > WEIGHT_MAX ||
+		    g < -WEIGHT_MAX) {
 			rc = errf(db, DB_ECORRUPT, "a learned message is "
-			    "stored with a bad digest or class");
+			    "stored with a bad digest, class or weight step");
 			break;
 		}
 		msgid = (const char *)sqlite3_column_text(st, 2);
-		rc = fn(ctx, digest, (enum db_class)cls, msgid,
-		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 3));
+		rc = fn(ctx, digest, (enum db_class)cls, msgid, g,
+		    sqlite3_column_int64(st, 3));
 		if (rc != 0)
 			break;
 	}
@@ -2794,7 +2834,7 @@ check_maint(struct db *db)
 	rc = usable(db);
 	if (rc == 0 && (db->flags & DB_READONLY))
 		rc = errf(db, DB_EPERM, "opened read-only");
-	else if (rc == 0 && (db->in_txn || db->in_foreach))
+	else if (rc == 0 && (db->in_txn || db->in_read || db->in_foreach))
 		rc = errf(db, DB_EINVAL, "maintenance inside a transaction");
 	return rc;
 }

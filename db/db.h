@@ -23,6 +23,7 @@
 #define DB_SCHEMA_VERSION 2
 #define DB_DIGEST_BYTES 32
 #define DB_FILENAME "spamsift.db"
+#define DB_TOKEN_BYTES_MAX 1024	/* longest token stored */
 
 enum db_error {
 	DB_OK = 0,
@@ -109,6 +110,15 @@ int db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 int db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls, int64_t *g);
 
+/* One snapshot for several reads: from db_read_begin to db_read_end
+ * every read sees the same committed store (other processes' commits
+ * come after).  No write transaction or maintenance meanwhile.
+ * db_read_end takes the error of the reads (0 if none) and returns it,
+ * or its own.  Errors: DB_EIO, DB_EBUSY, DB_EINVAL (nested, or inside a
+ * transaction or walk). */
+int db_read_begin(struct db *db);
+int db_read_end(struct db *db, int rc);
+
 /* Write transactions.  db_begin takes the write lock (waiting busy_ms);
  * everything until db_commit is one atomic change.  db_rollback undoes it
  * and never fails.  Errors: DB_EBUSY, DB_EIO, DB_EPERM, DB_EFULL. */
@@ -121,8 +131,9 @@ void db_rollback(struct db *db);
  * stamping it with day (days since the epoch).  A token whose counts
  * reach 0/0 is dropped, weight and all.
  * Callers that write many tokens in bytewise order write faster.
- * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction, or a token outside
- * 1 to 1024 bytes). */
+ * Errors: DB_EIO, DB_EFULL, DB_EINVAL (no transaction, a token outside 1
+ * to DB_TOKEN_BYTES_MAX bytes, a count change beyond +-UINT32_MAX or a
+ * weight change beyond +-INT32_MAX). */
 int db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
     int64_t dham, int64_t dw, int64_t day);
 
@@ -141,8 +152,8 @@ int db_add_tokens(struct db *db, size_t n, const char *const *toks,
 int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
 
 /* Inside a transaction: remember a message as cls (DB_NONE forgets it)
- * with the weight step g it was learned with.  msgid may be NULL.
- * Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
+ * with the weight step g it was learned with (|g| <= INT32_MAX).  msgid
+ * may be NULL.  Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
 int db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class cls, const char *msgid, int64_t g, int64_t day);
 
@@ -169,8 +180,8 @@ int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
  * or DB_HAM), Message-ID (NULL when none), weight step and day, as
  * db_set_msg stored them.  digest and msgid are borrowed for the call.
  * A non-zero return from fn stops the walk and is returned.  Errors:
- * DB_EIO, DB_ECORRUPT (a row that db_set_msg cannot have written), or
- * fn's value. */
+ * DB_EIO, DB_ECORRUPT (a row that db_set_msg cannot have written),
+ * DB_EINVAL (no fn, or inside another walk), or fn's value. */
 typedef int (*db_msg_fn)(void *ctx,
     const unsigned char digest[DB_DIGEST_BYTES], enum db_class cls,
     const char *msgid, int64_t g, int64_t day);

@@ -4,15 +4,17 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "src/maint.h"
+#include "src/score.h"
 
 #define IMPORT_MAX_LINE 4096	/* bytes of one import line */
 #define DUMP_VERSION 2		/* 2: weights, the learned messages */
-#define BAD_LINE 1		/* an import line that does not parse */
+#define META_MAX (INT64_MAX / 4) /* largest #meta count --load takes */
 
 struct exp {
 	FILE *f;
@@ -62,27 +64,20 @@ export_msg(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
 	return ferror(x->f) ? DB_EIO : 0;
 }
 
-/* Store values a dump carries along: robx and when it was computed, and
- * how many messages the logistic learner has seen (its weights are in
- * the token lines; a version 1 dump has none, and its lr_msgs is left
- * out). */
-static const char *const dump_meta[] = { "robx_micro", "robx_msgs",
-	"lr_msgs" };
-
-/* Whether --load takes a #meta line's key from a dump of that version
- * (others are left out). */
-static int
-dump_carries(const char *key, int version)
-{
-	size_t i;
-
-	if (strcmp(key, "lr_msgs") == 0 && version < DUMP_VERSION)
-		return 0;
-	for (i = 0; i < sizeof(dump_meta) / sizeof(dump_meta[0]); i++)
-		if (strcmp(key, dump_meta[i]) == 0)
-			return 1;
-	return 0;
-}
+/* Store values a dump carries along: robx and when it was computed
+ * (--load sets them), and how many messages the logistic learner has
+ * seen (its weights are in the token lines; --load adds it, as it adds
+ * the weights; a version 1 dump has no weights, and its lr_msgs is left
+ * out).  Each with the values --load accepts. */
+static const struct dump_meta {
+	const char *key;
+	int64_t max;
+	int adds;
+} dump_meta[] = {
+	{ "robx_micro", 1000000, 0 },
+	{ "robx_msgs", META_MAX, 0 },
+	{ "lr_msgs", META_MAX, 1 },
+};
 
 static int
 dump_header(FILE *f, struct db *db, uint64_t ns, uint64_t nh)
@@ -94,20 +89,47 @@ dump_header(FILE *f, struct db *db, uint64_t ns, uint64_t nh)
 	fprintf(f, "#spamsift-dump %d\n#messages %" PRIu64 " %" PRIu64 "\n",
 	    DUMP_VERSION, ns, nh);
 	for (i = 0; i < sizeof(dump_meta) / sizeof(dump_meta[0]); i++) {
-		rc = db_meta_get(db, dump_meta[i], &v);
+		rc = db_meta_get(db, dump_meta[i].key, &v);
 		if (rc == 0)
-			fprintf(f, "#meta %s %" PRId64 "\n", dump_meta[i], v);
+			fprintf(f, "#meta %s %" PRId64 "\n", dump_meta[i].key,
+			    v);
 		else if (rc != DB_ENOENT)
 			return rc;
 	}
 	return ferror(f) ? DB_EIO : 0;
 }
 
+/* Everything in one snapshot: a message learned meanwhile is in all of
+ * it or in none. */
+static int
+export_all(struct exp *x, struct db *db)
+{
+	uint64_t ns, nh;
+	int rc;
+
+	rc = db_read_begin(db);
+	if (rc != 0)
+		return rc;
+	rc = db_totals(db, &ns, &nh);
+	if (rc == 0 && x->cls == DB_NONE)
+		rc = dump_header(x->f, db, ns, nh);
+	else if (rc == 0)
+		fprintf(x->f, "#spamsift-export 1 %s\n#messages %" PRIu64 "\n",
+		    x->cls == DB_SPAM ? "spam" : "clean",
+		    x->cls == DB_SPAM ? ns : nh);
+	if (rc == 0)
+		rc = db_foreach(db, export_tok, x);
+	if (rc == 0 && x->cls == DB_NONE) {
+		fprintf(x->f, "#learned\n");
+		rc = db_foreach_msg(db, export_msg, x);
+	}
+	return db_read_end(db, rc);
+}
+
 static int
 do_export(const struct opts *o, struct db *db)
 {
 	struct exp x = { stdout, o->io_class };
-	uint64_t ns, nh;
 	const char *path = o->nfiles > 0 ? o->files[0] : "-";
 	int rc;
 
@@ -119,19 +141,7 @@ do_export(const struct opts *o, struct db *db)
 			return EXIT_ERROR;
 		}
 	}
-	rc = db_totals(db, &ns, &nh);
-	if (rc == 0 && x.cls == DB_NONE)
-		rc = dump_header(x.f, db, ns, nh);
-	else if (rc == 0)
-		fprintf(x.f, "#spamsift-export 1 %s\n#messages %" PRIu64 "\n",
-		    x.cls == DB_SPAM ? "spam" : "clean",
-		    x.cls == DB_SPAM ? ns : nh);
-	if (rc == 0)
-		rc = db_foreach(db, export_tok, &x);
-	if (rc == 0 && x.cls == DB_NONE) {
-		fprintf(x.f, "#learned\n");
-		rc = db_foreach_msg(db, export_msg, &x);
-	}
+	rc = export_all(&x, db);
 	if (rc != 0)
 		fprintf(stderr, "spamsift: %s\n", rc == DB_EIO && ferror(x.f) ?
 		    "export: write error" : db_errmsg(db, rc));
@@ -140,6 +150,30 @@ do_export(const struct opts *o, struct db *db)
 		rc = DB_EIO;
 	}
 	return rc == 0 ? EXIT_SPAM : EXIT_ERROR;
+}
+
+/*
+ * Import.  A line parser returns 0, or DB_EINVAL with im->why saying
+ * what is wrong with the line, or the db's error.
+ */
+
+/* Where one import is: the dump's version, whether its learned messages
+ * have begun, and why the last line was refused. */
+struct imp {
+	const struct opts *o;
+	struct db *db;
+	int64_t day;		/* for class imports: today */
+	int version;		/* of a dump: 1 until a header says */
+	int learned;		/* past the "#learned" line */
+	uint64_t kept;		/* learned messages the store knew */
+	char why[80];
+};
+
+static int
+bad(struct imp *im, const char *why)
+{
+	snprintf(im->why, sizeof(im->why), "%s", why);
+	return DB_EINVAL;
 }
 
 /* A count of an import line: digits only (no sign, no blank), at most
@@ -154,6 +188,18 @@ count(const char *s, char **end, unsigned long long *v)
 	return errno != 0 || *v > UINT32_MAX ? -1 : 0;
 }
 
+/* A signed decimal of a dump line: an optional '-', then digits, and
+ * within [lo, hi]. */
+static int
+number(const char *s, char **end, long long lo, long long hi, long long *v)
+{
+	if (*s != '-' && (*s < '0' || *s > '9'))
+		return -1;
+	errno = 0;
+	*v = strtoll(s, end, 10);
+	return errno != 0 || *end == s || *v < lo || *v > hi ? -1 : 0;
+}
+
 static int
 hexval(char c)
 {
@@ -164,68 +210,87 @@ hexval(char c)
 	return -1;
 }
 
-/* A signed decimal of a dump line: an optional '-', then digits. */
+/* "#spamsift-dump N": a dump starts (files may be concatenated). */
 static int
-number(const char *s, char **end, long long *v)
+version_line(struct imp *im, const char *v)
 {
-	if (*s != '-' && (*s < '0' || *s > '9'))
-		return -1;
-	errno = 0;
-	*v = strtoll(s, end, 10);
-	return errno != 0 || *end == s ? -1 : 0;
+	long long n;
+	char *end;
+
+	if (number(v, &end, LLONG_MIN, LLONG_MAX, &n) != 0 || *end != '\0')
+		return bad(im, "not an import line");
+	if (n < 1 || n > DUMP_VERSION) {
+		snprintf(im->why, sizeof(im->why), "dump version %lld: this "
+		    "program reads versions 1 to %d", n, DUMP_VERSION);
+		return DB_EINVAL;
+	}
+	im->version = (int)n;
+	im->learned = 0;
+	return 0;
 }
 
-/* Where one import file is: the dump's version, and whether its learned
- * messages have begun. */
-struct imp {
-	const struct opts *o;
-	struct db *db;
-	int64_t day;		/* for class imports: today */
-	int version;		/* of a dump: 1 until a header says */
-	int learned;		/* past the "#learned" line */
-	uint64_t kept;		/* learned messages the store knew */
-};
+/* "#meta KEY N" of a dump: the keys dump_meta names are set (robx) or
+ * added (the learner's count); others are left out. */
+static int
+meta_line(struct imp *im, const char *line)
+{
+	const struct dump_meta *m = NULL;
+	long long v;
+	int64_t have = 0;
+	char *end;
+	size_t i, kl;
+	int rc;
+
+	for (i = 0; i < sizeof(dump_meta) / sizeof(dump_meta[0]); i++) {
+		kl = strlen(dump_meta[i].key);
+		if (strncmp(line, dump_meta[i].key, kl) == 0 &&
+		    line[kl] == ' ')
+			m = &dump_meta[i];
+	}
+	if (m == NULL || (m->adds && im->version < 2))
+		return 0;
+	if (number(line + strlen(m->key) + 1, &end, 0, m->max, &v) != 0 ||
+	    *end != '\0')
+		return bad(im, "#meta value not a number in range");
+	if (m->adds) {
+		rc = db_meta_get(im->db, m->key, &have);
+		if (rc != 0 && rc != DB_ENOENT)
+			return rc;
+		if (have < 0 || have > META_MAX - v)
+			return bad(im, "#meta sum out of range");
+	}
+	return db_meta_set(im->db, m->key, have + (int64_t)v);
+}
 
 /* A line starting with '#' and holding no tab: a header or a comment. */
 static int
 header_line(struct imp *im, const char *line)
 {
 	unsigned long long a, b = 0;
-	long long d;
-	char key[65], *end;
-	int v;
+	char *end;
 
-	if (sscanf(line, "#spamsift-dump %d", &v) == 1) {
-		if (v < 1 || v > DUMP_VERSION)
-			return DB_EVERSION;
-		im->version = v;
-		return 0;
-	}
+	if (strncmp(line, "#spamsift-dump ", 15) == 0)
+		return version_line(im, line + 15);
 	if (strcmp(line, "#learned") == 0 && im->o->io_class == DB_NONE) {
 		im->learned = 1;
 		return 0;
 	}
-	if (strncmp(line, "#messages ", 10) == 0) {
-		if (count(line + 10, &end, &a) != 0)
-			return BAD_LINE;
-		if (im->o->io_class == DB_NONE &&
-		    (*end != ' ' || count(end + 1, &end, &b) != 0))
-			return BAD_LINE;
-		if (*end != '\0')
-			return BAD_LINE;
-		if (im->o->io_class == DB_SPAM)
-			b = 0;
-		else if (im->o->io_class == DB_HAM) {
-			b = a;
-			a = 0;
-		}
-		return db_add_totals(im->db, (int64_t)a, (int64_t)b);
-	}
+	if (strncmp(line, "#meta ", 6) == 0 && im->o->io_class == DB_NONE)
+		return meta_line(im, line + 6);
+	if (strncmp(line, "#messages ", 10) != 0)
+		return 0;
+	if (count(line + 10, &end, &a) != 0)
+		return bad(im, "not an import line");
 	if (im->o->io_class == DB_NONE &&
-	    sscanf(line, "#meta %64s %lld", key, &d) == 2 &&
-	    dump_carries(key, im->version))
-		return db_meta_set(im->db, key, (int64_t)d);
-	return 0;
+	    (*end != ' ' || count(end + 1, &end, &b) != 0))
+		return bad(im, "not an import line");
+	if (*end != '\0')
+		return bad(im, "not an import line");
+	if (im->o->io_class == DB_HAM) {
+		b = a;
+		a = 0;
+	}
+	return db_add_totals(im->db, (int64_t)a, (int64_t)b);
 }
 
 /* "TOKEN<TAB>COUNT" of a class export, or a dump's "TOKEN<TAB>SPAM<TAB>
@@ -239,24 +304,24 @@ token_line(struct imp *im, char *line)
 	enum db_class c = im->o->io_class;
 
 	tab = strchr(line, '\t');
-	if (tab == NULL || tab == line)
-		return BAD_LINE;
+	if (tab == NULL || tab == line || count(tab + 1, &end, &a) != 0)
+		return bad(im, "not an import line");
+	if (tab - line > DB_TOKEN_BYTES_MAX)
+		return bad(im, "token longer than the store keeps");
 	*tab = '\0';
-	if (count(tab + 1, &end, &a) != 0)
-		return BAD_LINE;
 	if (c != DB_NONE)
-		return *end != '\0' ? BAD_LINE :
+		return *end != '\0' ? bad(im, "not an import line") :
 		    db_add_token(im->db, line, (size_t)(tab - line),
 		    c == DB_SPAM ? (int64_t)a : 0,
 		    c == DB_HAM ? (int64_t)a : 0, 0, im->day);
 	if (*end != '\t' || count(end + 1, &end, &b) != 0 || *end != '\t' ||
-	    number(end + 1, &end, &d) != 0)
-		return BAD_LINE;
+	    number(end + 1, &end, LLONG_MIN, LLONG_MAX, &d) != 0)
+		return bad(im, "not an import line");
 	if (im->version >= 2 && (*end != '\t' ||
-	    number(end + 1, &end, &w) != 0))
-		return BAD_LINE;
+	    number(end + 1, &end, -INT32_MAX, INT32_MAX, &w) != 0))
+		return bad(im, "not an import line (or weight out of range)");
 	if (*end != '\0')
-		return BAD_LINE;
+		return bad(im, "not an import line");
 	return db_add_token(im->db, line, (size_t)(tab - line), (int64_t)a,
 	    (int64_t)b, (int64_t)w, (int64_t)d);
 }
@@ -279,7 +344,7 @@ learned_line(struct imp *im, const char *line)
 		hi = hexval(p[0]);
 		lo = hi < 0 ? -1 : hexval(p[1]);
 		if (lo < 0)
-			return BAD_LINE;
+			return bad(im, "not an import line");
 		digest[i] = (unsigned char)(hi << 4 | lo);
 	}
 	if (strncmp(p, "\tspam\t", 6) == 0) {
@@ -289,11 +354,14 @@ learned_line(struct imp *im, const char *line)
 		cls = DB_HAM;
 		p += 7;
 	} else
-		return BAD_LINE;
-	if (number(p, &end, &day) != 0 || *end != '\t' ||
-	    number(end + 1, &end, &g) != 0 || *end != '\t' ||
-	    strchr(end + 1, '\t') != NULL)
-		return BAD_LINE;
+		return bad(im, "not an import line");
+	if (number(p, &end, LLONG_MIN, LLONG_MAX, &day) != 0 ||
+	    *end != '\t' ||
+	    number(end + 1, &end, LLONG_MIN, LLONG_MAX, &g) != 0 ||
+	    *end != '\t' || strpbrk(end + 1, "\t\r") != NULL)
+		return bad(im, "not an import line");
+	if (!score_lr_step_ok(g, cls == DB_SPAM))
+		return bad(im, "weight step not one the learner takes");
 	rc = db_msg_class(im->db, digest, &have);
 	if (rc == 0 && have != DB_NONE)
 		im->kept++;
@@ -314,6 +382,7 @@ import_file(struct imp *im, const char *path, FILE *f)
 
 	im->version = 1;
 	im->learned = 0;
+	im->why[0] = '\0';
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		tl = strlen(line);
@@ -335,16 +404,10 @@ import_file(struct imp *im, const char *path, FILE *f)
 		else
 			rc = token_line(im, line);
 	}
-	if (rc == DB_EVERSION) {
-		fprintf(stderr, "spamsift: %s:%zu: a dump of a newer version "
-		    "than %d\n", path, lineno, DUMP_VERSION);
-		return DB_EINVAL;
-	}
-	if (rc == BAD_LINE || rc == DB_EINVAL) {
+	if (rc == DB_EINVAL && im->why[0] != '\0') {
 		fprintf(stderr, "spamsift: %s:%zu: %s\n", path, lineno,
-		    rc == BAD_LINE ? "not an import line" :
-		    db_errmsg(im->db, rc));
-		return DB_EINVAL;
+		    im->why);
+		return rc;
 	}
 	if (rc == 0 && ferror(f)) {
 		fprintf(stderr, "spamsift: %s: read error\n", path);
@@ -356,7 +419,7 @@ import_file(struct imp *im, const char *path, FILE *f)
 static int
 do_import(const struct opts *o, struct db *db)
 {
-	struct imp im = { o, db, db_today(), 1, 0, 0 };
+	struct imp im = { o, db, db_today(), 1, 0, 0, "" };
 	int i, n = o->nfiles > 0 ? o->nfiles : 1, rc;
 	FILE *f;
 
@@ -374,7 +437,7 @@ do_import(const struct opts *o, struct db *db)
 		rc = import_file(&im, path, f);
 		if (f != stdin)
 			fclose(f);
-		if (rc == DB_EINVAL) {
+		if (rc == DB_EINVAL && im.why[0] != '\0') {
 			db_rollback(db);
 			return EXIT_ERROR;
 		}
@@ -387,9 +450,11 @@ do_import(const struct opts *o, struct db *db)
 		return EXIT_ERROR;
 	}
 	if (im.kept > 0 && !o->quiet)
-		fprintf(stderr, "spamsift: %" PRIu64 " learned messages of the "
-		    "dump were learned here already: their counts are in "
-		    "twice\n", im.kept);
+		fprintf(stderr, "spamsift: --load: %" PRIu64 " learned "
+		    "message%s already known (here, or from an earlier dump "
+		    "of this load): %s counts and weights are in twice\n",
+		    im.kept, im.kept == 1 ? " was" : "s were",
+		    im.kept == 1 ? "its" : "their");
 	return EXIT_SPAM;
 }
 

@@ -14,8 +14,9 @@
  *           <TAB>DAY<TAB>STEP<TAB>MESSAGE-ID" lines (hex SHA-256; the
  *           id may be empty).  Version 1 had no weights and no learned
  *           messages; --load still reads it.
- * Imports add to what the database holds, in one transaction; a dump's
- * learned message that the database knows keeps the database's record.
+ * Imports add to what the database holds (robx is set), in one
+ * transaction; a dump's learned message that the database knows keeps
+ * the database's record.  A dump is written from one snapshot.
  */
 #ifndef SPAMSIFT_MAINT_H
 #define SPAMSIFT_MAINT_H

@@ -320,6 +320,14 @@ score_lr_step(double lr_p, int spam)
 	return llround(SCORE_LR_RATE * (y - lr_p) * SCORE_W_ONE);
 }
 
+int
+score_lr_step_ok(int64_t g, int spam)
+{
+	int64_t max = llround(SCORE_LR_RATE * SCORE_W_ONE);
+
+	return spam ? g >= 0 && g <= max : g <= 0 && g >= -max;
+}
+
 void
 score_combine(const struct score_params *p, struct score_token *t, size_t n,
     uint64_t nspam, uint64_t nham, struct score_result *r)

@@ -81,6 +81,8 @@ void score_combine(const struct score_params *p, struct score_token *t,
 #define SCORE_LR_WEIGHT 1.0	/* default lr_weight of g and rf (r: 0) */
 double score_lr_p(double z);
 int64_t score_lr_step(double lr_p, int spam);
+/* Whether g is a step score_lr_step can give for that class. */
+int score_lr_step_ok(int64_t g, int spam);
 
 /* Upper tail of the chi-square distribution with df (even) degrees of
  * freedom, computed in the log domain (no underflow for large df). */

@@ -1124,6 +1124,71 @@ START_TEST(test_foreach_msg)
 	db = open_ok(t.path, 0, TOKV);
 	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), DB_ECORRUPT);
 	db_close(db);
+	/* A weight step past INT32_MAX: refused, and read as corrupt. */
+	raw_sql(t.path, "DELETE FROM msg WHERE msgid = 'c@x'; "
+	    "UPDATE msg SET g = -2147483648 WHERE msgid = 'a@x'");
+	db = open_ok(t.path, 0, TOKV);
+	out.len = 0;
+	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), DB_ECORRUPT);
+	{
+		enum db_class cls;
+		int64_t g;
+
+		ck_assert_int_eq(db_msg_get(db, d[0], &cls, &g), DB_EIO);
+	}
+	begin(db);
+	ck_assert_int_eq(db_set_msg(db, d[2], DB_SPAM, NULL,
+	    (int64_t)INT32_MAX + 1, 9), DB_EINVAL);
+	ck_assert_int_eq(db_set_msg(db, d[2], DB_HAM, NULL, -INT32_MAX, 9),
+	    0);
+	commit(db);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* db_read_begin: the reads until db_read_end see one snapshot, while
+ * another handle commits; no write or second snapshot meanwhile. */
+START_TEST(test_read_snapshot)
+{
+	unsigned char d[DB_DIGEST_BYTES];
+	uint64_t s, h;
+	struct tmp t;
+	struct db *a, *b;
+	enum db_class cls;
+
+	memset(d, 5, sizeof(d));
+	db_tmp(&t);
+	a = open_ok(t.path, DB_CREATE, TOKV);
+	b = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_read_begin(a), 0);
+	ck_assert_int_eq(db_read_begin(a), DB_EINVAL);
+	ck_assert_int_eq(db_begin(a), DB_EINVAL);
+	ck_assert_int_eq(db_vacuum(a), DB_EINVAL);
+	ck_assert_int_eq(db_totals(a, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	begin(b);
+	add(b, "new", 1, 0, 1);
+	ck_assert_int_eq(db_add_totals(b, 1, 0), 0);
+	ck_assert_int_eq(db_set_msg(b, d, DB_SPAM, NULL, 0, 1), 0);
+	commit(b);
+	ck_assert_int_eq(db_totals(a, &s, &h), 0);
+	ck_assert_uint_eq(s, 0);
+	ck_counts(a, "new", 0, 0);
+	ck_assert_int_eq(db_msg_class(a, d, &cls), 0);
+	ck_assert_int_eq(cls, DB_NONE);
+	ck_assert_int_eq(db_read_end(a, 0), 0);
+	ck_assert_int_eq(db_totals(a, &s, &h), 0);
+	ck_assert_uint_eq(s, 1);
+	ck_counts(a, "new", 1, 0);
+	/* The reads' error comes back through db_read_end. */
+	ck_assert_int_eq(db_read_begin(a), 0);
+	ck_assert_int_eq(db_read_end(a, DB_EIO), DB_EIO);
+	begin(a);
+	ck_assert_int_eq(db_read_begin(a), DB_EINVAL);
+	db_rollback(a);
+	db_close(a);
+	db_close(b);
 	tmp_remove(&t);
 }
 END_TEST
@@ -2339,6 +2404,7 @@ db_suite(void)
 	tcase_add_test(tc, test_totals);
 	tcase_add_test(tc, test_msg);
 	tcase_add_test(tc, test_foreach_msg);
+	tcase_add_test(tc, test_read_snapshot);
 	tcase_add_test(tc, test_meta);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_preload_same);

@@ -217,36 +217,76 @@ printf '#spamsift-dump 1\n#messages 1 0\n#weird:hi\t1\t0\t20000\n' \
 check "--load: a token starting with '#' is kept" \
     sh -c "'$SPAMSIFT' --homedir '$T/h7' --dump | grep -q '^#weird:hi	1	0'"
 # A dump's learned messages: "#learned", then DIGEST, class, day, weight
-# step, Message-ID.  A bad line loads nothing; a dump newer than the
-# program is refused.
+# step (one the learner can take: 0 to 2621 for spam, -2621 to 0 for
+# clean), Message-ID.  A bad line loads nothing, saying why.
 D64=$(printf '%064d' 7)
-for bad in "$D64\tspam\t1\t2" "$D64\tjunk\t1\t2\tid" \
-    "${D64%?}x\tspam\t1\t2\tid" "$D64\tspam\t1\t2\tid\tmore" \
-    "$D64\tspam\tday\t2\tid"; do
+CR=$(printf '\r')
+load_bad() {	# load_bad WHAT LINE REASON: a dump whose 5th line is LINE
 	printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\t-3\n#learned\n%b\n' \
-	    "$bad" >"$T/bad"
+	    "$2" >"$T/bad"
 	"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
 	rc=$?
-	check "--load of learned line '$bad': status 3 ($rc), saying where" \
-	    sh -c "[ $rc = 3 ] && grep -q 'bad:5: not an import line' '$T/err'"
+	check "--load of $1: status 3 ($rc), saying where and why" \
+	    sh -c "[ $rc = 3 ] && grep -q 'bad:5: $3' '$T/err'"
+}
+load_bad "a learned line of 4 fields" "$D64\tspam\t1\t2" "not an import"
+load_bad "a learned line of 6 fields" "$D64\tspam\t1\t2\tid\tmore" "not an"
+load_bad "class junk" "$D64\tjunk\t1\t2\tid" "not an import line"
+load_bad "a digest that is not hex" "${D64%?}x\tspam\t1\t2\tid" "not an"
+load_bad "a day that is not a number" "$D64\tspam\tday\t2\tid" "not an"
+load_bad "a CR in the Message-ID" "$D64\tspam\t1\t2\tid$CR" "not an"
+for g in 'spam\t1\t-1' 'clean\t1\t1' 'spam\t1\t2622' 'clean\t1\t-2622' \
+    'spam\t1\t5000000000' 'clean\t1\t-9223372036854775808' \
+    'spam\t1\t99999999999999999999'; do
+	case $g in *99999999999*) why="not an import line" ;;
+	*) why="weight step not one the learner takes" ;; esac
+	load_bad "step '$g'" "$D64\t$g\tid" "$why"
 done
+# #meta: a carried key's value is checked; other keys are left out.
+for m in 'lr_msgs 99999999999999999999999' 'lr_msgs 5x' 'lr_msgs -1' \
+    'robx_micro 1000001'; do
+	printf '#spamsift-dump 2\n#meta %s\n' "$m" >"$T/bad"
+	"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
+	rc=$?
+	check "--load of '#meta $m': status 3 ($rc), saying where" \
+	    sh -c "[ $rc = 3 ] && grep -q 'bad:2: #meta value' '$T/err'"
+done
+printf '#spamsift-dump 2\n#meta other 5x\n#messages 1 0\nx\t1\t0\t5\t0\n' \
+    >"$T/meta"
+check "--load: an unknown #meta key is left out" \
+    "$SPAMSIFT" --homedir "$T/h9" --load "$T/meta"
 printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\n' >"$T/bad"
 "$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
 check "--load: a version 2 token line needs its weight ($?)" \
     grep -q 'bad:3: not an import line' "$T/err"
-printf '#spamsift-dump 3\n#messages 1 0\n' >"$T/bad"
-"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
-check "--load: a dump of version 3 is refused ($?)" \
-    grep -q 'bad:1: a dump of a newer version than 2' "$T/err"
+for v in 3 0 4294967298 2junk; do
+	printf '#spamsift-dump %s\n#messages 1 0\n' "$v" >"$T/bad"
+	"$SPAMSIFT" --homedir "$T/h8" --load "$T/bad" 2>"$T/err"
+	rc=$?
+	case $v in 2junk) why="not an import line" ;;
+	*) why="dump version $v: this program reads versions 1 to 2" ;; esac
+	check "--load: a dump of version '$v' is refused ($rc)" \
+	    sh -c "[ $rc = 3 ] && grep -q 'bad:1: $why' '$T/err'"
+done
 check "... and nothing was loaded" \
     sh -c "! '$SPAMSIFT' --homedir '$T/h8' --dump 2>/dev/null | grep -q '^ok'"
-printf '#spamsift-dump 2\n#messages 1 0\nok\t1\t0\t5\t-3\n#learned\n%s\tspam\t5\t-9\t\n' \
-    "$D64" >"$T/good"
+printf '#spamsift-dump 2\n#messages 1 1\nok\t1\t0\t5\t-3\n#learned\n' \
+    >"$T/good"
+printf '%s\tspam\t5\t9\t\n%s\tclean\t6\t-2621\tb@x\n' "$D64" \
+    "$(printf '%064d' 8)" >>"$T/good"
 "$SPAMSIFT" --homedir "$T/h8" --load "$T/good"
 "$SPAMSIFT" --homedir "$T/h8" --dump >"$T/out"
 check "--load: a negative weight, a message with no Message-ID" \
     sh -c "grep -q '^ok	1	0	5	-3\$' '$T/out' &&
-    grep -q '^$D64	spam	5	-9	\$' '$T/out'"
+    grep -q '^$D64	spam	5	9	\$' '$T/out' &&
+    grep -q '	clean	6	-2621	b@x\$' '$T/out'"
+# Dumps one after another on standard input: each header starts one.
+cat "$T/dump" "$T/dump" | "$SPAMSIFT" --homedir "$T/h10" --load 2>"$T/err"
+check "--load of two dumps in one stream: status 0 ($?)" [ $? = 0 ]
+nl=$(grep -c '	spam	\|	clean	' "$T/dump")
+check "... each of its $nl learned messages counted twice, and it says so" \
+    grep -q "^spamsift: --load: $nl learned messages were already known" \
+    "$T/err"
 
 # --check-db.
 "$SPAMSIFT" --check-db >"$T/out"

@@ -164,10 +164,13 @@ check "--load: a message learned before the dump is not learned again" \
 "$SPAMSIFT" --homedir "$L" -S "$C/spam/spam-003.eml"
 check "--load: ... and can be unlearned ($?)" \
     [ "$(lrd "$L")" = $(($(lrd "$R") - 1)) ]
+n0=$(lrn "$L")
 "$SPAMSIFT" --homedir "$L" --load "$T/dump-r" 2>"$T/err"
 check "--load twice: says the dump's messages are counted twice" \
-    grep -q "^spamsift: $(($(lrd "$R") - 1)) learned messages of the dump" \
+    grep -q "^spamsift: --load: $(($(lrd "$R") - 1)) learned messages were" \
     "$T/err"
+check "--load twice: the learner's counts add up ($(lrn "$L"))" \
+    [ "$(lrn "$L")" = $((n0 + $(lrn "$R"))) ]
 awk -F '\t' 'BEGIN { OFS = "\t" } /^#learned$/ { exit }
     $1 == "#spamsift-dump 2" { $1 = "#spamsift-dump 1" }
     NF == 5 { NF = 4 } { print }' "$T/dump-r" > "$T/dump-r1"
