@@ -267,7 +267,9 @@ auto_learn(struct run *r, const struct input_msg *m,
 {
 	int rc;
 
-	if (v->verdict == VERDICT_UNSURE || v->warm || r->no_learn)
+	/* An empty input is no message (see train_one). */
+	if (v->verdict == VERDICT_UNSURE || v->warm || r->no_learn ||
+	    input_blank(m->buf, m->len))
 		return;
 	rc = engine_learn(r->e, m->buf, m->len, v->verdict == VERDICT_SPAM ?
 	    DB_SPAM : DB_HAM, 0, 0);
@@ -395,19 +397,22 @@ copy_rest(int fd)
 	}
 }
 
+/* Pipe mode's loop: each file (or stdin) is one message, which one()
+ * writes out whatever happens; a message past PIPE_MAX_BYTES is copied
+ * on after it.  Sets *failed when a message could not be read or
+ * judged; returns EXIT_SPAM, or EXIT_TEMPFAIL when writing failed. */
+typedef int (*pipe_fn)(struct run *r, const struct input_msg *m,
+    int *failed);
+
 static int
-cmd_pipe(struct run *r)
+pipe_each(struct run *r, pipe_fn one, int *failed)
 {
 	struct input_msg m;
 	char *buf = NULL;
 	size_t len = 0;
-	int failed = 0, trunc = 0, fd = 0, i, rc = EXIT_SPAM;
+	int trunc = 0, fd = 0, i, rc = EXIT_SPAM;
 	int n = r->o->nfiles > 0 ? r->o->nfiles : 1;
 
-	/* A failure to open the store is reported, and the mail still
-	 * goes through unchanged.  Each file (or stdin) is one message. */
-	if (open_engine(r, r->o->auto_update ? 0 : DB_READONLY) != 0)
-		failed = 1;
 	for (i = 0; i < n; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : "-";
 
@@ -421,7 +426,7 @@ cmd_pipe(struct run *r)
 				close(fd);
 			/* Nothing of it can go out; the next ones still do,
 			 * and the status says one failed. */
-			failed = 1;
+			*failed = 1;
 			continue;
 		}
 		memset(&m, 0, sizeof(m));
@@ -429,7 +434,7 @@ cmd_pipe(struct run *r)
 		m.len = len;
 		m.name = path;
 		m.number = 1;
-		if (pipe_one(r, &m, &failed) != 0 ||
+		if (one(r, &m, failed) != 0 ||
 		    (trunc && copy_rest(fd) != 0)) {
 			fprintf(stderr, "spamsift: stdout: %s\n",
 			    strerror(errno));
@@ -442,6 +447,19 @@ cmd_pipe(struct run *r)
 		if (rc != EXIT_SPAM)
 			break;
 	}
+	return rc;
+}
+
+static int
+cmd_pipe(struct run *r)
+{
+	int failed = 0, rc;
+
+	/* A failure to open the store is reported, and the mail still
+	 * goes through unchanged. */
+	if (open_engine(r, r->o->auto_update ? 0 : DB_READONLY) != 0)
+		failed = 1;
+	rc = pipe_each(r, pipe_one, &failed);
 	auto_maintain(r);
 	if (rc != EXIT_SPAM)
 		return rc;
@@ -508,16 +526,54 @@ maintain(struct run *r, int force)
 	return rc;
 }
 
+/* --pipe with -c, -s, -C or -S: learn the message, and write it out as
+ * it came, whatever happens. */
+static int
+train_pipe_one(struct run *r, const struct input_msg *m, int *failed)
+{
+	if (r->e == NULL || train_one(r, m) != 0)
+		*failed = 1;
+	return output_write_all(1, m->buf, m->len);
+}
+
+/* Pipe mode's training: the messages go out first; then the status is
+ * EXIT_TEMPFAIL if anything failed, else training's own. */
+static int
+train_piped(struct run *r)
+{
+	int failed = 0, rc;
+
+	if (open_engine(r, DB_CREATE) != 0)
+		failed = 1;
+	else
+		engine_on_learn(r->e, on_learn, r);
+	rc = pipe_each(r, train_pipe_one, &failed);
+	if (rc == EXIT_SPAM && r->e != NULL &&
+	    engine_flush(r->e, on_learn, r) != 0) {
+		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
+		failed = 1;
+	}
+	if (rc == EXIT_SPAM && !failed && maintain(r, 0) != 0)
+		failed = 1;
+	return rc != EXIT_SPAM || failed ? EXIT_TEMPFAIL : 0;
+}
+
 static int
 cmd_train(struct run *r)
 {
 	size_t i, total = 0, kinds = 0, which = 0;
 	int rc;
 
-	if (open_engine(r, DB_CREATE) != 0)
-		return EXIT_ERROR;
-	engine_on_learn(r->e, on_learn, r);
-	rc = each_message(r, train_one);
+	if (r->o->pipe) {
+		rc = train_piped(r);
+		if (rc != 0)
+			return rc;
+	} else {
+		if (open_engine(r, DB_CREATE) != 0)
+			return EXIT_ERROR;
+		engine_on_learn(r->e, on_learn, r);
+		rc = each_message(r, train_one);
+	}
 	if (rc == 0 && engine_flush(r->e, on_learn, r) != 0) {
 		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
 		rc = -1;

@@ -740,6 +740,22 @@ opts_parse(struct opts *o, int argc, char **argv)
 	}
 	if (o->cmd == CMD_UPDATE && o->train_class != DB_NONE)
 		o->cmd = CMD_TRAIN;
+	/* Pipe mode must write the mail out whatever else is asked.  The
+	 * file's "pipe" is for filtering: another command leaves it out.
+	 * --pipe with -u (bsfilter's update, implied here) filters; with
+	 * -c, -s, -C or -S it learns the message and writes it out.  A
+	 * command that writes its own output would put that in place of
+	 * the mail in a filter recipe: refused (the caller passes the
+	 * message through). */
+	if (o->pipe && !o->pipe_asked && o->cmd != CMD_FILTER)
+		o->pipe = 0;
+	if (o->pipe && o->cmd == CMD_UPDATE)
+		o->cmd = CMD_FILTER;
+	if (o->pipe && o->cmd != CMD_FILTER && o->cmd != CMD_TRAIN) {
+		fprintf(stderr, "spamsift: options: --pipe goes with "
+		    "filtering or -c, -s, -C, -S only\n");
+		goto usage;
+	}
 	if (o->cmd != CMD_TUNE && (o->ham_path != NULL ||
 	    o->spam_path != NULL || o->svg != NULL || o->tune_split != NULL)) {
 		fprintf(stderr, "spamsift: options: --ham, --spam, --roc-svg "

@@ -540,4 +540,56 @@ grep -v '^X-Spam-Flag: ' "$T/quiet.out" > "$T/quiet.stripped"
 check "-q --pipe: the message is written" \
     cmp -s "$T/quiet.stripped" "$C/spam/spam-001.eml"
 
+# --pipe with another command never loses the mail: -c, -s, -C and -S
+# learn the message and write it out as it came (bsfilter's recipes);
+# -u (implied) filters; a command with output of its own is refused and
+# the message passed through with status 75.
+P=$T/pipetrain
+mkdir -m 700 "$P"
+M=$C/ham/ham-001.eml
+"$SPAMSIFT" --homedir "$P" --pipe -c <"$M" >"$T/pt.out"
+rc=$?
+check "--pipe -c: status 0 ($rc), the message out as it came" \
+    sh -c "[ $rc = 0 ] && cmp -s '$T/pt.out' '$M'"
+n=$("$SPAMSIFT" --homedir "$P" --show-db-status | awk '$1 == "learned" { print $2 }')
+check "--pipe -c: ... and learned ($n)" [ "$n" = 1 ]
+"$SPAMSIFT" --homedir "$P" --pipe -c <"$M" >"$T/pt.out" 2>/dev/null
+rc=$?
+check "--pipe -c again: status 4 ($rc), the message out" \
+    sh -c "[ $rc = 4 ] && cmp -s '$T/pt.out' '$M'"
+"$SPAMSIFT" --homedir "$P" --pipe -S -u <"$M" >"$T/pt.out" 2>/dev/null
+rc=$?
+check "--pipe -S -u: status 6 ($rc), the message out" \
+    sh -c "[ $rc = 6 ] && cmp -s '$T/pt.out' '$M'"
+"$SPAMSIFT" --homedir "$T/nohome/x" --pipe -s <"$M" >"$T/pt.out" 2>"$T/pt.err"
+rc=$?
+check "--pipe -s with no usable home: status 75 ($rc), the message out" \
+    sh -c "[ $rc = 75 ] && cmp -s '$T/pt.out' '$M' && [ -s '$T/pt.err' ]"
+"$SPAMSIFT" --pipe -a -u --insert-flag <"$M" >"$T/pt.out"
+rc=$?
+check "--pipe -a -u: filters (status $rc), the message out with the flag" \
+    sh -c "[ $rc = 0 ] && grep -q '^X-Spam-Flag: No' '$T/pt.out' &&
+    grep -v '^X-Spam-Flag: ' '$T/pt.out' | cmp -s - '$M'"
+for c in --show-db-status --explain --show-tokens --dump --check-db; do
+	"$SPAMSIFT" --pipe "$c" <"$M" >"$T/pt.out" 2>"$T/pt.err"
+	rc=$?
+	check "--pipe $c: refused with 75 ($rc), the message out instead" \
+	    sh -c "[ $rc = 75 ] && cmp -s '$T/pt.out' '$M' &&
+	    grep -q 'pipe goes with filtering' '$T/pt.err'"
+done
+# "pipe" in the configuration file is for filtering: training from the
+# command line is not piped.
+printf 'pipe\n' >"$P/spamsift.conf"
+"$SPAMSIFT" --homedir "$P" -s "$C/spam/spam-001.eml" >"$T/pt.out"
+rc=$?
+check "pipe in the file, -s FILE: trains ($rc), writes nothing" \
+    sh -c "[ $rc = 0 ] && [ ! -s '$T/pt.out' ]"
+rm "$P/spamsift.conf"
+# -a never learns an empty input (nothing but blank lines).
+before=$("$SPAMSIFT" --homedir "$P" --show-db-status | sed -n 2p)
+printf '\n\n' | "$SPAMSIFT" --homedir "$P" --pipe -a --warm-up 0 >/dev/null
+: | "$SPAMSIFT" --homedir "$P" -a --warm-up 0 >/dev/null
+after=$("$SPAMSIFT" --homedir "$P" --show-db-status | sed -n 2p)
+check "-a: an empty input is not learned ($after)" [ "$before" = "$after" ]
+
 done_testing
