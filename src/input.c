@@ -37,6 +37,7 @@ struct input {
 	char **names;		/* owned: folder entries, full paths */
 	size_t nnames, next;
 	int done;
+	int single;		/* INPUT_SINGLE: bytes untouched */
 };
 
 int
@@ -399,13 +400,7 @@ whole:
 	}
 	if (in->len > in->max)
 		in->len = in->max;
-	/* A lone message after a From line is an mbox of one: the empty
-	 * line its writer put at the end is mbox's, as in input_mbox_next,
-	 * so that it learns as the same message (one digest) as its copy in
-	 * a longer mbox or in a file of its own. */
-	if (mode != INPUT_SINGLE && in->len >= 5 &&
-	    memcmp(in->buf, "From ", 5) == 0 && ends_blank(in->buf, in->len))
-		in->len = drop_line_end(in->buf, 0, in->len);
+	in->single = mode == INPUT_SINGLE;
 	in->kind = INPUT_FILE;
 	if (in->own_fd)
 		close(in->fd);
@@ -536,6 +531,21 @@ unquote(struct input *in, const char *s, size_t n, struct input_msg *m)
 	return 0;
 }
 
+/* The file just read, as a message.  One that starts with a From line
+ * is an mbox of one: the empty line its writer put at the end is mbox's,
+ * as in input_mbox_next, so that it learns as the same message (one
+ * digest) as its copy in a longer mbox, whether it is named or found in
+ * a folder.  It is never unquoted: a ">From " line may be the author's. */
+static void
+lone_message(const struct input *in, struct input_msg *m)
+{
+	m->buf = in->buf != NULL ? in->buf : "";
+	m->len = in->len;
+	if (!in->single && in->len >= 5 && memcmp(in->buf, "From ", 5) == 0 &&
+	    ends_blank(in->buf, in->len))
+		m->len = drop_line_end(in->buf, 0, in->len);
+}
+
 int
 input_next(struct input *in, struct input_msg *m)
 {
@@ -546,8 +556,7 @@ input_next(struct input *in, struct input_msg *m)
 	switch (in->kind) {
 	case INPUT_FILE:
 		in->done = 1;
-		m->buf = in->buf != NULL ? in->buf : "";
-		m->len = in->len;
+		lone_message(in, m);
 		m->name = in->path;
 		m->number = 1;
 		m->in_mbox = 0;
@@ -592,8 +601,7 @@ input_next(struct input *in, struct input_msg *m)
 					continue;	/* moved meanwhile */
 				return -1;
 			}
-			m->buf = in->buf;
-			m->len = in->len;
+			lone_message(in, m);
 			m->name = p;
 			m->number = 1;
 			m->in_mbox = 0;

@@ -572,6 +572,54 @@ START_TEST(test_maildir)
 }
 END_TEST
 
+/* A message file after a From line, with the empty line an mbox writer
+ * ends it with: the same bytes whether named, found in a directory, a
+ * Maildir or an MH folder, or taken from an mbox, so one digest.  In
+ * pipe mode the bytes are untouched. */
+START_TEST(test_lone_from_everywhere)
+{
+	static const char msg[] = "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n\n>From kept\nbody\n\n";
+	static const char want[] = "From a@b Mon Jan  1 00:00:00 2024\n"
+	    "Subject: one\n\n>From kept\nbody\n";
+	struct tmp t;
+	struct input *in;
+	char p[128], q[128];
+
+	tmp_make(&t, "check_input");
+	mkdir_in(t.dir, "dir");
+	mkdir_in(t.dir, "md");
+	mkdir_in(t.dir, "md/cur");
+	mkdir_in(t.dir, "mh");
+	put_str(t.dir, "dir/m.eml", msg);
+	put_str(t.dir, "md/cur/1700000000.x:2,S", msg);
+	put_str(t.dir, "mh/1", msg);
+	snprintf(p, sizeof(p), "%s/dir/m.eml", t.dir);
+	in = open_ok(p, INPUT_AUTO, INPUT_FILE);
+	next_is(in, want, p, 1, 0);
+	input_close(in);
+	in = open_ok(p, INPUT_SINGLE, INPUT_FILE);
+	next_is(in, msg, p, 1, 0);
+	input_close(in);
+	snprintf(q, sizeof(q), "%s/dir", t.dir);
+	in = open_ok(q, INPUT_AUTO, INPUT_DIR);
+	next_is(in, want, p, 1, 0);
+	end_is(in);
+	input_close(in);
+	snprintf(q, sizeof(q), "%s/md", t.dir);
+	snprintf(p, sizeof(p), "%s/md/cur/1700000000.x:2,S", t.dir);
+	in = open_ok(q, INPUT_AUTO, INPUT_MAILDIR);
+	next_is(in, want, p, 1, 0);
+	input_close(in);
+	snprintf(q, sizeof(q), "%s/mh", t.dir);
+	snprintf(p, sizeof(p), "%s/mh/1", t.dir);
+	in = open_ok(q, INPUT_AUTO, INPUT_MH);
+	next_is(in, want, p, 1, 0);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_maildir_new_only_and_vanished)
 {
 	struct tmp t;
@@ -1134,6 +1182,7 @@ input_suite(void)
 
 	tc = tcase_create("detect");
 	tcase_add_test(tc, test_detect_single_from);
+	tcase_add_test(tc, test_lone_from_everywhere);
 	tcase_add_test(tc, test_detect_two_separators);
 	tcase_add_test(tc, test_detect_plain_file);
 	tcase_add_test(tc, test_detect_force);

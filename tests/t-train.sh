@@ -54,6 +54,22 @@ ss -s "$C/spam/spam-020.eml" 2>/dev/null
 ss --export-spam > "$T/after"
 check "move and move back restores the counts" cmp -s "$T/before" "$T/after"
 check "--check-db ok" ss --check-db -q
+# A file after a From line that ends in mbox's empty line (the way the
+# SpamAssassin corpus is kept) is one message however it is read: learned
+# from its folder, it is unlearned by its name, and from stdin.
+FD=$T/fromdir
+mkdir -m 700 "$FD" "$FD/h" "$FD/box"
+for n in 030 031; do
+	{ echo "From someone@example.org Mon Jan  1 00:00:00 2024"
+	  cat "$C/spam/spam-$n.eml"; echo; } >"$FD/box/$n"
+done
+"$SPAMSIFT" --homedir "$FD/h" -q -s "$FD/box"
+status_is 0 "learned from a folder, unlearned by name (0)" \
+    "$SPAMSIFT" --homedir "$FD/h" -S "$FD/box/030"
+status_is 0 "... and from stdin (0)" \
+    sh -c "'$SPAMSIFT' --homedir '$FD/h' -S < '$FD/box/031'"
+check "... the store holds none of them" \
+    [ "$(msgs_in "$FD/h")" = "0 0" ]
 
 # -a learns its verdict; a message in the unsure band is not learned
 # (--warm-up 0: this store of 48 ham is still warming up).
