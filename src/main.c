@@ -138,7 +138,11 @@ open_engine(struct run *r, int flags)
 	return 0;
 }
 
-/* Iterate every message of every operand (stdin when none). */
+/* Iterate every message of every operand (stdin when none).  A file or
+ * folder entry that cannot be read is reported and passed over, and so
+ * is the rest of an mbox after a read error in it: the other messages
+ * still count.  Returns 0, 1 when some input was passed over, or -1
+ * when fn failed (the run stops there). */
 typedef int (*msg_fn)(struct run *r, const struct input_msg *m);
 
 static int
@@ -148,6 +152,7 @@ each_message(struct run *r, msg_fn fn)
 	struct input_msg m;
 	const char *why;
 	int i, n = r->o->nfiles > 0 ? r->o->nfiles : 1, rc = 0, k;
+	int skipped = 0;
 	size_t last;
 
 	for (i = 0; i < n && rc == 0; i++) {
@@ -157,35 +162,43 @@ each_message(struct run *r, msg_fn fn)
 		    INPUT_AUTO, &why) != 0) {
 			fprintf(stderr, "spamsift: %s: %s: %s\n",
 			    path ? path : "-", why, strerror(errno));
-			rc = -1;
-			break;
+			skipped = 1;
+			continue;
 		}
 		last = 0;
 		r->folder = input_kind(in) != INPUT_FILE &&
 		    input_kind(in) != INPUT_MBOX;
-		while ((k = input_next(in, &m)) == 1) {
-			last = m.number;
-			rc = fn(r, &m);
-			r->done++;
-			progress(r, 0);
-			if (rc != 0)
+		/* Bounded by the input: each call reads the next message or
+		 * folder entry, or ends it. */
+		for (;;) {
+			k = input_next(in, &m);
+			if (k == 1) {
+				last = m.number;
+				rc = fn(r, &m);
+				r->done++;
+				progress(r, 0);
+				if (rc != 0)
+					break;
+				continue;
+			}
+			if (k == 0)
 				break;
-		}
-		if (k < 0 && errno == EFBIG) {
-			fprintf(stderr, "spamsift: %s: message %zu is over "
-			    "%ld MB\n", path ? path : "-", last + 1,
-			    INPUT_MAX_BYTES / (1024 * 1024));
-			rc = -1;
-		} else if (k < 0) {
-			fprintf(stderr, "spamsift: %s: %s\n", input_where(in),
-			    strerror(errno));
-			rc = -1;
+			skipped = 1;
+			if (errno == EFBIG)
+				fprintf(stderr, "spamsift: %s: message %zu is "
+				    "over %ld MB\n", path ? path : "-",
+				    last + 1, INPUT_MAX_BYTES / (1024 * 1024));
+			else
+				fprintf(stderr, "spamsift: %s: %s\n",
+				    input_where(in), strerror(errno));
+			if (!r->folder)
+				break;	/* an mbox cannot go on */
 		}
 		input_close(in);
 		in = NULL;
 	}
 	progress(r, 1);
-	return rc;
+	return rc != 0 ? -1 : skipped;
 }
 
 /* --show-tokens */
@@ -562,7 +575,7 @@ static int
 cmd_train(struct run *r)
 {
 	size_t i, total = 0, kinds = 0, which = 0;
-	int rc;
+	int rc, unread;
 
 	if (r->o->pipe) {
 		rc = train_piped(r);
@@ -574,6 +587,11 @@ cmd_train(struct run *r)
 		engine_on_learn(r->e, on_learn, r);
 		rc = each_message(r, train_one);
 	}
+	/* Inputs passed over (each_message said which): what was read is
+	 * learned all the same, and the status says something failed. */
+	unread = rc == 1;
+	if (unread)
+		rc = 0;
 	if (rc == 0 && engine_flush(r->e, on_learn, r) != 0) {
 		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
 		rc = -1;
@@ -596,7 +614,7 @@ cmd_train(struct run *r)
 			fprintf(stderr, "spamsift: %s (not compacted)\n",
 			    db_errmsg(engine_db(r->e), crc));
 	}
-	if (rc != 0)
+	if (rc != 0 || unread)
 		return EXIT_ERROR;
 	for (i = 0; i < 5; i++) {
 		total += r->outcomes[i];

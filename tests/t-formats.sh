@@ -354,6 +354,14 @@ if [ -n "$BIN" ]; then
 	check "unreadable file in a folder: status 3 ($rc)" [ "$rc" = 3 ]
 	check "unreadable file in a folder: the error names it" \
 	    grep -q "^spamsift: $U/dir/b: Permission denied" "$T/err"
+	check "unreadable file in a folder: the others are judged" \
+	    grep -q "^combined probability $U/dir/a 1 " "$T/out"
+	$run_as "$BIN" --homedir "$U/home" -s "$U/dir" 2>"$T/err"
+	rc=$?
+	n=$($run_as "$BIN" --homedir "$U/home" --show-db-status |
+	    awk '$1 == "messages" { print $3 }')
+	check "... training a folder with it: status 3 ($rc), the rest learned ($n)" \
+	    sh -c "[ $rc = 3 ] && [ '$n' = $(ls "$C"/spam/spam-00*.eml | wc -l | awk '{ print $1 + 1 }') ]"
 	chmod 700 "$T"
 else
 	skip "unreadable file in a folder: root without setpriv"

@@ -70,6 +70,14 @@ status_is 0 "... and from stdin (0)" \
     sh -c "'$SPAMSIFT' --homedir '$FD/h' -S < '$FD/box/031'"
 check "... the store holds none of them" \
     [ "$(msgs_in "$FD/h")" = "0 0" ]
+# A file that cannot be read is reported and passed over: the others are
+# learned, and the status says something failed.
+mkdir -m 700 "$FD/h2"
+status_is 3 "a missing file among three: status 3" \
+    "$SPAMSIFT" --homedir "$FD/h2" -q -s "$FD/box/030" "$FD/nonexistent" \
+    "$FD/box/031"
+check "... the other two are learned ($(msgs_in "$FD/h2"))" \
+    [ "$(msgs_in "$FD/h2")" = "2 0" ]
 
 # -a learns its verdict; a message in the unsure band is not learned
 # (--warm-up 0: this store of 48 ham is still warming up).
