@@ -49,6 +49,21 @@ ob_add(struct obuf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* Is the field at s (n bytes) named name (any case)?  Where its value
+ * starts (past the colon), or 0.  "Name :" with blanks before the colon
+ * counts too; a line without the colon is no such field. */
+static size_t
+field_is(const char *s, size_t n, const char *name)
+{
+	size_t k = strlen(name), j;
+
+	if (n <= k || strncasecmp(s, name, k) != 0)
+		return 0;
+	for (j = k; j < n && (s[j] == ' ' || s[j] == '\t'); j++)
+		;
+	return j < n && s[j] == ':' ? j + 1 : 0;
+}
+
 /* Is the field at s (n bytes, "Name: ...") one of ours? */
 static int
 ours(const char *s, size_t n, const struct out_headers *h)
@@ -56,23 +71,13 @@ ours(const char *s, size_t n, const struct out_headers *h)
 	static const char *const names[] = { "Flag", "Probability",
 		"Revision" };
 	char want[96];
-	size_t i, k, j;
+	size_t i, k;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		k = (size_t)snprintf(want, sizeof(want), "X-%s-%s:", h->prefix,
+		k = (size_t)snprintf(want, sizeof(want), "X-%s-%s", h->prefix,
 		    names[i]);
-		if (k < sizeof(want) && n >= k && strncasecmp(s, want, k) == 0)
+		if (k < sizeof(want) && field_is(s, n, want) > 0)
 			return 1;
-		/* "Name :" with blanks before the colon counts too; a line
-		 * without the colon is no such field. */
-		if (k < sizeof(want) && n > k && strncasecmp(s, want,
-		    k - 1) == 0 && (s[k - 1] == ' ' || s[k - 1] == '\t')) {
-			for (j = k; j < n && (s[j] == ' ' || s[j] == '\t');
-			    j++)
-				;
-			if (j < n && s[j] == ':')
-				return 1;
-		}
 	}
 	return 0;
 }
@@ -155,15 +160,17 @@ marked(const char *m, size_t n, size_t v, const char *pfx, size_t plen)
 	    (v + t == n || m[v + t] == '\r' || m[v + t] == '\n');
 }
 
-/* Copy the Subject field at m (n bytes) with the prefix put before its
- * value, unless the value already starts with it.  A value that starts
- * on a continuation line gets the prefix without its trailing blanks, so
- * that unfolding gives one blank. */
+/* Copy the Subject field at m (n bytes; its value starts at colon, past
+ * the colon) with the prefix put before its value, unless the value
+ * already starts with it.  A value that starts on a continuation line
+ * gets the prefix without its trailing blanks, so that unfolding gives
+ * one blank; an RFC 2047 encoded word right after a prefix that ends in
+ * none gets one (RFC 2047 5: an encoded word stands apart). */
 static int
-mark_subject(struct obuf *out, const char *m, size_t n, const char *pfx,
-    size_t plen)
+mark_subject(struct obuf *out, const char *m, size_t n, size_t colon,
+    const char *pfx, size_t plen)
 {
-	size_t v = 8;
+	size_t v = colon;
 
 	while (v < n && (m[v] == ' ' || m[v] == '\t'))
 		v++;
@@ -171,13 +178,17 @@ mark_subject(struct obuf *out, const char *m, size_t n, const char *pfx,
 		return ob_add(out, m, n);	/* as it came */
 	if (ob_add(out, m, v) != 0)
 		return -1;
-	if (v == 8 && ob_add(out, " ", 1) != 0)
+	if (v == colon && ob_add(out, " ", 1) != 0)
 		return -1;
 	if (v < n && (m[v] == '\r' || m[v] == '\n'))
 		while (plen > 0 && (pfx[plen - 1] == ' ' ||
 		    pfx[plen - 1] == '\t'))
 			plen--;
 	if (ob_add(out, pfx, plen) != 0)
+		return -1;
+	if (plen > 0 && pfx[plen - 1] != ' ' && pfx[plen - 1] != '\t' &&
+	    n - v >= 2 && m[v] == '=' && m[v + 1] == '?' &&
+	    ob_add(out, " ", 1) != 0)
 		return -1;
 	return ob_add(out, m + v, n - v);
 }
@@ -187,6 +198,7 @@ output_build_head(const char *m, size_t len, const struct out_headers *h,
     struct obuf *out, size_t *rest)
 {
 	size_t i = 0, n, mark = out->len, hend, last = (size_t)-1, tail;
+	size_t colon;
 	const char *eol = "\n", *nl, *hl;
 	struct obuf add = { 0 };
 	int subject_done = 0, rc = -1;
@@ -219,11 +231,11 @@ output_build_head(const char *m, size_t len, const struct out_headers *h,
 			continue;
 		}
 		last = out->len;
-		if (marking && !subject_done && n >= 8 &&
-		    strncasecmp(m + i, "Subject:", 8) == 0) {
+		if (marking && !subject_done &&
+		    (colon = field_is(m + i, n, "Subject")) > 0) {
 			subject_done = 1;
-			if (mark_subject(out, m + i, n, h->subject_prefix,
-			    strlen(h->subject_prefix)) != 0)
+			if (mark_subject(out, m + i, n, colon,
+			    h->subject_prefix, strlen(h->subject_prefix)) != 0)
 				goto out;
 		} else if (ob_add(out, m + i, n) != 0)
 			goto out;

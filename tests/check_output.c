@@ -333,6 +333,32 @@ START_TEST(test_subject_encoded_folded)
 	    "Subject: [SPAM]\n folded\n" OURS "\nb\n");
 	build_is("Subject: \r\n folded\r\n\r\nb\r\n", &h,
 	    "Subject: [SPAM]\r\n folded\r\n" OURS_CRLF "\r\nb\r\n");
+	/* A prefix that ends in no blank: an encoded word still stands
+	 * apart (RFC 2047 5); plain text follows it straight. */
+	h.subject_prefix = "[SPAM]";
+	build_is("Subject: =?UTF-8?B?5pel5pys6Kqe?=\n\nb\n", &h,
+	    "Subject: [SPAM] =?UTF-8?B?5pel5pys6Kqe?=\n" OURS "\nb\n");
+	build_is("Subject: hello\n\nb\n", &h,
+	    "Subject: [SPAM]hello\n" OURS "\nb\n");
+	/* ... and it is seen as marked the next time. */
+	build_is("Subject: [SPAM] =?UTF-8?B?5pel5pys6Kqe?=\n\nb\n", &h,
+	    "Subject: [SPAM] =?UTF-8?B?5pel5pys6Kqe?=\n" OURS "\nb\n");
+}
+END_TEST
+
+/* "Subject :" (blanks before the colon) is the Subject: marked, not
+ * added a second time. */
+START_TEST(test_subject_blank_before_colon)
+{
+	struct out_headers h = hdrs();
+
+	h.mark_subject = 1;
+	build_is("SUBJECT : hello\n\nb\n", &h,
+	    "SUBJECT : [SPAM] hello\n" OURS "\nb\n");
+	build_is("Subject\t:\n\nb\n", &h, "Subject\t: [SPAM]\n" OURS "\nb\n");
+	/* A line with no colon is no Subject field. */
+	build_is("Subjectless: x\n\nb\n", &h,
+	    "Subjectless: x\nSubject: [SPAM] \n" OURS "\nb\n");
 }
 END_TEST
 
@@ -654,6 +680,7 @@ output_suite(void)
 	tcase_add_test(tc, test_subject_plain);
 	tcase_add_test(tc, test_subject_only_spam);
 	tcase_add_test(tc, test_subject_encoded_folded);
+	tcase_add_test(tc, test_subject_blank_before_colon);
 	tcase_add_test(tc, test_subject_already_marked);
 	tcase_add_test(tc, test_subject_missing);
 	suite_add_tcase(s, tc);
