@@ -437,6 +437,11 @@ input_open_max(struct input **out, const char *path, enum input_mode mode,
 		goto fail;
 	if (strcmp(in->path, "-") != 0 && stat(in->path, &st) == 0 &&
 	    S_ISDIR(st.st_mode)) {
+		size_t pl = strlen(in->path);
+
+		/* "box/" names its messages "box/cur/1", not "box//cur/1". */
+		while (pl > 1 && in->path[pl - 1] == '/')
+			in->path[--pl] = '\0';
 		*why = "cannot list folder";
 		if (is_dir(in->path, "cur") || is_dir(in->path, "new")) {
 			in->kind = INPUT_MAILDIR;

@@ -489,7 +489,9 @@ train_one(struct run *r, const struct input_msg *m)
 	/* An empty input is no message: counting it would skew the
 	 * totals that every token's probability is measured against. */
 	if (input_blank(m->buf, m->len)) {
-		fprintf(stderr, "spamsift: %s: empty, not learned\n", m->name);
+		if (!r->o->quiet)
+			fprintf(stderr, "spamsift: %s: empty, not learned\n",
+			    m->name);
 		r->empty++;
 		return 0;
 	}
@@ -629,10 +631,8 @@ cmd_train(struct run *r)
 		total += r->skipped;
 		kinds++;
 	}
-	if (r->empty > 0) {
-		total += r->empty;
-		kinds++;
-	}
+	/* An empty input is no message, and no outcome: the status is the
+	 * messages'. */
 	if (!r->o->quiet && (r->o->verbose || r->outcomes[LEARN_DUP] ||
 	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED])) {
 		for (i = 0; i < 5; i++)

@@ -537,7 +537,7 @@ START_TEST(test_maildir)
 {
 	struct tmp t;
 	struct input *in;
-	char p1[128], p2[128], p3[128], p4[128];
+	char p1[128], p2[128], p3[128], p4[128], q[128];
 
 	tmp_make(&t, "check_input");
 	mkdir_in(t.dir, "cur");
@@ -567,6 +567,11 @@ START_TEST(test_maildir)
 	next_is(in, "From x\nS: 1\n\nb\n\nFrom y\nS: 2\n\n>From z\n", p4, 1,
 	    0);
 	end_is(in);
+	input_close(in);
+	/* Named with trailing slashes: its messages' names are the same. */
+	snprintf(q, sizeof(q), "%s//", t.dir);
+	in = open_ok(q, INPUT_AUTO, INPUT_MAILDIR);
+	next_is(in, "Subject: a\n\nA\n", p1, 1, 0);
 	input_close(in);
 	tmp_remove(&t);
 }

@@ -413,10 +413,16 @@ E=$T/empty-in
 check "-s with an empty file: status 0 ($?)" [ $? = 0 ]
 check "... saying it was not learned" grep -q 'empty.eml: empty, not learned' \
     "$T/err"
-"$SPAMSIFT" --homedir "$E" -q -c </dev/null 2>/dev/null
+"$SPAMSIFT" --homedir "$E" -q -c </dev/null 2>"$T/err"
 got=$("$SPAMSIFT" --homedir "$E" --show-db-status |
     awk '$1 == "messages" { print $3 "/" $5 }')
 check "... nor an empty standard input: 1/0 ($got)" [ "$got" = 1/0 ]
+check "... and -q says nothing of it" [ ! -s "$T/err" ]
+# An empty input is no outcome: with it, the status is the messages'.
+status_is 4 "-s of a message learned already and an empty file: 4" \
+    "$SPAMSIFT" --homedir "$E" -q -s "$C/spam/spam-001.eml" "$T/empty.eml"
+status_is 6 "-C of a message never learned and an empty file: 6" \
+    "$SPAMSIFT" --homedir "$E" -q -C "$C/ham/ham-001.eml" "$T/empty.eml"
 # --min-mail: the class over --max-mail goes down to it, the other stays.
 Y=$T/minmail
 "$SPAMSIFT" --homedir "$Y" -q -s "$C"/spam/*.eml
