@@ -852,6 +852,35 @@ START_TEST(test_digest_folded_id)
 }
 END_TEST
 
+/* A body's line ends do not make another message: CRLF reads as LF.  A
+ * CR alone is a byte like any other. */
+START_TEST(test_digest_line_ends)
+{
+	const char *lf = "Message-ID: <x@y>\nSubject: a\n\none\ntwo\n";
+	const char *crlf = "Message-ID: <x@y>\r\nSubject: a\r\n\r\n"
+	    "one\r\ntwo\r\n";
+	const char *mixed = "Message-ID: <x@y>\nSubject: a\n\none\r\ntwo\n";
+	const char *bare = "Message-ID: <x@y>\nSubject: a\n\none\rtwo\n";
+	const char *endcr = "Message-ID: <x@y>\nSubject: a\n\none\ntwo\r";
+	const char *endlf = "Message-ID: <x@y>\nSubject: a\n\none\ntwo";
+	unsigned char d1[TOK_DIGEST_BYTES], d2[TOK_DIGEST_BYTES];
+	unsigned char d3[TOK_DIGEST_BYTES], d4[TOK_DIGEST_BYTES];
+	unsigned char d5[TOK_DIGEST_BYTES], d6[TOK_DIGEST_BYTES];
+
+	tok_digest(lf, strlen(lf), d1, NULL, 0);
+	tok_digest(crlf, strlen(crlf), d2, NULL, 0);
+	tok_digest(mixed, strlen(mixed), d3, NULL, 0);
+	tok_digest(bare, strlen(bare), d4, NULL, 0);
+	tok_digest(endcr, strlen(endcr), d5, NULL, 0);
+	tok_digest(endlf, strlen(endlf), d6, NULL, 0);
+	ck_assert(memcmp(d1, d2, sizeof(d1)) == 0);
+	ck_assert(memcmp(d1, d3, sizeof(d1)) == 0);
+	ck_assert(memcmp(d1, d4, sizeof(d1)) != 0);
+	ck_assert(memcmp(d5, d6, sizeof(d5)) != 0);
+	ck_assert(memcmp(d1, d6, sizeof(d1)) != 0);
+}
+END_TEST
+
 /* The hex of a SHA-256 digest, in one of two static buffers. */
 static const char *
 hex32(const unsigned char d[TOK_SHA256_BYTES])
@@ -1390,6 +1419,7 @@ tok_suite(void)
 	    3 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_digest_folded_id);
+	tcase_add_test(tc, test_digest_line_ends);
 	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);

@@ -47,6 +47,12 @@ check "mixed: totals 11 9" [ "$(msgs)" = "11 9" ]
 ss --pipe --insert-flag --insert-probability < "$C/spam/spam-020.eml" \
     > "$T/piped"
 status_is 4 "piped copy is a duplicate" ss -s "$T/piped"
+# The same message with CRLF line ends is the same message.
+sed 's/$/\r/' "$C/spam/spam-021.eml" >"$T/crlf.eml"
+ss -q -s "$C/spam/spam-021.eml"
+status_is 4 "its CRLF copy is a duplicate" ss -s "$T/crlf.eml"
+status_is 5 "... and moves it" ss -c "$T/crlf.eml"
+status_is 0 "... and unlearns it" ss -C "$C/spam/spam-021.eml"
 # The token counts move with the message: export shows them.
 ss --export-spam > "$T/before"
 ss -c "$C/spam/spam-020.eml" 2>/dev/null

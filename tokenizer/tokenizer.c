@@ -1475,7 +1475,22 @@ tok_digest(const char *buf, size_t len,
 	if (id != NULL)
 		tok_sha256_update(&sh, id, idlen);
 	tok_sha256_update(&sh, "\n", 1);
-	tok_sha256_update(&sh, buf + hend, len - hend);
+	/* The body with CRLF read as LF: one message whatever its line
+	 * ends (a file saved on Windows, its copy delivered here).  Each
+	 * pass moves past one CR at least. */
+	for (i = hend; i < len; ) {
+		const char *cr = memchr(buf + i, '\r', len - i);
+		size_t e = cr == NULL ? len : (size_t)(cr - buf);
+
+		if (e + 1 < len && buf[e + 1] == '\n') {
+			tok_sha256_update(&sh, buf + i, e - i);
+			i = e + 1;	/* the LF goes with the next run */
+		} else {
+			e = e < len ? e + 1 : len;
+			tok_sha256_update(&sh, buf + i, e - i);
+			i = e;
+		}
+	}
 	tok_sha256_final(&sh, digest);
 	if (id != NULL && msgid != NULL && msgid_size > 0)
 		snprintf(msgid, msgid_size, "%.*s", (int)idlen, id);
