@@ -13,7 +13,8 @@
  * pieces (leading junk, "From " lines, blank lines, messages) cover the
  * input in order; mboxrd unquoting drops exactly one '>' from each
  * ">...From " line; a single message comes back byte for byte; folder
- * entries come back whole, in their documented order.
+ * entries come back whole, in their documented order (a message after a
+ * From line, named or in a folder, less mbox's empty line at its end).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -221,6 +222,20 @@ unquote_model(const char *s, size_t n)
 	return k;
 }
 
+/* A lone message after a From line (an mbox of one), named or in a
+ * folder, drops the empty line its writer put at the end, as the mbox
+ * reader does: the length it comes back with. */
+static size_t
+lone_len(const char *b, size_t len)
+{
+	if (len < 5 || memcmp(b, "From ", 5) != 0 || !((len >= 2 &&
+	    b[len - 1] == '\n' && b[len - 2] == '\n') || (len >= 3 &&
+	    b[len - 1] == '\n' && b[len - 2] == '\r' && b[len - 3] == '\n')))
+		return len;
+	len--;
+	return b[len - 1] == '\r' ? len - 1 : len;
+}
+
 /* Message i of an mbox (spans sp of b, the first 64 of them) is what the
  * model makes of it; dies with what otherwise. */
 static void
@@ -261,17 +276,7 @@ read_file(const char *b, size_t len, enum input_mode mode)
 	if ((input_kind(in) == INPUT_MBOX) != want_mbox ||
 	    (!want_mbox && input_kind(in) != INPUT_FILE))
 		die("wrong input kind", (size_t)input_kind(in), n);
-	/* A lone message after a From line (an mbox of one) drops the
-	 * empty line its writer put at the end, as the mbox reader does. */
-	want_len = len;
-	if (!want_mbox && mode != INPUT_SINGLE && len >= 5 &&
-	    memcmp(b, "From ", 5) == 0 && ((len >= 2 && b[len - 1] == '\n' &&
-	    b[len - 2] == '\n') || (len >= 3 && b[len - 1] == '\n' &&
-	    b[len - 2] == '\r' && b[len - 3] == '\n'))) {
-		want_len--;
-		if (b[want_len - 1] == '\r')
-			want_len--;
-	}
+	want_len = mode == INPUT_SINGLE ? len : lone_len(b, len);
 	while ((r = input_next(in, &m)) == 1) {
 		if (!want_mbox) {
 			if (i > 0 || m.len != want_len || (want_len > 0 &&
@@ -371,7 +376,8 @@ read_folder(const uint8_t *b, size_t len, int kind)
 	if (input_kind(in) != kinds[kind])
 		die("wrong folder kind", (size_t)input_kind(in), (size_t)kind);
 	for (i = 0; (r = input_next(in, &m)) == 1; i++) {
-		if (i >= np || m.len != cut[i + 1] - cut[i] || (m.len > 0 &&
+		if (i >= np || m.len != lone_len((const char *)b + cut[i],
+		    cut[i + 1] - cut[i]) || (m.len > 0 &&
 		    memcmp(m.buf, b + cut[i], m.len) != 0))
 			die("folder entry differs", i, m.len);
 		snprintf(path, sizeof(path), "%s/%s", dir, names[kind][i]);

@@ -121,10 +121,24 @@ is_ours(const char *s, size_t n, const char *prefix)
 	return 0;
 }
 
+/* Where a Subject field's value starts (past its colon; blanks may
+ * come before the colon), or 0 when s (n bytes) is no Subject field. */
+static size_t
+subject_at(const char *s, size_t n)
+{
+	size_t j;
+
+	if (n <= 7 || strncasecmp(s, "Subject", 7) != 0)
+		return 0;
+	for (j = 7; j < n && (s[j] == ' ' || s[j] == '\t'); j++)
+		;
+	return j < n && s[j] == ':' ? j + 1 : 0;
+}
+
 static int
 is_subject(const char *s, size_t n)
 {
-	return n >= 8 && strncasecmp(s, "Subject:", 8) == 0;
+	return subject_at(s, n) > 0;
 }
 
 static int
@@ -138,7 +152,8 @@ static int
 subject_ok(const char *in, size_t n, const char *out, size_t on,
     const char *pfx)
 {
-	size_t v = 8, plen = strlen(pfx), t = plen, add;
+	size_t c = subject_at(in, n), v = c, plen = strlen(pfx), t = plen;
+	size_t add, sp;
 
 	while (v < n && (in[v] == ' ' || in[v] == '\t'))
 		v++;
@@ -148,11 +163,16 @@ subject_ok(const char *in, size_t n, const char *out, size_t on,
 		return 1;	/* marked already, after a fold */
 	while (t > 0 && (pfx[t - 1] == ' ' || pfx[t - 1] == '\t'))
 		t--;
-	add = v == 8 ? 1 : 0;
+	add = v == c ? 1 : 0;
+	/* An encoded word after a prefix that ends in no blank gets one. */
+	sp = plen > 0 && pfx[plen - 1] != ' ' && pfx[plen - 1] != '\t' &&
+	    n - v >= 2 && in[v] == '=' && in[v + 1] == '?';
 	if (on < n || memcmp(out, in, v) != 0 || (add && out[v] != ' '))
 		return 0;
-	if (on == n + add + plen && memcmp(out + v + add, pfx, plen) == 0 &&
-	    memcmp(out + v + add + plen, in + v, n - v) == 0)
+	if (on == n + add + plen + sp &&
+	    memcmp(out + v + add, pfx, plen) == 0 &&
+	    (!sp || out[v + add + plen] == ' ') &&
+	    memcmp(out + v + add + plen + sp, in + v, n - v) == 0)
 		return 1;
 	return on == n + add + t && memcmp(out + v + add, pfx, t) == 0 &&
 	    memcmp(out + v + add + t, in + v, n - v) == 0;
