@@ -551,8 +551,8 @@ train_pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	return output_write_all(1, m->buf, m->len);
 }
 
-/* Pipe mode's training: the messages go out first; then the status is
- * EXIT_TEMPFAIL if anything failed, else training's own. */
+/* Pipe mode's training: the messages go out first, then 0 when all were
+ * read and learned (cmd_train writes them), else EXIT_TEMPFAIL. */
 static int
 train_piped(struct run *r)
 {
@@ -563,13 +563,6 @@ train_piped(struct run *r)
 	else
 		engine_on_learn(r->e, on_learn, r);
 	rc = pipe_each(r, train_pipe_one, &failed);
-	if (rc == EXIT_SPAM && r->e != NULL &&
-	    engine_flush(r->e, on_learn, r) != 0) {
-		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
-		failed = 1;
-	}
-	if (rc == EXIT_SPAM && !failed && maintain(r, 0) != 0)
-		failed = 1;
 	return rc != EXIT_SPAM || failed ? EXIT_TEMPFAIL : 0;
 }
 
@@ -617,7 +610,7 @@ cmd_train(struct run *r)
 			    db_errmsg(engine_db(r->e), crc));
 	}
 	if (rc != 0 || unread)
-		return EXIT_ERROR;
+		return r->o->pipe ? EXIT_TEMPFAIL : EXIT_ERROR;
 	for (i = 0; i < 5; i++) {
 		total += r->outcomes[i];
 		if (r->outcomes[i] > 0) {
