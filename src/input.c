@@ -541,14 +541,19 @@ unquote(struct input *in, const char *s, size_t n, struct input_msg *m)
  * as in input_mbox_next, so that it learns as the same message (one
  * digest) as its copy in a longer mbox, whether it is named or found in
  * a folder.  It is never unquoted: a ">From " line may be the author's. */
+size_t
+input_lone_len(const char *buf, size_t len)
+{
+	if (len >= 5 && memcmp(buf, "From ", 5) == 0 && ends_blank(buf, len))
+		return drop_line_end(buf, 0, len);
+	return len;
+}
+
 static void
 lone_message(const struct input *in, struct input_msg *m)
 {
 	m->buf = in->buf != NULL ? in->buf : "";
-	m->len = in->len;
-	if (!in->single && in->len >= 5 && memcmp(in->buf, "From ", 5) == 0 &&
-	    ends_blank(in->buf, in->len))
-		m->len = drop_line_end(in->buf, 0, in->len);
+	m->len = in->single ? in->len : input_lone_len(m->buf, in->len);
 }
 
 int

@@ -33,7 +33,7 @@ struct input_msg {
 /* How a file is read: INPUT_AUTO takes a file that starts with a "From "
  * line and holds more than one separator as an mbox; INPUT_MBOX_FORCE
  * (--mbox) takes any file starting with "From " as one; INPUT_SINGLE
- * (pipe mode) always takes a file as one message, bytes untouched. */
+ * always takes a file as one message, bytes untouched. */
 enum input_mode { INPUT_AUTO = 0, INPUT_MBOX_FORCE, INPUT_SINGLE };
 
 /* Open path (NULL or "-" for stdin).  Errors: -1 with errno set; *why
@@ -55,6 +55,11 @@ enum input_kind input_kind(const struct input *in);
 /* Nothing but blanks and line ends (an empty file, /dev/null): no mail,
  * which training neither learns nor counts. */
 int input_blank(const char *buf, size_t len);
+/* How many of a lone message's len bytes are the message: one that
+ * starts with a From line loses mbox's empty line at its end (as
+ * input_next reads it, named or in a folder), so that bytes read as
+ * they came (pipe mode) learn as the same message. */
+size_t input_lone_len(const char *buf, size_t len);
 /* Where input_next last read: a folder's entry, else the operand ("-"
  * for stdin).  Borrowed, valid until input_close. */
 const char *input_where(const struct input *in);

@@ -51,7 +51,6 @@ struct run {
 	/* training outcomes */
 	size_t outcomes[5];
 	size_t skipped;		/* --train-mode error/tune: judged right */
-	size_t empty;		/* blank inputs, not learned */
 };
 
 static double
@@ -342,6 +341,17 @@ cmd_filter(struct run *r)
 	return r->unsure ? EXIT_UNSURE : EXIT_CLEAN;
 }
 
+/* m as training reads it from a file: pipe mode has the bytes as they
+ * came, which go out so, but learn as the same message (one digest). */
+static struct input_msg
+as_read(const struct input_msg *m)
+{
+	struct input_msg t = *m;
+
+	t.len = input_lone_len(m->buf, m->len);
+	return t;
+}
+
 /* Pipe mode: every message out, whatever happens. */
 static int
 pipe_one(struct run *r, const struct input_msg *m, int *failed)
@@ -361,8 +371,11 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 		*failed = 1;
 		goto raw;
 	}
-	if (r->o->auto_update)
-		auto_learn(r, m, &v);
+	if (r->o->auto_update) {
+		struct input_msg t = as_read(m);
+
+		auto_learn(r, &t, &v);
+	}
 	memset(&h, 0, sizeof(h));
 	h.prefix = r->o->header_prefix;
 	h.flag = r->o->insert_flag;
@@ -410,15 +423,18 @@ copy_rest(int fd)
 	}
 }
 
-/* Pipe mode's loop: each file (or stdin) is one message, which one()
- * writes out whatever happens; a message past PIPE_MAX_BYTES is copied
- * on after it.  Sets *failed when a message could not be read or
- * judged; returns EXIT_SPAM, or EXIT_TEMPFAIL when writing failed. */
+/* Pipe mode's loop: each file (or stdin) is one message, read up to max
+ * bytes, which one() writes out whatever happens; the rest of a longer
+ * one is copied on after it.  Filtering reads PIPE_MAX_BYTES (what the
+ * tokenizer reads), training as much as from a file (INPUT_MAX_BYTES:
+ * the digest covers it all).  Sets *failed when a message could not be
+ * read or judged; returns EXIT_SPAM, or EXIT_TEMPFAIL when writing
+ * failed. */
 typedef int (*pipe_fn)(struct run *r, const struct input_msg *m,
     int *failed);
 
 static int
-pipe_each(struct run *r, pipe_fn one, int *failed)
+pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 {
 	struct input_msg m;
 	char *buf = NULL;
@@ -431,7 +447,7 @@ pipe_each(struct run *r, pipe_fn one, int *failed)
 
 		fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY |
 		    O_CLOEXEC);
-		if (fd < 0 || input_slurp_max(fd, PIPE_MAX_BYTES, &buf, &len,
+		if (fd < 0 || input_slurp_max(fd, max, &buf, &len,
 		    &trunc) != 0) {
 			fprintf(stderr, "spamsift: %s: %s\n", path,
 			    strerror(errno));
@@ -472,7 +488,7 @@ cmd_pipe(struct run *r)
 	 * goes through unchanged. */
 	if (open_engine(r, r->o->auto_update ? 0 : DB_READONLY) != 0)
 		failed = 1;
-	rc = pipe_each(r, pipe_one, &failed);
+	rc = pipe_each(r, pipe_one, PIPE_MAX_BYTES, &failed);
 	auto_maintain(r);
 	if (rc != EXIT_SPAM)
 		return rc;
@@ -492,7 +508,6 @@ train_one(struct run *r, const struct input_msg *m)
 		if (!r->o->quiet)
 			fprintf(stderr, "spamsift: %s: empty, not learned\n",
 			    m->name);
-		r->empty++;
 		return 0;
 	}
 
@@ -546,7 +561,9 @@ maintain(struct run *r, int force)
 static int
 train_pipe_one(struct run *r, const struct input_msg *m, int *failed)
 {
-	if (r->e == NULL || train_one(r, m) != 0)
+	struct input_msg t = as_read(m);
+
+	if (r->e == NULL || train_one(r, &t) != 0)
 		*failed = 1;
 	return output_write_all(1, m->buf, m->len);
 }
@@ -562,7 +579,7 @@ train_piped(struct run *r)
 		failed = 1;
 	else
 		engine_on_learn(r->e, on_learn, r);
-	rc = pipe_each(r, train_pipe_one, &failed);
+	rc = pipe_each(r, train_pipe_one, (size_t)INPUT_MAX_BYTES, &failed);
 	return rc != EXIT_SPAM || failed ? EXIT_TEMPFAIL : 0;
 }
 

@@ -231,8 +231,9 @@ output_build_head(const char *m, size_t len, const struct out_headers *h,
 			continue;
 		}
 		last = out->len;
-		if (marking && !subject_done &&
-		    (colon = field_is(m + i, n, "Subject")) > 0) {
+		colon = marking && !subject_done ?
+		    field_is(m + i, n, "Subject") : 0;
+		if (colon > 0) {
 			subject_done = 1;
 			if (mark_subject(out, m + i, n, colon,
 			    h->subject_prefix, strlen(h->subject_prefix)) != 0)

@@ -577,6 +577,17 @@ for c in --show-db-status --explain --show-tokens --dump --check-db; do
 	    sh -c "[ $rc = 75 ] && cmp -s '$T/pt.out' '$M' &&
 	    grep -q 'pipe goes with filtering' '$T/pt.err'"
 done
+# What pipe mode learns is the message training reads from the file: a
+# file after a From line, with mbox's empty line at its end, goes out as
+# it came but learns as the same message.
+{ echo "From someone@example.org Mon Jan  1 00:00:00 2024"
+  cat "$C/spam/spam-002.eml"; echo; } >"$T/fromfile"
+"$SPAMSIFT" --homedir "$P" --pipe -s <"$T/fromfile" >"$T/pt.out"
+check "--pipe -s of a From-line file: the bytes out as they came ($?)" \
+    cmp -s "$T/pt.out" "$T/fromfile"
+status_is 5 "... and -c of the file moves it (5)" \
+    "$SPAMSIFT" --homedir "$P" -q -c "$T/fromfile"
+"$SPAMSIFT" --homedir "$P" -q -C "$T/fromfile"
 # "pipe" in the configuration file is for filtering: training from the
 # command line is not piped.
 printf 'pipe\n' >"$P/spamsift.conf"

@@ -1433,7 +1433,7 @@ tok_digest(const char *buf, size_t len,
     unsigned char digest[TOK_DIGEST_BYTES], char *msgid, size_t msgid_size)
 {
 	struct tok_sha256 sh;
-	size_t i, hend = len, idlen = 0;
+	size_t i, run, hend = len, idlen = 0;
 	const char *id = NULL, *p;
 
 	if (msgid != NULL && msgid_size > 0)
@@ -1476,21 +1476,21 @@ tok_digest(const char *buf, size_t len,
 		tok_sha256_update(&sh, id, idlen);
 	tok_sha256_update(&sh, "\n", 1);
 	/* The body with CRLF read as LF: one message whatever its line
-	 * ends (a file saved on Windows, its copy delivered here).  Each
+	 * ends (a file saved on Windows, its copy delivered here).  A run
+	 * goes to the hash at each CR that ends a line, less that CR; each
 	 * pass moves past one CR at least. */
-	for (i = hend; i < len; ) {
+	for (run = i = hend; i < len; ) {
 		const char *cr = memchr(buf + i, '\r', len - i);
-		size_t e = cr == NULL ? len : (size_t)(cr - buf);
 
-		if (e + 1 < len && buf[e + 1] == '\n') {
-			tok_sha256_update(&sh, buf + i, e - i);
-			i = e + 1;	/* the LF goes with the next run */
-		} else {
-			e = e < len ? e + 1 : len;
-			tok_sha256_update(&sh, buf + i, e - i);
-			i = e;
+		if (cr == NULL)
+			break;
+		i = (size_t)(cr - buf) + 1;
+		if (i < len && buf[i] == '\n') {
+			tok_sha256_update(&sh, buf + run, i - 1 - run);
+			run = i;	/* the LF starts the next run */
 		}
 	}
+	tok_sha256_update(&sh, buf + run, len - run);
 	tok_sha256_final(&sh, digest);
 	if (id != NULL && msgid != NULL && msgid_size > 0)
 		snprintf(msgid, msgid_size, "%.*s", (int)idlen, id);

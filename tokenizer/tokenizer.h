@@ -158,8 +158,9 @@ void tok_set_sort(struct tok_set *s);
 int tok_set_order(const struct tok_set *s, uint32_t *idx, size_t n);
 
 /* The identity of a message for "learned already?" questions: SHA-256 over
- * its Message-ID (when it has one) and its body bytes, so headers added on
- * delivery (Received, our own X-Spam-*) do not change it.  msgid receives
+ * its Message-ID (when it has one) and its body bytes (each CRLF read as
+ * LF), so headers added on delivery (Received, our own X-Spam-*) and line
+ * ends do not change it.  msgid receives
  * the Message-ID without angle brackets, truncated to msgid_size - 1 bytes
  * ("" when absent); msgid may be NULL.  Never fails. */
 #define TOK_DIGEST_BYTES 32
