@@ -72,6 +72,7 @@ struct engine {
 	uint64_t nclass;	/* messages classified so far */
 	uint64_t db_bytes;	/* store size at open */
 	int64_t lr_msgs;	/* messages shown to the learner */
+	int opts_changed;	/* see engine_opts_changed */
 	/* what this run has shown the learner (teaches) */
 	int stream;		/* mail as it comes: no limit */
 	enum db_class run_cls;	/* the class learned so far, DB_NONE */
@@ -538,6 +539,30 @@ engine_set_stream(struct engine *e)
 	e->stream = 1;
 }
 
+/* Inside the flush's transaction: keep the fingerprint of the tokenizer
+ * options this training uses, and see whether the last training's was
+ * another (a store without one, from before, takes this one). */
+static int
+note_opts(struct engine *e)
+{
+	int64_t fp = tok_opts_fingerprint(&e->o->to), was = 0;
+	int rc;
+
+	rc = db_meta_get(e->db, "tok_opts", &was);
+	if (rc == DB_ENOENT)
+		return db_meta_set(e->db, "tok_opts", fp);
+	if (rc != 0 || was == fp)
+		return rc;
+	e->opts_changed = 1;
+	return db_meta_set(e->db, "tok_opts", fp);
+}
+
+int
+engine_opts_changed(const struct engine *e)
+{
+	return e->opts_changed;
+}
+
 int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
@@ -661,6 +686,8 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		if (rc == 0)
 			rc = db_meta_set(e->db, "lr_msgs", lrm);
 	}
+	if (rc == 0)
+		rc = note_opts(e);
 	if (rc == 0)
 		rc = db_commit(e->db);
 	if (rc == 0 && nlr > 0)

@@ -97,6 +97,12 @@ int engine_learn(struct engine *e, const char *buf, size_t len,
  * Returns 0 or a negative db code. */
 int engine_flush(struct engine *e, engine_learn_fn fn, void *ctx);
 
+/* Whether a flush of this engine found that the store was last trained
+ * with other tokenizer options (tok_opts_fingerprint): a message learned
+ * then and unlearned now leaves counts behind.  The store keeps the
+ * options of its latest training. */
+int engine_opts_changed(const struct engine *e);
+
 /* Set the callback used by automatic flushes inside engine_learn. */
 void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 
@@ -120,8 +126,8 @@ int engine_learned_class(struct engine *e, const char *buf, size_t len,
 /* Whether a learner shown that many messages counts in the score.  Until
  * then the score is the combiner's alone, with its own cutoffs: a store
  * trained on folders only, or one from before the weights, or loaded from
- * a dump (which carries no weights), scores as without the learner.  The
- * one rule of scoring and of --tune's simulation of it. */
+ * a version 1 dump (which had no weights), scores as without the learner.
+ * The one rule of scoring and of --tune's simulation of it. */
 int engine_lr_ready(int64_t shown);
 
 /* The messages the store's learner has been shown, as read at open and

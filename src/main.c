@@ -46,6 +46,7 @@ struct run {
 	/* the operand being read is a folder (Maildir, MH, directory) */
 	int folder;
 	int no_learn;		/* -a, but the store is read-only to us */
+	int opts_warned;	/* warn_opts said it */
 	/* filtering */
 	int spam, unsure;
 	/* training outcomes */
@@ -272,6 +273,21 @@ on_learn(void *ctx, size_t cookie, enum learn_outcome oc)
 	r->outcomes[oc]++;
 }
 
+/* Say once per run that the store was last trained with other tokenizer
+ * options (engine_opts_changed). */
+static void
+warn_opts(struct run *r)
+{
+	if (r->opts_warned || r->e == NULL || !engine_opts_changed(r->e))
+		return;
+	r->opts_warned = 1;
+	fprintf(stderr, "spamsift: %s: last trained with other tokenizer "
+	    "options (-j, -H, -B, --refer-header, --refer-all-header, "
+	    "--max-line, --no-word-pairs, --header-prefix): a message "
+	    "learned then and unlearned now leaves counts behind\n",
+	    r->dbpath);
+}
+
 /* -a: learn the message as its verdict, now. */
 static void
 auto_learn(struct run *r, const struct input_msg *m,
@@ -287,12 +303,14 @@ auto_learn(struct run *r, const struct input_msg *m,
 	    DB_SPAM : DB_HAM, 0, 0);
 	if (rc == 0)
 		rc = engine_flush(r->e, on_learn, r);
+	warn_opts(r);
 	if (rc != 0)
 		fprintf(stderr, "spamsift: %s: not learned: %s\n", m->name,
 		    engine_errmsg(r->e));
 }
 
 static int maintain(struct run *r, int force);
+
 
 /* After -a has learned: what a training run does once it is over
  * (robx, --max-mail).  Once per run, after the messages are out. */
@@ -608,6 +626,7 @@ cmd_train(struct run *r)
 		fprintf(stderr, "spamsift: %s\n", engine_errmsg(r->e));
 		rc = -1;
 	}
+	warn_opts(r);
 	if (rc == 0)
 		rc = maintain(r, 0);
 	/* Inserts among stored keys split pages, which leaves them part

@@ -64,8 +64,9 @@ export_msg(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
 	return ferror(x->f) ? DB_EIO : 0;
 }
 
-/* Store values a dump carries along: robx and when it was computed
- * (--load sets them), and how many messages the logistic learner has
+/* Store values a dump carries along: robx and when it was computed, the
+ * fingerprint of the last training's tokenizer options (--load sets
+ * them), and how many messages the logistic learner has
  * seen (its weights are in the token lines; --load adds it, as it adds
  * the weights; a version 1 dump has no weights, and its lr_msgs is left
  * out).  Each with the values --load accepts. */
@@ -77,6 +78,7 @@ static const struct dump_meta {
 	{ "robx_micro", 1000000, 0 },
 	{ "robx_msgs", META_MAX, 0 },
 	{ "lr_msgs", META_MAX, 1 },
+	{ "tok_opts", INT64_MAX, 0 },
 };
 
 static int

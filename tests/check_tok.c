@@ -852,6 +852,35 @@ START_TEST(test_digest_folded_id)
 }
 END_TEST
 
+/* The options' fingerprint: the same for the same options (the default
+ * verdict prefix is "Spam"), another when any one of them changes. */
+START_TEST(test_opts_fingerprint)
+{
+	struct tok_opts a, b;
+	int64_t fa;
+	int i;
+
+	tok_opts_init(&a);
+	fa = tok_opts_fingerprint(&a);
+	ck_assert_int_ge(fa, 0);
+	b = a;
+	b.verdict_prefix = "Spam";
+	ck_assert_int_eq(tok_opts_fingerprint(&b), fa);
+	for (i = 0; i < 7; i++) {
+		b = a;
+		b.jmode = i == 0 ? TOK_JA_BIGRAM : a.jmode;
+		b.headers = i == 1 ? TOK_HDR_ALL : a.headers;
+		b.refer_headers = i == 2 ? "x-mailer" : a.refer_headers;
+		b.ignore_body = i == 3 ? 1 : a.ignore_body;
+		b.word_pairs = i == 4 ? 0 : a.word_pairs;
+		b.max_line = i == 5 ? 80 : a.max_line;
+		b.verdict_prefix = i == 6 ? "Junk" : a.verdict_prefix;
+		ck_assert_msg(tok_opts_fingerprint(&b) != fa,
+		    "option %d left the fingerprint as it was", i);
+	}
+}
+END_TEST
+
 /* A body's line ends do not make another message: CRLF reads as LF.  A
  * CR alone is a byte like any other. */
 START_TEST(test_digest_line_ends)
@@ -1420,6 +1449,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_digest_folded_id);
 	tcase_add_test(tc, test_digest_line_ends);
+	tcase_add_test(tc, test_opts_fingerprint);
 	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);
 	suite_add_tcase(s, tc);

@@ -85,6 +85,27 @@ status_is 3 "a missing file among three: status 3" \
 check "... the other two are learned ($(msgs_in "$FD/h2"))" \
     [ "$(msgs_in "$FD/h2")" = "2 0" ]
 
+# The store keeps the tokenizer options of its last training: training
+# with others says so once (a message learned with the first and
+# unlearned with these would leave counts behind); with the same, never.
+O=$T/optsdb
+mkdir -m 700 "$O"
+"$SPAMSIFT" --homedir "$O" -s "$C/spam/spam-001.eml" "$C/spam/spam-002.eml" \
+    2>"$T/err"
+check "first training: no word of options" [ ! -s "$T/err" ]
+"$SPAMSIFT" --homedir "$O" -q --no-word-pairs -S "$C/spam/spam-001.eml" \
+    2>"$T/err"
+check "unlearning with --no-word-pairs: says the options differ" \
+    grep -q "spamsift.db: last trained with other tokenizer options" "$T/err"
+"$SPAMSIFT" --homedir "$O" -q --no-word-pairs -S "$C/spam/spam-002.eml" \
+    2>"$T/err"
+check "... the next run with the same options: nothing" [ ! -s "$T/err" ]
+"$SPAMSIFT" --homedir "$O" -q -s "$C/spam/spam-003.eml" 2>"$T/err"
+check "... back to the defaults: said again" \
+    grep -q "last trained with other tokenizer options" "$T/err"
+"$SPAMSIFT" --homedir "$O" --dump | grep -q '^#meta tok_opts [0-9]*$'
+check "--dump carries the options' fingerprint" [ $? = 0 ]
+
 # -a learns its verdict; a message in the unsure band is not learned
 # (--warm-up 0: this store of 48 ham is still warming up).
 A=$T/auto

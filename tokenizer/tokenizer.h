@@ -97,6 +97,11 @@ struct tok_set;
 /* Fill *o with the defaults.  Never fails. */
 void tok_opts_init(struct tok_opts *o);
 
+/* A fingerprint (>= 0) of everything in *o, all of which shapes tokens:
+ * tokenizers whose options have the same one make the same tokens of a
+ * message.  Never fails. */
+int64_t tok_opts_fingerprint(const struct tok_opts *o);
+
 /* Create a tokenizer.  *out is owned by the caller: tok_free().
  * Errors: TOK_ENOMEM, TOK_EINIT, TOK_EINVAL. */
 int tok_new(struct tok **out, const struct tok_opts *o);
