@@ -2,9 +2,11 @@
 /*
  * output.c - the pipe-mode writer.
  *
- * Walks the header block once (bounded by OUT_MAX_HEADER_BYTES), copying
- * every byte except whole header fields named like ours, then writes our
- * fields before the blank line.  The body is copied untouched.  A message
+ * Walks the header block once, however long (bounded by the message,
+ * of which pipe mode reads at most PIPE_MAX_BYTES), copying every byte
+ * except whole header fields named like ours, then writes our fields
+ * before the blank line.  A header cut short would let a forged field
+ * after the cut through, and put ours in the middle.  The body is copied untouched.  A message
  * that is all header and lacks its final line end gets our fields before
  * its last field, so that no byte of it changes.
  */
@@ -16,8 +18,6 @@
 #include <unistd.h>
 
 #include "src/output.h"
-
-#define OUT_MAX_HEADER_BYTES (1024 * 1024)	/* header block examined */
 
 void
 ob_release(struct obuf *b)
@@ -220,7 +220,7 @@ output_build_head(const char *m, size_t len, const struct out_headers *h,
 		hl = nl;
 	if (hl != NULL && hl > m && hl[-1] == '\r')
 		eol = "\r\n";
-	while (i < len && i < OUT_MAX_HEADER_BYTES) {
+	while (i < len) {
 		/* The blank line (or a line that is no header) ends it. */
 		if (m[i] == '\n' || (m[i] == '\r' && i + 1 < len &&
 		    m[i + 1] == '\n'))
