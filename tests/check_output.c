@@ -523,7 +523,8 @@ START_TEST(test_big_header_block)
 	ck_assert_ptr_nonnull(ins);
 	ck_assert_uint_eq((size_t)(ins - ob.p), at);
 	ck_assert_int_eq(memcmp(ob.p, msg, at), 0);
-	ck_assert_int_eq(memcmp(ins + strlen(OURS), "\nbody\n", 7), 0);
+	ck_assert_uint_eq(ob.len - at - strlen(OURS), 6);
+	ck_assert_int_eq(memcmp(ins + strlen(OURS), "\nbody\n", 6), 0);
 	ob_release(&ob);
 	free(msg);
 }
