@@ -716,6 +716,18 @@ pl_slot(const struct preload *pl, const char *tok, size_t len, uint64_t h)
 	return NULL;
 }
 
+/* Put entry idx, hash h, in the first empty slot from its own. */
+static void
+pl_place(struct preload *pl, uint64_t h, size_t idx)
+{
+	size_t mask = pl->nslots - 1;
+	size_t i = (size_t)h & mask;
+
+	while (pl->slot[i] != 0)	/* at most half full */
+		i = (i + 1) & mask;
+	pl->slot[i] = pl_slot_value(h, idx);
+}
+
 /* Double the slots, or more until want entries fill at most half of
  * them.  The entries stay; only the slots are rebuilt, hashing each key
  * again (growth is rare: a preload sizes the table once). */
@@ -726,8 +738,6 @@ pl_grow(struct preload *pl, uint64_t want)
 	size_t oldn = pl->nslots;
 	size_t n;
 	size_t i;
-	size_t j;
-	uint64_t h;
 	int rc = 0;
 
 	n = oldn == 0 ? PL_MIN_SLOTS : oldn * 2;
@@ -743,16 +753,12 @@ pl_grow(struct preload *pl, uint64_t want)
 		rc = DB_ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < pl->nent; i++) {
-		h = pl_hash(pl->arena + pl->ent[i].off, pl->ent[i].len);
-		j = (size_t)h & (n - 1);
-		while (nslot[j] != 0)	/* bounded: n > nent */
-			j = (j + 1) & (n - 1);
-		nslot[j] = pl_slot_value(h, i);
-	}
 	free(pl->slot);
 	pl->slot = nslot;
 	pl->nslots = n;
+	for (i = 0; i < pl->nent; i++)
+		pl_place(pl, pl_hash(pl->arena + pl->ent[i].off,
+		    pl->ent[i].len), i);
 out:
 	return rc;
 }
@@ -2034,18 +2040,6 @@ struct pl_loading {
 	size_t n;		/* rows seen; the last PL_AHEAD not placed */
 };
 
-/* Put entry idx, hash h, in the first empty slot from its own. */
-static void
-pl_place(struct preload *pl, uint64_t h, size_t idx)
-{
-	size_t mask = pl->nslots - 1;
-	size_t i = (size_t)h & mask;
-
-	while (pl->slot[i] != 0)	/* at most half full */
-		i = (i + 1) & mask;
-	pl->slot[i] = pl_slot_value(h, idx);
-}
-
 /* Place every row not placed yet. */
 static void
 pl_load_flush(struct preload *pl, struct pl_loading *ld)
@@ -2070,9 +2064,9 @@ pl_load_row(struct preload *pl, struct pl_loading *ld, const char *tok,
 	if (spam == 0 && ham == 0)
 		return 0;	/* as pl_apply: never a new 0/0 entry */
 	if ((pl->nent + 1) * PL_LOAD_DIV > pl->nslots) {
-		/* More rows than counted: place the pending ones, since
-		 * growing rebuilds the slots of every entry. */
-		pl_load_flush(pl, ld);
+		/* More rows than counted: growing places every entry, the
+		 * pending ones too, which are then not pending. */
+		ld->n = 0;
 		rc = pl_grow(pl, pl->nent + 1);
 		if (rc != 0)
 			return rc;
