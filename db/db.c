@@ -51,7 +51,6 @@
 
 #include "db/db.h"
 
-#define TOK_BYTES_MAX	DB_TOKEN_BYTES_MAX	/* longest token accepted */
 #define MSGID_BYTES_MAX	998		/* longer Message-IDs cut */
 #define META_KEY_MAX	64		/* longest db_meta_set key */
 #define COUNT_MAX	UINT32_MAX	/* per-token count ceiling */
@@ -637,7 +636,7 @@ pl_hash(const char *tok, size_t len)
 	uint32_t lo, hi;
 	size_t i = 0;
 
-	for (; len - i >= 8; i += 8) {	/* len <= TOK_BYTES_MAX */
+	for (; len - i >= 8; i += 8) {	/* len <= DB_TOKEN_BYTES_MAX */
 		memcpy(&w, tok + i, 8);
 		h = (h ^ w) * 0x87C37B91114253D5ULL;
 		h ^= h >> 31;
@@ -848,6 +847,20 @@ clamp_weight(int64_t v)
 	if (v < -WEIGHT_MAX)
 		return -WEIGHT_MAX;
 	return (int32_t)v;
+}
+
+/* Within the weight range (what clamp_weight leaves as it is)? */
+static int
+weight_ok(int64_t v)
+{
+	return v >= -WEIGHT_MAX && v <= WEIGHT_MAX;
+}
+
+/* A learned message's class and weight step as db_set_msg writes them. */
+static int
+msg_row_ok(int64_t cls, int64_t g)
+{
+	return (cls == DB_SPAM || cls == DB_HAM) && weight_ok(g);
 }
 
 /* Add dspam/dham/dw to tok with the SQL's clamping; a new token is only
@@ -1941,9 +1954,10 @@ check_tok(struct db *db, const char *tok, size_t len)
 {
 	int rc = 0;
 
-	if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
+	if (tok == NULL || len == 0 || len > DB_TOKEN_BYTES_MAX)
 		rc = errf(db, DB_EINVAL, "token of %zu bytes (1 to %d "
-		    "allowed)", tok == NULL ? (size_t)0 : len, TOK_BYTES_MAX);
+		    "allowed)", tok == NULL ? (size_t)0 : len,
+		    DB_TOKEN_BYTES_MAX);
 	return rc;
 }
 
@@ -2140,7 +2154,7 @@ db_preload(struct db *db)
 			rc = errf(db, DB_ENOMEM, "out of memory");
 			break;
 		}
-		if (tok == NULL || len == 0 || len > TOK_BYTES_MAX)
+		if (tok == NULL || len == 0 || len > DB_TOKEN_BYTES_MAX)
 			continue;	/* cannot be looked up anyway */
 		rc = pl_load_row(&pl, &ld, tok, len,
 		    clamp_count(sqlite3_column_int64(st, 1)),
@@ -2213,8 +2227,7 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 	if (src == SQLITE_ROW) {
 		v = sqlite3_column_int64(st, 0);
 		w = sqlite3_column_int64(st, 1);
-		if ((v != DB_SPAM && v != DB_HAM) || w > WEIGHT_MAX ||
-		    w < -WEIGHT_MAX) {
+		if (!msg_row_ok(v, w)) {
 			rc = errf(db, DB_EIO, "message stored with bad class "
 			    "%lld or weight step %lld", (long long)v,
 			    (long long)w);
@@ -2334,7 +2347,7 @@ check_dw(struct db *db, int64_t dw)
 {
 	int rc = 0;
 
-	if (dw > WEIGHT_MAX || dw < -WEIGHT_MAX)
+	if (!weight_ok(dw))
 		rc = errf(db, DB_EINVAL, "weight change %lld out of range",
 		    (long long)dw);
 	return rc;
@@ -2563,7 +2576,7 @@ db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 	if (rc != 0)
 		goto out;
 	if (digest == NULL || (cls != DB_NONE && cls != DB_SPAM &&
-	    cls != DB_HAM) || g > WEIGHT_MAX || g < -WEIGHT_MAX) {
+	    cls != DB_HAM) || !weight_ok(g)) {
 		rc = errf(db, DB_EINVAL, "db_set_msg: bad digest, class or "
 		    "weight step");
 		goto out;
@@ -2700,7 +2713,7 @@ walk(struct db *db, db_token_fn fn, db_counts_fn cfn, void *ctx,
 	const char *tok;
 	size_t len;
 	int col = cfn != NULL ? 0 : 1;
-	int src;
+	int src = SQLITE_DONE;
 	int rc;
 
 	rc = usable(db);
@@ -2796,8 +2809,7 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 		g = sqlite3_column_int64(st, 4);
 		if (digest == NULL ||
 		    sqlite3_column_bytes(st, 0) != DB_DIGEST_BYTES ||
-		    (cls != DB_SPAM && cls != DB_HAM) || g > WEIGHT_MAX ||
-		    g < -WEIGHT_MAX) {
+		    !msg_row_ok(cls, g)) {
 			rc = errf(db, DB_ECORRUPT, "a learned message is "
 			    "stored with a bad digest, class or weight step");
 			break;
