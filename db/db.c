@@ -2701,6 +2701,36 @@ out:
 	return rc;
 }
 
+/* Begin a walk over the rows of statement id (what names the caller):
+ * the store usable, a function given, no walk open; then one is. */
+static int
+walk_begin(struct db *db, int fn_given, enum stmt id, const char *what,
+    sqlite3_stmt **st)
+{
+	int rc;
+
+	rc = usable(db);
+	if (rc == 0 && (!fn_given || db->in_foreach))
+		rc = errf(db, DB_EINVAL, "%s: no function, or nested", what);
+	if (rc == 0)
+		rc = get_stmt(db, id, st);
+	if (rc == 0)
+		db->in_foreach = 1;
+	return rc;
+}
+
+/* End the walk: rc, or SQLite's error if the step that ended it (src)
+ * was no end of rows. */
+static int
+walk_end(struct db *db, sqlite3_stmt *st, int src, int rc)
+{
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+	db->in_foreach = 0;
+	return rc;
+}
+
 /* Call fn (every row: token, counts, day; statement S_ALL) or cfn (the
  * counts only; S_ALL_COUNTS, which reads less) for each token, until one
  * returns non-zero. */
@@ -2716,25 +2746,17 @@ walk(struct db *db, db_token_fn fn, db_counts_fn cfn, void *ctx,
 	int src = SQLITE_DONE;
 	int rc;
 
-	rc = usable(db);
-	if (rc != 0)
-		goto out;
-	if ((fn == NULL && cfn == NULL) || db->in_foreach) {
-		rc = errf(db, DB_EINVAL, "%s: no function, or nested", what);
-		goto out;
-	}
-	rc = get_stmt(db, cfn != NULL ? S_ALL_COUNTS : S_ALL, &st);
+	rc = walk_begin(db, fn != NULL || cfn != NULL, cfn != NULL ?
+	    S_ALL_COUNTS : S_ALL, what, &st);
 	if (rc != 0)
 		goto out;
 	if (cfn != NULL) {
 		src = sqlite3_bind_int64(st, 1, (sqlite3_int64)min_total);
 		if (src != SQLITE_OK) {
-			rc = sql_err(db, src);
-			stmt_done(st);
+			rc = walk_end(db, st, src, 0);
 			goto out;
 		}
 	}
-	db->in_foreach = 1;
 	/* Bounded by the rows of the table. */
 	for (;;) {
 		src = sqlite3_step(st);
@@ -2756,10 +2778,7 @@ walk(struct db *db, db_token_fn fn, db_counts_fn cfn, void *ctx,
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0 && src != SQLITE_DONE)
-		rc = sql_err(db, src);
-	stmt_done(st);
-	db->in_foreach = 0;
+	rc = walk_end(db, st, src, rc);
 out:
 	return rc;
 }
@@ -2787,18 +2806,9 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 	int src;
 	int rc;
 
-	rc = usable(db);
+	rc = walk_begin(db, fn != NULL, S_MSG_ALL, "db_foreach_msg", &st);
 	if (rc != 0)
 		goto out;
-	if (fn == NULL || db->in_foreach) {
-		rc = errf(db, DB_EINVAL, "db_foreach_msg: no function, or "
-		    "nested");
-		goto out;
-	}
-	rc = get_stmt(db, S_MSG_ALL, &st);
-	if (rc != 0)
-		goto out;
-	db->in_foreach = 1;
 	/* Bounded by the rows of the table. */
 	for (;;) {
 		src = sqlite3_step(st);
@@ -2820,10 +2830,7 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 		if (rc != 0)
 			break;
 	}
-	if (rc == 0 && src != SQLITE_DONE)
-		rc = sql_err(db, src);
-	stmt_done(st);
-	db->in_foreach = 0;
+	rc = walk_end(db, st, src, rc);
 out:
 	return rc;
 }
