@@ -311,7 +311,6 @@ auto_learn(struct run *r, const struct input_msg *m,
 
 static int maintain(struct run *r, int force);
 
-
 /* After -a has learned: what a training run does once it is over
  * (robx, --max-mail).  Once per run, after the messages are out. */
 static void

@@ -6,9 +6,9 @@
  * of which pipe mode reads at most PIPE_MAX_BYTES), copying every byte
  * except whole header fields named like ours, then writes our fields
  * before the blank line.  A header cut short would let a forged field
- * after the cut through, and put ours in the middle.  The body is copied untouched.  A message
- * that is all header and lacks its final line end gets our fields before
- * its last field, so that no byte of it changes.
+ * after the cut through, and put ours in the middle.  The body is copied
+ * untouched.  A message that is all header and lacks its final line end
+ * gets our fields before its last field, so that no byte of it changes.
  */
 #include <errno.h>
 #include <stdio.h>
