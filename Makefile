@@ -38,7 +38,7 @@ endif
 
 TOK_OBJS = tokenizer/tokenizer.o tokenizer/tokset.o tokenizer/charset.o \
 	tokenizer/html.o tokenizer/words.o tokenizer/sha256.o
-DB_OBJS = db/db.o
+DB_OBJS = db/db.o db/bucket.o
 SRC_OBJS = src/score.o src/input.o src/output.o src/opts.o src/engine.o \
 	src/maint.o src/tune.o
 MAIN_OBJS = src/main.o
@@ -47,7 +47,8 @@ LIB_OBJS = $(TOK_OBJS) $(DB_OBJS) $(SRC_OBJS)
 CHECKS = tests/check_tok tests/check_db tests/check_score tests/check_input \
 	tests/check_output tests/check_tune
 
-HEADERS = tokenizer/tokenizer.h tokenizer/tok_priv.h db/db.h src/*.h
+HEADERS = tokenizer/tokenizer.h tokenizer/tok_priv.h db/db.h db/bucket.h \
+	src/*.h
 
 .PHONY: all deps check-deps check unit e2e bench lint install uninstall \
 	clean demo fuzz fuzz-smoke stress valgrind

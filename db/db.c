@@ -3,12 +3,20 @@
  * db.c - the token store in one SQLite file (the contract is db.h).
  *
  * Schema (PRAGMA user_version = DB_SCHEMA_VERSION):
- *	token(tok TEXT PRIMARY KEY, spam, ham, day) WITHOUT ROWID
- *	msg(digest BLOB PRIMARY KEY, class, msgid, day) WITHOUT ROWID
+ *	tokb(key INTEGER PRIMARY KEY, data BLOB): the tokens in buckets,
+ *	    bucket.h's format; key = bk_key(bk_hash(token), level)
+ *	msg(digest BLOB PRIMARY KEY, class, msgid, day, g) WITHOUT ROWID
  *	meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID:
- *	    spam_msgs, ham_msgs, tok_version, and db_meta_set's keys
- * A token row never holds 0/0: the writes delete it instead.  Counts are
- * kept in [0, COUNT_MAX] so they always fit struct db_counts.
+ *	    spam_msgs, ham_msgs, tok_version, tok_level (the level L of
+ *	    every bucket, BK_LEVEL_MIN up), tok_count (the tokens the
+ *	    buckets hold), and db_meta_set's keys
+ * A bucket never holds a token at 0/0, and is never empty: the writes
+ * drop them.  The level rises (every bucket split in two, or more) when
+ * a write would leave more than BK_AVG tokens a bucket on average.
+ * Counts are kept in [0, COUNT_MAX] so they always fit struct
+ * db_counts.  Schema 1 and 2 kept a row per token, token(tok TEXT
+ * PRIMARY KEY, spam, ham, day, w): migrate_2 moves them into buckets, and
+ * a store of either that cannot be written is read as it is (db->rows).
  *
  * Journal: WAL with synchronous=NORMAL on a local file system; on a
  * network file system (or SPAMSIFT_FORCE_NETFS=1) journal_mode=DELETE
@@ -22,12 +30,12 @@
  * it as well, and a transaction that does not commit drops it (lookups
  * then go back to SQL, which is always right).
  *
- * Batches go through SQL in one statement, not one per token: the
- * eponymous virtual table spamsift_batch shows the caller's arrays (see
- * struct batch), db_lookup joins it with token, db_add_tokens inserts
- * from it.  A statement per token spent more on its own set-up and
- * tear-down than on the B-tree, and a WAL read lock per token cost 3-4
- * times more than one per call.
+ * Batches go through SQL in one statement, not one per bucket: the
+ * eponymous virtual table spamsift_bk shows the keys to read (joined
+ * with tokb) or the buckets to write (inserted from it).  A statement
+ * per bucket spent more on its own set-up and tear-down than on the
+ * B-tree.  spamsift_batch shows a lookup's tokens to join with the token
+ * rows of a store read as it is.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -50,6 +58,7 @@
 #include <sqlite3.h>
 
 #include "db/db.h"
+#include "db/bucket.h"
 
 #define MSGID_BYTES_MAX	998		/* longer Message-IDs cut */
 #define META_KEY_MAX	64		/* longest db_meta_set key */
@@ -65,7 +74,8 @@
 #define PL_MAX_ENTRIES	(UINT32_MAX - 1)	/* an index + 1 fits a slot */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
-#define DB_AS_SCHEMA1	0x100		/* open_once: read schema 1 as is */
+#define DB_AS_ROWS	0x100		/* open_once: read schema 1 or 2 as
+					 * is */
 
 /* statfs(2) f_type values of the network file systems. */
 #define FS_NFS		0x6969
@@ -80,16 +90,16 @@ enum stmt {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_LOOKUP,
-	S_UPSERT,
-	S_DEL_ZERO,
-	S_DECR,
 	S_TOTAL_ADD,
 	S_META_GET,
 	S_META_SET,
 	S_MSG_GET,
 	S_MSG_SET,
 	S_MSG_DEL,
-	S_ADD_BATCH,
+	S_BK_GET,
+	S_BK_PUT,
+	S_BK_DEL,
+	S_BK_DROP_BELOW,
 	S_LOOKUP_BATCH,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
@@ -101,10 +111,7 @@ enum stmt {
 	S_COUNT_MSG,
 	S_USER_VERSION,
 	S_JOURNAL,
-	S_SCALE_SPAM,
-	S_SCALE_HAM,
-	S_DEL_EMPTY,
-	S_PRUNE,
+	S_BK_ALL,
 	S_VACUUM,
 	S_CHECKPOINT,
 	S_INTEGRITY,
@@ -129,21 +136,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_LOOKUP] = "SELECT spam, ham, w FROM token WHERE tok = ?1",
-	/* Used when a delta is positive, so the row cannot end at 0/0. */
-	[S_UPSERT] = "INSERT INTO token(tok, spam, ham, day, w) VALUES(?1, "
-	    "min(4294967295, max(0, ?2)), min(4294967295, max(0, ?3)), ?4, "
-	    "min(2147483647, max(-2147483647, ?5))) "
-	    "ON CONFLICT(tok) DO UPDATE SET "
-	    "spam = min(4294967295, max(0, spam + ?2)), "
-	    "ham = min(4294967295, max(0, ham + ?3)), day = ?4, "
-	    "w = min(2147483647, max(-2147483647, w + ?5))",
-	/* Used when no delta is positive: drop the row if it reaches 0/0,
-	 * else lower it; a missing row stays missing. */
-	[S_DEL_ZERO] = "DELETE FROM token "
-	    "WHERE tok = ?1 AND spam + ?2 <= 0 AND ham + ?3 <= 0",
-	[S_DECR] = "UPDATE token SET spam = max(0, spam + ?2), "
-	    "ham = max(0, ham + ?3), day = ?4, "
-	    "w = min(2147483647, max(-2147483647, w + ?5)) WHERE tok = ?1",
 	[S_TOTAL_ADD] = "INSERT INTO meta(key, value) VALUES(?1, max(0, ?2)) "
 	    "ON CONFLICT(key) DO UPDATE SET value = max(0, value + ?2)",
 	[S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -155,16 +147,16 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "class = excluded.class, g = excluded.g, "
 	    "msgid = coalesce(excluded.msgid, msgid), day = excluded.day",
 	[S_MSG_DEL] = "DELETE FROM msg WHERE digest = ?1",
-	/* S_UPSERT for every row of spamsift_batch, in one statement ("WHERE
-	 * true" parts the SELECT from ON CONFLICT).  Its deltas are checked
-	 * to lie in 0 to DELTA_MAX = COUNT_MAX already. */
-	[S_ADD_BATCH] = "INSERT INTO token(tok, spam, ham, day, w) "
-	    "SELECT tok, ds, dh, ?1, dw FROM spamsift_batch WHERE true "
-	    "ON CONFLICT(tok) DO UPDATE SET "
-	    "spam = min(4294967295, max(0, spam + excluded.spam)), "
-	    "ham = min(4294967295, max(0, ham + excluded.ham)), "
-	    "day = excluded.day, "
-	    "w = min(2147483647, max(-2147483647, w + excluded.w))",
+	/* The buckets of spamsift_bk's keys that exist, in its order
+	 * (rowid: the index into it). */
+	[S_BK_GET] = "SELECT b.rowid, t.data FROM spamsift_bk AS b "
+	    "CROSS JOIN tokb AS t ON t.key = b.key",
+	[S_BK_PUT] = "INSERT OR REPLACE INTO tokb(key, data) "
+	    "SELECT key, data FROM spamsift_bk WHERE data IS NOT NULL",
+	[S_BK_DEL] = "DELETE FROM tokb WHERE key IN "
+	    "(SELECT key FROM spamsift_bk WHERE data IS NULL)",
+	[S_BK_DROP_BELOW] = "DELETE FROM tokb WHERE key < ?1",
+	[S_BK_ALL] = "SELECT key, data FROM tokb ORDER BY key",
 	/* Every token of spamsift_batch in one statement, the batch outside
 	 * (CROSS JOIN keeps that order): rowid is the index into it. */
 	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, t.w "
@@ -186,13 +178,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_COUNT_MSG] = "SELECT count(*) FROM msg",
 	[S_USER_VERSION] = "PRAGMA user_version",
 	[S_JOURNAL] = "PRAGMA journal_mode",
-	[S_SCALE_SPAM] = "UPDATE token "
-	    "SET spam = CAST(spam * ?1 + 0.5 AS INTEGER) WHERE spam > 0",
-	[S_SCALE_HAM] = "UPDATE token "
-	    "SET ham = CAST(ham * ?1 + 0.5 AS INTEGER) WHERE ham > 0",
-	[S_DEL_EMPTY] = "DELETE FROM token WHERE spam <= 0 AND ham <= 0",
-	[S_PRUNE] = "DELETE FROM token "
-	    "WHERE spam + ham <= ?1 AND day < ?2",
 	[S_VACUUM] = "VACUUM",
 	[S_CHECKPOINT] = "PRAGMA wal_checkpoint(TRUNCATE)",
 	[S_INTEGRITY] = "PRAGMA integrity_check(1)",
@@ -235,6 +220,10 @@ static const char schema_v2[] =
 	"ALTER TABLE token ADD COLUMN w INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE msg ADD COLUMN g INTEGER NOT NULL DEFAULT 0;";
 
+/* Schema version 2 -> 3: the tokens in buckets (migrate_2 moves them). */
+static const char schema_v3[] =
+	"CREATE TABLE tokb(key INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+
 /* One preloaded token. */
 struct pl_ent {
 	size_t off;		/* key bytes in the arena */
@@ -260,10 +249,9 @@ struct preload {
 	size_t arena_cap;
 };
 
-/* The rows of a batch, read by SQL through the virtual table
- * spamsift_batch(tok, ds, dh): for db_lookup every i < n (ds, dh NULL),
- * for db_add_tokens the ones whose deltas only add (neither negative,
- * not both zero). */
+/* A call's tokens: db_lookup's (ds, dh, dw NULL), read by SQL through
+ * the virtual table spamsift_batch(tok) when the store is read as rows;
+ * db_add_tokens' with their changes (dw may be NULL). */
 struct batch {
 	size_t n;
 	const char *const *toks;
@@ -271,6 +259,33 @@ struct batch {
 	const int64_t *ds;
 	const int64_t *dh;
 	const int64_t *dw;	/* NULL: no weight changes */
+};
+
+/* A growable byte buffer, owned by its user: buf_free(). */
+struct bk_buf {
+	unsigned char *p;
+	size_t cap;
+};
+
+/* What the virtual table spamsift_bk(key, data) shows: n keys, and with
+ * buf their buckets (buf + off[i], len[i] bytes; NULL data when len[i]
+ * is 0).  One statement reads or writes many buckets through it. */
+struct bk_view {
+	size_t n;
+	const int64_t *key;
+	const size_t *off;
+	const size_t *len;
+	const unsigned char *buf;
+};
+
+/* Buckets encoded for writing, all in one statement (out_flush). */
+struct bk_out {
+	int64_t *key;
+	size_t *off;
+	size_t *len;		/* 0: delete the bucket */
+	size_t n, cap;
+	struct bk_buf buf;
+	size_t used;
 };
 
 struct db {
@@ -285,12 +300,45 @@ struct db {
 	int old_schema;		/* read-only, and the schema needs an
 				 * upgrade (db_open) */
 	int schema1;		/* read as schema 1 (stmt_sql_v1) */
+	int rows;		/* read token rows: schema 1 or 2 that
+				 * could not be upgraded */
+	struct bk_vec bv;	/* a bucket read */
+	struct bk_vec mv;	/* a bucket to write */
+	struct bk_view bkv;	/* what spamsift_bk shows now */
+	struct bk_out out;	/* buckets waiting to be written */
 	struct preload pl;
 	struct batch bt;	/* what spamsift_batch shows now */
 	sqlite3_stmt *st[S_COUNT];
 	int err_rc;
 	char errmsg[ERRMSG_BYTES];
 };
+
+/* Make room for want bytes in b. */
+static int
+buf_reserve(struct bk_buf *b, size_t want)
+{
+	unsigned char *np;
+	size_t nc;
+
+	if (want <= b->cap)
+		return 0;
+	nc = b->cap ? b->cap : 4096;
+	while (nc < want)
+		nc *= 2;
+	np = realloc(b->p, nc);
+	if (np == NULL)
+		return DB_ENOMEM;
+	b->p = np;
+	b->cap = nc;
+	return 0;
+}
+
+static void
+buf_free(struct bk_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
 
 /*
  * Errors
@@ -626,38 +674,12 @@ clamp_count(int64_t v)
  * The preload hash table
  */
 
-/* Eight bytes at a time (the table is in memory only, so byte order
- * does not matter), then Murmur3's finaliser, which spreads every byte
- * into the low bits the mask keeps and the top half the tag keeps. */
+/* The stored buckets' hash (bucket.h): its low bits pick the slot, its
+ * top half is the tag. */
 static uint64_t
 pl_hash(const char *tok, size_t len)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)len, w;
-	uint32_t lo, hi;
-	size_t i = 0;
-
-	for (; len - i >= 8; i += 8) {	/* len <= DB_TOKEN_BYTES_MAX */
-		memcpy(&w, tok + i, 8);
-		h = (h ^ w) * 0x87C37B91114253D5ULL;
-		h ^= h >> 31;
-	}
-	if (len - i >= 4) {
-		/* The last 4-7 bytes as two overlapping loads (the length
-		 * went in at the start). */
-		memcpy(&lo, tok + i, 4);
-		memcpy(&hi, tok + len - 4, 4);
-		w = (uint64_t)lo | (uint64_t)hi << 32;
-		h = (h ^ w) * 0x87C37B91114253D5ULL;
-	} else if (i < len) {
-		w = (uint64_t)(unsigned char)tok[i] << 16 |
-		    (uint64_t)(unsigned char)tok[i + (len - i) / 2] << 8 |
-		    (unsigned char)tok[len - 1];
-		h = (h ^ w) * 0x87C37B91114253D5ULL;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	return bk_hash(tok, len);
 }
 
 static void
@@ -972,14 +994,14 @@ pl_drop_dirty(struct db *db)
 
 /*
  * The batch table: an eponymous virtual table over db->bt, so that one
- * INSERT ... SELECT writes a whole batch.  Per row it saves the
- * statement's set-up and tear-down, and rows in key order past the end
- * of the table are appended without a search from the root.
+ * SELECT looks a whole batch up in a store read as rows: per row it
+ * saves the statement's set-up and tear-down.
  */
 
 struct bt_vtab {
 	sqlite3_vtab base;
 	struct db *db;
+	const size_t *nrows;	/* db->bt.n or db->bkv.n */
 };
 
 struct bt_cursor {
@@ -987,33 +1009,15 @@ struct bt_cursor {
 	size_t i;
 };
 
-/* Whether row i is shown: every row to look up (no deltas), the rows
- * that only add to write. */
+/* Connect a batch table declared as decl: view, spamsift_bk. */
 static int
-bt_adds(const struct batch *bt, size_t i)
-{
-	if (bt->ds == NULL)
-		return 1;
-	return bt->ds[i] >= 0 && bt->dh[i] >= 0 &&
-	    (bt->ds[i] > 0 || bt->dh[i] > 0);
-}
-
-/* Row i's weight change (0 when the batch has none). */
-static int64_t
-bt_dw(const struct batch *bt, size_t i)
-{
-	return bt->dw != NULL ? bt->dw[i] : 0;
-}
-
-static int
-bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
-    sqlite3_vtab **out, char **err)
+vt_connect(sqlite3 *sq, void *aux, sqlite3_vtab **out, const char *decl,
+    int view)
 {
 	struct bt_vtab *v;
 	int src;
 
-	src = sqlite3_declare_vtab(sq, "CREATE TABLE x(tok TEXT, "
-	    "ds INTEGER, dh INTEGER, dw INTEGER)");
+	src = sqlite3_declare_vtab(sq, decl);
 	if (src != SQLITE_OK)
 		return src;
 	/* Never usable from the schema (views, triggers). */
@@ -1023,8 +1027,16 @@ bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
 		return SQLITE_NOMEM;
 	memset(v, 0, sizeof(*v));
 	v->db = aux;
+	v->nrows = view ? &v->db->bkv.n : &v->db->bt.n;
 	*out = &v->base;
 	return SQLITE_OK;
+}
+
+static int
+bt_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
+    sqlite3_vtab **out, char **err)
+{
+	return vt_connect(sq, aux, out, "CREATE TABLE x(tok TEXT)", 0);
 }
 
 static int
@@ -1040,8 +1052,8 @@ bt_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
 	const struct bt_vtab *bv = (const struct bt_vtab *)v;
 
 	/* A full scan, always: no constraint is used. */
-	info->estimatedCost = (double)bv->db->bt.n + 1.0;
-	info->estimatedRows = (sqlite3_int64)bv->db->bt.n + 1;
+	info->estimatedCost = (double)*bv->nrows + 1.0;
+	info->estimatedRows = (sqlite3_int64)*bv->nrows + 1;
 	return SQLITE_OK;
 }
 
@@ -1065,29 +1077,18 @@ bt_close(sqlite3_vtab_cursor *c)
 	return SQLITE_OK;
 }
 
-/* Move c to the first row at or after i that adds. */
-static void
-bt_seek(struct bt_cursor *c, size_t i)
-{
-	const struct batch *bt = &((struct bt_vtab *)c->base.pVtab)->db->bt;
-
-	while (i < bt->n && !bt_adds(bt, i))	/* bounded by n */
-		i++;
-	c->i = i;
-}
-
 static int
 bt_filter(sqlite3_vtab_cursor *c, int idxnum, const char *idxstr, int argc,
     sqlite3_value **argv)
 {
-	bt_seek((struct bt_cursor *)c, 0);
+	((struct bt_cursor *)c)->i = 0;
 	return SQLITE_OK;
 }
 
 static int
 bt_next(sqlite3_vtab_cursor *c)
 {
-	bt_seek((struct bt_cursor *)c, ((struct bt_cursor *)c)->i + 1);
+	((struct bt_cursor *)c)->i++;
 	return SQLITE_OK;
 }
 
@@ -1096,7 +1097,7 @@ bt_eof(sqlite3_vtab_cursor *c)
 {
 	const struct bt_cursor *bc = (const struct bt_cursor *)c;
 
-	return bc->i >= ((struct bt_vtab *)c->pVtab)->db->bt.n;
+	return bc->i >= *((struct bt_vtab *)c->pVtab)->nrows;
 }
 
 static int
@@ -1108,13 +1109,8 @@ bt_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 	if (col == 0)
 		sqlite3_result_text(ctx, bt->toks[bc->i], (int)bt->lens[bc->i],
 		    SQLITE_STATIC);
-	else if (bt->ds == NULL)
-		sqlite3_result_null(ctx);
-	else if (col == 3)
-		sqlite3_result_int64(ctx, bt_dw(bt, bc->i));
 	else
-		sqlite3_result_int64(ctx, col == 1 ? bt->ds[bc->i] :
-		    bt->dh[bc->i]);
+		sqlite3_result_null(ctx);
 	return SQLITE_OK;
 }
 
@@ -1138,6 +1134,48 @@ static const sqlite3_module bt_module = {
 	.xNext = bt_next,
 	.xEof = bt_eof,
 	.xColumn = bt_column,
+	.xRowid = bt_rowid,
+};
+
+/* spamsift_bk(key, data): db->bkv, in the same way (its cursor is a
+ * struct bt_cursor too). */
+static int
+bv_connect(sqlite3 *sq, void *aux, int argc, const char *const *argv,
+    sqlite3_vtab **out, char **err)
+{
+	return vt_connect(sq, aux, out, "CREATE TABLE x(key INTEGER, "
+	    "data BLOB)", 1);
+}
+
+static int
+bv_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+	const struct bt_cursor *bc = (const struct bt_cursor *)c;
+	const struct bk_view *bv = &((struct bt_vtab *)c->pVtab)->db->bkv;
+
+	if (col == 0)
+		sqlite3_result_int64(ctx, bv->key[bc->i]);
+	else if (bv->buf == NULL || bv->len[bc->i] == 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_blob(ctx, bv->buf + bv->off[bc->i],
+		    (int)bv->len[bc->i], SQLITE_STATIC);
+	return SQLITE_OK;
+}
+
+static const sqlite3_module bv_module = {
+	.iVersion = 0,
+	.xCreate = NULL,		/* eponymous only */
+	.xConnect = bv_connect,
+	.xBestIndex = bt_best_index,
+	.xDisconnect = bt_disconnect,
+	.xDestroy = bt_disconnect,
+	.xOpen = bt_open,
+	.xClose = bt_close,
+	.xFilter = bt_filter,
+	.xNext = bt_next,
+	.xEof = bt_eof,
+	.xColumn = bv_column,
 	.xRowid = bt_rowid,
 };
 
@@ -1435,6 +1473,9 @@ open_sqlite(struct db *db, int busy_ms)
 	sqlite3_busy_timeout(db->sq, busy_ms);
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	src = sqlite3_create_module(db->sq, "spamsift_batch", &bt_module, db);
+	if (src == SQLITE_OK)
+		src = sqlite3_create_module(db->sq, "spamsift_bk", &bv_module,
+		    db);
 	if (src != SQLITE_OK) {
 		rc = sql_err(db, src);
 		goto out;
@@ -1555,10 +1596,13 @@ migrate_1(struct db *db, int tok_version)
 
 typedef int (*migrate_fn)(struct db *db, int tok_version);
 
+static int migrate_2(struct db *db, int tok_version);
+
 /* migrations[v] takes the schema from version v to v + 1. */
 static const migrate_fn migrations[DB_SCHEMA_VERSION] = {
 	migrate_0,
 	migrate_1,
+	migrate_2,
 };
 
 static int
@@ -1596,8 +1640,10 @@ migrate(struct db *db, int tok_version)
 		if (v == 0)
 			rc = errf(db, DB_ENOENT, "empty database, nothing "
 			    "trained yet");
-		else if (v == 1 && (db->flags & DB_AS_SCHEMA1))
-			db->schema1 = 1;
+		else if ((v == 1 || v == 2) && (db->flags & DB_AS_ROWS)) {
+			db->rows = 1;
+			db->schema1 = v == 1;
+		}
 		else {
 			db->old_schema = 1;
 			rc = errf(db, DB_EPERM, "schema version %lld needs "
@@ -1716,7 +1762,7 @@ open_once(struct db **out, const char *path, int flags, int tok_version,
 		*out = NULL;
 	if (out == NULL || path == NULL || path[0] == '\0' ||
 	    (flags & ~(DB_CREATE | DB_READONLY | DB_ANY_TOKVER |
-	    DB_AS_SCHEMA1)) != 0 ||
+	    DB_AS_ROWS)) != 0 ||
 	    ((flags & DB_CREATE) && (flags & DB_READONLY)) || busy_ms < 0) {
 		rc = DB_EINVAL;
 		goto out;
@@ -1774,8 +1820,8 @@ out:
 /* A store of an older schema opened read-only (a delivery, after an
  * upgrade of spamsift) is upgraded through a read-write handle first when
  * its file can be written: refusing would fail every delivery until the
- * user happened to train.  A schema 1 store that cannot be written is
- * read as it is (no weights). */
+ * user happened to train.  A schema 1 or 2 store that cannot be written
+ * is read as it is: its token rows (schema 1: no weights). */
 int
 db_open(struct db **out, const char *path, int flags, int tok_version,
     int busy_ms)
@@ -1783,7 +1829,7 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	struct db *rw = NULL;
 	int rc;
 
-	if (flags & DB_AS_SCHEMA1) {
+	if (flags & DB_AS_ROWS) {
 		if (out != NULL)
 			*out = NULL;
 		return DB_EINVAL;
@@ -1795,7 +1841,7 @@ db_open(struct db **out, const char *path, int flags, int tok_version,
 	rc = open_once(&rw, path, flags & ~DB_READONLY, tok_version, busy_ms);
 	db_close(rw);
 	db_close(*out);
-	rc = open_once(out, path, flags | (rc != 0 ? DB_AS_SCHEMA1 : 0),
+	rc = open_once(out, path, flags | (rc != 0 ? DB_AS_ROWS : 0),
 	    tok_version, busy_ms);
 	return rc;
 }
@@ -1811,6 +1857,12 @@ db_close(struct db *db)
 		close_sqlite(db);
 	}
 	pl_free(&db->pl);
+	bk_vec_free(&db->bv);
+	bk_vec_free(&db->mv);
+	free(db->out.key);
+	free(db->out.off);
+	free(db->out.len);
+	buf_free(&db->out.buf);
 	free(db->path);
 	free(db);
 }
@@ -1858,6 +1910,874 @@ read_end(struct db *db, int began, int rc)
 	if (rc != 0)
 		rollback_quiet(db);
 out:
+	return rc;
+}
+
+/*
+ * Buckets (bucket.h): the tokens of a schema 3 store, many to a row of
+ * tokb(key INTEGER PRIMARY KEY, data BLOB).  A write reads and rewrites
+ * each bucket it touches once; a bulk flush rewrites the store in key
+ * order, a few thousand rows instead of a B-tree insert per token.
+ */
+
+/* The store's level (its snapshot's, or its transaction's). */
+static int
+bk_level(struct db *db, int *level)
+{
+	int64_t v = 0;
+	int found = 0;
+	int rc;
+
+	rc = meta_get(db, "tok_level", &v, &found);
+	if (rc == 0 && (!found || v < BK_LEVEL_MIN || v > BK_LEVEL_MAX))
+		rc = errf(db, DB_ECORRUPT, "bucket level missing or out of "
+		    "range");
+	if (rc == 0)
+		*level = (int)v;
+	return rc;
+}
+
+/* How many tokens the store holds, as its writes counted them. */
+static int
+bk_count(struct db *db, int64_t *n)
+{
+	int found = 0;
+	int rc;
+
+	rc = meta_get(db, "tok_count", n, &found);
+	if (rc == 0 && (!found || *n < 0))
+		rc = errf(db, DB_ECORRUPT, "token count missing or negative");
+	return rc;
+}
+
+/* Copy the bucket blob of n bytes (key names it in errors) into b and
+ * decode it into v. */
+static int
+bk_take(struct db *db, int64_t key, const void *blob, int n,
+    struct bk_vec *v, struct bk_buf *b)
+{
+	int r;
+
+	v->n = 0;
+	if (blob == NULL || n <= 0) {
+		if (sqlite3_errcode(db->sq) == SQLITE_NOMEM)
+			return errf(db, DB_ENOMEM, "out of memory");
+		return errf(db, DB_ECORRUPT, "token bucket %lld is empty",
+		    (long long)key);
+	}
+	if (buf_reserve(b, (size_t)n) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	memcpy(b->p, blob, (size_t)n);
+	r = bk_decode(b->p, (size_t)n, v);
+	if (r == -1)
+		return errf(db, DB_ENOMEM, "out of memory");
+	if (r != 0)
+		return errf(db, DB_ECORRUPT, "token bucket %lld is damaged",
+		    (long long)key);
+	return 0;
+}
+
+/* Queue bucket key as e[0..n) (in bk_cmp order) for out_flush; none:
+ * delete it. */
+static int
+out_put(struct db *db, int64_t key, const struct bk_ent *e, size_t n)
+{
+	struct bk_out *o = &db->out;
+	size_t nc, need;
+	void *p;
+
+	if (o->n == o->cap) {
+		nc = o->cap ? o->cap * 2 : 1024;
+		p = realloc(o->key, nc * sizeof(*o->key));
+		if (p == NULL)
+			goto nomem;
+		o->key = p;
+		p = realloc(o->off, nc * sizeof(*o->off));
+		if (p == NULL)
+			goto nomem;
+		o->off = p;
+		p = realloc(o->len, nc * sizeof(*o->len));
+		if (p == NULL)
+			goto nomem;
+		o->len = p;
+		o->cap = nc;
+	}
+	o->key[o->n] = key;
+	o->off[o->n] = o->used;
+	o->len[o->n] = 0;
+	if (n > 0) {
+		need = bk_bound(e, n);
+		if (need > INT_MAX)
+			return errf(db, DB_EINVAL, "token bucket %lld would "
+			    "pass 2 GiB", (long long)key);
+		if (buf_reserve(&o->buf, o->used + need) != 0)
+			goto nomem;
+		o->len[o->n] = bk_encode(e, n, o->buf.p + o->used);
+		o->used += o->len[o->n];
+	}
+	o->n++;
+	return 0;
+nomem:
+	return errf(db, DB_ENOMEM, "out of memory");
+}
+
+/* Write the queued buckets: the deletions, then the rest in one
+ * statement (a statement per bucket cost more than its B-tree work). */
+static int
+out_flush(struct db *db)
+{
+	struct bk_out *o = &db->out;
+	size_t i, ndel = 0;
+	int rc = 0;
+
+	if (o->n == 0)
+		return 0;
+	for (i = 0; i < o->n; i++)
+		ndel += o->len[i] == 0;
+	db->bkv.n = o->n;
+	db->bkv.key = o->key;
+	db->bkv.off = o->off;
+	db->bkv.len = o->len;
+	db->bkv.buf = o->buf.p;
+	if (ndel > 0)
+		rc = run_id(db, S_BK_DEL);
+	if (rc == 0 && ndel < o->n)
+		rc = run_id(db, S_BK_PUT);
+	memset(&db->bkv, 0, sizeof(db->bkv));
+	o->n = 0;
+	o->used = 0;
+	return rc;
+}
+
+/* Sort idx[0..n) stably by keys[idx[i]] - base, each below 2^bits: LSD
+ * radix, 8 bits a pass; tmp holds n. */
+static void
+radix_by_key(uint32_t *idx, uint32_t *tmp, size_t n, const int64_t *keys,
+    int64_t base, int bits)
+{
+	size_t cnt[256];
+	uint32_t *from = idx, *to = tmp, *sw;
+	size_t i, sum, c;
+	int shift;
+
+	for (shift = 0; shift < bits; shift += 8) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[(uint64_t)(keys[from[i]] - base) >> shift & 0xff]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			to[cnt[(uint64_t)(keys[from[i]] - base) >> shift &
+			    0xff]++] = from[i];
+		sw = from;
+		from = to;
+		to = sw;
+	}
+	if (from != idx)
+		memcpy(idx, from, n * sizeof(*idx));
+}
+
+/* A batch in bucket order: its tokens' keys, and idx, the order that
+ * goes bucket by bucket and in each in bytewise order. */
+struct bk_order {
+	int64_t *key;		/* per token */
+	uint32_t *idx;
+};
+
+static void
+bk_order_free(struct bk_order *o)
+{
+	free(o->key);
+	free(o->idx);
+	memset(o, 0, sizeof(*o));
+}
+
+/* For qsort: the batch tokens in bytewise order. */
+struct tok_ref {
+	const char *tok;
+	size_t len;
+	uint32_t i;
+};
+
+static int
+tok_ref_cmp(const void *a, const void *b)
+{
+	const struct tok_ref *x = a, *y = b;
+	int c = bk_cmp(x->tok, x->len, y->tok, y->len);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Order n tokens for level: bytewise first (they usually come so), then
+ * stably by key. */
+static int
+bk_order(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, int level, struct bk_order *o)
+{
+	struct tok_ref *refs = NULL;
+	uint32_t *tmp = NULL;
+	size_t i;
+	int sorted = 1;
+	int rc = 0;
+
+	memset(o, 0, sizeof(*o));
+	if (n > UINT32_MAX) {
+		rc = errf(db, DB_EINVAL, "more than %u tokens in one call",
+		    (unsigned)UINT32_MAX);
+		goto out;
+	}
+	o->key = malloc(n * sizeof(*o->key));
+	o->idx = malloc(n * sizeof(*o->idx));
+	tmp = malloc(n * sizeof(*tmp));
+	if (o->key == NULL || o->idx == NULL || tmp == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		o->key[i] = bk_key(bk_hash(toks[i], lens[i]), level);
+		o->idx[i] = (uint32_t)i;
+		if (i > 0 && sorted && bk_cmp(toks[i - 1], lens[i - 1],
+		    toks[i], lens[i]) > 0)
+			sorted = 0;
+	}
+	if (!sorted) {
+		refs = malloc(n * sizeof(*refs));
+		if (refs == NULL)
+			goto nomem;
+		for (i = 0; i < n; i++) {
+			refs[i].tok = toks[i];
+			refs[i].len = lens[i];
+			refs[i].i = (uint32_t)i;
+		}
+		qsort(refs, n, sizeof(*refs), tok_ref_cmp);
+		for (i = 0; i < n; i++)
+			o->idx[i] = refs[i].i;
+	}
+	radix_by_key(o->idx, tmp, n, o->key, (int64_t)1 << level, level);
+	goto out;
+nomem:
+	rc = errf(db, DB_ENOMEM, "out of memory");
+	bk_order_free(o);
+out:
+	free(refs);
+	free(tmp);
+	return rc;
+}
+
+/* A token's change, as the schema 2 SQL made it: counts stop at 0 and
+ * COUNT_MAX, the weight at +-WEIGHT_MAX. */
+static void
+bk_change(struct bk_ent *e, int64_t ds, int64_t dh, int64_t dw, int64_t day)
+{
+	e->spam = clamp_count((int64_t)e->spam + ds);
+	e->ham = clamp_count((int64_t)e->ham + dh);
+	e->w = clamp_weight((int64_t)e->w + dw);
+	e->day = day;
+}
+
+/* The changes of one run of a batch (o->idx[a..b), one bucket) merged
+ * with that bucket's tokens (db->bv) into db->mv: a token missing is
+ * added only by a positive change, one reaching 0/0 is dropped; *delta
+ * counts the tokens gained. */
+static int
+bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
+    const struct batch *bt, int64_t day, int64_t *delta)
+{
+	const struct bk_vec *old = &db->bv;
+	struct bk_vec *out = &db->mv;
+	struct bk_ent *last;
+	size_t i = 0, j = a, t;
+	int c;
+
+	out->n = 0;
+	if (bk_vec_reserve(out, old->n + (b - a)) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	/* Each pass takes a token of old or of the run. */
+	while (i < old->n || j < b) {
+		t = j < b ? o->idx[j] : 0;
+		c = j == b ? -1 : i < old->n ? bk_cmp(old->e[i].tok,
+		    old->e[i].len, bt->toks[t], bt->lens[t]) : 1;
+		if (c < 0) {
+			out->e[out->n++] = old->e[i++];
+			continue;
+		}
+		j++;
+		last = out->n > 0 ? &out->e[out->n - 1] : NULL;
+		if (c == 0) {
+			out->e[out->n++] = old->e[i++];
+		} else if (last != NULL && bk_cmp(last->tok, last->len,
+		    bt->toks[t], bt->lens[t]) == 0) {
+			/* The same token twice in the batch: in turn. */
+		} else if (bt->ds[t] > 0 || bt->dh[t] > 0) {
+			memset(&out->e[out->n], 0, sizeof(out->e[0]));
+			out->e[out->n].tok = bt->toks[t];
+			out->e[out->n].len = (uint32_t)bt->lens[t];
+			out->n++;
+			(*delta)++;
+		} else {
+			continue;	/* lowering a token not stored */
+		}
+		last = &out->e[out->n - 1];
+		bk_change(last, bt->ds[t], bt->dh[t],
+		    bt->dw != NULL ? bt->dw[t] : 0, day);
+		if (last->spam == 0 && last->ham == 0) {
+			out->n--;
+			(*delta)--;
+		}
+	}
+	return 0;
+}
+
+/* What a walk over every bucket calls: fn(db, ctx, key, tokens). */
+typedef int (*bk_scan_fn)(struct db *db, void *ctx, int64_t key,
+    const struct bk_vec *v);
+
+/* Call fn for every bucket, in key order, from one statement (one
+ * snapshot) until it returns non-zero. */
+static int
+bk_scan(struct db *db, bk_scan_fn fn, void *ctx)
+{
+	struct bk_vec v = { 0 };
+	struct bk_buf b = { 0 };
+	sqlite3_stmt *st = NULL;
+	int64_t key;
+	int src = SQLITE_DONE;
+	int rc;
+
+	rc = get_stmt(db, S_BK_ALL, &st);
+	if (rc != 0)
+		goto out;
+	/* Bounded by the rows of tokb. */
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+		key = sqlite3_column_int64(st, 0);
+		rc = bk_take(db, key, sqlite3_column_blob(st, 1),
+		    sqlite3_column_bytes(st, 1), &v, &b);
+		if (rc == 0)
+			rc = fn(db, ctx, key, &v);
+		if (rc != 0)
+			break;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	stmt_done(st);
+out:
+	bk_vec_free(&v);
+	buf_free(&b);
+	return rc;
+}
+
+/* Split the buckets of v (key, of level from) into their buckets of
+ * level to (> from) and queue them. */
+static int
+split_bucket(struct db *db, int64_t key, const struct bk_vec *v, int from,
+    int to)
+{
+	int64_t *nkey = NULL;
+	uint32_t *idx = NULL, *tmp = NULL;
+	size_t n = v->n ? v->n : 1, i, a, b;
+	int rc = 0;
+
+	nkey = calloc(n, sizeof(*nkey));
+	idx = malloc(n * sizeof(*idx));
+	tmp = malloc(n * sizeof(*tmp));
+	if (nkey == NULL || idx == NULL || tmp == NULL ||
+	    bk_vec_reserve(&db->mv, v->n) != 0) {
+		rc = errf(db, DB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < v->n; i++) {
+		nkey[i] = bk_key(bk_hash(v->e[i].tok, v->e[i].len), to);
+		idx[i] = (uint32_t)i;
+	}
+	radix_by_key(idx, tmp, v->n, nkey, key << (to - from), to - from);
+	for (i = 0; i < v->n; i++)
+		db->mv.e[i] = v->e[idx[i]];
+	for (a = 0; a < v->n && rc == 0; a = b) {
+		for (b = a + 1; b < v->n && nkey[idx[b]] == nkey[idx[a]]; b++)
+			;
+		rc = out_put(db, nkey[idx[a]], db->mv.e + a, b - a);
+	}
+out:
+	free(nkey);
+	free(idx);
+	free(tmp);
+	return rc;
+}
+
+/* bk_scan's ctx for a split. */
+struct relevel {
+	int from, to;
+};
+
+static int
+relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	const struct relevel *rl = ctx;
+
+	if (key < (int64_t)1 << rl->from || key >= (int64_t)2 << rl->from)
+		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
+		    "level %d", (long long)key, rl->from);
+	return split_bucket(db, key, v, rl->from, rl->to);
+}
+
+/* Split every bucket of level from into its buckets of level to (> from),
+ * in the same transaction: the new ones are written past the old, which
+ * then go in one statement. */
+static int
+bk_relevel(struct db *db, int from, int to)
+{
+	struct relevel rl = { from, to };
+	sqlite3_stmt *st = NULL;
+	int src;
+	int rc;
+
+	db->out.n = 0;
+	db->out.used = 0;
+	rc = bk_scan(db, relevel_bucket, &rl);
+	if (rc == 0)
+		rc = out_flush(db);
+	if (rc == 0)
+		rc = get_stmt(db, S_BK_DROP_BELOW, &st);
+	if (rc == 0) {
+		src = sqlite3_bind_int64(st, 1, (int64_t)1 << to);
+		rc = run_bound(db, st, src);
+	}
+	if (rc == 0)
+		rc = meta_set(db, "tok_level", to);
+	db->out.n = 0;
+	db->out.used = 0;
+	return rc;
+}
+
+/* The level for n tokens: at most BK_AVG a bucket on average. */
+static int
+bk_level_for(int64_t n, int level)
+{
+	while (level < BK_LEVEL_MAX && n > (int64_t)BK_AVG << level)
+		level++;
+	return level;
+}
+
+/* The runs of an ordered batch: run r is o->idx[start[r]..start[r + 1])
+ * and goes to bucket key[r]. */
+struct bk_runs {
+	int64_t *key;
+	size_t *start;
+	size_t n;
+};
+
+static void
+runs_free(struct bk_runs *r)
+{
+	free(r->key);
+	free(r->start);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+bk_runs(struct db *db, const struct bk_order *o, size_t n, struct bk_runs *r)
+{
+	size_t a, b;
+
+	memset(r, 0, sizeof(*r));
+	r->key = malloc((n + 1) * sizeof(*r->key));
+	r->start = malloc((n + 1) * sizeof(*r->start));
+	if (r->key == NULL || r->start == NULL) {
+		runs_free(r);
+		return errf(db, DB_ENOMEM, "out of memory");
+	}
+	for (a = 0; a < n; a = b) {	/* bounded by n */
+		for (b = a + 1; b < n && o->key[o->idx[b]] ==
+		    o->key[o->idx[a]]; b++)
+			;
+		r->key[r->n] = o->key[o->idx[a]];
+		r->start[r->n++] = a;
+	}
+	r->start[r->n] = n;
+	return 0;
+}
+
+/* What each bucket read through S_BK_GET is given to: run r of the
+ * batch and its bucket's bytes (NULL: the bucket does not exist). */
+typedef int (*bk_run_fn)(struct db *db, void *ctx, size_t r,
+    const unsigned char *blob, size_t len);
+
+/* Read the buckets of the runs in one statement, and call fn for every
+ * run in order, with its bucket or without. */
+static int
+bk_read_runs(struct db *db, const struct bk_runs *runs, bk_run_fn fn,
+    void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	size_t r, next = 0;
+	int src = SQLITE_DONE, n;
+	int rc;
+
+	db->bkv.n = runs->n;
+	db->bkv.key = runs->key;
+	rc = get_stmt(db, S_BK_GET, &st);
+	/* Bounded by the runs: a row per key at most. */
+	while (rc == 0) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+		r = (size_t)sqlite3_column_int64(st, 0);
+		blob = sqlite3_column_blob(st, 1);
+		n = sqlite3_column_bytes(st, 1);
+		if (r >= runs->n || r < next) {
+			rc = errf(db, DB_ECORRUPT, "token buckets read out "
+			    "of order");
+			break;
+		}
+		if (blob == NULL || n <= 0) {
+			rc = sqlite3_errcode(db->sq) == SQLITE_NOMEM ?
+			    errf(db, DB_ENOMEM, "out of memory") :
+			    errf(db, DB_ECORRUPT, "token bucket %lld is "
+			    "empty", (long long)runs->key[r]);
+			break;
+		}
+		for (; next < r && rc == 0; next++)
+			rc = fn(db, ctx, next, NULL, 0);
+		if (rc == 0)
+			rc = fn(db, ctx, r, blob, (size_t)n);
+		next = r + 1;
+	}
+	if (rc == 0 && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	if (st != NULL)
+		stmt_done(st);
+	memset(&db->bkv, 0, sizeof(db->bkv));
+	for (; next < runs->n && rc == 0; next++)
+		rc = fn(db, ctx, next, NULL, 0);
+	return rc;
+}
+
+/* bk_apply's ctx. */
+struct apply {
+	const struct bk_order *o;
+	const struct bk_runs *runs;
+	int64_t day;
+	int64_t delta;		/* tokens gained */
+};
+
+/* Merge run r into its bucket (blob, or none) and queue the result. */
+static int
+apply_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
+    size_t len)
+{
+	struct apply *ap = ctx;
+	int64_t key = ap->runs->key[r];
+	int d;
+	int rc;
+
+	db->bv.n = 0;
+	if (blob != NULL) {
+		d = bk_decode(blob, len, &db->bv);
+		if (d == -1)
+			return errf(db, DB_ENOMEM, "out of memory");
+		if (d != 0)
+			return errf(db, DB_ECORRUPT, "token bucket %lld is "
+			    "damaged", (long long)key);
+	}
+	rc = bk_merge(db, ap->o, ap->runs->start[r], ap->runs->start[r + 1],
+	    &db->bt, ap->day, &ap->delta);
+	if (rc != 0 || (blob == NULL && db->mv.n == 0))
+		return rc;
+	return out_put(db, key, db->mv.e, db->mv.n);
+}
+
+/* Apply the batch db->bt (every row, any deltas) stamped with day. */
+static int
+bk_apply(struct db *db, int64_t day)
+{
+	const struct batch *bt = &db->bt;
+	struct bk_order o = { 0 };
+	struct bk_runs runs = { 0 };
+	struct apply ap = { &o, &runs, day, 0 };
+	int64_t count = 0, most;
+	size_t i;
+	int level = 0, want;
+	int rc;
+
+	db->out.n = 0;
+	db->out.used = 0;
+	rc = bk_level(db, &level);
+	if (rc == 0)
+		rc = bk_count(db, &count);
+	if (rc != 0)
+		goto out;
+	/* The level for the most tokens this batch can leave, first: no
+	 * bucket is then written twice. */
+	most = count;
+	for (i = 0; i < bt->n; i++)
+		if (bt->ds[i] > 0 || bt->dh[i] > 0)
+			most++;
+	want = bk_level_for(most, level);
+	if (want > level) {
+		rc = bk_relevel(db, level, want);
+		if (rc != 0)
+			goto out;
+		level = want;
+	}
+	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
+	if (rc == 0)
+		rc = bk_runs(db, &o, bt->n, &runs);
+	if (rc == 0)
+		rc = bk_read_runs(db, &runs, apply_run, &ap);
+	if (rc == 0)
+		rc = out_flush(db);
+	if (rc == 0 && ap.delta != 0)
+		rc = meta_set(db, "tok_count", count + ap.delta);
+out:
+	db->out.n = 0;
+	db->out.used = 0;
+	bk_order_free(&o);
+	runs_free(&runs);
+	return rc;
+}
+
+/* bk_lookup's ctx. */
+struct find {
+	const struct bk_order *o;
+	const struct bk_runs *runs;
+	struct db_counts *out;
+};
+
+/* Look run r's tokens up in its bucket, read in place: both are in
+ * bytewise order, so one pass. */
+static int
+find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
+    size_t len)
+{
+	const struct find *f = ctx;
+	const struct batch *bt = &db->bt;
+	struct bk_cursor cur;
+	struct bk_ent e;
+	size_t j, t;
+	int x = 0;
+
+	if (blob == NULL)
+		return 0;
+	if (bk_cursor_init(&cur, blob, len) != 0)
+		x = -2;
+	for (j = f->runs->start[r]; j < f->runs->start[r + 1] && x >= 0;
+	    j++) {
+		t = f->o->idx[j];
+		x = bk_seek(&cur, bt->toks[t], bt->lens[t], &e);
+		if (x == 1) {
+			f->out[t].spam = e.spam;
+			f->out[t].ham = e.ham;
+			f->out[t].w = e.w;
+		}
+	}
+	if (x < 0)
+		return errf(db, DB_ECORRUPT, "token bucket %lld is damaged",
+		    (long long)f->runs->key[r]);
+	return 0;
+}
+
+/* Look the batch db->bt up, in one snapshot. */
+static int
+bk_lookup(struct db *db, struct db_counts *out)
+{
+	const struct batch *bt = &db->bt;
+	struct bk_order o = { 0 };
+	struct bk_runs runs = { 0 };
+	struct find f = { &o, &runs, out };
+	int level = 0, began = 0;
+	int rc;
+
+	rc = read_begin(db, &began);
+	if (rc != 0)
+		goto out;
+	rc = bk_level(db, &level);
+	if (rc == 0)
+		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
+	if (rc == 0)
+		rc = bk_runs(db, &o, bt->n, &runs);
+	if (rc == 0)
+		rc = bk_read_runs(db, &runs, find_run, &f);
+	rc = read_end(db, began, rc);
+out:
+	bk_order_free(&o);
+	runs_free(&runs);
+	return rc;
+}
+
+/* Rewrite every bucket that fn changes: fn edits v in place (dropping a
+ * token by moving the rest down) and says whether it changed anything;
+ * *dropped counts the tokens dropped. */
+typedef int (*bk_edit_fn)(void *ctx, struct bk_vec *v);
+
+/* bk_scan's ctx for a rewrite. */
+struct rewrite {
+	bk_edit_fn fn;
+	void *ctx;
+	uint64_t gone;
+};
+
+static int
+rewrite_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct rewrite *rw = ctx;
+
+	if (bk_vec_reserve(&db->mv, v->n) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	memcpy(db->mv.e, v->e, v->n * sizeof(*v->e));
+	db->mv.n = v->n;
+	if (!rw->fn(rw->ctx, &db->mv))
+		return 0;
+	rw->gone += v->n - db->mv.n;
+	return out_put(db, key, db->mv.e, db->mv.n);
+}
+
+static int
+bk_rewrite(struct db *db, bk_edit_fn fn, void *ctx, uint64_t *dropped)
+{
+	struct rewrite rw = { fn, ctx, 0 };
+	int64_t count = 0;
+	int rc;
+
+	*dropped = 0;
+	db->out.n = 0;
+	db->out.used = 0;
+	rc = bk_count(db, &count);
+	if (rc == 0)
+		rc = bk_scan(db, rewrite_bucket, &rw);
+	if (rc == 0)
+		rc = out_flush(db);
+	if (rc == 0 && rw.gone > 0)
+		rc = meta_set(db, "tok_count", count > (int64_t)rw.gone ?
+		    count - (int64_t)rw.gone : 0);
+	if (rc == 0)
+		*dropped = rw.gone;
+	db->out.n = 0;
+	db->out.used = 0;
+	return rc;
+}
+
+/* For qsort: entries in bytewise order. */
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct bk_ent *x = a, *y = b;
+
+	return bk_cmp(x->tok, x->len, y->tok, y->len);
+}
+
+/* Version 2 -> 3: every token row into buckets, then the rows dropped.
+ * Rows a bucket cannot hold (no text, 0/0 counts, a key seen before)
+ * are left behind; counts and weights are clamped as reads did. */
+static int
+migrate_2(struct db *db, int tok_version)
+{
+	sqlite3_stmt *st = NULL;
+	struct bk_vec all = { 0 };
+	struct bk_buf arena = { 0 };
+	struct bk_ent *e;
+	const unsigned char *tok;
+	int64_t *keys = NULL;
+	uint32_t *idx = NULL, *tmp = NULL;
+	size_t used = 0, len, i, n, a, b;
+	int level;
+	int src;
+	int rc;
+
+	(void)tok_version;
+	rc = exec(db, schema_v3);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_prepare_v2(db->sq, "SELECT tok, spam, ham, day, w "
+	    "FROM token", -1, &st, NULL);
+	if (src != SQLITE_OK) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	/* Bounded by the rows of token. */
+	for (;;) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+		tok = sqlite3_column_text(st, 0);
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (tok == NULL && sqlite3_errcode(db->sq) == SQLITE_NOMEM)
+			goto nomem;
+		if (tok == NULL || len == 0 || len > DB_TOKEN_BYTES_MAX)
+			continue;
+		if (bk_vec_reserve(&all, all.n + 1) != 0 ||
+		    buf_reserve(&arena, used + len) != 0)
+			goto nomem;
+		e = &all.e[all.n];
+		e->spam = clamp_count(sqlite3_column_int64(st, 1));
+		e->ham = clamp_count(sqlite3_column_int64(st, 2));
+		if (e->spam == 0 && e->ham == 0)
+			continue;
+		e->day = sqlite3_column_int64(st, 3);
+		e->w = clamp_weight(sqlite3_column_int64(st, 4));
+		e->len = (uint32_t)len;
+		memcpy(arena.p + used, tok, len);
+		e->tok = (const char *)(uintptr_t)used;
+		used += len;
+		all.n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	for (i = 0; i < all.n; i++)
+		all.e[i].tok = (const char *)arena.p +
+		    (uintptr_t)all.e[i].tok;
+	if (all.n > 0)
+		qsort(all.e, all.n, sizeof(*all.e), ent_cmp);
+	for (i = 0, n = 0; i < all.n; i++)
+		if (n == 0 || ent_cmp(&all.e[n - 1], &all.e[i]) != 0)
+			all.e[n++] = all.e[i];
+	level = bk_level_for((int64_t)n, BK_LEVEL_MIN);
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	idx = malloc((n ? n : 1) * sizeof(*idx));
+	tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	if (keys == NULL || idx == NULL || tmp == NULL ||
+	    bk_vec_reserve(&db->mv, n) != 0)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		keys[i] = bk_key(bk_hash(all.e[i].tok, all.e[i].len), level);
+		idx[i] = (uint32_t)i;
+	}
+	radix_by_key(idx, tmp, n, keys, (int64_t)1 << level, level);
+	for (i = 0; i < n; i++)
+		db->mv.e[i] = all.e[idx[i]];
+	db->out.n = 0;
+	db->out.used = 0;
+	for (a = 0; a < n && rc == 0; a = b) {
+		for (b = a + 1; b < n && keys[idx[b]] == keys[idx[a]]; b++)
+			;
+		rc = out_put(db, keys[idx[a]], db->mv.e + a, b - a);
+	}
+	if (rc == 0)
+		rc = out_flush(db);
+	db->out.n = 0;
+	db->out.used = 0;
+	if (rc == 0)
+		rc = exec(db, "DROP TABLE token");
+	if (rc == 0)
+		rc = meta_set(db, "tok_level", level);
+	if (rc == 0)
+		rc = meta_set(db, "tok_count", (int64_t)n);
+	goto out;
+nomem:
+	rc = errf(db, DB_ENOMEM, "out of memory upgrading the store");
+out:
+	sqlite3_finalize(st);
+	bk_vec_free(&all);
+	buf_free(&arena);
+	free(keys);
+	free(idx);
+	free(tmp);
 	return rc;
 }
 
@@ -2012,6 +2932,14 @@ db_lookup(struct db *db, size_t n, const char *const *toks,
 		goto out;
 	}
 	memset(out, 0, n * sizeof(*out));
+	if (!db->rows) {
+		db->bt.n = n;
+		db->bt.toks = toks;
+		db->bt.lens = lens;
+		rc = bk_lookup(db, out);
+		memset(&db->bt, 0, sizeof(db->bt));
+		goto out;
+	}
 	if (n == 1) {
 		rc = lookup_one(db, toks[0], lens[0], out);
 		goto out;
@@ -2103,6 +3031,28 @@ pl_load_row(struct preload *pl, struct pl_loading *ld, const char *tok,
 	return 0;
 }
 
+/* A preload from buckets: bk_scan's ctx. */
+struct pl_scan {
+	struct preload *pl;
+	struct pl_loading *ld;
+};
+
+static int
+pl_load_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct pl_scan *ps = ctx;
+	size_t i;
+	int rc = 0;
+
+	(void)key;
+	for (i = 0; i < v->n && rc == 0; i++)
+		rc = pl_load_row(ps->pl, ps->ld, v->e[i].tok, v->e[i].len,
+		    v->e[i].spam, v->e[i].ham, v->e[i].w);
+	if (rc != 0)
+		rc = errf(db, rc, "out of memory preloading tokens");
+	return rc;
+}
+
 int
 db_preload(struct db *db)
 {
@@ -2129,10 +3079,10 @@ db_preload(struct db *db)
 	if (rc != 0)
 		goto out;
 	rc = totals_sql(db, &pl.spam_msgs, &pl.ham_msgs);
-	if (rc == 0)
+	if (rc == 0 && db->rows)
 		rc = query_int(db, S_COUNT_ALL, 0, &rows);
-	if (rc == 0)
-		rc = get_stmt(db, S_PRELOAD, &st);
+	else if (rc == 0)
+		rc = bk_count(db, &rows);
 	if (rc != 0)
 		goto end;
 	/* Sized once: growing by doubling touched as much memory again
@@ -2140,9 +3090,18 @@ db_preload(struct db *db)
 	if (rows > 0 && (pl_grow(&pl, (uint64_t)rows) != 0 ||
 	    pl_reserve(&pl, (uint64_t)rows) != 0)) {
 		rc = errf(db, DB_ENOMEM, "out of memory preloading tokens");
-		stmt_done(st);
 		goto end;
 	}
+	if (!db->rows) {
+		struct pl_scan ps = { &pl, &ld };
+
+		rc = bk_scan(db, pl_load_bucket, &ps);
+		pl_load_flush(&pl, &ld);
+		goto end;
+	}
+	rc = get_stmt(db, S_PRELOAD, &st);
+	if (rc != 0)
+		goto end;
 	/* Bounded by the rows of the table. */
 	for (;;) {
 		src = sqlite3_step(st);
@@ -2353,62 +3312,31 @@ check_dw(struct db *db, int64_t dw)
 	return rc;
 }
 
-/* Bind a token statement's ?1 tok, ?2 dspam, ?3 dham (and ?4 day, ?5 dw
- * when it has them) and run it. */
+/* Apply db->bt, the checked changes of a call, to the buckets and to
+ * the preloaded table when there is one. */
 static int
-run_tok(struct db *db, enum stmt id, const char *tok, size_t len,
-    int64_t dspam, int64_t dham, int64_t dw, int64_t day)
+add_batch(struct db *db, int64_t day)
 {
-	sqlite3_stmt *st;
-	int src;
+	const struct batch *bt = &db->bt;
+	size_t i;
 	int rc;
 
-	rc = get_stmt(db, id, &st);
-	if (rc != 0)
-		return rc;
-	src = sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 2, dspam);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 3, dham);
-	if (src == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 4)
-		src = sqlite3_bind_int64(st, 4, day);
-	if (src == SQLITE_OK && sqlite3_bind_parameter_count(st) >= 5)
-		src = sqlite3_bind_int64(st, 5, dw);
-	if (src == SQLITE_OK) {
-		rc = run(db, st);
-	} else {
-		rc = sql_err(db, src);
-		stmt_done(st);
+	rc = bk_apply(db, day);
+	if (rc != 0) {
+		rc = write_failed(db, rc);
+		goto out;
 	}
-	return rc;
-}
-
-/* One token's change in SQL, and in the preloaded table if there is one;
- * the caller checked the arguments and handles a failure. */
-static int
-add_one(struct db *db, const char *tok, size_t len, int64_t dspam,
-    int64_t dham, int64_t dw, int64_t day)
-{
-	int rc;
-
-	if (dspam > 0 || dham > 0) {
-		/* The row cannot end at 0/0: one upsert. */
-		rc = run_tok(db, S_UPSERT, tok, len, dspam, dham, dw, day);
-	} else {
-		/* Drop the row if it reaches 0/0 (its weight with it), else
-		 * lower it. */
-		rc = run_tok(db, S_DEL_ZERO, tok, len, dspam, dham, dw, day);
-		if (rc == 0 && sqlite3_changes(db->sq) == 0)
-			rc = run_tok(db, S_DECR, tok, len, dspam, dham, dw,
-			    day);
-	}
-	if (rc == 0 && db->pl.slot != NULL) {
+	if (db->pl.slot != NULL) {
 		db->pl_dirty = 1;
 		/* Out of memory: forget the table, SQL is still right. */
-		if (pl_apply(&db->pl, tok, len, dspam, dham, dw) != 0)
-			pl_free(&db->pl);
+		for (i = 0; i < bt->n && db->pl.slot != NULL; i++)
+			if (pl_apply(&db->pl, bt->toks[i], bt->lens[i],
+			    bt->ds[i], bt->dh[i], bt->dw != NULL ?
+			    bt->dw[i] : 0) != 0)
+				pl_free(&db->pl);
 	}
+out:
+	memset(&db->bt, 0, sizeof(db->bt));
 	return rc;
 }
 
@@ -2429,9 +3357,13 @@ db_add_token(struct db *db, const char *tok, size_t len, int64_t dspam,
 		rc = check_dw(db, dw);
 	if (rc != 0)
 		goto out;
-	rc = add_one(db, tok, len, dspam, dham, dw, day);
-	if (rc != 0)
-		rc = write_failed(db, rc);
+	db->bt.n = 1;
+	db->bt.toks = &tok;
+	db->bt.lens = &len;
+	db->bt.ds = &dspam;
+	db->bt.dh = &dham;
+	db->bt.dw = &dw;
+	rc = add_batch(db, day);
 out:
 	return rc;
 }
@@ -2441,10 +3373,7 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
     const int64_t *dw, int64_t day)
 {
-	sqlite3_stmt *st = NULL;
 	size_t i;
-	size_t nadd = 0;
-	int src;
 	int rc;
 
 	rc = check_write(db, "db_add_tokens");
@@ -2471,42 +3400,8 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 	db->bt.ds = dspam;
 	db->bt.dh = dham;
 	db->bt.dw = dw;
-	for (i = 0; i < n; i++)
-		if (bt_adds(&db->bt, i))
-			nadd++;
-	/* The rows that only add, in one statement. */
-	if (nadd > 0) {
-		rc = get_stmt(db, S_ADD_BATCH, &st);
-		if (rc != 0)
-			goto fail;
-		src = sqlite3_bind_int64(st, 1, day);
-		rc = run_bound(db, st, src);
-		if (rc != 0)
-			goto fail;
-	}
-	/* The others (unlearning, moving) one by one. */
-	for (i = 0; i < n && nadd < n; i++) {
-		if (bt_adds(&db->bt, i))
-			continue;
-		rc = add_one(db, toks[i], lens[i], dspam[i], dham[i],
-		    bt_dw(&db->bt, i), day);
-		if (rc != 0)
-			goto fail;
-	}
-	if (db->pl.slot != NULL) {
-		db->pl_dirty = 1;
-		for (i = 0; i < n && db->pl.slot != NULL; i++)
-			if (bt_adds(&db->bt, i) &&
-			    pl_apply(&db->pl, toks[i], lens[i], dspam[i],
-			    dham[i], bt_dw(&db->bt, i)) != 0)
-				pl_free(&db->pl);
-	}
-	goto out;
-fail:
-	rc = write_failed(db, rc);
+	rc = add_batch(db, day);
 out:
-	if (db != NULL)
-		memset(&db->bt, 0, sizeof(db->bt));
 	return rc;
 }
 
@@ -2632,6 +3527,23 @@ journal_name(const char *mode)
 	return name;
 }
 
+/* db_status's token counts, bucket by bucket. */
+static int
+count_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct db_status *st = ctx;
+	size_t i;
+
+	(void)db;
+	(void)key;
+	st->tokens += v->n;
+	for (i = 0; i < v->n; i++) {
+		st->spam_tokens += v->e[i].spam > 0;
+		st->ham_tokens += v->e[i].ham > 0;
+	}
+	return 0;
+}
+
 int
 db_status(struct db *db, struct db_status *out)
 {
@@ -2659,6 +3571,10 @@ db_status(struct db *db, struct db_status *out)
 	rc = totals_sql(db, &st.spam_msgs, &st.ham_msgs);
 	if (rc != 0)
 		goto end;
+	if (!db->rows) {
+		rc = bk_scan(db, count_bucket, &st);
+		goto counted;
+	}
 	rc = get_stmt(db, S_COUNT_TOK, &q);
 	if (rc != 0)
 		goto end;
@@ -2671,6 +3587,7 @@ db_status(struct db *db, struct db_status *out)
 		rc = sql_err(db, src);
 	}
 	stmt_done(q);
+counted:
 	if (rc != 0)
 		goto end;
 	rc = query_int(db, S_COUNT_MSG, 0, &v);
@@ -2783,9 +3700,111 @@ out:
 	return rc;
 }
 
+/* A walk over buckets: bk_scan's ctx. */
+struct bk_walk {
+	db_token_fn fn;
+	db_counts_fn cfn;
+	void *ctx;
+	uint32_t min_total;
+	struct bk_vec all;	/* db_foreach: every token, tok an offset
+				 * into arena until the scan ends */
+	struct bk_buf arena;
+	size_t used;
+};
+
+/* db_foreach_counts' calls, bucket by bucket. */
+static int
+walk_counts(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct bk_walk *w = ctx;
+	struct db_counts c;
+	size_t i;
+	int rc = 0;
+
+	(void)db;
+	(void)key;
+	for (i = 0; i < v->n && rc == 0; i++) {
+		if ((uint64_t)v->e[i].spam + v->e[i].ham < w->min_total)
+			continue;
+		c.spam = v->e[i].spam;
+		c.ham = v->e[i].ham;
+		c.w = 0;
+		rc = w->cfn(w->ctx, &c);
+	}
+	return rc;
+}
+
+/* db_foreach's tokens, copied: they are called in token order. */
+static int
+walk_collect(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct bk_walk *w = ctx;
+	struct bk_ent *e;
+	size_t i;
+
+	(void)key;
+	if (bk_vec_reserve(&w->all, w->all.n + v->n) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	for (i = 0; i < v->n; i++) {
+		if (buf_reserve(&w->arena, w->used + v->e[i].len) != 0)
+			return errf(db, DB_ENOMEM, "out of memory");
+		e = &w->all.e[w->all.n++];
+		*e = v->e[i];
+		memcpy(w->arena.p + w->used, e->tok, e->len);
+		e->tok = (const char *)(uintptr_t)w->used;
+		w->used += e->len;
+	}
+	return 0;
+}
+
+/* walk() for a store of buckets. */
+static int
+bk_walk(struct db *db, struct bk_walk *w, const char *what)
+{
+	struct db_counts c;
+	const struct bk_ent *e;
+	size_t i;
+	int began = 0;
+	int rc;
+
+	rc = usable(db);
+	if (rc == 0 && ((w->fn == NULL && w->cfn == NULL) || db->in_foreach))
+		rc = errf(db, DB_EINVAL, "%s: no function, or nested", what);
+	if (rc != 0)
+		return rc;
+	rc = read_begin(db, &began);
+	if (rc != 0)
+		return rc;
+	db->in_foreach = 1;
+	rc = bk_scan(db, w->cfn != NULL ? walk_counts : walk_collect, w);
+	rc = read_end(db, began, rc);
+	if (rc != 0 || w->fn == NULL)
+		goto out;
+	for (i = 0; i < w->all.n; i++)
+		w->all.e[i].tok = (const char *)w->arena.p +
+		    (uintptr_t)w->all.e[i].tok;
+	qsort(w->all.e, w->all.n, sizeof(*w->all.e), ent_cmp);
+	for (i = 0; i < w->all.n && rc == 0; i++) {
+		e = &w->all.e[i];
+		c.spam = e->spam;
+		c.ham = e->ham;
+		c.w = e->w;
+		rc = w->fn(w->ctx, e->tok, e->len, &c, e->day);
+	}
+out:
+	db->in_foreach = 0;
+	bk_vec_free(&w->all);
+	buf_free(&w->arena);
+	return rc;
+}
+
 int
 db_foreach(struct db *db, db_token_fn fn, void *ctx)
 {
+	struct bk_walk w = { fn, NULL, ctx, 0, { 0 }, { 0 }, 0 };
+
+	if (db != NULL && !db->rows)
+		return bk_walk(db, &w, "db_foreach");
 	return walk(db, fn, NULL, ctx, 0, "db_foreach");
 }
 
@@ -2793,6 +3812,10 @@ int
 db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx)
 {
+	struct bk_walk w = { NULL, fn, ctx, min_total, { 0 }, { 0 }, 0 };
+
+	if (db != NULL && !db->rows)
+		return bk_walk(db, &w, "db_foreach_counts");
 	return walk(db, NULL, fn, ctx, min_total, "db_foreach_counts");
 }
 
@@ -2870,35 +3893,41 @@ pl_refresh(struct db *db)
 	db->err_rc = keep_rc;
 }
 
-static int
-scale_class(struct db *db, enum stmt id, const char *key, uint64_t total,
-    uint64_t max_msgs, int *scaled)
-{
-	sqlite3_stmt *st = NULL;
-	int src;
-	int rc = 0;
+/* db_scale's change: each class over its limit times its factor. */
+struct scale {
+	int spam, ham;		/* scale this class */
+	double fs, fh;
+};
 
-	if (total <= max_msgs)
-		goto out;
-	rc = get_stmt(db, id, &st);
-	if (rc != 0)
-		goto out;
-	src = sqlite3_bind_double(st, 1, (double)max_msgs / (double)total);
-	rc = run_bound(db, st, src);
-	if (rc == 0)
-		rc = meta_set(db, key, (int64_t)max_msgs);
-	if (rc == 0)
-		*scaled = 1;
-out:
-	return rc;
+static int
+scale_bucket(void *ctx, struct bk_vec *v)
+{
+	const struct scale *sc = ctx;
+	struct bk_ent *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < v->n; i++) {
+		e = &v->e[i];
+		if (sc->spam && e->spam > 0)
+			e->spam = clamp_count((int64_t)((double)e->spam *
+			    sc->fs + 0.5));
+		if (sc->ham && e->ham > 0)
+			e->ham = clamp_count((int64_t)((double)e->ham *
+			    sc->fh + 0.5));
+		if (e->spam > 0 || e->ham > 0)
+			v->e[n++] = *e;
+	}
+	v->n = n;
+	return 1;
 }
 
 int
 db_scale(struct db *db, uint64_t limit, uint64_t target, uint64_t *dropped)
 {
+	struct scale sc = { 0, 0, 1.0, 1.0 };
 	uint64_t spam = 0;
 	uint64_t ham = 0;
-	int scaled = 0;
+	uint64_t gone = 0;
 	int rc;
 
 	if (dropped != NULL)
@@ -2914,38 +3943,63 @@ db_scale(struct db *db, uint64_t limit, uint64_t target, uint64_t *dropped)
 	if (rc != 0)
 		goto out;
 	rc = totals_sql(db, &spam, &ham);
-	if (rc == 0 && spam > limit)
-		rc = scale_class(db, S_SCALE_SPAM, "spam_msgs", spam, target,
-		    &scaled);
-	if (rc == 0 && ham > limit)
-		rc = scale_class(db, S_SCALE_HAM, "ham_msgs", ham, target,
-		    &scaled);
-	if (rc == 0 && scaled) {
-		rc = run_id(db, S_DEL_EMPTY);
-		if (rc == 0 && dropped != NULL)
-			*dropped = (uint64_t)sqlite3_changes(db->sq);
-	}
+	sc.spam = spam > limit;
+	sc.ham = ham > limit;
+	if (sc.spam)
+		sc.fs = (double)target / (double)spam;
+	if (sc.ham)
+		sc.fh = (double)target / (double)ham;
+	if (rc == 0 && (sc.spam || sc.ham))
+		rc = bk_rewrite(db, scale_bucket, &sc, &gone);
+	if (rc == 0 && sc.spam)
+		rc = meta_set(db, "spam_msgs", (int64_t)target);
+	if (rc == 0 && sc.ham)
+		rc = meta_set(db, "ham_msgs", (int64_t)target);
 	if (rc == 0)
 		rc = db_commit(db);
 	if (rc != 0) {
 		db_rollback(db);
-		if (dropped != NULL)
-			*dropped = 0;
 		goto out;
 	}
-	if (scaled)
+	if (dropped != NULL)
+		*dropped = gone;
+	if (sc.spam || sc.ham)
 		pl_refresh(db);
 out:
 	return rc;
+}
+
+/* db_prune's change: drop the rare tokens not seen since a day. */
+struct prune {
+	int64_t before_day;
+	uint32_t max_count;
+};
+
+static int
+prune_bucket(void *ctx, struct bk_vec *v)
+{
+	const struct prune *pr = ctx;
+	const struct bk_ent *e;
+	size_t i, n = 0;
+
+	for (i = 0; i < v->n; i++) {
+		e = &v->e[i];
+		if ((uint64_t)e->spam + e->ham > pr->max_count ||
+		    e->day >= pr->before_day)
+			v->e[n++] = *e;
+	}
+	if (n == v->n)
+		return 0;
+	v->n = n;
+	return 1;
 }
 
 int
 db_prune(struct db *db, int64_t before_day, uint32_t max_count,
     uint64_t *dropped)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t n = 0;
-	int src;
+	struct prune pr = { before_day, max_count };
+	uint64_t n = 0;
 	int rc;
 
 	if (dropped != NULL)
@@ -2956,26 +4010,17 @@ db_prune(struct db *db, int64_t before_day, uint32_t max_count,
 	rc = db_begin(db);
 	if (rc != 0)
 		goto out;
-	rc = get_stmt(db, S_PRUNE, &st);
-	if (rc != 0)
-		goto fail;
-	src = sqlite3_bind_int64(st, 1, (int64_t)max_count);
-	if (src == SQLITE_OK)
-		src = sqlite3_bind_int64(st, 2, before_day);
-	rc = run_bound(db, st, src);
-	if (rc != 0)
-		goto fail;
-	n = sqlite3_changes(db->sq);
-	rc = db_commit(db);
-	if (rc != 0)
-		goto fail;
+	rc = bk_rewrite(db, prune_bucket, &pr, &n);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+		goto out;
+	}
 	if (dropped != NULL)
-		*dropped = (uint64_t)n;
+		*dropped = n;
 	if (n > 0)
 		pl_refresh(db);
-	goto out;
-fail:
-	db_rollback(db);
 out:
 	return rc;
 }
@@ -3085,6 +4130,57 @@ out:
 	return rc;
 }
 
+/* db_check of buckets: each well formed (bk_scan decodes it), of the
+ * store's level, holding only its own tokens, and as many in all as the
+ * store counted. */
+struct check {
+	int level;
+	int64_t seen;
+};
+
+static int
+check_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
+{
+	struct check *ck = ctx;
+	size_t i;
+
+	if (key < (int64_t)1 << ck->level || key >= (int64_t)2 << ck->level)
+		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
+		    "level %d", (long long)key, ck->level);
+	if (v->n == 0)
+		return errf(db, DB_ECORRUPT, "token bucket %lld is empty",
+		    (long long)key);
+	for (i = 0; i < v->n; i++)
+		if (bk_key(bk_hash(v->e[i].tok, v->e[i].len), ck->level) !=
+		    key)
+			return errf(db, DB_ECORRUPT, "token bucket %lld holds "
+			    "a token of another", (long long)key);
+	ck->seen += (int64_t)v->n;
+	return 0;
+}
+
+static int
+check_buckets(struct db *db)
+{
+	struct check ck = { 0, 0 };
+	int64_t count = 0;
+	int began = 0;
+	int rc;
+
+	rc = read_begin(db, &began);
+	if (rc != 0)
+		return rc;
+	rc = bk_level(db, &ck.level);
+	if (rc == 0)
+		rc = bk_count(db, &count);
+	if (rc == 0)
+		rc = bk_scan(db, check_bucket, &ck);
+	if (rc == 0 && ck.seen != count)
+		rc = errf(db, DB_ECORRUPT, "the store counts %lld tokens, its "
+		    "buckets hold %lld", (long long)count, (long long)ck.seen);
+	return read_end(db, began, rc);
+}
+
 int
 db_check(struct db *db)
 {
@@ -3114,13 +4210,19 @@ db_check(struct db *db)
 	stmt_done(st);
 	if (rc != 0)
 		goto out;
-	rc = query_int(db, S_CHECK_ROWS, 0, &n);
-	if (rc != 0)
-		goto out;
-	if (n != 0) {
-		rc = errf(db, DB_ECORRUPT, "%lld tokens with a bad key or "
-		    "counts", (long long)n);
-		goto out;
+	if (!db->rows) {
+		rc = check_buckets(db);
+		if (rc != 0)
+			goto out;
+	} else {
+		rc = query_int(db, S_CHECK_ROWS, 0, &n);
+		if (rc != 0)
+			goto out;
+		if (n != 0) {
+			rc = errf(db, DB_ECORRUPT, "%lld tokens with a bad "
+			    "key or counts", (long long)n);
+			goto out;
+		}
 	}
 	rc = query_int(db, S_CHECK_META, 0, &n);
 	if (rc == 0 && n != 3)
@@ -3139,7 +4241,8 @@ static int
 meta_reserved(const char *key)
 {
 	return strcmp(key, "spam_msgs") == 0 || strcmp(key, "ham_msgs") == 0 ||
-	    strcmp(key, "tok_version") == 0;
+	    strcmp(key, "tok_version") == 0 ||
+	    strcmp(key, "tok_level") == 0 || strcmp(key, "tok_count") == 0;
 }
 
 static int

@@ -21,6 +21,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "db/bucket.h"
 #include "db/db.h"
 #include "tests/check_util.h"
 
@@ -440,8 +441,8 @@ START_TEST(test_schema_newer)
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
-	raw_sql(t.path, "PRAGMA user_version = 3");
-	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 3");
+	raw_sql(t.path, "PRAGMA user_version = 4");
+	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 4");
 	open_fails(t.path, DB_READONLY, TOKV, DB_EVERSION, NULL);
 	tmp_remove(&t);
 }
@@ -521,8 +522,9 @@ START_TEST(test_roundtrip)
 	ck_counts(db, "件名:テスト", 2, 0);
 	ck_counts(db, "over", 0, 0);
 	ck_assert_uint_eq(status(db).tokens, 2);
-	/* No 0/0 rows are left behind, "c" was never stored. */
-	raw_text(t.path, "SELECT count(*) FROM token", buf, sizeof(buf));
+	/* No 0/0 tokens are left behind, "c" was never stored. */
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_count'", buf,
+	    sizeof(buf));
 	ck_assert_str_eq(buf, "2");
 	ck_assert_int_eq(db_check(db), 0);
 
@@ -1688,8 +1690,6 @@ struct seq {
 	size_t cap;
 	size_t i;
 	size_t stop_at;
-	int check;
-	uint32_t min;		/* db_foreach_counts's min_total */
 	size_t calls;
 };
 
@@ -1708,28 +1708,56 @@ seq_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
 	return 0;
 }
 
+/* db_foreach_counts: every call's counts into q, 43 after stop_at. */
 static int
 seq_counts_fn(void *ctx, const struct db_counts *c)
 {
 	struct seq *q = ctx;
 
-	/* Tokens below the minimum total are not walked: skip them. */
-	while (q->i < q->n && (uint64_t)q->c[q->i].spam + q->c[q->i].ham <
-	    q->min)
-		q->i++;
 	q->calls++;
-	ck_assert_uint_lt(q->i, q->n);
-	ck_assert_uint_eq(c->spam, q->c[q->i].spam);
-	ck_assert_uint_eq(c->ham, q->c[q->i].ham);
-	q->i++;
-	if (q->stop_at != 0 && q->i == q->stop_at)
+	seq_fn(q, NULL, 0, c, 0);
+	if (q->stop_at != 0 && q->n == q->stop_at)
 		return 43;
 	return 0;
 }
 
+static int
+counts_cmp(const void *a, const void *b)
+{
+	const struct db_counts *x = a, *y = b;
+
+	if (x->spam != y->spam)
+		return x->spam < y->spam ? -1 : 1;
+	return (x->ham > y->ham) - (x->ham < y->ham);
+}
+
+/* got holds the counts of all whose total is min or more, in any
+ * order. */
+static void
+walked_counts(const struct seq *all, struct seq *got, uint32_t min)
+{
+	struct db_counts *want;
+	size_t i, n = 0;
+
+	want = calloc(all->n + 1, sizeof(*want));
+	ck_assert_ptr_nonnull(want);
+	for (i = 0; i < all->n; i++)
+		if ((uint64_t)all->c[i].spam + all->c[i].ham >= min)
+			want[n++] = all->c[i];
+	ck_assert_uint_eq(got->n, n);
+	qsort(want, n, sizeof(*want), counts_cmp);
+	qsort(got->c, n, sizeof(*got->c), counts_cmp);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(got->c[i].spam, want[i].spam);
+		ck_assert_uint_eq(got->c[i].ham, want[i].ham);
+		ck_assert_int_eq(got->c[i].w, 0);
+	}
+	free(want);
+}
+
 START_TEST(test_foreach)
 {
-	struct seq cw;
+	struct seq cw, cc;
 	struct toks k;
 	struct walk w;
 	uint64_t want_spam = 0;
@@ -1773,32 +1801,28 @@ START_TEST(test_foreach)
 	ck_assert_uint_eq(w.calls, 10);
 	ck_assert_int_eq(db_foreach(db, NULL, NULL), DB_EINVAL);
 
-	/* The counts-only walk: the same counts in the same order. */
+	/* The counts-only walk: the same counts, in its own order. */
 	memset(&cw, 0, sizeof(cw));
+	memset(&cc, 0, sizeof(cc));
 	cw.db = db;
 	ck_assert_int_eq(db_foreach(db, seq_fn, &cw), 0);
 	ck_assert_uint_eq(cw.n, distinct);
-	cw.check = 1;
-	cw.i = 0;
-	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cw), 0);
-	ck_assert_uint_eq(cw.i, distinct);
-	cw.stop_at = 5;
-	cw.i = 0;
-	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cw), 43);
-	ck_assert_uint_eq(cw.i, 5);
+	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cc), 0);
+	walked_counts(&cw, &cc, 0);
+	cc.n = 0;
+	cc.stop_at = 5;
+	ck_assert_int_eq(db_foreach_counts(db, 0, seq_counts_fn, &cc), 43);
+	ck_assert_uint_eq(cc.n, 5);
 	ck_assert_int_eq(db_foreach_counts(db, 0, NULL, NULL), DB_EINVAL);
-	/* From a total of 3 up: the same subsequence db_foreach gives. */
-	cw.stop_at = 0;
-	cw.i = 0;
-	cw.calls = 0;
-	cw.min = 3;
-	ck_assert_int_eq(db_foreach_counts(db, 3, seq_counts_fn, &cw), 0);
-	for (i = 0, distinct = 0; i < cw.n; i++)
-		distinct += (uint64_t)cw.c[i].spam + cw.c[i].ham >= 3;
-	ck_assert_uint_gt(distinct, 0);
-	ck_assert_uint_lt(distinct, cw.n);
-	ck_assert_uint_eq(cw.calls, distinct);
+	/* From a total of 3 up: the tokens db_foreach gives there. */
+	cc.n = 0;
+	cc.stop_at = 0;
+	ck_assert_int_eq(db_foreach_counts(db, 3, seq_counts_fn, &cc), 0);
+	ck_assert_uint_gt(cc.n, 0);
+	ck_assert_uint_lt(cc.n, cw.n);
+	walked_counts(&cw, &cc, 3);
 	free(cw.c);
+	free(cc.c);
 	db_close(db);
 	toks_free(&k);
 	tmp_remove(&t);
@@ -1933,46 +1957,87 @@ START_TEST(test_check_freelist)
 }
 END_TEST
 
-START_TEST(test_check_rows)
+/* A store holding one token, "w1" at 1/0, its bucket replaced by blob
+ * (hex), or moved to another key when blob is NULL; then db_check must
+ * fail naming what. */
+static void
+check_bucket_fails(const char *blob, const char *meta_sql, const char *what)
 {
+	char sql[512];
 	struct tmp t;
 	struct db *db;
 
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "w1", 1, 0, 1);
+	commit(db);
 	ck_assert_int_eq(db_check(db), 0);
 	db_close(db);
-	raw_sql(t.path, "INSERT INTO token VALUES('bad', -1, 0, 1, 0)");
+	if (blob != NULL)
+		snprintf(sql, sizeof(sql), "UPDATE tokb SET data = x'%s'",
+		    blob);
+	else
+		snprintf(sql, sizeof(sql), "UPDATE tokb SET key = key + 1");
+	raw_sql(t.path, meta_sql != NULL ? meta_sql : sql);
 	db = open_ok(t.path, 0, TOKV);
 	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
-	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
-	    "bad key or counts"));
+	ck_assert_msg(strstr(db_errmsg(db, DB_ECORRUPT), what) != NULL,
+	    "%s: %s", what, db_errmsg(db, DB_ECORRUPT));
+	db_close(db);
+	tmp_remove(&t);
+}
+
+/* Damaged buckets fail the check: bad bytes, a token in the wrong
+ * bucket, a count that disagrees; lookups of a damaged one fail too. */
+START_TEST(test_check_rows)
+{
+	const char *tk = "w1";
+	size_t tl = 2;
+	struct db_counts c;
+	struct tmp t;
+	struct db *db;
+
+	/* "w1" 1/0 day 1 w 0 is 01 01 02 | 02 77 31 01 00 00 00. */
+	check_bucket_fails("010102027731010000", NULL, "damaged");
+	check_bucket_fails("0101020277310100000000", NULL, "damaged");
+	check_bucket_fails("01010202773100000000", NULL, "damaged");
+	check_bucket_fails("02010202773101000000", NULL, "damaged");
+	check_bucket_fails("", NULL, "empty");
+	check_bucket_fails("010002", NULL, "empty");
+	check_bucket_fails(NULL, NULL, "token bucket");
+	check_bucket_fails(NULL, "UPDATE meta SET value = 2 WHERE key = "
+	    "'tok_count'", "counts 2 tokens");
+	check_bucket_fails(NULL, "UPDATE meta SET value = 99 WHERE key = "
+	    "'tok_level'", "level");
+
+	/* A lookup that reads a damaged bucket says so. */
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "w1", 1, 0, 1);
+	commit(db);
+	db_close(db);
+	raw_sql(t.path, "UPDATE tokb SET data = x'010102027731010000'");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &c), DB_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT), "damaged"));
+	begin(db);
+	ck_assert_int_eq(db_add_token(db, "w1", 2, 1, 0, 0, 1), DB_ECORRUPT);
+	db_rollback(db);
 	db_close(db);
 	tmp_remove(&t);
 }
 END_TEST
 
-/* A weight of the wrong type, or beyond +-INT32_MAX, fails the check. */
+/* A weight beyond +-INT32_MAX or a count beyond 32 bits is no bucket. */
 START_TEST(test_check_weight)
 {
-	static const char *const bad[] = {
-		"INSERT INTO token VALUES('w1', 1, 0, 1, 'x')",
-		"INSERT INTO token VALUES('w2', 1, 0, 1, 2147483648)",
-	};
-	struct tmp t;
-	struct db *db;
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		db_tmp(&t);
-		db = open_ok(t.path, DB_CREATE, TOKV);
-		db_close(db);
-		raw_sql(t.path, bad[i]);
-		db = open_ok(t.path, 0, TOKV);
-		ck_assert_int_eq(db_check(db), DB_ECORRUPT);
-		db_close(db);
-		tmp_remove(&t);
-	}
+	/* zigzag 2^32 - 1 (w = -2^31) and spam 2^32. */
+	check_bucket_fails("010102027731010000" "ffffffff0f", NULL,
+	    "damaged");
+	check_bucket_fails("01010202773180808080100000" "00", NULL,
+	    "damaged");
 }
 END_TEST
 
@@ -2097,6 +2162,267 @@ make_v1(const char *path)
 	raw_sql(path, sql);
 }
 
+/*
+ * buckets
+ */
+
+/* Encoded and decoded, a bucket gives back what went in: extreme
+ * counts, weights and days (one far below the rest: the base), and the
+ * cursor finds each token and none between them. */
+START_TEST(test_bucket_codec)
+{
+	static const struct bk_ent in[] = {
+		{ "a", 1, 1, 0, 0, 20000 },
+		{ "ab", 2, UINT32_MAX, 7, INT32_MAX, INT64_MAX },
+		{ "b", 1, 0, UINT32_MAX, -INT32_MAX, INT64_MIN },
+		{ "\xe4\xbb\xb6", 3, 300, 200, -1, -5 },
+	};
+	const size_t n = sizeof(in) / sizeof(in[0]);
+	unsigned char buf[256];
+	struct bk_vec v = { 0 };
+	struct bk_cursor cur;
+	struct bk_ent e;
+	size_t len, i;
+
+	ck_assert_uint_le(bk_bound(in, n), sizeof(buf));
+	len = bk_encode(in, n, buf);
+	ck_assert_int_eq(bk_decode(buf, len, &v), 0);
+	ck_assert_uint_eq(v.n, n);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(v.e[i].len, in[i].len);
+		ck_assert_int_eq(memcmp(v.e[i].tok, in[i].tok, in[i].len), 0);
+		ck_assert_uint_eq(v.e[i].spam, in[i].spam);
+		ck_assert_uint_eq(v.e[i].ham, in[i].ham);
+		ck_assert_int_eq(v.e[i].w, in[i].w);
+		ck_assert_int_eq(v.e[i].day, in[i].day);
+	}
+	ck_assert_int_eq(bk_cursor_init(&cur, buf, len), 0);
+	ck_assert_int_eq(bk_seek(&cur, "", 0, &e), 0);
+	ck_assert_int_eq(bk_seek(&cur, "a", 1, &e), 1);
+	ck_assert_int_eq(bk_seek(&cur, "a", 1, &e), 1);	/* again */
+	ck_assert_int_eq(bk_seek(&cur, "aa", 2, &e), 0);
+	ck_assert_int_eq(bk_seek(&cur, "ab", 2, &e), 1);
+	ck_assert_uint_eq(e.spam, UINT32_MAX);
+	ck_assert_int_eq(bk_seek(&cur, "b", 1, &e), 1);
+	ck_assert_int_eq(e.day, INT64_MIN);
+	ck_assert_int_eq(bk_seek(&cur, "\xe4\xbb\xb6", 3, &e), 1);
+	ck_assert_int_eq(e.w, -1);
+	ck_assert_int_eq(bk_seek(&cur, "\xff", 1, &e), 0);
+
+	/* Every cut short of the whole is refused, by both readers. */
+	for (i = 0; i < len; i++) {
+		ck_assert_int_eq(bk_decode(buf, i, &v), -2);
+		if (bk_cursor_init(&cur, buf, i) == 0)
+			ck_assert_int_eq(bk_seek(&cur, "\xff", 1, &e), -2);
+	}
+	/* Out of order, or the same token twice. */
+	{
+		struct bk_ent two[2] = { in[1], in[0] };
+
+		len = bk_encode(two, 2, buf);
+		ck_assert_int_eq(bk_decode(buf, len, &v), -2);
+		two[0] = in[0];
+		len = bk_encode(two, 2, buf);
+		ck_assert_int_eq(bk_decode(buf, len, &v), -2);
+	}
+	bk_vec_free(&v);
+}
+END_TEST
+
+/* The hash and the keys are fixed: they are on disk. */
+START_TEST(test_bucket_hash)
+{
+	ck_assert_uint_eq(bk_hash("a", 1), bk_hash("a", 1));
+	ck_assert_uint_ne(bk_hash("a", 1), bk_hash("b", 1));
+	ck_assert_uint_ne(bk_hash("abcdefgh", 8), bk_hash("abcdefgi", 8));
+	ck_assert_int_eq(bk_key(0, 6), 64);
+	ck_assert_int_eq(bk_key(UINT64_MAX, 6), 127);
+	ck_assert_int_eq(bk_key((uint64_t)1 << 63, 7), 192);
+	/* Known values: a change of the hash would orphan every store. */
+	ck_assert_uint_eq(bk_hash("spamsift", 8), 6833365295401006235ULL);
+	ck_assert_uint_eq(bk_hash("x", 1), 16375004492475661551ULL);
+}
+END_TEST
+
+/* A store that grows past its level splits its buckets, once per
+ * batch, and keeps every count: checked by lookups, a preload and
+ * db_check after each of several batches. */
+START_TEST(test_levels)
+{
+	struct db_counts *got;
+	struct toks k;
+	char buf[32];
+	int64_t *ds;
+	int64_t *dh;
+	size_t i, from, upto;
+	struct tmp t;
+	struct db *db;
+
+	db_tmp(&t);
+	toks_make(&k, 30000, 5);
+	for (i = 0; i < k.n; i++) {	/* distinct */
+		char *nt = malloc(k.len[i] + 16);
+
+		ck_assert_ptr_nonnull(nt);
+		k.len[i] = (size_t)snprintf(nt, k.len[i] + 16, "%zu:%s", i,
+		    k.tok[i]);
+		free(k.tok[i]);
+		k.tok[i] = nt;
+	}
+	ds = calloc(k.n, sizeof(*ds));
+	dh = calloc(k.n, sizeof(*dh));
+	got = calloc(k.n, sizeof(*got));
+	ck_assert_ptr_nonnull(ds);
+	ck_assert_ptr_nonnull(dh);
+	ck_assert_ptr_nonnull(got);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "6");
+	/* 300 tokens, then 3000, then all: level 6, then 6, then 9. */
+	for (upto = 300, from = 0; from < k.n; from = upto, upto *= 10) {
+		if (upto > k.n)
+			upto = k.n;
+		for (i = 0; i < k.n; i++) {
+			ds[i] = i < upto ? 1 : 0;
+			dh[i] = i < upto ? (int64_t)(i % 3) : 0;
+		}
+		begin(db);
+		for (i = from; i < upto; i++)
+			ck_assert_int_eq(db_add_tokens(db, 1,
+			    (const char *const *)&k.tok[i], &k.len[i], &ds[i],
+			    &dh[i], NULL, 7), 0);
+		commit(db);
+		ck_assert_int_eq(db_check(db), 0);
+		lookup_all(db, &k, got);
+		for (i = 0; i < k.n; i++)
+			if (i >= upto)
+				ck_assert_uint_eq(got[i].spam, 0);
+			else
+				ck_assert_uint_ge(got[i].spam, 1);
+	}
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "9");
+	ck_assert_uint_eq(status(db).tokens, status(db).spam_tokens);
+	/* One batch of all of them again: every count doubles. */
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, k.n, (const char *const *)k.tok,
+	    k.len, ds, dh, NULL, 8), 0);
+	commit(db);
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_int_eq(db_preload(db), 0);
+	lookup_all(db, &k, got);
+	db_close(db);
+	db = open_ok(t.path, 0, TOKV);
+	{
+		struct db_counts *sql = calloc(k.n, sizeof(*sql));
+
+		ck_assert_ptr_nonnull(sql);
+		lookup_all(db, &k, sql);
+		same_counts(&k, sql, got);
+		free(sql);
+	}
+	db_close(db);
+	free(ds);
+	free(dh);
+	free(got);
+	toks_free(&k);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* A schema 2 store (tokens one to a row, with weights): "old" 2/1 day 5
+ * weight -7, "new" 0/4 day 9 weight 3; n more tokens "t<i>" at i/1;
+ * with bad, rows no bucket takes (0/0, an empty key) and a blob key,
+ * which reads as its bytes. */
+static void
+make_v2(const char *path, int n, int bad)
+{
+	char sql[1024];
+	int i;
+
+	make_v1(path);
+	raw_sql(path, "ALTER TABLE token ADD COLUMN w INTEGER NOT NULL "
+	    "DEFAULT 0; ALTER TABLE msg ADD COLUMN g INTEGER NOT NULL "
+	    "DEFAULT 0; UPDATE token SET w = -7; "
+	    "INSERT INTO token VALUES('new', 0, 4, 9, 3); "
+	    "PRAGMA user_version = 2");
+	if (bad)
+		raw_sql(path, "INSERT INTO token VALUES('zero', 0, 0, 9, 0), "
+		    "('', 1, 1, 9, 0), (x'ff41', 1, 1, 9, 0)");
+	for (i = 0; i < n; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO token VALUES('t%d', %d, "
+		    "1, 1, 0)", i, i);
+		raw_sql(path, sql);
+	}
+}
+
+/* db_foreach: the token "old"'s counts, weight and day into ctx. */
+struct old_tok {
+	struct db_counts c;
+	int64_t day;
+	size_t n;
+};
+
+static int
+old_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	struct old_tok *o = ctx;
+
+	o->n++;
+	if (len == 3 && memcmp(tok, "old", 3) == 0) {
+		o->c = *c;
+		o->day = day;
+	}
+	return 0;
+}
+
+/* A schema 2 store is upgraded to buckets: every token with its counts,
+ * weight and day, the rows no bucket takes left behind, the count and
+ * the level right for its size. */
+START_TEST(test_migrate_v2)
+{
+	const char *tk[] = { "old", "new", "t0", "t1", "t4999" };
+	size_t tl[] = { 3, 3, 2, 2, 5 };
+	struct db_counts c[5];
+	struct old_tok o = { { 0, 0, 0 }, 0, 0 };
+	char buf[32];
+	struct tmp t;
+	struct db *db;
+
+	db_tmp(&t);
+	make_v2(t.path, 5000, 1);
+	chmod(t.path, 0600);
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(status(db).schema_version, 3);
+	ck_assert_int_eq(db_lookup(db, 5, tk, tl, c), 0);
+	ck_assert_uint_eq(c[0].spam, 2);
+	ck_assert_uint_eq(c[0].ham, 1);
+	ck_assert_int_eq(c[0].w, -7);
+	ck_assert_uint_eq(c[1].ham, 4);
+	ck_assert_int_eq(c[1].w, 3);
+	ck_assert_uint_eq(c[2].spam, 0);	/* t0 was 0/1 */
+	ck_assert_uint_eq(c[2].ham, 1);
+	ck_assert_uint_eq(c[3].spam, 1);
+	ck_assert_uint_eq(c[4].spam, 4999);
+	ck_assert_int_eq(db_foreach(db, old_fn, &o), 0);
+	ck_assert_uint_eq(o.n, 5003);
+	ck_assert_int_eq(o.day, 5);
+	ck_assert_uint_eq(status(db).tokens, 5003);
+	ck_assert_int_eq(db_check(db), 0);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "7");
+	raw_text(t.path, "SELECT count(*) FROM sqlite_master WHERE name = "
+	    "'token'", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0");
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A schema 1 store (before the weights) is upgraded in place: its tokens
  * and totals kept, weights 0. */
 START_TEST(test_migrate_v1)
@@ -2120,7 +2446,7 @@ START_TEST(test_migrate_v1)
 	db_close(db);
 	db = open_ok(t.path, 0, TOKV);
 	st = status(db);
-	ck_assert_int_eq(st.schema_version, 2);
+	ck_assert_int_eq(st.schema_version, 3);
 	ck_assert_uint_eq(st.spam_msgs, 3);
 	ck_assert_int_eq(db_meta_get(db, "lr_msgs", &base), DB_ENOENT);
 	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &c), 0);
@@ -2146,11 +2472,14 @@ one_msg_fn(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
 	return 0;
 }
 
-/* Read a schema 1 store that cannot be written, in a child that is not
- * root (root writes anything): 0 when it reads as expected. */
+/* Read a schema 1 or 2 store (make_v1, make_v2) that cannot be
+ * written, in a child that is not root (root writes anything): 0 when
+ * it reads as expected. */
 static int
-read_schema1(const char *path)
+read_old(const char *path, int version)
 {
+	const int32_t w = version == 1 ? 0 : -7;
+	struct old_tok o = { { 0, 0, 0 }, 0, 0 };
 	const char *tk = "old";
 	size_t tl = 3;
 	struct db_counts c;
@@ -2161,16 +2490,17 @@ read_schema1(const char *path)
 		return 10;
 	if (db_open(&db, path, DB_READONLY, TOKV, BUSY_MS) != 0)
 		return 11;
-	if (db_lookup(db, 1, &tk, &tl, &c) != 0 || c.spam != 2 || c.w != 0)
+	if (db_lookup(db, 1, &tk, &tl, &c) != 0 || c.spam != 2 || c.w != w)
 		return 12;
-	if (db_status(db, &st) != 0 || st.schema_version != 1)
+	if (db_status(db, &st) != 0 || st.schema_version != version)
 		return 13;
 	if (db_check(db) != 0)
 		return 14;
 	if (db_preload(db) != 0 || db_lookup(db, 1, &tk, &tl, &c) != 0 ||
 	    c.ham != 1)
 		return 15;
-	if (db_foreach(db, w_fn, &c) != 0 || c.spam != 2 || c.w != 0)
+	if (db_foreach(db, old_fn, &o) != 0 || o.c.spam != 2 ||
+	    o.c.w != w || o.day != 5)
 		return 16;
 	if (db_foreach_msg(db, one_msg_fn, &c) != 0 || c.spam != 5)
 		return 17;
@@ -2178,16 +2508,20 @@ read_schema1(const char *path)
 	return 0;
 }
 
-/* A schema 1 store whose file cannot be written is read as it is, with
- * no weights: a shared or read-only store stays usable. */
-START_TEST(test_read_schema1)
+/* Make a store of schema version (1 or 2) that the reader cannot write
+ * and read it in a child: 0 when it reads as made. */
+static int
+run_read_old(int version)
 {
 	struct tmp t;
 	pid_t pid;
 	int status = -1;
 
 	db_tmp(&t);
-	make_v1(t.path);
+	if (version == 1)
+		make_v1(t.path);
+	else
+		make_v2(t.path, 0, 0);
 	ck_assert_int_eq(chmod(t.path, 0444), 0);
 	ck_assert_int_eq(chmod(t.dir, 0555), 0);
 	/* The store belongs to whoever reads it (spamsift checks). */
@@ -2198,12 +2532,25 @@ START_TEST(test_read_schema1)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(read_schema1(t.path));
+		_exit(read_old(t.path, version));
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	chmod(t.dir, 0700);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "read_schema1: status %d", status);
 	tmp_remove(&t);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A schema 1 store whose file cannot be written is read as it is, with
+ * no weights: a shared or read-only store stays usable. */
+START_TEST(test_read_schema1)
+{
+	ck_assert_int_eq(run_read_old(1), 0);
+}
+END_TEST
+
+/* So is a schema 2 store (token rows, weights) after the buckets came. */
+START_TEST(test_read_schema2)
+{
+	ck_assert_int_eq(run_read_old(2), 0);
 }
 END_TEST
 
@@ -2424,7 +2771,12 @@ db_suite(void)
 	tcase_add_test(tc, test_check_weight);
 	tcase_add_test(tc, test_weights);
 	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_migrate_v2);
 	tcase_add_test(tc, test_read_schema1);
+	tcase_add_test(tc, test_read_schema2);
+	tcase_add_test(tc, test_bucket_codec);
+	tcase_add_test(tc, test_bucket_hash);
+	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 
