@@ -79,6 +79,15 @@ bk_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
+int
+bk_ord(uint8_t atag, const char *a, size_t alen, uint8_t btag,
+    const char *b, size_t blen)
+{
+	if (atag != btag)
+		return atag < btag ? -1 : 1;
+	return bk_cmp(a, alen, b, blen);
+}
+
 static size_t
 put_varint(unsigned char *p, uint64_t v)
 {
@@ -92,20 +101,14 @@ put_varint(unsigned char *p, uint64_t v)
 	return n;
 }
 
-/* Read a varint from *p (before end) into *v: 0, or -1 when it runs past
- * end or VARINT_MAX bytes. */
+/* get_varint past its first byte. */
 static int
-get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+get_varint_long(const unsigned char **p, const unsigned char *end,
+    uint64_t *v)
 {
 	const unsigned char *q = *p;
 	uint64_t r = 0;
 	int shift;
-
-	if (q < end && *q < 0x80) {	/* most values: one byte */
-		*v = *q;
-		*p = q + 1;
-		return 0;
-	}
 
 	for (shift = 0; shift < 7 * VARINT_MAX; shift += 7) {
 		if (q == end)
@@ -118,6 +121,19 @@ get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 		}
 	}
 	return -1;
+}
+
+/* Read a varint from *p (before end) into *v: 0, or -1 when it runs past
+ * end or VARINT_MAX bytes.  Most values take one byte: that is inline. */
+static inline int
+get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = **p;
+		(*p)++;
+		return 0;
+	}
+	return get_varint_long(p, end, v);
 }
 
 static uint64_t
@@ -165,6 +181,9 @@ get_entry(const unsigned char **p, const unsigned char *end, uint64_t base,
 {
 	uint64_t len, spam, ham, dday, w;
 
+	if (*p == end)
+		return -2;
+	e->tag = *(*p)++;
 	if (get_varint(p, end, &len) != 0 || len == 0 ||
 	    len > DB_TOKEN_BYTES_MAX || len > (uint64_t)(end - *p))
 		return -2;
@@ -199,17 +218,17 @@ bk_decode(const unsigned char *blob, size_t n, struct bk_vec *v)
 	if (n < 1 || *p++ != BK_FORMAT || get_varint(&p, end, &count) != 0 ||
 	    get_varint(&p, end, &base) != 0)
 		return -2;
-	/* Each entry takes at least 6 bytes: no more than the blob holds. */
-	if (count > (uint64_t)(end - p) / 6)
+	/* No more entries than the blob has room for. */
+	if (count > (uint64_t)(end - p) / BK_ENT_MIN)
 		return -2;
 	if (bk_vec_reserve(v, (size_t)count) != 0)
 		return -1;
-	for (i = 0; i < count; i++) {	/* count <= n / 6 */
+	for (i = 0; i < count; i++) {	/* count <= n / BK_ENT_MIN */
 		e = &v->e[i];
 		if (get_entry(&p, end, base, e) != 0)
 			return -2;
-		if (i > 0 && bk_cmp(e[-1].tok, e[-1].len, e->tok,
-		    e->len) >= 0)
+		if (i > 0 && bk_ord(e[-1].tag, e[-1].tok, e[-1].len, e->tag,
+		    e->tok, e->len) >= 0)
 			return -2;
 	}
 	if (p != end)
@@ -227,34 +246,84 @@ bk_cursor_init(struct bk_cursor *c, const unsigned char *blob, size_t n)
 	if (n < 1 || *c->p++ != BK_FORMAT ||
 	    get_varint(&c->p, c->end, &c->left) != 0 ||
 	    get_varint(&c->p, c->end, &c->base) != 0 ||
-	    c->left > (uint64_t)(c->end - c->p) / 6)
+	    c->left > (uint64_t)(c->end - c->p) / BK_ENT_MIN)
 		return -2;
 	return 0;
 }
 
-int
-bk_seek(struct bk_cursor *c, const char *tok, size_t len, struct bk_ent *e)
+/* Step *p over n varints without reading them: 0, or -2. */
+static int
+skip_varints(const unsigned char **p, const unsigned char *end, int n)
 {
+	const unsigned char *q = *p;
+	int k, b;
+
+	for (k = 0; k < n; k++) {
+		for (b = 0; q < end && (*q & 0x80) && b < VARINT_MAX; b++)
+			q++;
+		if (q == end || (*q & 0x80))
+			return -2;
+		q++;
+	}
+	*p = q;
+	return 0;
+}
+
+int
+bk_seek(struct bk_cursor *c, uint8_t tag, const char *tok, size_t len,
+    struct bk_ent *e)
+{
+	const unsigned char *q;
+	uint64_t n;
 	int cmp;
 
-	/* Bounded by the tokens left. */
+	/* Bounded by the tokens left.  Only the token found has its
+	 * counts read; the others are stepped over. */
 	for (;;) {
 		if (!c->have) {
 			if (c->left == 0)
 				return c->p == c->end ? 0 : -2;
-			if (get_entry(&c->p, c->end, c->base, &c->cur) != 0)
+			c->at = c->p;
+			if (c->p == c->end)
 				return -2;
+			c->cur.tag = *c->p++;
+			if (c->cur.tag < tag) {
+				/* Passed on the tag alone. */
+				if (get_varint(&c->p, c->end, &n) != 0 ||
+				    n > (uint64_t)(c->end - c->p))
+					return -2;
+				c->p += n;
+				if (skip_varints(&c->p, c->end, 4) != 0)
+					return -2;
+				c->left--;
+				continue;
+			}
+			if (get_varint(&c->p, c->end, &n) != 0 || n == 0 ||
+			    n > DB_TOKEN_BYTES_MAX ||
+			    n > (uint64_t)(c->end - c->p))
+				return -2;
+			c->cur.tok = (const char *)c->p;
+			c->cur.len = (uint32_t)n;
+			c->p += n;
 			c->left--;
 			c->have = 1;
 		}
-		cmp = bk_cmp(c->cur.tok, c->cur.len, tok, len);
+		cmp = bk_ord(c->cur.tag, c->cur.tok, c->cur.len, tag, tok,
+		    len);
 		if (cmp < 0) {
+			if (skip_varints(&c->p, c->end, 4) != 0)
+				return -2;
 			c->have = 0;
 			continue;
 		}
-		if (cmp == 0)
-			*e = c->cur;
-		return cmp == 0;
+		if (cmp > 0)
+			return 0;
+		/* Read from its start, leaving c where it is: the same
+		 * token may be asked for again. */
+		q = c->at;
+		if (get_entry(&q, c->end, c->base, e) != 0)
+			return -2;
+		return 1;
 	}
 }
 
@@ -282,6 +351,7 @@ bk_encode(const struct bk_ent *e, size_t n, unsigned char *out)
 	p += put_varint(p, (uint64_t)n);
 	p += put_varint(p, zigzag(base));
 	for (i = 0; i < n; i++) {
+		*p++ = e[i].tag;
 		p += put_varint(p, e[i].len);
 		memcpy(p, e[i].tok, e[i].len);
 		p += e[i].len;

@@ -2084,6 +2084,7 @@ radix_by_key(uint32_t *idx, uint32_t *tmp, size_t n, const int64_t *keys,
  * goes bucket by bucket and in each in bytewise order. */
 struct bk_order {
 	int64_t *key;		/* per token */
+	uint8_t *tag;		/* per token */
 	uint32_t *idx;
 };
 
@@ -2091,6 +2092,7 @@ static void
 bk_order_free(struct bk_order *o)
 {
 	free(o->key);
+	free(o->tag);
 	free(o->idx);
 	memset(o, 0, sizeof(*o));
 }
@@ -2111,14 +2113,18 @@ tok_ref_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-/* Order n tokens for level: bytewise first (they usually come so), then
- * stably by key. */
+/* Order n tokens for level: by key, then by tag, then (when bytes, as
+ * writes need) bytewise.  The tokens usually come in bytewise order
+ * (checked), so that two stable radix passes do; lookups leave tokens of
+ * the same key and tag in the order given (find_run copes). */
 static int
 bk_order(struct db *db, size_t n, const char *const *toks,
-    const size_t *lens, int level, struct bk_order *o)
+    const size_t *lens, int level, int bytes, struct bk_order *o)
 {
 	struct tok_ref *refs = NULL;
 	uint32_t *tmp = NULL;
+	int64_t *sk = NULL;
+	uint64_t h;
 	size_t i;
 	int sorted = 1;
 	int rc = 0;
@@ -2129,16 +2135,22 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 		    (unsigned)UINT32_MAX);
 		goto out;
 	}
-	o->key = malloc(n * sizeof(*o->key));
-	o->idx = malloc(n * sizeof(*o->idx));
-	tmp = malloc(n * sizeof(*tmp));
-	if (o->key == NULL || o->idx == NULL || tmp == NULL)
+	o->key = malloc((n ? n : 1) * sizeof(*o->key));
+	o->tag = malloc(n ? n : 1);
+	o->idx = malloc((n ? n : 1) * sizeof(*o->idx));
+	tmp = malloc((n ? n : 1) * sizeof(*tmp));
+	sk = malloc((n ? n : 1) * sizeof(*sk));
+	if (o->key == NULL || o->tag == NULL || o->idx == NULL ||
+	    tmp == NULL || sk == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		o->key[i] = bk_key(bk_hash(toks[i], lens[i]), level);
+		h = bk_hash(toks[i], lens[i]);
+		o->key[i] = bk_key(h, level);
+		o->tag[i] = bk_tag(h);
+		sk[i] = (o->key[i] - ((int64_t)1 << level)) << 8 | o->tag[i];
 		o->idx[i] = (uint32_t)i;
-		if (i > 0 && sorted && bk_cmp(toks[i - 1], lens[i - 1],
-		    toks[i], lens[i]) > 0)
+		if (bytes && i > 0 && sorted && bk_cmp(toks[i - 1],
+		    lens[i - 1], toks[i], lens[i]) > 0)
 			sorted = 0;
 	}
 	if (!sorted) {
@@ -2154,7 +2166,7 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 		for (i = 0; i < n; i++)
 			o->idx[i] = refs[i].i;
 	}
-	radix_by_key(o->idx, tmp, n, o->key, (int64_t)1 << level, level);
+	radix_by_key(o->idx, tmp, n, sk, 0, level + 8);
 	goto out;
 nomem:
 	rc = errf(db, DB_ENOMEM, "out of memory");
@@ -2162,6 +2174,7 @@ nomem:
 out:
 	free(refs);
 	free(tmp);
+	free(sk);
 	return rc;
 }
 
@@ -2196,8 +2209,9 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 	/* Each pass takes a token of old or of the run. */
 	while (i < old->n || j < b) {
 		t = j < b ? o->idx[j] : 0;
-		c = j == b ? -1 : i < old->n ? bk_cmp(old->e[i].tok,
-		    old->e[i].len, bt->toks[t], bt->lens[t]) : 1;
+		c = j == b ? -1 : i < old->n ? bk_ord(old->e[i].tag,
+		    old->e[i].tok, old->e[i].len, o->tag[t], bt->toks[t],
+		    bt->lens[t]) : 1;
 		if (c < 0) {
 			out->e[out->n++] = old->e[i++];
 			continue;
@@ -2213,6 +2227,7 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 			memset(&out->e[out->n], 0, sizeof(out->e[0]));
 			out->e[out->n].tok = bt->toks[t];
 			out->e[out->n].len = (uint32_t)bt->lens[t];
+			out->e[out->n].tag = o->tag[t];
 			out->n++;
 			(*delta)++;
 		} else {
@@ -2524,7 +2539,7 @@ bk_apply(struct db *db, int64_t day)
 			goto out;
 		level = want;
 	}
-	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
+	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, 1, &o);
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
@@ -2549,7 +2564,8 @@ struct find {
 };
 
 /* Look run r's tokens up in its bucket, read in place: both are in
- * bytewise order, so one pass. */
+ * bk_ord order, so one pass, but for tokens of one tag given out of
+ * bytewise order (bk_order leaves them so), which start it again. */
 static int
 find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
     size_t len)
@@ -2558,7 +2574,7 @@ find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 	const struct batch *bt = &db->bt;
 	struct bk_cursor cur;
 	struct bk_ent e;
-	size_t j, t;
+	size_t j, t, p = 0;
 	int x = 0;
 
 	if (blob == NULL)
@@ -2568,7 +2584,14 @@ find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 	for (j = f->runs->start[r]; j < f->runs->start[r + 1] && x >= 0;
 	    j++) {
 		t = f->o->idx[j];
-		x = bk_seek(&cur, bt->toks[t], bt->lens[t], &e);
+		if (j > f->runs->start[r] && f->o->tag[t] == f->o->tag[p] &&
+		    bk_cmp(bt->toks[t], bt->lens[t], bt->toks[p],
+		    bt->lens[p]) < 0)
+			x = bk_cursor_init(&cur, blob, len) != 0 ? -2 : 0;
+		p = t;
+		if (x >= 0)
+			x = bk_seek(&cur, f->o->tag[t], bt->toks[t],
+			    bt->lens[t], &e);
 		if (x == 1) {
 			f->out[t].spam = e.spam;
 			f->out[t].ham = e.ham;
@@ -2597,7 +2620,7 @@ bk_lookup(struct db *db, struct db_counts *out)
 		goto out;
 	rc = bk_level(db, &level);
 	if (rc == 0)
-		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
+		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, 0, &o);
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
@@ -2681,8 +2704,9 @@ migrate_2(struct db *db, int tok_version)
 	struct bk_buf arena = { 0 };
 	struct bk_ent *e;
 	const unsigned char *tok;
-	int64_t *keys = NULL;
+	int64_t *keys = NULL, *sk = NULL;
 	uint32_t *idx = NULL, *tmp = NULL;
+	uint64_t h;
 	size_t used = 0, len, i, n, a, b;
 	int level;
 	int src;
@@ -2739,16 +2763,21 @@ migrate_2(struct db *db, int tok_version)
 			all.e[n++] = all.e[i];
 	level = bk_level_for((int64_t)n, BK_LEVEL_MIN);
 	keys = malloc((n ? n : 1) * sizeof(*keys));
+	sk = malloc((n ? n : 1) * sizeof(*sk));
 	idx = malloc((n ? n : 1) * sizeof(*idx));
 	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	if (keys == NULL || idx == NULL || tmp == NULL ||
+	if (keys == NULL || sk == NULL || idx == NULL || tmp == NULL ||
 	    bk_vec_reserve(&db->mv, n) != 0)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		keys[i] = bk_key(bk_hash(all.e[i].tok, all.e[i].len), level);
+		h = bk_hash(all.e[i].tok, all.e[i].len);
+		all.e[i].tag = bk_tag(h);
+		keys[i] = bk_key(h, level);
+		sk[i] = (keys[i] - ((int64_t)1 << level)) << 8 | all.e[i].tag;
 		idx[i] = (uint32_t)i;
 	}
-	radix_by_key(idx, tmp, n, keys, (int64_t)1 << level, level);
+	/* Bytewise already: by key, then tag, keeps that within. */
+	radix_by_key(idx, tmp, n, sk, 0, level + 8);
 	for (i = 0; i < n; i++)
 		db->mv.e[i] = all.e[idx[i]];
 	db->out.n = 0;
@@ -2776,6 +2805,7 @@ out:
 	bk_vec_free(&all);
 	buf_free(&arena);
 	free(keys);
+	free(sk);
 	free(idx);
 	free(tmp);
 	return rc;
@@ -4142,6 +4172,7 @@ static int
 check_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 {
 	struct check *ck = ctx;
+	uint64_t h;
 	size_t i;
 
 	if (key < (int64_t)1 << ck->level || key >= (int64_t)2 << ck->level)
@@ -4150,11 +4181,13 @@ check_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 	if (v->n == 0)
 		return errf(db, DB_ECORRUPT, "token bucket %lld is empty",
 		    (long long)key);
-	for (i = 0; i < v->n; i++)
-		if (bk_key(bk_hash(v->e[i].tok, v->e[i].len), ck->level) !=
-		    key)
+	for (i = 0; i < v->n; i++) {
+		h = bk_hash(v->e[i].tok, v->e[i].len);
+		if (bk_key(h, ck->level) != key || bk_tag(h) != v->e[i].tag)
 			return errf(db, DB_ECORRUPT, "token bucket %lld holds "
-			    "a token of another", (long long)key);
+			    "a token of another, or a wrong tag",
+			    (long long)key);
+	}
 	ck->seen += (int64_t)v->n;
 	return 0;
 }

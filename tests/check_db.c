@@ -1578,7 +1578,9 @@ START_TEST(test_compact)
 		tmp_remove(&t);
 		return;
 	}
-	ck_assert_msg(full > 0.5 && full <= 1.0, "used %f", full);
+	/* Buckets grown a token at a time leave pages about half full (a
+	 * page holds a few buckets of ~700 bytes). */
+	ck_assert_msg(full > 0.4 && full <= 1.0, "used %f", full);
 	/* Three rows in four go: the pages stay, mostly empty. */
 	ck_assert_int_eq(db_prune(db, 100, 1, &dropped), 0);
 	ck_assert_uint_eq(dropped, N - N / 4);
@@ -1998,11 +2000,13 @@ START_TEST(test_check_rows)
 	struct tmp t;
 	struct db *db;
 
-	/* "w1" 1/0 day 1 w 0 is 01 01 02 | 02 77 31 01 00 00 00. */
-	check_bucket_fails("010102027731010000", NULL, "damaged");
-	check_bucket_fails("0101020277310100000000", NULL, "damaged");
-	check_bucket_fails("01010202773100000000", NULL, "damaged");
-	check_bucket_fails("02010202773101000000", NULL, "damaged");
+	/* "w1" 1/0 day 1 w 0 (tag 19) is 01 01 02 | 19 02 77 31 01 00 00
+	 * 00. */
+	check_bucket_fails("01010219027731010000", NULL, "damaged");
+	check_bucket_fails("010102190277310100000000", NULL, "damaged");
+	check_bucket_fails("0101021902773100000000", NULL, "damaged");
+	check_bucket_fails("0201021902773101000000", NULL, "damaged");
+	check_bucket_fails("0101022002773101000000", NULL, "wrong tag");
 	check_bucket_fails("", NULL, "empty");
 	check_bucket_fails("010002", NULL, "empty");
 	check_bucket_fails(NULL, NULL, "token bucket");
@@ -2018,7 +2022,7 @@ START_TEST(test_check_rows)
 	add(db, "w1", 1, 0, 1);
 	commit(db);
 	db_close(db);
-	raw_sql(t.path, "UPDATE tokb SET data = x'010102027731010000'");
+	raw_sql(t.path, "UPDATE tokb SET data = x'01010219027731010000'");
 	db = open_ok(t.path, 0, TOKV);
 	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &c), DB_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT), "damaged"));
@@ -2034,9 +2038,9 @@ END_TEST
 START_TEST(test_check_weight)
 {
 	/* zigzag 2^32 - 1 (w = -2^31) and spam 2^32. */
-	check_bucket_fails("010102027731010000" "ffffffff0f", NULL,
+	check_bucket_fails("01010219027731010000" "ffffffff0f", NULL,
 	    "damaged");
-	check_bucket_fails("01010202773180808080100000" "00", NULL,
+	check_bucket_fails("0101021902773180808080100000" "00", NULL,
 	    "damaged");
 }
 END_TEST
@@ -2172,10 +2176,13 @@ make_v1(const char *path)
 START_TEST(test_bucket_codec)
 {
 	static const struct bk_ent in[] = {
-		{ "a", 1, 1, 0, 0, 20000 },
-		{ "ab", 2, UINT32_MAX, 7, INT32_MAX, INT64_MAX },
-		{ "b", 1, 0, UINT32_MAX, -INT32_MAX, INT64_MIN },
-		{ "\xe4\xbb\xb6", 3, 300, 200, -1, -5 },
+		{ .tok = "\xe4\xbb\xb6", .len = 3, .tag = 0, .spam = 300,
+		    .ham = 200, .w = -1, .day = -5 },
+		{ .tok = "a", .len = 1, .tag = 1, .spam = 1, .day = 20000 },
+		{ .tok = "ab", .len = 2, .tag = 1, .spam = UINT32_MAX,
+		    .ham = 7, .w = INT32_MAX, .day = INT64_MAX },
+		{ .tok = "b", .len = 1, .tag = 2, .ham = UINT32_MAX,
+		    .w = -INT32_MAX, .day = INT64_MIN },
 	};
 	const size_t n = sizeof(in) / sizeof(in[0]);
 	unsigned char buf[256];
@@ -2197,31 +2204,38 @@ START_TEST(test_bucket_codec)
 		ck_assert_int_eq(v.e[i].day, in[i].day);
 	}
 	ck_assert_int_eq(bk_cursor_init(&cur, buf, len), 0);
-	ck_assert_int_eq(bk_seek(&cur, "", 0, &e), 0);
-	ck_assert_int_eq(bk_seek(&cur, "a", 1, &e), 1);
-	ck_assert_int_eq(bk_seek(&cur, "a", 1, &e), 1);	/* again */
-	ck_assert_int_eq(bk_seek(&cur, "aa", 2, &e), 0);
-	ck_assert_int_eq(bk_seek(&cur, "ab", 2, &e), 1);
-	ck_assert_uint_eq(e.spam, UINT32_MAX);
-	ck_assert_int_eq(bk_seek(&cur, "b", 1, &e), 1);
-	ck_assert_int_eq(e.day, INT64_MIN);
-	ck_assert_int_eq(bk_seek(&cur, "\xe4\xbb\xb6", 3, &e), 1);
+	ck_assert_int_eq(bk_seek(&cur, 0, "", 0, &e), 0);
+	ck_assert_int_eq(bk_seek(&cur, 0, "\xe4\xbb\xb6", 3, &e), 1);
 	ck_assert_int_eq(e.w, -1);
-	ck_assert_int_eq(bk_seek(&cur, "\xff", 1, &e), 0);
+	ck_assert_int_eq(bk_seek(&cur, 1, "a", 1, &e), 1);
+	ck_assert_int_eq(bk_seek(&cur, 1, "a", 1, &e), 1);	/* again */
+	ck_assert_int_eq(bk_seek(&cur, 1, "aa", 2, &e), 0);
+	ck_assert_int_eq(bk_seek(&cur, 1, "ab", 2, &e), 1);
+	ck_assert_uint_eq(e.spam, UINT32_MAX);
+	ck_assert_int_eq(bk_seek(&cur, 2, "a", 1, &e), 0);	/* by tag */
+	ck_assert_int_eq(bk_seek(&cur, 2, "b", 1, &e), 1);
+	ck_assert_int_eq(e.day, INT64_MIN);
+	ck_assert_int_eq(bk_seek(&cur, 3, "\xff", 1, &e), 0);
 
 	/* Every cut short of the whole is refused, by both readers. */
 	for (i = 0; i < len; i++) {
 		ck_assert_int_eq(bk_decode(buf, i, &v), -2);
 		if (bk_cursor_init(&cur, buf, i) == 0)
-			ck_assert_int_eq(bk_seek(&cur, "\xff", 1, &e), -2);
+			ck_assert_int_eq(bk_seek(&cur, 3, "\xff", 1, &e),
+			    -2);
 	}
-	/* Out of order, or the same token twice. */
+	/* Out of order (by bytes, by tag), or the same token twice. */
 	{
-		struct bk_ent two[2] = { in[1], in[0] };
+		struct bk_ent two[2] = { in[2], in[1] };
 
 		len = bk_encode(two, 2, buf);
 		ck_assert_int_eq(bk_decode(buf, len, &v), -2);
-		two[0] = in[0];
+		two[0] = in[3];
+		two[1] = in[0];
+		len = bk_encode(two, 2, buf);
+		ck_assert_int_eq(bk_decode(buf, len, &v), -2);
+		two[0] = in[1];
+		two[1] = in[1];
 		len = bk_encode(two, 2, buf);
 		ck_assert_int_eq(bk_decode(buf, len, &v), -2);
 	}
