@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# seeds.sh: builds the seed corpora tests/fuzz/corpus-{tok,mbox,output}/
+# seeds.sh: builds the seed corpora tests/fuzz/corpus-{tok,mbox,output}/,
+# and corpus-bucket/ (store buckets written here byte by byte),
 # from the repository's corpus/ (every .eml and sample.mbox), the shared
 # Japanese fixtures (../shared/corpus/ja-fixtures, when present), a few
 # inputs written here (CRLF, mboxrd quoting, our own headers, Subject
@@ -12,8 +13,8 @@ cd "$(dirname "$0")"
 TOP=$(cd ../.. && pwd)
 JA=$TOP/../shared/corpus/ja-fixtures
 
-rm -rf corpus-tok corpus-mbox corpus-output
-mkdir corpus-tok corpus-mbox corpus-output
+rm -rf corpus-tok corpus-mbox corpus-output corpus-bucket
+mkdir corpus-tok corpus-mbox corpus-output corpus-bucket
 
 # byte N: one raw byte of value N (0-255).
 byte() {
@@ -125,8 +126,29 @@ for j in 0 1 2 9 18; do
 	seed corpus-tok "cs-$j" "$T/cs.eml" "$j"
 done
 
+# fuzz_bucket: buckets as db/bucket.h lays them out (hex).
+hexseed() {
+	_h=$2
+	while [ -n "$_h" ]; do
+		byte $((0x$(printf %.2s "$_h")))
+		_h=${_h#??}
+	done >"corpus-bucket/$1"
+}
+# "w1" 1/0 (tag 19); none; three tokens, one tag shared, big counts and
+# days, negative weights; a token of 200 bytes (two-byte length).
+hexseed one 0101021902773101000000
+hexseed none 010000
+hexseed three 0103060001610100000005026162800180010a0305026163ff010001ff0f
+long=0101021ac801
+k=0
+while [ $k -lt 200 ]; do
+	long=${long}61
+	k=$((k + 1))
+done
+hexseed long ${long}01010000
+
 # Committed regression inputs (already carrying their prefix bytes).
-for t in tok mbox output; do
+for t in tok mbox output bucket; do
 	[ -d "regress/$t" ] || continue
 	for f in regress/"$t"/*; do
 		if [ -f "$f" ]; then
@@ -135,4 +157,4 @@ for t in tok mbox output; do
 	done
 done
 echo "seeds: tok $(ls corpus-tok | wc -l), mbox $(ls corpus-mbox | wc -l)," \
-    "output $(ls corpus-output | wc -l)"
+    "output $(ls corpus-output | wc -l), bucket $(ls corpus-bucket | wc -l)"

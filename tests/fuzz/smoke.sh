@@ -10,7 +10,8 @@ set -u
 cd "$(dirname "$0")" || exit 1
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 KEEP=../tmp/fuzz
-[ -d corpus-tok ] && [ -d corpus-mbox ] && [ -d corpus-output ] ||
+[ -d corpus-tok ] && [ -d corpus-mbox ] && [ -d corpus-output ] &&
+    [ -d corpus-bucket ] ||
     sh ./seeds.sh || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/spamsift-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$W"' EXIT
@@ -19,7 +20,7 @@ SCRATCH=${TMPDIR:-/tmp}
 [ -d /dev/shm ] && [ -w /dev/shm ] && SCRATCH=/dev/shm
 
 rc=0
-for t in tok mbox output; do
+for t in tok mbox output bucket; do
 	f=./fuzz_$t
 	if [ ! -x "$f" ]; then
 		echo "fuzz-smoke: $f is not built (make fuzz)"
