@@ -100,6 +100,9 @@ enum stmt {
 	S_BK_PUT,
 	S_BK_DEL,
 	S_BK_DROP_BELOW,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
 	S_LOOKUP_BATCH,
 	S_CORE_END,		/* the end of the common ones */
 	S_ALL = S_CORE_END,
@@ -156,6 +159,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BK_DEL] = "DELETE FROM tokb WHERE key IN "
 	    "(SELECT key FROM spamsift_bk WHERE data IS NULL)",
 	[S_BK_DROP_BELOW] = "DELETE FROM tokb WHERE key < ?1",
+	/* One call's writes, undone together when one of them fails. */
+	[S_SAVEPOINT] = "SAVEPOINT spamsift_add",
+	[S_RELEASE] = "RELEASE spamsift_add",
+	[S_ROLLBACK_TO] = "ROLLBACK TO spamsift_add",
 	[S_BK_ALL] = "SELECT key, data FROM tokb ORDER BY key",
 	/* Every token of spamsift_batch in one statement, the batch outside
 	 * (CROSS JOIN keeps that order): rowid is the index into it. */
@@ -1945,8 +1952,10 @@ bk_count(struct db *db, int64_t *n)
 	int rc;
 
 	rc = meta_get(db, "tok_count", n, &found);
-	if (rc == 0 && (!found || *n < 0))
-		rc = errf(db, DB_ECORRUPT, "token count missing or negative");
+	if (rc == 0 && (!found || *n < 0 ||
+	    *n > (int64_t)BK_AVG << BK_LEVEL_MAX))
+		rc = errf(db, DB_ECORRUPT, "token count missing or out of "
+		    "range");
 	return rc;
 }
 
@@ -2097,7 +2106,8 @@ bk_order_free(struct bk_order *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* For qsort: the batch tokens in bytewise order. */
+/* For qsort: a group of one key and tag in bytewise order (sort_group
+ * sets the tokens). */
 struct tok_ref {
 	const char *tok;
 	size_t len;
@@ -2113,20 +2123,53 @@ tok_ref_cmp(const void *a, const void *b)
 	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-/* Order n tokens for level: by key, then by tag, then (when bytes, as
- * writes need) bytewise.  The tokens usually come in bytewise order
- * (checked), so that two stable radix passes do; lookups leave tokens of
- * the same key and tag in the order given (find_run copes). */
+/* Put idx[0..n), tokens of one key and tag, in bytewise order: by
+ * insertion when few (nearly always: a bucket's tokens share a tag in
+ * 1 of 256), else by qsort (tokens made to share a hash prefix). */
+static int
+sort_group(uint32_t *idx, size_t n, const char *const *toks,
+    const size_t *lens)
+{
+	struct tok_ref *refs;
+	uint32_t t;
+	size_t i, j;
+
+	if (n <= 16) {
+		for (i = 1; i < n; i++) {
+			t = idx[i];
+			for (j = i; j > 0 && bk_cmp(toks[idx[j - 1]],
+			    lens[idx[j - 1]], toks[t], lens[t]) > 0; j--)
+				idx[j] = idx[j - 1];
+			idx[j] = t;
+		}
+		return 0;
+	}
+	refs = malloc(n * sizeof(*refs));
+	if (refs == NULL)
+		return DB_ENOMEM;
+	for (i = 0; i < n; i++) {
+		refs[i].tok = toks[idx[i]];
+		refs[i].len = lens[idx[i]];
+		refs[i].i = idx[i];
+	}
+	qsort(refs, n, sizeof(*refs), tok_ref_cmp);
+	for (i = 0; i < n; i++)
+		idx[i] = refs[i].i;
+	free(refs);
+	return 0;
+}
+
+/* Order n tokens (in any order) for level: by key, then tag, then
+ * bytewise, the order of a bucket (bk_ord): a stable radix pass on key
+ * and tag, then each group of one key and tag sorted. */
 static int
 bk_order(struct db *db, size_t n, const char *const *toks,
-    const size_t *lens, int level, int bytes, struct bk_order *o)
+    const size_t *lens, int level, struct bk_order *o)
 {
-	struct tok_ref *refs = NULL;
 	uint32_t *tmp = NULL;
 	int64_t *sk = NULL;
 	uint64_t h;
-	size_t i;
-	int sorted = 1;
+	size_t i, a, b;
 	int rc = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -2139,7 +2182,7 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 	o->tag = malloc(n ? n : 1);
 	o->idx = malloc((n ? n : 1) * sizeof(*o->idx));
 	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	sk = malloc((n ? n : 1) * sizeof(*sk));
+	sk = calloc(n ? n : 1, sizeof(*sk));	/* calloc: gcc's -Wmaybe-uninit */
 	if (o->key == NULL || o->tag == NULL || o->idx == NULL ||
 	    tmp == NULL || sk == NULL)
 		goto nomem;
@@ -2149,30 +2192,19 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 		o->tag[i] = bk_tag(h);
 		sk[i] = (o->key[i] - ((int64_t)1 << level)) << 8 | o->tag[i];
 		o->idx[i] = (uint32_t)i;
-		if (bytes && i > 0 && sorted && bk_cmp(toks[i - 1],
-		    lens[i - 1], toks[i], lens[i]) > 0)
-			sorted = 0;
-	}
-	if (!sorted) {
-		refs = malloc(n * sizeof(*refs));
-		if (refs == NULL)
-			goto nomem;
-		for (i = 0; i < n; i++) {
-			refs[i].tok = toks[i];
-			refs[i].len = lens[i];
-			refs[i].i = (uint32_t)i;
-		}
-		qsort(refs, n, sizeof(*refs), tok_ref_cmp);
-		for (i = 0; i < n; i++)
-			o->idx[i] = refs[i].i;
 	}
 	radix_by_key(o->idx, tmp, n, sk, 0, level + 8);
+	for (a = 0; a < n; a = b) {	/* bounded by n */
+		for (b = a + 1; b < n && sk[o->idx[b]] == sk[o->idx[a]]; b++)
+			;
+		if (b - a > 1 && sort_group(o->idx + a, b - a, toks, lens) != 0)
+			goto nomem;
+	}
 	goto out;
 nomem:
 	rc = errf(db, DB_ENOMEM, "out of memory");
 	bk_order_free(o);
 out:
-	free(refs);
 	free(tmp);
 	free(sk);
 	return rc;
@@ -2257,12 +2289,26 @@ bk_scan(struct db *db, bk_scan_fn fn, void *ctx)
 	struct bk_buf b = { 0 };
 	sqlite3_stmt *st = NULL;
 	int64_t key;
+	int own = 0;
 	int src = SQLITE_DONE;
 	int rc;
 
 	rc = get_stmt(db, S_BK_ALL, &st);
 	if (rc != 0)
 		goto out;
+	/* A scan inside another's callback (db_status in a counts walk)
+	 * gets a statement of its own: stepping the shared one would
+	 * restart the outer scan. */
+	if (sqlite3_stmt_busy(st)) {
+		st = NULL;
+		src = sqlite3_prepare_v2(db->sq, stmt_sql[S_BK_ALL], -1, &st,
+		    NULL);
+		if (src != SQLITE_OK) {
+			rc = sql_err(db, src);
+			goto out;
+		}
+		own = 1;
+	}
 	/* Bounded by the rows of tokb. */
 	for (;;) {
 		src = sqlite3_step(st);
@@ -2278,7 +2324,10 @@ bk_scan(struct db *db, bk_scan_fn fn, void *ctx)
 	}
 	if (rc == 0 && src != SQLITE_DONE)
 		rc = sql_err(db, src);
-	stmt_done(st);
+	if (own)
+		sqlite3_finalize(st);
+	else
+		stmt_done(st);
 out:
 	bk_vec_free(&v);
 	buf_free(&b);
@@ -2307,6 +2356,13 @@ split_bucket(struct db *db, int64_t key, const struct bk_vec *v, int from,
 	for (i = 0; i < v->n; i++) {
 		nkey[i] = bk_key(bk_hash(v->e[i].tok, v->e[i].len), to);
 		idx[i] = (uint32_t)i;
+		/* A token of another bucket would overwrite that one's
+		 * child. */
+		if (nkey[i] >> (to - from) != key) {
+			rc = errf(db, DB_ECORRUPT, "token bucket %lld holds a "
+			    "token of another", (long long)key);
+			goto out;
+		}
 	}
 	radix_by_key(idx, tmp, v->n, nkey, key << (to - from), to - from);
 	for (i = 0; i < v->n; i++)
@@ -2539,7 +2595,7 @@ bk_apply(struct db *db, int64_t day)
 			goto out;
 		level = want;
 	}
-	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, 1, &o);
+	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
@@ -2564,8 +2620,7 @@ struct find {
 };
 
 /* Look run r's tokens up in its bucket, read in place: both are in
- * bk_ord order, so one pass, but for tokens of one tag given out of
- * bytewise order (bk_order leaves them so), which start it again. */
+ * bk_ord order, so one pass. */
 static int
 find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
     size_t len)
@@ -2574,7 +2629,7 @@ find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 	const struct batch *bt = &db->bt;
 	struct bk_cursor cur;
 	struct bk_ent e;
-	size_t j, t, p = 0;
+	size_t j, t;
 	int x = 0;
 
 	if (blob == NULL)
@@ -2584,14 +2639,7 @@ find_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 	for (j = f->runs->start[r]; j < f->runs->start[r + 1] && x >= 0;
 	    j++) {
 		t = f->o->idx[j];
-		if (j > f->runs->start[r] && f->o->tag[t] == f->o->tag[p] &&
-		    bk_cmp(bt->toks[t], bt->lens[t], bt->toks[p],
-		    bt->lens[p]) < 0)
-			x = bk_cursor_init(&cur, blob, len) != 0 ? -2 : 0;
-		p = t;
-		if (x >= 0)
-			x = bk_seek(&cur, f->o->tag[t], bt->toks[t],
-			    bt->lens[t], &e);
+		x = bk_seek(&cur, f->o->tag[t], bt->toks[t], bt->lens[t], &e);
 		if (x == 1) {
 			f->out[t].spam = e.spam;
 			f->out[t].ham = e.ham;
@@ -2620,7 +2668,7 @@ bk_lookup(struct db *db, struct db_counts *out)
 		goto out;
 	rc = bk_level(db, &level);
 	if (rc == 0)
-		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, 0, &o);
+		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
@@ -2693,9 +2741,20 @@ ent_cmp(const void *a, const void *b)
 	return bk_cmp(x->tok, x->len, y->tok, y->len);
 }
 
+/* migrate_2's order: bytewise, the text key of the same bytes first. */
+static int
+text_first(const void *a, const void *b)
+{
+	const struct bk_ent *x = a, *y = b;
+	int c = ent_cmp(a, b);
+
+	return c != 0 ? c : (int)y->tag - (int)x->tag;
+}
+
 /* Version 2 -> 3: every token row into buckets, then the rows dropped.
- * Rows a bucket cannot hold (no text, 0/0 counts, a key seen before)
- * are left behind; counts and weights are clamped as reads did. */
+ * Rows a bucket cannot hold (no key, 0/0 counts) are left behind, and
+ * of a text and a blob key of the same bytes the text one is kept;
+ * counts and weights are clamped as reads did. */
 static int
 migrate_2(struct db *db, int tok_version)
 {
@@ -2744,6 +2803,9 @@ migrate_2(struct db *db, int tok_version)
 		e->day = sqlite3_column_int64(st, 3);
 		e->w = clamp_weight(sqlite3_column_int64(st, 4));
 		e->len = (uint32_t)len;
+		/* Until the tags are made: the row's key was text, the one
+		 * schema 2 lookups found. */
+		e->tag = sqlite3_column_type(st, 0) == SQLITE_TEXT;
 		memcpy(arena.p + used, tok, len);
 		e->tok = (const char *)(uintptr_t)used;
 		used += len;
@@ -2757,7 +2819,7 @@ migrate_2(struct db *db, int tok_version)
 		all.e[i].tok = (const char *)arena.p +
 		    (uintptr_t)all.e[i].tok;
 	if (all.n > 0)
-		qsort(all.e, all.n, sizeof(*all.e), ent_cmp);
+		qsort(all.e, all.n, sizeof(*all.e), text_first);
 	for (i = 0, n = 0; i < all.n; i++)
 		if (n == 0 || ent_cmp(&all.e[n - 1], &all.e[i]) != 0)
 			all.e[n++] = all.e[i];
@@ -3342,17 +3404,51 @@ check_dw(struct db *db, int64_t dw)
 	return rc;
 }
 
+/* Undo the writes since S_SAVEPOINT, keeping the error that caused it
+ * (SQLite may have rolled everything back already: then this fails,
+ * quietly). */
+static void
+undo_add(struct db *db)
+{
+	sqlite3_stmt *st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		st = db->st[i == 0 ? S_ROLLBACK_TO : S_RELEASE];
+		if (st != NULL) {
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+	}
+}
+
 /* Apply db->bt, the checked changes of a call, to the buckets and to
- * the preloaded table when there is one. */
+ * the preloaded table when there is one.  All of it or, after an error,
+ * none of it: a call writes several statements (a split of every bucket,
+ * the buckets, the count). */
 static int
 add_batch(struct db *db, int64_t day)
 {
 	const struct batch *bt = &db->bt;
+	sqlite3_stmt *st;
 	size_t i;
 	int rc;
 
-	rc = bk_apply(db, day);
+	/* Prepared before anything is written, so undo_add has them. */
+	rc = get_stmt(db, S_ROLLBACK_TO, &st);
+	if (rc == 0)
+		rc = get_stmt(db, S_RELEASE, &st);
+	if (rc == 0)
+		rc = run_id(db, S_SAVEPOINT);
 	if (rc != 0) {
+		rc = write_failed(db, rc);
+		goto out;
+	}
+	rc = bk_apply(db, day);
+	if (rc == 0)
+		rc = run_id(db, S_RELEASE);
+	if (rc != 0) {
+		undo_add(db);
 		rc = write_failed(db, rc);
 		goto out;
 	}

@@ -10,7 +10,7 @@
  * from what the store remembers, takes the logistic learner through the
  * batch's messages in order (score.h: each step needs the weights the
  * steps before it left), adds up the per-token changes, and
- * writes each touched token once, in key order, in one db_add_tokens
+ * writes each touched token once, in one db_add_tokens
  * call.  The write lock is held only for the flush, never while
  * tokenizing.
  */
@@ -567,7 +567,6 @@ int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	enum learn_outcome *outc = NULL;
-	uint32_t *order = NULL;
 	const char **wt = NULL;
 	size_t *wl = NULL;
 	int64_t *ws = NULL, *wh = NULL, *wd = NULL;
@@ -589,25 +588,15 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	got = malloc((nt ? nt : 1) * sizeof(*got));
 	wd = malloc((nt ? nt : 1) * sizeof(*wd));
 	outc = calloc(e->npend, sizeof(*outc));
-	order = malloc((nt ? nt : 1) * sizeof(*order));
 	wt = malloc((nt ? nt : 1) * sizeof(*wt));
 	wl = malloc((nt ? nt : 1) * sizeof(*wl));
 	ws = malloc((nt ? nt : 1) * sizeof(*ws));
 	wh = malloc((nt ? nt : 1) * sizeof(*wh));
 	if (e->dspam == NULL || e->dham == NULL || outc == NULL ||
-	    order == NULL || wt == NULL || wl == NULL || ws == NULL ||
+	    wt == NULL || wl == NULL || ws == NULL ||
 	    wh == NULL || e->dw == NULL || e->w0 == NULL ||
 	    e->w0got == NULL || got == NULL ||
 	    wd == NULL) {
-		rc = DB_ENOMEM;
-		snprintf(e->err, sizeof(e->err), "learning: out of memory");
-		goto out;
-	}
-	/* Every token in bytewise order, for writing: the store then only
-	 * groups them by bucket (a radix pass) instead of sorting them. */
-	for (i = 0; i < nt; i++)
-		order[i] = (uint32_t)i;
-	if (tok_set_order(e->agg, order, nt) != 0) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 		goto out;
@@ -657,17 +646,16 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		rc = db_set_msg(e->db, p->digest, p->cls,
 		    p->msgid[0] != '\0' ? p->msgid : NULL, g, day);
 	}
-	/* Write the touched tokens, in key order, in one call. */
+	/* Write the touched tokens in one call (the store puts them in its
+	 * own order). */
 	nw = 0;
 	for (i = 0; i < nt; i++) {
-		size_t k = order[i];
-
-		if (e->dspam[k] == 0 && e->dham[k] == 0 && e->dw[k] == 0)
+		if (e->dspam[i] == 0 && e->dham[i] == 0 && e->dw[i] == 0)
 			continue;
-		wt[nw] = tok_set_token(e->agg, k, &wl[nw]);
-		ws[nw] = e->dspam[k];
-		wh[nw] = e->dham[k];
-		wd[nw] = e->dw[k];
+		wt[nw] = tok_set_token(e->agg, i, &wl[nw]);
+		ws[nw] = e->dspam[i];
+		wh[nw] = e->dham[i];
+		wd[nw] = e->dw[i];
 		nw++;
 	}
 	if (rc == 0)
@@ -705,7 +693,6 @@ out:
 	if (began)
 		db_rollback(e->db);
 	free(outc);
-	free(order);
 	free(wt);
 	free(wl);
 	free(ws);

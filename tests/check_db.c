@@ -2346,6 +2346,117 @@ START_TEST(test_levels)
 }
 END_TEST
 
+/* A counts walk whose callback looks at the store: db_status and
+ * db_check scan the buckets too. */
+struct nest {
+	struct db *db;
+	size_t calls;
+	uint64_t tokens;
+	int check;
+};
+
+static int
+nest_fn(void *ctx, const struct db_counts *c)
+{
+	struct nest *n = ctx;
+	struct db_status st;
+
+	if (n->calls++ == 3) {
+		ck_assert_int_eq(db_status(n->db, &st), 0);
+		n->tokens = st.tokens;
+		n->check = db_check(n->db);
+	}
+	return 0;
+}
+
+/* A walk inside a walk's callback neither restarts nor ends the outer
+ * one. */
+START_TEST(test_nested_scan)
+{
+	struct nest n = { NULL, 0, 0, -1 };
+	char tok[32];
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < 300; i++) {
+		snprintf(tok, sizeof(tok), "nest-%d", i);
+		add(db, tok, 1, 0, 1);
+	}
+	commit(db);
+	n.db = db;
+	ck_assert_int_eq(db_foreach_counts(db, 0, nest_fn, &n), 0);
+	ck_assert_uint_eq(n.calls, 300);
+	ck_assert_uint_eq(n.tokens, 300);
+	ck_assert_int_eq(n.check, 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* A bucket holding another's tokens stops a split (it would overwrite
+ * that bucket's child) and the call changes nothing; a token count
+ * beyond any store is damage too. */
+START_TEST(test_split_damaged)
+{
+	struct db_counts before, after;
+	const char *tk = "dmg-10";
+	size_t tl = 6;
+	char tok[32], buf[32];
+	struct toks k;
+	int64_t *ds;
+	size_t i;
+	struct tmp t;
+	struct db *db;
+
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < 4000; i++) {
+		snprintf(tok, sizeof(tok), "dmg-%zu", i);
+		add(db, tok, 1, 0, 1);
+	}
+	commit(db);
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &before), 0);
+	db_close(db);
+	raw_sql(t.path, "UPDATE tokb SET data = (SELECT data FROM tokb "
+	    "WHERE key = 64) WHERE key = 65");
+	db = open_ok(t.path, 0, TOKV);
+	toks_make(&k, 200, 17);
+	ds = calloc(k.n, sizeof(*ds));
+	ck_assert_ptr_nonnull(ds);
+	for (i = 0; i < k.n; i++)
+		ds[i] = 1;
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, k.n, (const char *const *)k.tok,
+	    k.len, ds, ds, NULL, 2), DB_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
+	    "of another"));
+	db_rollback(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "6");
+	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &after), 0);
+	ck_assert_uint_eq(after.spam, before.spam);
+	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
+	db_close(db);
+
+	raw_sql(t.path, "UPDATE meta SET value = 9223372036854775807 "
+	    "WHERE key = 'tok_count'");
+	db = open_ok(t.path, 0, TOKV);
+	begin(db);
+	ck_assert_int_eq(db_add_token(db, "x", 1, 1, 0, 0, 2), DB_ECORRUPT);
+	db_rollback(db);
+	db_close(db);
+	free(ds);
+	toks_free(&k);
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A schema 2 store (tokens one to a row, with weights): "old" 2/1 day 5
  * weight -7, "new" 0/4 day 9 weight 3; n more tokens "t<i>" at i/1;
  * with bad, rows no bucket takes (0/0, an empty key) and a blob key,
@@ -2791,6 +2902,8 @@ db_suite(void)
 	tcase_add_test(tc, test_bucket_codec);
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_nested_scan);
+	tcase_add_test(tc, test_split_damaged);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 
