@@ -266,6 +266,7 @@ struct batch {
 	const int64_t *ds;
 	const int64_t *dh;
 	const int64_t *dw;	/* NULL: no weight changes */
+	const int64_t *days;	/* NULL: the call's one day */
 };
 
 /* A growable byte buffer, owned by its user: buf_free(). */
@@ -2267,7 +2268,8 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 		}
 		last = &out->e[out->n - 1];
 		bk_change(last, bt->ds[t], bt->dh[t],
-		    bt->dw != NULL ? bt->dw[t] : 0, day);
+		    bt->dw != NULL ? bt->dw[t] : 0,
+		    bt->days != NULL ? bt->days[t] : day);
 		if (last->spam == 0 && last->ham == 0) {
 			out->n--;
 			(*delta)--;
@@ -3494,10 +3496,11 @@ out:
 	return rc;
 }
 
-int
-db_add_tokens(struct db *db, size_t n, const char *const *toks,
+/* db_add_tokens and db_add_tokens_days (days NULL: day for all). */
+static int
+add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
-    const int64_t *dw, int64_t day)
+    const int64_t *dw, const int64_t *days, int64_t day)
 {
 	size_t i;
 	int rc;
@@ -3526,9 +3529,30 @@ db_add_tokens(struct db *db, size_t n, const char *const *toks,
 	db->bt.ds = dspam;
 	db->bt.dh = dham;
 	db->bt.dw = dw;
+	db->bt.days = days;
 	rc = add_batch(db, day);
 out:
 	return rc;
+}
+
+int
+db_add_tokens(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    const int64_t *dw, int64_t day)
+{
+	return add_tokens(db, n, toks, lens, dspam, dham, dw, NULL, day);
+}
+
+int
+db_add_tokens_days(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    const int64_t *dw, const int64_t *days)
+{
+	if (days == NULL && n > 0 && db != NULL) {
+		errf(db, DB_EINVAL, "db_add_tokens_days: null argument");
+		return DB_EINVAL;
+	}
+	return add_tokens(db, n, toks, lens, dspam, dham, dw, days, 0);
 }
 
 /* A preloaded total after adding d, as S_TOTAL_ADD does (stops at 0). */

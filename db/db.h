@@ -149,6 +149,12 @@ int db_add_tokens(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, const int64_t *dspam, const int64_t *dham,
     const int64_t *dw, int64_t day);
 
+/* db_add_tokens with a day for each token (days[i]) instead of one for
+ * all: an import of a dump.  The same token twice goes in turn. */
+int db_add_tokens_days(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, const int64_t *dspam, const int64_t *dham,
+    const int64_t *dw, const int64_t *days);
+
 /* Inside a transaction: add to the message totals (stop at zero). */
 int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
 

@@ -13,6 +13,7 @@
 #include "src/score.h"
 
 #define IMPORT_MAX_LINE 4096	/* bytes of one import line */
+#define IMPORT_BATCH 65536	/* token lines written in one call */
 #define DUMP_VERSION 2		/* 2: weights, the learned messages */
 #define META_MAX (INT64_MAX / 4) /* largest #meta count --load takes */
 
@@ -169,6 +170,15 @@ struct imp {
 	int learned;		/* past the "#learned" line */
 	uint64_t kept;		/* learned messages the store knew */
 	char why[80];
+	/* Token lines not written yet (imp_flush), IMPORT_BATCH at most:
+	 * a store of buckets writes many at a time far faster.  tok[i] is
+	 * an offset into text until imp_flush. */
+	size_t n;
+	char **tok;
+	size_t *len;
+	int64_t *ds, *dh, *dw, *days;
+	char *text;
+	size_t used, cap;
 };
 
 static int
@@ -176,6 +186,83 @@ bad(struct imp *im, const char *why)
 {
 	snprintf(im->why, sizeof(im->why), "%s", why);
 	return DB_EINVAL;
+}
+
+static void
+imp_free(struct imp *im)
+{
+	free(im->tok);
+	free(im->len);
+	free(im->ds);
+	free(im->dh);
+	free(im->dw);
+	free(im->days);
+	free(im->text);
+}
+
+/* Write the pending token lines in one call. */
+static int
+imp_flush(struct imp *im)
+{
+	size_t i;
+	int rc;
+
+	if (im->n == 0)
+		return 0;
+	for (i = 0; i < im->n; i++)
+		im->tok[i] = im->text + (uintptr_t)im->tok[i];
+	rc = db_add_tokens_days(im->db, im->n, (const char *const *)im->tok,
+	    im->len, im->ds, im->dh, im->dw, im->days);
+	im->n = 0;
+	im->used = 0;
+	return rc;
+}
+
+/* Queue a token line's change; written by imp_flush. */
+static int
+imp_add(struct imp *im, const char *tok, size_t len, int64_t ds, int64_t dh,
+    int64_t dw, int64_t day)
+{
+	size_t nc;
+	char *nt;
+	int rc;
+
+	if (im->n == IMPORT_BATCH) {
+		rc = imp_flush(im);
+		if (rc != 0)
+			return rc;
+	}
+	if (im->tok == NULL) {
+		im->tok = malloc(IMPORT_BATCH * sizeof(*im->tok));
+		im->len = malloc(IMPORT_BATCH * sizeof(*im->len));
+		im->ds = malloc(IMPORT_BATCH * sizeof(*im->ds));
+		im->dh = malloc(IMPORT_BATCH * sizeof(*im->dh));
+		im->dw = malloc(IMPORT_BATCH * sizeof(*im->dw));
+		im->days = malloc(IMPORT_BATCH * sizeof(*im->days));
+		if (im->tok == NULL || im->len == NULL || im->ds == NULL ||
+		    im->dh == NULL || im->dw == NULL || im->days == NULL)
+			return bad(im, "out of memory");
+	}
+	if (im->used + len > im->cap) {
+		nc = im->cap ? im->cap : 1 << 20;
+		while (nc < im->used + len)
+			nc *= 2;
+		nt = realloc(im->text, nc);
+		if (nt == NULL)
+			return bad(im, "out of memory");
+		im->text = nt;
+		im->cap = nc;
+	}
+	memcpy(im->text + im->used, tok, len);
+	im->tok[im->n] = (char *)(uintptr_t)im->used;
+	im->used += len;
+	im->len[im->n] = len;
+	im->ds[im->n] = ds;
+	im->dh[im->n] = dh;
+	im->dw[im->n] = dw;
+	im->days[im->n] = day;
+	im->n++;
+	return 0;
 }
 
 /* A count of an import line: digits only (no sign, no blank), at most
@@ -313,7 +400,7 @@ token_line(struct imp *im, char *line)
 	*tab = '\0';
 	if (c != DB_NONE)
 		return *end != '\0' ? bad(im, "not an import line") :
-		    db_add_token(im->db, line, (size_t)(tab - line),
+		    imp_add(im, line, (size_t)(tab - line),
 		    c == DB_SPAM ? (int64_t)a : 0,
 		    c == DB_HAM ? (int64_t)a : 0, 0, im->day);
 	if (*end != '\t' || count(end + 1, &end, &b) != 0 || *end != '\t' ||
@@ -324,8 +411,8 @@ token_line(struct imp *im, char *line)
 		return bad(im, "not an import line (or weight out of range)");
 	if (*end != '\0')
 		return bad(im, "not an import line");
-	return db_add_token(im->db, line, (size_t)(tab - line), (int64_t)a,
-	    (int64_t)b, (int64_t)w, (int64_t)d);
+	return imp_add(im, line, (size_t)(tab - line), (int64_t)a, (int64_t)b,
+	    (int64_t)w, (int64_t)d);
 }
 
 /* "DIGEST<TAB>spam|clean<TAB>DAY<TAB>STEP<TAB>MESSAGE-ID" after a dump's
@@ -421,8 +508,10 @@ import_file(struct imp *im, const char *path, FILE *f)
 static int
 do_import(const struct opts *o, struct db *db)
 {
-	struct imp im = { o, db, db_today(), 1, 0, 0, "" };
+	struct imp im = { o, db, db_today(), 1, 0, 0, "", 0, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, 0, 0 };
 	int i, n = o->nfiles > 0 ? o->nfiles : 1, rc;
+	int ex = EXIT_ERROR;
 	FILE *f;
 
 	rc = db_begin(db);
@@ -434,22 +523,24 @@ do_import(const struct opts *o, struct db *db)
 			fprintf(stderr, "spamsift: %s: %s\n", path,
 			    strerror(errno));
 			db_rollback(db);
-			return EXIT_ERROR;
+			goto out;
 		}
 		rc = import_file(&im, path, f);
 		if (f != stdin)
 			fclose(f);
 		if (rc == DB_EINVAL && im.why[0] != '\0') {
 			db_rollback(db);
-			return EXIT_ERROR;
+			goto out;
 		}
 	}
+	if (rc == 0)
+		rc = imp_flush(&im);
 	if (rc == 0)
 		rc = db_commit(db);
 	if (rc != 0) {
 		fprintf(stderr, "spamsift: %s\n", db_errmsg(db, rc));
 		db_rollback(db);
-		return EXIT_ERROR;
+		goto out;
 	}
 	if (im.kept > 0 && !o->quiet)
 		fprintf(stderr, "spamsift: --load: %" PRIu64 " learned "
@@ -457,7 +548,10 @@ do_import(const struct opts *o, struct db *db)
 		    "of this load): %s counts and weights are in twice\n",
 		    im.kept, im.kept == 1 ? " was" : "s were",
 		    im.kept == 1 ? "its" : "their");
-	return EXIT_SPAM;
+	ex = EXIT_SPAM;
+out:
+	imp_free(&im);
+	return ex;
 }
 
 int

@@ -2346,6 +2346,54 @@ START_TEST(test_levels)
 }
 END_TEST
 
+/* db_foreach: each token's day, by its first byte ('a' to 'd'). */
+static int
+day_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	int64_t *days = ctx;
+
+	if (len == 1 && tok[0] >= 'a' && tok[0] <= 'd') {
+		days[tok[0] - 'a'] = day;
+		days[4 + tok[0] - 'a'] = c->spam;
+	}
+	return 0;
+}
+
+/* A day for each token (a dump's import), any order, the same token
+ * twice in turn (its last day stays); a missing day array is refused. */
+START_TEST(test_add_days)
+{
+	const char *tk[] = { "c", "a", "b", "a", "d" };
+	size_t tl[] = { 1, 1, 1, 1, 1 };
+	int64_t ds[] = { 1, 2, 1, 3, 1 };
+	int64_t dh[] = { 0, 0, 0, 0, 0 };
+	int64_t days[] = { 30, 10, 20, 11, -4 };
+	int64_t got[8] = { 0 };
+	struct tmp t;
+	struct db *db;
+
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens_days(db, 5, tk, tl, ds, dh, NULL,
+	    days), 0);
+	ck_assert_int_eq(db_add_tokens_days(db, 5, tk, tl, ds, dh, NULL,
+	    NULL), DB_EINVAL);
+	commit(db);
+	ck_assert_int_eq(db_foreach(db, day_fn, got), 0);
+	ck_assert_int_eq(got[0], 11);
+	ck_assert_int_eq(got[1], 20);
+	ck_assert_int_eq(got[2], 30);
+	ck_assert_int_eq(got[3], -4);
+	ck_assert_int_eq(got[4], 5);	/* a: 2 + 3 */
+	ck_assert_int_eq(got[5], 1);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A counts walk whose callback looks at the store: db_status and
  * db_check scan the buckets too. */
 struct nest {
@@ -2903,6 +2951,7 @@ db_suite(void)
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_nested_scan);
+	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_split_damaged);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
