@@ -28,7 +28,7 @@
 #define BK_FORMAT	1
 #define BK_LEVEL_MIN	6	/* a new store's level: 64 buckets */
 #define BK_LEVEL_MAX	40	/* 2^40 buckets: far beyond any store */
-#define BK_AVG		64	/* tokens a bucket at most on average */
+#define BK_AVG		32	/* tokens a bucket at most on average */
 #define BK_HEAD_MAX	(1 + 10 + 10)	/* format, count, day base */
 #define BK_ENT_MIN	7	/* one entry's bytes at least */
 #define BK_ENT_MAX(len)	((len) + 1 + 5 * 10) /* ... and at most */
