@@ -2564,6 +2564,30 @@ apply_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 	return out_put(db, key, db->mv.e, db->mv.n);
 }
 
+/* The distinct tokens of db->bt, in bk_order's order o, that some
+ * positive change would create in an empty store. */
+static int64_t
+new_tokens(const struct batch *bt, const struct bk_order *o)
+{
+	int64_t n = 0;
+	size_t a, b, i, t;
+	int pos;
+
+	for (a = 0; a < bt->n; a = b) {	/* bounded by n */
+		t = o->idx[a];
+		pos = 0;
+		for (b = a; b < bt->n; b++) {
+			i = o->idx[b];
+			if (o->key[i] != o->key[t] || bk_cmp(bt->toks[i],
+			    bt->lens[i], bt->toks[t], bt->lens[t]) != 0)
+				break;
+			pos |= bt->ds[i] > 0 || bt->dh[i] > 0;
+		}
+		n += pos;
+	}
+	return n;
+}
+
 /* Apply the batch db->bt (every row, any deltas) stamped with day. */
 static int
 bk_apply(struct db *db, int64_t day)
@@ -2572,8 +2596,7 @@ bk_apply(struct db *db, int64_t day)
 	struct bk_order o = { 0 };
 	struct bk_runs runs = { 0 };
 	struct apply ap = { &o, &runs, day, 0 };
-	int64_t count = 0, most;
-	size_t i;
+	int64_t count = 0;
 	int level = 0, want;
 	int rc;
 
@@ -2582,30 +2605,35 @@ bk_apply(struct db *db, int64_t day)
 	rc = bk_level(db, &level);
 	if (rc == 0)
 		rc = bk_count(db, &count);
+	if (rc == 0)
+		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
 	if (rc != 0)
 		goto out;
-	/* The level for the most tokens this batch can leave, first: no
-	 * bucket is then written twice. */
-	most = count;
-	for (i = 0; i < bt->n; i++)
-		if (bt->ds[i] > 0 || bt->dh[i] > 0)
-			most++;
-	want = bk_level_for(most, level);
+	/* Into an empty store every token with a positive change is new:
+	 * the level is known before anything is written, and no bucket is
+	 * written twice (a first bulk training). */
+	want = count == 0 ? bk_level_for(new_tokens(bt, &o), level) : level;
 	if (want > level) {
-		rc = bk_relevel(db, level, want);
+		rc = meta_set(db, "tok_level", want);
+		level = want;
+		bk_order_free(&o);
+		if (rc == 0)
+			rc = bk_order(db, bt->n, bt->toks, bt->lens, level,
+			    &o);
 		if (rc != 0)
 			goto out;
-		level = want;
 	}
-	rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
-	if (rc == 0)
-		rc = bk_runs(db, &o, bt->n, &runs);
+	rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
 		rc = bk_read_runs(db, &runs, apply_run, &ap);
 	if (rc == 0)
 		rc = out_flush(db);
 	if (rc == 0 && ap.delta != 0)
 		rc = meta_set(db, "tok_count", count + ap.delta);
+	/* Past the level's room: split every bucket (once a doubling). */
+	want = bk_level_for(count + ap.delta, level);
+	if (rc == 0 && want > level)
+		rc = bk_relevel(db, level, want);
 out:
 	db->out.n = 0;
 	db->out.used = 0;
@@ -3381,6 +3409,14 @@ check_write(struct db *db, const char *fn)
 	rc = usable(db);
 	if (rc == 0 && !db->in_txn)
 		rc = errf(db, DB_EINVAL, "%s: no transaction", fn);
+	/* A failed read can make SQLite roll the transaction back: writing
+	 * on would commit each write by itself. */
+	if (rc == 0 && sqlite3_get_autocommit(db->sq)) {
+		db->in_txn = 0;
+		pl_drop_dirty(db);
+		rc = errf(db, DB_EIO, "%s: the transaction was rolled back "
+		    "after an earlier error", fn);
+	}
 	return rc;
 }
 
@@ -3406,22 +3442,29 @@ check_dw(struct db *db, int64_t dw)
 	return rc;
 }
 
-/* Undo the writes since S_SAVEPOINT, keeping the error that caused it
- * (SQLite may have rolled everything back already: then this fails,
- * quietly). */
+/* Undo the writes since S_SAVEPOINT, keeping the error that caused it.
+ * SQLite may have rolled everything back already; if the savepoint
+ * cannot be rolled back, the whole transaction is (write_failed then
+ * sees it gone): a caller that commits anyway must not keep half. */
 static void
 undo_add(struct db *db)
 {
-	sqlite3_stmt *st;
-	int i;
+	sqlite3_stmt *st = db->st[S_ROLLBACK_TO];
+	int src = SQLITE_ERROR;
 
-	for (i = 0; i < 2; i++) {
-		st = db->st[i == 0 ? S_ROLLBACK_TO : S_RELEASE];
-		if (st != NULL) {
-			sqlite3_step(st);
-			sqlite3_reset(st);
-		}
+	if (sqlite3_get_autocommit(db->sq))
+		return;
+	if (st != NULL) {
+		src = sqlite3_step(st);
+		sqlite3_reset(st);
 	}
+	st = db->st[S_RELEASE];
+	if (src == SQLITE_DONE && st != NULL) {
+		src = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (src != SQLITE_DONE)
+		rollback_quiet(db);
 }
 
 /* Apply db->bt, the checked changes of a call, to the buckets and to

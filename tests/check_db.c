@@ -2394,6 +2394,71 @@ START_TEST(test_add_days)
 }
 END_TEST
 
+/* The level a store ends at counts its tokens, not the changes that
+ * made them: the same token twice in a call, or again later, is one
+ * token. */
+START_TEST(test_level_exact)
+{
+	enum { N = 2100 };
+	char names[N][16];
+	const char *tok[2 * N];
+	size_t len[2 * N];
+	int64_t one[2 * N];
+	char buf[32];
+	size_t i;
+	struct tmp t;
+	struct db *db;
+
+	for (i = 0; i < 2 * N; i++) {
+		if (i < N)
+			snprintf(names[i], sizeof(names[i]), "lx-%zu", i);
+		one[i] = 1;
+	}
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	/* Into an empty store, 2000 tokens each twice in one call, then
+	 * again in another: level 6 holds 2048. */
+	for (i = 0; i < 4000; i++) {
+		tok[i] = names[i % 2000];
+		len[i] = strlen(tok[i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, 4000, tok, len, one, one, NULL, 1),
+	    0);
+	ck_assert_int_eq(db_add_tokens(db, 2000, tok, len, one, one, NULL, 1),
+	    0);
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "6");
+	/* Those again and 40 new: 2040. */
+	for (i = 0; i < N; i++) {
+		tok[i] = names[i];
+		len[i] = strlen(tok[i]);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, 2040, tok, len, one, one, NULL, 2),
+	    0);
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "6");
+	/* 60 more: 2100, past the room. */
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, N, tok, len, one, one, NULL, 3), 0);
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "7");
+	ck_assert_uint_eq(status(db).tokens, N);
+	ck_assert_int_eq(db_check(db), 0);
+	ck_counts(db, "lx-0", 5, 5);
+	ck_counts(db, "lx-2099", 1, 1);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A counts walk whose callback looks at the store: db_status and
  * db_check scan the buckets too. */
 struct nest {
@@ -2952,6 +3017,7 @@ db_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_nested_scan);
 	tcase_add_test(tc, test_add_days);
+	tcase_add_test(tc, test_level_exact);
 	tcase_add_test(tc, test_split_damaged);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
