@@ -12,7 +12,7 @@
  *	    buckets hold), and db_meta_set's keys
  * A bucket never holds a token at 0/0, and is never empty: the writes
  * drop them.  The level rises (every bucket split in two, or more) when
- * a write would leave more than BK_AVG tokens a bucket on average.
+ * a write leaves more than BK_AVG tokens a bucket on average.
  * Counts are kept in [0, COUNT_MAX] so they always fit struct
  * db_counts.  Schema 1 and 2 kept a row per token, token(tok TEXT
  * PRIMARY KEY, spam, ham, day, w): migrate_2 moves them into buckets, and
