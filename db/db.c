@@ -1960,25 +1960,26 @@ bk_count(struct db *db, int64_t *n)
 	return rc;
 }
 
-/* Copy the bucket blob of n bytes (key names it in errors) into b and
- * decode it into v. */
+/* A bucket's column as SQLite gave it: a row always holds bytes, so
+ * none is damage, or SQLite out of memory. */
 static int
-bk_take(struct db *db, int64_t key, const void *blob, int n,
-    struct bk_vec *v, struct bk_buf *b)
+bk_blob_ok(struct db *db, int64_t key, const void *blob, int n)
 {
-	int r;
-
-	v->n = 0;
-	if (blob == NULL || n <= 0) {
-		if (sqlite3_errcode(db->sq) == SQLITE_NOMEM)
-			return errf(db, DB_ENOMEM, "out of memory");
-		return errf(db, DB_ECORRUPT, "token bucket %lld is empty",
-		    (long long)key);
-	}
-	if (buf_reserve(b, (size_t)n) != 0)
+	if (blob != NULL && n > 0)
+		return 0;
+	if (sqlite3_errcode(db->sq) == SQLITE_NOMEM)
 		return errf(db, DB_ENOMEM, "out of memory");
-	memcpy(b->p, blob, (size_t)n);
-	r = bk_decode(b->p, (size_t)n, v);
+	return errf(db, DB_ECORRUPT, "token bucket %lld is empty",
+	    (long long)key);
+}
+
+/* Decode bucket key's n bytes into v (its tokens point into them). */
+static int
+bk_decode_db(struct db *db, int64_t key, const unsigned char *p, size_t n,
+    struct bk_vec *v)
+{
+	int r = bk_decode(p, n, v);
+
 	if (r == -1)
 		return errf(db, DB_ENOMEM, "out of memory");
 	if (r != 0)
@@ -1987,8 +1988,27 @@ bk_take(struct db *db, int64_t key, const void *blob, int n,
 	return 0;
 }
 
-/* Queue bucket key as e[0..n) (in bk_cmp order) for out_flush; none:
- * delete it. */
+/* Copy the bucket blob of n bytes (key names it in errors) into b and
+ * decode it into v: v outlives the statement's row. */
+static int
+bk_take(struct db *db, int64_t key, const void *blob, int n,
+    struct bk_vec *v, struct bk_buf *b)
+{
+	int rc;
+
+	v->n = 0;
+	rc = bk_blob_ok(db, key, blob, n);
+	if (rc != 0)
+		return rc;
+	if (buf_reserve(b, (size_t)n) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	memcpy(b->p, blob, (size_t)n);
+	return bk_decode_db(db, key, b->p, (size_t)n, v);
+}
+
+/* Queue bucket key as e[0..n) (in bk_ord order) for out_flush; none:
+ * delete it.  The queue is empty between calls: its users empty it
+ * (out_reset) on every way out. */
 static int
 out_put(struct db *db, int64_t key, const struct bk_ent *e, size_t n)
 {
@@ -2031,12 +2051,19 @@ nomem:
 	return errf(db, DB_ENOMEM, "out of memory");
 }
 
+static void
+out_reset(struct db *db)
+{
+	db->out.n = 0;
+	db->out.used = 0;
+}
+
 /* Write the queued buckets: the deletions, then the rest in one
  * statement (a statement per bucket cost more than its B-tree work). */
 static int
 out_flush(struct db *db)
 {
-	struct bk_out *o = &db->out;
+	const struct bk_out *o = &db->out;
 	size_t i, ndel = 0;
 	int rc = 0;
 
@@ -2054,8 +2081,7 @@ out_flush(struct db *db)
 	if (rc == 0 && ndel < o->n)
 		rc = run_id(db, S_BK_PUT);
 	memset(&db->bkv, 0, sizeof(db->bkv));
-	o->n = 0;
-	o->used = 0;
+	out_reset(db);
 	return rc;
 }
 
@@ -2090,8 +2116,8 @@ radix_by_key(uint32_t *idx, uint32_t *tmp, size_t n, const int64_t *keys,
 		memcpy(idx, from, n * sizeof(*idx));
 }
 
-/* A batch in bucket order: its tokens' keys, and idx, the order that
- * goes bucket by bucket and in each in bytewise order. */
+/* A batch in bucket order: its tokens' keys and tags, and idx, the
+ * order that goes bucket by bucket and in each in bk_ord order. */
 struct bk_order {
 	int64_t *key;		/* per token */
 	uint8_t *tag;		/* per token */
@@ -2408,8 +2434,6 @@ bk_relevel(struct db *db, int from, int to)
 	int src;
 	int rc;
 
-	db->out.n = 0;
-	db->out.used = 0;
 	rc = bk_scan(db, relevel_bucket, &rl);
 	if (rc == 0)
 		rc = out_flush(db);
@@ -2421,8 +2445,7 @@ bk_relevel(struct db *db, int from, int to)
 	}
 	if (rc == 0)
 		rc = meta_set(db, "tok_level", to);
-	db->out.n = 0;
-	db->out.used = 0;
+	out_reset(db);
 	return rc;
 }
 
@@ -2507,13 +2530,9 @@ bk_read_runs(struct db *db, const struct bk_runs *runs, bk_run_fn fn,
 			    "of order");
 			break;
 		}
-		if (blob == NULL || n <= 0) {
-			rc = sqlite3_errcode(db->sq) == SQLITE_NOMEM ?
-			    errf(db, DB_ENOMEM, "out of memory") :
-			    errf(db, DB_ECORRUPT, "token bucket %lld is "
-			    "empty", (long long)runs->key[r]);
+		rc = bk_blob_ok(db, runs->key[r], blob, n);
+		if (rc != 0)
 			break;
-		}
 		for (; next < r && rc == 0; next++)
 			rc = fn(db, ctx, next, NULL, 0);
 		if (rc == 0)
@@ -2545,20 +2564,14 @@ apply_run(struct db *db, void *ctx, size_t r, const unsigned char *blob,
 {
 	struct apply *ap = ctx;
 	int64_t key = ap->runs->key[r];
-	int d;
-	int rc;
+	int rc = 0;
 
 	db->bv.n = 0;
-	if (blob != NULL) {
-		d = bk_decode(blob, len, &db->bv);
-		if (d == -1)
-			return errf(db, DB_ENOMEM, "out of memory");
-		if (d != 0)
-			return errf(db, DB_ECORRUPT, "token bucket %lld is "
-			    "damaged", (long long)key);
-	}
-	rc = bk_merge(db, ap->o, ap->runs->start[r], ap->runs->start[r + 1],
-	    &db->bt, ap->day, &ap->delta);
+	if (blob != NULL)
+		rc = bk_decode_db(db, key, blob, len, &db->bv);
+	if (rc == 0)
+			rc = bk_merge(db, ap->o, ap->runs->start[r],
+		    ap->runs->start[r + 1], &db->bt, ap->day, &ap->delta);
 	if (rc != 0 || (blob == NULL && db->mv.n == 0))
 		return rc;
 	return out_put(db, key, db->mv.e, db->mv.n);
@@ -2600,8 +2613,6 @@ bk_apply(struct db *db, int64_t day)
 	int level = 0, want;
 	int rc;
 
-	db->out.n = 0;
-	db->out.used = 0;
 	rc = bk_level(db, &level);
 	if (rc == 0)
 		rc = bk_count(db, &count);
@@ -2635,8 +2646,7 @@ bk_apply(struct db *db, int64_t day)
 	if (rc == 0 && want > level)
 		rc = bk_relevel(db, level, want);
 out:
-	db->out.n = 0;
-	db->out.used = 0;
+	out_reset(db);
 	bk_order_free(&o);
 	runs_free(&runs);
 	return rc;
@@ -2745,8 +2755,6 @@ bk_rewrite(struct db *db, bk_edit_fn fn, void *ctx, uint64_t *dropped)
 	int rc;
 
 	*dropped = 0;
-	db->out.n = 0;
-	db->out.used = 0;
 	rc = bk_count(db, &count);
 	if (rc == 0)
 		rc = bk_scan(db, rewrite_bucket, &rw);
@@ -2757,8 +2765,7 @@ bk_rewrite(struct db *db, bk_edit_fn fn, void *ctx, uint64_t *dropped)
 		    count - (int64_t)rw.gone : 0);
 	if (rc == 0)
 		*dropped = rw.gone;
-	db->out.n = 0;
-	db->out.used = 0;
+	out_reset(db);
 	return rc;
 }
 
@@ -2793,11 +2800,10 @@ migrate_2(struct db *db, int tok_version)
 	struct bk_buf arena = { 0 };
 	struct bk_ent *e;
 	const unsigned char *tok;
-	int64_t *keys = NULL, *sk = NULL;
-	uint32_t *idx = NULL, *tmp = NULL;
-	uint64_t h;
-	size_t used = 0, len, i, n, a, b;
-	int level;
+	const char **toks = NULL;
+	size_t *lens = NULL;
+	int64_t *ds = NULL, *dh = NULL, *dw = NULL, *days = NULL;
+	size_t used = 0, len, i, n;
 	int src;
 	int rc;
 
@@ -2833,8 +2839,8 @@ migrate_2(struct db *db, int tok_version)
 		e->day = sqlite3_column_int64(st, 3);
 		e->w = clamp_weight(sqlite3_column_int64(st, 4));
 		e->len = (uint32_t)len;
-		/* Until the tags are made: the row's key was text, the one
-		 * schema 2 lookups found. */
+		/* Until written (the write makes the tags): the row's key
+		 * was text, the one schema 2 lookups found. */
 		e->tag = sqlite3_column_type(st, 0) == SQLITE_TEXT;
 		memcpy(arena.p + used, tok, len);
 		e->tok = (const char *)(uintptr_t)used;
@@ -2845,6 +2851,8 @@ migrate_2(struct db *db, int tok_version)
 		rc = sql_err(db, src);
 		goto out;
 	}
+	sqlite3_finalize(st);	/* before the DROP */
+	st = NULL;
 	for (i = 0; i < all.n; i++)
 		all.e[i].tok = (const char *)arena.p +
 		    (uintptr_t)all.e[i].tok;
@@ -2853,42 +2861,34 @@ migrate_2(struct db *db, int tok_version)
 	for (i = 0, n = 0; i < all.n; i++)
 		if (n == 0 || ent_cmp(&all.e[n - 1], &all.e[i]) != 0)
 			all.e[n++] = all.e[i];
-	level = bk_level_for((int64_t)n, BK_LEVEL_MIN);
-	keys = malloc((n ? n : 1) * sizeof(*keys));
-	sk = malloc((n ? n : 1) * sizeof(*sk));
-	idx = malloc((n ? n : 1) * sizeof(*idx));
-	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	if (keys == NULL || sk == NULL || idx == NULL || tmp == NULL ||
-	    bk_vec_reserve(&db->mv, n) != 0)
+	/* Then written as training writes them into an empty store. */
+	toks = malloc((n ? n : 1) * sizeof(*toks));
+	lens = malloc((n ? n : 1) * sizeof(*lens));
+	ds = malloc((n ? n : 1) * sizeof(*ds));
+	dh = malloc((n ? n : 1) * sizeof(*dh));
+	dw = malloc((n ? n : 1) * sizeof(*dw));
+	days = malloc((n ? n : 1) * sizeof(*days));
+	if (toks == NULL || lens == NULL || ds == NULL || dh == NULL ||
+	    dw == NULL || days == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		h = bk_hash(all.e[i].tok, all.e[i].len);
-		all.e[i].tag = bk_tag(h);
-		keys[i] = bk_key(h, level);
-		sk[i] = (keys[i] - ((int64_t)1 << level)) << 8 | all.e[i].tag;
-		idx[i] = (uint32_t)i;
+		toks[i] = all.e[i].tok;
+		lens[i] = all.e[i].len;
+		ds[i] = all.e[i].spam;
+		dh[i] = all.e[i].ham;
+		dw[i] = all.e[i].w;
+		days[i] = all.e[i].day;
 	}
-	/* Bytewise already: by key, then tag, keeps that within. */
-	radix_by_key(idx, tmp, n, sk, 0, level + 8);
-	for (i = 0; i < n; i++)
-		db->mv.e[i] = all.e[idx[i]];
-	db->out.n = 0;
-	db->out.used = 0;
-	for (a = 0; a < n && rc == 0; a = b) {
-		for (b = a + 1; b < n && keys[idx[b]] == keys[idx[a]]; b++)
-			;
-		rc = out_put(db, keys[idx[a]], db->mv.e + a, b - a);
+	rc = exec(db, "DROP TABLE token");
+	if (rc == 0)
+		rc = meta_set(db, "tok_level", BK_LEVEL_MIN);
+	if (rc == 0)
+		rc = meta_set(db, "tok_count", 0);
+	if (rc == 0) {
+		db->bt = (struct batch){ n, toks, lens, ds, dh, dw, days };
+		rc = bk_apply(db, 0);
+		memset(&db->bt, 0, sizeof(db->bt));
 	}
-	if (rc == 0)
-		rc = out_flush(db);
-	db->out.n = 0;
-	db->out.used = 0;
-	if (rc == 0)
-		rc = exec(db, "DROP TABLE token");
-	if (rc == 0)
-		rc = meta_set(db, "tok_level", level);
-	if (rc == 0)
-		rc = meta_set(db, "tok_count", (int64_t)n);
 	goto out;
 nomem:
 	rc = errf(db, DB_ENOMEM, "out of memory upgrading the store");
@@ -2896,10 +2896,12 @@ out:
 	sqlite3_finalize(st);
 	bk_vec_free(&all);
 	buf_free(&arena);
-	free(keys);
-	free(sk);
-	free(idx);
-	free(tmp);
+	free(toks);
+	free(lens);
+	free(ds);
+	free(dh);
+	free(dw);
+	free(days);
 	return rc;
 }
 
