@@ -157,11 +157,6 @@ unsigned tok_set_freq(const struct tok_set *s, size_t i);
  * indexes change.  Used for ordered database passes and stable output. */
 void tok_set_sort(struct tok_set *s);
 
-/* Put n indexes of s's tokens (each below tok_set_count(s)) in the order
- * tok_set_sort would give their tokens; the set itself is not changed.
- * Errors: TOK_ENOMEM (idx left as it was). */
-int tok_set_order(const struct tok_set *s, uint32_t *idx, size_t n);
-
 /* The identity of a message for "learned already?" questions: SHA-256 over
  * its Message-ID (when it has one) and its body bytes (each CRLF read as
  * LF), so headers added on delivery (Received, our own X-Spam-*) and line

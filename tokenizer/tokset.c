@@ -486,29 +486,6 @@ tok_set_sort(struct tok_set *s)
 }
 
 int
-tok_set_order(const struct tok_set *s, uint32_t *idx, size_t n)
-{
-	struct skey *a;
-	size_t i;
-
-	if (n < 2)
-		return 0;
-	a = malloc(2 * n * sizeof(*a));
-	if (a == NULL)
-		return TOK_ENOMEM;
-	for (i = 0; i < n; i++) {
-		a[i].key = chunk_key(s->arena + s->ent[idx[i]].off,
-		    s->ent[idx[i]].len, 0);
-		a[i].idx = idx[i];
-	}
-	sort_depth(s, a, a + n, n, 0);
-	for (i = 0; i < n; i++)
-		idx[i] = (uint32_t)a[i].idx;
-	free(a);
-	return 0;
-}
-
-int
 tbuf_add(struct tbuf *b, const char *s, size_t n)
 {
 	size_t ncap;
