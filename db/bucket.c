@@ -66,6 +66,19 @@ bk_hash(const char *tok, size_t len)
 int64_t
 bk_key(uint64_t h, int level)
 {
+	return (int64_t)(h >> (64 - level) << (BK_KEY_BITS - level));
+}
+
+int
+bk_key_ok(int64_t key, int level)
+{
+	return key >= 0 && key < (int64_t)1 << BK_KEY_BITS &&
+	    (key & (((int64_t)1 << (BK_KEY_BITS - level)) - 1)) == 0;
+}
+
+int64_t
+bk_key3(uint64_t h, int level)
+{
 	return (int64_t)((1ULL << level) | (h >> (64 - level)));
 }
 

@@ -28,6 +28,7 @@
 #define BK_FORMAT	1
 #define BK_LEVEL_MIN	6	/* a new store's level: 64 buckets */
 #define BK_LEVEL_MAX	40	/* 2^40 buckets: far beyond any store */
+#define BK_KEY_BITS	BK_LEVEL_MAX	/* bits of a key (bk_key) */
 #define BK_AVG		32	/* tokens a bucket at most on average */
 #define BK_HEAD_MAX	(1 + 10 + 10)	/* format, count, day base */
 #define BK_ENT_MIN	7	/* one entry's bytes at least */
@@ -56,9 +57,19 @@ struct bk_vec {
 uint64_t bk_hash(const char *tok, size_t len);
 
 /* The bucket of hash h at level (BK_LEVEL_MIN..BK_LEVEL_MAX): the top
- * level bits of h with a 1 above them, so that the buckets of different
- * levels never share a key. */
+ * level bits of h, left-aligned in BK_KEY_BITS bits.  A bucket's first
+ * half at the next level keeps its key, and the second half's key comes
+ * right after it, so that a split rewrites the store's pages in place
+ * (schema 4). */
 int64_t bk_key(uint64_t h, int level);
+
+/* Whether key can be a bucket's at level: below 2^BK_KEY_BITS, with
+ * nothing in the bits the level leaves out. */
+int bk_key_ok(int64_t key, int level);
+
+/* Schema 3's key: the top level bits of h with a 1 above them (so that
+ * no two levels share a key).  A split wrote every bucket anew. */
+int64_t bk_key3(uint64_t h, int level);
 
 /* The tag of hash h. */
 static inline uint8_t

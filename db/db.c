@@ -2,7 +2,7 @@
 /*
  * db.c - the token store in one SQLite file (the contract is db.h).
  *
- * Schema (PRAGMA user_version = DB_SCHEMA_VERSION):
+ * Schema (PRAGMA user_version = DB_SCHEMA_VERSION, 4):
  *	tokb(key INTEGER PRIMARY KEY, data BLOB): the tokens in buckets,
  *	    bucket.h's format; key = bk_key(bk_hash(token), level)
  *	msg(digest BLOB PRIMARY KEY, class, msgid, day, g) WITHOUT ROWID
@@ -17,6 +17,10 @@
  * db_counts.  Schema 1 and 2 kept a row per token, token(tok TEXT
  * PRIMARY KEY, spam, ham, day, w): migrate_2 moves them into buckets, and
  * a store of either that cannot be written is read as it is (db->rows).
+ * Schema 3 keyed the buckets with bk_key3, under which a split wrote
+ * every bucket past the old ones (the file doubled, then needed a
+ * VACUUM): migrate_3 rekeys them, and one that cannot be written is read
+ * under its keys (db->key3).
  *
  * Journal: WAL with synchronous=NORMAL on a local file system; on a
  * network file system (or SPAMSIFT_FORCE_NETFS=1) journal_mode=DELETE
@@ -74,8 +78,8 @@
 #define PL_MAX_ENTRIES	(UINT32_MAX - 1)	/* an index + 1 fits a slot */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
-#define DB_AS_ROWS	0x100		/* open_once: read schema 1 or 2 as
-					 * is */
+#define DB_AS_ROWS	0x100		/* open_once: read schema 1, 2 or 3
+					 * as is */
 
 /* statfs(2) f_type values of the network file systems. */
 #define FS_NFS		0x6969
@@ -99,7 +103,6 @@ enum stmt {
 	S_BK_GET,
 	S_BK_PUT,
 	S_BK_DEL,
-	S_BK_DROP_BELOW,
 	S_SAVEPOINT,
 	S_RELEASE,
 	S_ROLLBACK_TO,
@@ -158,7 +161,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "SELECT key, data FROM spamsift_bk WHERE data IS NOT NULL",
 	[S_BK_DEL] = "DELETE FROM tokb WHERE key IN "
 	    "(SELECT key FROM spamsift_bk WHERE data IS NULL)",
-	[S_BK_DROP_BELOW] = "DELETE FROM tokb WHERE key < ?1",
 	/* One call's writes, undone together when one of them fails. */
 	[S_SAVEPOINT] = "SAVEPOINT spamsift_add",
 	[S_RELEASE] = "RELEASE spamsift_add",
@@ -230,6 +232,15 @@ static const char schema_v2[] =
 /* Schema version 2 -> 3: the tokens in buckets (migrate_2 moves them). */
 static const char schema_v3[] =
 	"CREATE TABLE tokb(key INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+
+/* Schema version 3 -> 4: the same buckets under bk_key's keys (schema 3
+ * had bk_key3's); %d is the level, %d BK_KEY_BITS - level. */
+static const char schema_v4[] =
+	"CREATE TABLE tokb4(key INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"INSERT INTO tokb4(key, data) SELECT (key - (1 << %d)) << %d, data "
+	"FROM tokb ORDER BY key;"
+	"DROP TABLE tokb;"
+	"ALTER TABLE tokb4 RENAME TO tokb;";
 
 /* One preloaded token. */
 struct pl_ent {
@@ -310,6 +321,8 @@ struct db {
 	int schema1;		/* read as schema 1 (stmt_sql_v1) */
 	int rows;		/* read token rows: schema 1 or 2 that
 				 * could not be upgraded */
+	int key3;		/* buckets keyed as schema 3 (bk_key3): a
+				 * store that could not be upgraded */
 	struct bk_vec bv;	/* a bucket read */
 	struct bk_vec mv;	/* a bucket to write */
 	struct bk_view bkv;	/* what spamsift_bk shows now */
@@ -1605,12 +1618,14 @@ migrate_1(struct db *db, int tok_version)
 typedef int (*migrate_fn)(struct db *db, int tok_version);
 
 static int migrate_2(struct db *db, int tok_version);
+static int migrate_3(struct db *db, int tok_version);
 
 /* migrations[v] takes the schema from version v to v + 1. */
 static const migrate_fn migrations[DB_SCHEMA_VERSION] = {
 	migrate_0,
 	migrate_1,
 	migrate_2,
+	migrate_3,
 };
 
 static int
@@ -1651,8 +1666,9 @@ migrate(struct db *db, int tok_version)
 		else if ((v == 1 || v == 2) && (db->flags & DB_AS_ROWS)) {
 			db->rows = 1;
 			db->schema1 = v == 1;
-		}
-		else {
+		} else if (v == 3 && (db->flags & DB_AS_ROWS)) {
+			db->key3 = 1;
+		} else {
 			db->old_schema = 1;
 			rc = errf(db, DB_EPERM, "schema version %lld needs "
 			    "an upgrade: open it read-write once",
@@ -1922,11 +1938,27 @@ out:
 }
 
 /*
- * Buckets (bucket.h): the tokens of a schema 3 store, many to a row of
+ * Buckets (bucket.h): the tokens of a schema 4 store, many to a row of
  * tokb(key INTEGER PRIMARY KEY, data BLOB).  A write reads and rewrites
  * each bucket it touches once; a bulk flush rewrites the store in key
  * order, a few thousand rows instead of a B-tree insert per token.
  */
+
+/* The key of hash h's bucket at level, as this store keys them. */
+static int64_t
+key_of(const struct db *db, uint64_t h, int level)
+{
+	return db->key3 ? bk_key3(h, level) : bk_key(h, level);
+}
+
+/* Whether key can be a bucket's at level, as this store keys them. */
+static int
+key_ok(const struct db *db, int64_t key, int level)
+{
+	if (db->key3)
+		return key >= (int64_t)1 << level && key < (int64_t)2 << level;
+	return bk_key_ok(key, level);
+}
 
 /* The store's level (its snapshot's, or its transaction's). */
 static int
@@ -2215,9 +2247,9 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		h = bk_hash(toks[i], lens[i]);
-		o->key[i] = bk_key(h, level);
+		o->key[i] = key_of(db, h, level);
 		o->tag[i] = bk_tag(h);
-		sk[i] = (o->key[i] - ((int64_t)1 << level)) << 8 | o->tag[i];
+		sk[i] = (int64_t)(h >> (64 - level) << 8) | o->tag[i];
 		o->idx[i] = (uint32_t)i;
 	}
 	radix_by_key(o->idx, tmp, n, sk, 0, level + 8);
@@ -2362,46 +2394,54 @@ out:
 	return rc;
 }
 
-/* Split the buckets of v (key, of level from) into their buckets of
- * level to (> from) and queue them. */
+/* Split bucket key (of level from, holding v) into its buckets of level
+ * to (> from) and queue them: the first keeps key (and is deleted if it
+ * gets no token), the others come right after it. */
 static int
 split_bucket(struct db *db, int64_t key, const struct bk_vec *v, int from,
     int to)
 {
-	int64_t *nkey = NULL;
+	int64_t *child = NULL, nkey;
+	int64_t low = ((int64_t)1 << (BK_KEY_BITS - from)) - 1;
 	uint32_t *idx = NULL, *tmp = NULL;
 	size_t n = v->n ? v->n : 1, i, a, b;
+	int shift = BK_KEY_BITS - to;
 	int rc = 0;
 
-	nkey = calloc(n, sizeof(*nkey));
+	child = calloc(n, sizeof(*child));
 	idx = malloc(n * sizeof(*idx));
 	tmp = malloc(n * sizeof(*tmp));
-	if (nkey == NULL || idx == NULL || tmp == NULL ||
+	if (child == NULL || idx == NULL || tmp == NULL ||
 	    bk_vec_reserve(&db->mv, v->n) != 0) {
 		rc = errf(db, DB_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < v->n; i++) {
-		nkey[i] = bk_key(bk_hash(v->e[i].tok, v->e[i].len), to);
-		idx[i] = (uint32_t)i;
+		nkey = bk_key(bk_hash(v->e[i].tok, v->e[i].len), to);
 		/* A token of another bucket would overwrite that one's
 		 * child. */
-		if (nkey[i] >> (to - from) != key) {
+		if ((nkey & ~low) != key) {
 			rc = errf(db, DB_ECORRUPT, "token bucket %lld holds a "
 			    "token of another", (long long)key);
 			goto out;
 		}
+		child[i] = (nkey - key) >> shift;
+		idx[i] = (uint32_t)i;
 	}
-	radix_by_key(idx, tmp, v->n, nkey, key << (to - from), to - from);
+	radix_by_key(idx, tmp, v->n, child, 0, to - from);
 	for (i = 0; i < v->n; i++)
 		db->mv.e[i] = v->e[idx[i]];
+	if (v->n == 0 || child[idx[0]] != 0)
+		rc = out_put(db, key, NULL, 0);
 	for (a = 0; a < v->n && rc == 0; a = b) {
-		for (b = a + 1; b < v->n && nkey[idx[b]] == nkey[idx[a]]; b++)
+		for (b = a + 1; b < v->n && child[idx[b]] == child[idx[a]];
+		    b++)
 			;
-		rc = out_put(db, nkey[idx[a]], db->mv.e + a, b - a);
+		rc = out_put(db, key + (child[idx[a]] << shift), db->mv.e + a,
+		    b - a);
 	}
 out:
-	free(nkey);
+	free(child);
 	free(idx);
 	free(tmp);
 	return rc;
@@ -2417,32 +2457,28 @@ relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 {
 	const struct relevel *rl = ctx;
 
-	if (key < (int64_t)1 << rl->from || key >= (int64_t)2 << rl->from)
+	if (!key_ok(db, key, rl->from))
 		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
 		    "level %d", (long long)key, rl->from);
 	return split_bucket(db, key, v, rl->from, rl->to);
 }
 
 /* Split every bucket of level from into its buckets of level to (> from),
- * in the same transaction: the new ones are written past the old, which
- * then go in one statement. */
+ * in the same transaction, written after the scan in key order: each
+ * bucket's first half replaces it and the rest go right after it, so the
+ * pages are rewritten where they are (a bucket's bytes are shared out,
+ * not doubled) and the file does not grow. */
 static int
 bk_relevel(struct db *db, int from, int to)
 {
 	struct relevel rl = { from, to };
-	sqlite3_stmt *st = NULL;
-	int src;
 	int rc;
 
+	if (db->key3)
+		return errf(db, DB_EPERM, "a schema 3 store is read only");
 	rc = bk_scan(db, relevel_bucket, &rl);
 	if (rc == 0)
 		rc = out_flush(db);
-	if (rc == 0)
-		rc = get_stmt(db, S_BK_DROP_BELOW, &st);
-	if (rc == 0) {
-		src = sqlite3_bind_int64(st, 1, (int64_t)1 << to);
-		rc = run_bound(db, st, src);
-	}
 	if (rc == 0)
 		rc = meta_set(db, "tok_level", to);
 	out_reset(db);
@@ -2885,8 +2921,12 @@ migrate_2(struct db *db, int tok_version)
 	if (rc == 0)
 		rc = meta_set(db, "tok_count", 0);
 	if (rc == 0) {
+		/* Keyed as schema 3 wanted, for migrate_3 to rekey: an
+		 * empty store's level is set first, so nothing splits. */
 		db->bt = (struct batch){ n, toks, lens, ds, dh, dw, days };
+		db->key3 = 1;
 		rc = bk_apply(db, 0);
+		db->key3 = 0;
 		memset(&db->bt, 0, sizeof(db->bt));
 	}
 	goto out;
@@ -2902,6 +2942,50 @@ out:
 	free(dh);
 	free(dw);
 	free(days);
+	return rc;
+}
+
+/* Version 3 -> 4: every key rewritten from bk_key3's to bk_key's, in one
+ * pass in key order (the order is the same); a key not of the store's
+ * level would be rewritten onto another's, so the store is refused. */
+static int
+migrate_3(struct db *db, int tok_version)
+{
+	char sql[sizeof(schema_v4) + 16];
+	sqlite3_stmt *st = NULL;
+	int64_t bad = 0;
+	int level = 0, src;
+	int rc;
+
+	(void)tok_version;
+	rc = bk_level(db, &level);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM tokb WHERE "
+	    "key < ?1 OR key >= ?2", -1, &st, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 1, (int64_t)1 << level);
+	if (src == SQLITE_OK)
+		src = sqlite3_bind_int64(st, 2, (int64_t)2 << level);
+	if (src == SQLITE_OK)
+		src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		bad = sqlite3_column_int64(st, 0);
+	else {
+		rc = sql_err(db, src);
+		goto out;
+	}
+	if (bad != 0) {
+		rc = errf(db, DB_ECORRUPT, "%lld token buckets are not of "
+		    "level %d", (long long)bad, level);
+		goto out;
+	}
+	sqlite3_finalize(st);	/* before the DROP */
+	st = NULL;
+	snprintf(sql, sizeof(sql), schema_v4, level, BK_KEY_BITS - level);
+	rc = exec(db, sql);
+out:
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -4340,7 +4424,7 @@ check_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 	uint64_t h;
 	size_t i;
 
-	if (key < (int64_t)1 << ck->level || key >= (int64_t)2 << ck->level)
+	if (!key_ok(db, key, ck->level))
 		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
 		    "level %d", (long long)key, ck->level);
 	if (v->n == 0)
@@ -4348,7 +4432,8 @@ check_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 		    (long long)key);
 	for (i = 0; i < v->n; i++) {
 		h = bk_hash(v->e[i].tok, v->e[i].len);
-		if (bk_key(h, ck->level) != key || bk_tag(h) != v->e[i].tag)
+		if (key_of(db, h, ck->level) != key ||
+		    bk_tag(h) != v->e[i].tag)
 			return errf(db, DB_ECORRUPT, "token bucket %lld holds "
 			    "a token of another, or a wrong tag",
 			    (long long)key);

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 #define DB_DIGEST_BYTES 32
 #define DB_FILENAME "spamsift.db"
 #define DB_TOKEN_BYTES_MAX 1024	/* longest token stored */

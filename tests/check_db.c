@@ -441,8 +441,8 @@ START_TEST(test_schema_newer)
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	db_close(db);
-	raw_sql(t.path, "PRAGMA user_version = 4");
-	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 4");
+	raw_sql(t.path, "PRAGMA user_version = 5");
+	open_fails(t.path, 0, TOKV, DB_EVERSION, "schema version 5");
 	open_fails(t.path, DB_READONLY, TOKV, DB_EVERSION, NULL);
 	tmp_remove(&t);
 }
@@ -2249,9 +2249,25 @@ START_TEST(test_bucket_hash)
 	ck_assert_uint_eq(bk_hash("a", 1), bk_hash("a", 1));
 	ck_assert_uint_ne(bk_hash("a", 1), bk_hash("b", 1));
 	ck_assert_uint_ne(bk_hash("abcdefgh", 8), bk_hash("abcdefgi", 8));
-	ck_assert_int_eq(bk_key(0, 6), 64);
-	ck_assert_int_eq(bk_key(UINT64_MAX, 6), 127);
-	ck_assert_int_eq(bk_key((uint64_t)1 << 63, 7), 192);
+	ck_assert_int_eq(bk_key(0, 6), 0);
+	ck_assert_int_eq(bk_key(UINT64_MAX, 6), (int64_t)63 << 34);
+	ck_assert_int_eq(bk_key((uint64_t)1 << 63, 7), (int64_t)1 << 39);
+	ck_assert_int_eq(bk_key(UINT64_MAX, BK_LEVEL_MAX),
+	    ((int64_t)1 << 40) - 1);
+	/* A split's first half keeps the key, the second comes next. */
+	ck_assert_int_eq(bk_key((uint64_t)5 << 58, 7), bk_key((uint64_t)5 <<
+	    58, 6));
+	ck_assert_int_eq(bk_key((uint64_t)11 << 57, 7), bk_key((uint64_t)5 <<
+	    58, 6) + ((int64_t)1 << 33));
+	ck_assert(bk_key_ok(0, 6));
+	ck_assert(bk_key_ok((int64_t)63 << 34, 6));
+	ck_assert(!bk_key_ok((int64_t)1 << 33, 6));
+	ck_assert(bk_key_ok((int64_t)1 << 33, 7));
+	ck_assert(!bk_key_ok(-((int64_t)1 << 34), 6));
+	ck_assert(!bk_key_ok((int64_t)1 << 40, 6));
+	ck_assert_int_eq(bk_key3(0, 6), 64);
+	ck_assert_int_eq(bk_key3(UINT64_MAX, 6), 127);
+	ck_assert_int_eq(bk_key3((uint64_t)1 << 63, 7), 192);
 	/* Known values: a change of the hash would orphan every store. */
 	ck_assert_uint_eq(bk_hash("spamsift", 8), 6833365295401006235ULL);
 	ck_assert_uint_eq(bk_hash("x", 1), 16375004492475661551ULL);
@@ -2261,6 +2277,47 @@ END_TEST
 /* A store that grows past its level splits its buckets, once per
  * batch, and keeps every count: checked by lookups, a preload and
  * db_check after each of several batches. */
+/* A split rewrites the buckets where they are: the file does not double
+ * and leave its old half free, as when the new level's keys went after
+ * all the old ones. */
+START_TEST(test_split_in_place)
+{
+	char buf[32], tok[32];
+	long pages, freed;
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < 2000; i++) {	/* level 6 holds 2048 */
+		snprintf(tok, sizeof(tok), "in-place-%d", i);
+		add(db, tok, 1, 0, 1);
+	}
+	commit(db);
+	raw_text(t.path, "PRAGMA page_count", buf, sizeof(buf));
+	pages = atol(buf);
+	begin(db);
+	for (i = 2000; i < 2200; i++) {
+		snprintf(tok, sizeof(tok), "in-place-%d", i);
+		add(db, tok, 1, 0, 1);
+	}
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "7");
+	raw_text(t.path, "PRAGMA freelist_count", buf, sizeof(buf));
+	freed = atol(buf);
+	ck_assert_int_lt(freed * 4, pages);
+	raw_text(t.path, "PRAGMA page_count", buf, sizeof(buf));
+	ck_assert_int_lt(atol(buf), pages * 3 / 2);
+	ck_assert_int_eq(db_check(db), 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_levels)
 {
 	struct db_counts *got;
@@ -2536,7 +2593,7 @@ START_TEST(test_split_damaged)
 	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &before), 0);
 	db_close(db);
 	raw_sql(t.path, "UPDATE tokb SET data = (SELECT data FROM tokb "
-	    "WHERE key = 64) WHERE key = 65");
+	    "WHERE key = 0) WHERE key = 1 << 34");	/* level 6 */
 	db = open_ok(t.path, 0, TOKV);
 	toks_make(&k, 200, 17);
 	ds = calloc(k.n, sizeof(*ds));
@@ -2596,6 +2653,24 @@ make_v2(const char *path, int n, int bad)
 	}
 }
 
+/* A schema 3 store: make_v2's tokens in buckets under schema 3's keys
+ * (bk_key3): upgraded by this version, then keyed back. */
+static void
+make_v3(const char *path, int n)
+{
+	struct db *db;
+
+	make_v2(path, n, 0);
+	chmod(path, 0600);
+	db = open_ok(path, 0, TOKV);
+	db_close(db);
+	raw_sql(path, "CREATE TABLE tokb3(key INTEGER PRIMARY KEY, data BLOB "
+	    "NOT NULL); INSERT INTO tokb3 SELECT (1 << l) | (key >> (40 - l)), "
+	    "data FROM tokb, (SELECT value AS l FROM meta WHERE key = "
+	    "'tok_level'); DROP TABLE tokb; ALTER TABLE tokb3 RENAME TO tokb; "
+	    "PRAGMA user_version = 3; PRAGMA journal_mode = DELETE");
+}
+
 /* db_foreach: the token "old"'s counts, weight and day into ctx. */
 struct old_tok {
 	struct db_counts c;
@@ -2634,7 +2709,7 @@ START_TEST(test_migrate_v2)
 	make_v2(t.path, 5000, 1);
 	chmod(t.path, 0600);
 	db = open_ok(t.path, 0, TOKV);
-	ck_assert_int_eq(status(db).schema_version, 3);
+	ck_assert_int_eq(status(db).schema_version, 4);
 	ck_assert_int_eq(db_lookup(db, 5, tk, tl, c), 0);
 	ck_assert_uint_eq(c[0].spam, 2);
 	ck_assert_uint_eq(c[0].ham, 1);
@@ -2657,6 +2732,65 @@ START_TEST(test_migrate_v2)
 	    "'token'", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0");
 	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
+/* A schema 3 store is rekeyed: every token found where it was, the level
+ * and count kept, the keys bk_key's; then it splits like any other. */
+START_TEST(test_migrate_v3)
+{
+	const char *tk[] = { "old", "new", "t0", "t1", "t4999" };
+	size_t tl[] = { 3, 3, 2, 2, 5 };
+	struct db_counts c[5];
+	struct old_tok o = { { 0, 0, 0 }, 0, 0 };
+	char buf[32], tok[32];
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	db_tmp(&t);
+	make_v3(t.path, 5000);
+	raw_text(t.path, "SELECT min(key) FROM tokb", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "256");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(status(db).schema_version, 4);
+	ck_assert_int_eq(db_lookup(db, 5, tk, tl, c), 0);
+	ck_assert_uint_eq(c[0].spam, 2);
+	ck_assert_int_eq(c[0].w, -7);
+	ck_assert_uint_eq(c[1].ham, 4);
+	ck_assert_uint_eq(c[2].ham, 1);
+	ck_assert_uint_eq(c[4].spam, 4999);
+	ck_assert_int_eq(db_foreach(db, old_fn, &o), 0);
+	ck_assert_uint_eq(o.n, 5002);
+	ck_assert_uint_eq(status(db).tokens, 5002);
+	ck_assert_int_eq(db_check(db), 0);
+	raw_text(t.path, "SELECT count(*) FROM tokb WHERE key % (1 << 32) "
+	    "!= 0 OR key < 0 OR key >= 1 << 40", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0");
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "8");
+	begin(db);
+	for (i = 0; i < 5000; i++) {
+		snprintf(tok, sizeof(tok), "more%d", i);
+		add(db, tok, 1, 0, 9);
+	}
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "9");
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_int_eq(db_lookup(db, 5, tk, tl, c), 0);
+	ck_assert_uint_eq(c[4].spam, 4999);
+	db_close(db);
+	tmp_remove(&t);
+	/* A key not of the level would be rekeyed onto another's. */
+	db_tmp(&t);
+	make_v3(t.path, 0);
+	raw_sql(t.path, "UPDATE tokb SET key = 1 WHERE key = (SELECT min(key) "
+	    "FROM tokb)");
+	open_fails(t.path, 0, TOKV, DB_ECORRUPT, "not of level");
 	tmp_remove(&t);
 }
 END_TEST
@@ -2684,7 +2818,7 @@ START_TEST(test_migrate_v1)
 	db_close(db);
 	db = open_ok(t.path, 0, TOKV);
 	st = status(db);
-	ck_assert_int_eq(st.schema_version, 3);
+	ck_assert_int_eq(st.schema_version, 4);
 	ck_assert_uint_eq(st.spam_msgs, 3);
 	ck_assert_int_eq(db_meta_get(db, "lr_msgs", &base), DB_ENOENT);
 	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &c), 0);
@@ -2758,8 +2892,10 @@ run_read_old(int version)
 	db_tmp(&t);
 	if (version == 1)
 		make_v1(t.path);
-	else
+	else if (version == 2)
 		make_v2(t.path, 0, 0);
+	else
+		make_v3(t.path, 0);
 	ck_assert_int_eq(chmod(t.path, 0444), 0);
 	ck_assert_int_eq(chmod(t.dir, 0555), 0);
 	/* The store belongs to whoever reads it (spamsift checks). */
@@ -2789,6 +2925,13 @@ END_TEST
 START_TEST(test_read_schema2)
 {
 	ck_assert_int_eq(run_read_old(2), 0);
+}
+END_TEST
+
+/* And a schema 3 store (buckets under bk_key3's keys). */
+START_TEST(test_read_schema3)
+{
+	ck_assert_int_eq(run_read_old(3), 0);
 }
 END_TEST
 
@@ -3012,9 +3155,12 @@ db_suite(void)
 	tcase_add_test(tc, test_migrate_v2);
 	tcase_add_test(tc, test_read_schema1);
 	tcase_add_test(tc, test_read_schema2);
+	tcase_add_test(tc, test_migrate_v3);
+	tcase_add_test(tc, test_read_schema3);
 	tcase_add_test(tc, test_bucket_codec);
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_split_in_place);
 	tcase_add_test(tc, test_nested_scan);
 	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_level_exact);
