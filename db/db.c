@@ -361,6 +361,17 @@ buf_free(struct bk_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Free a write queue's memory (struct bk_out, at db->out). */
+static void
+out_free(struct bk_out *o)
+{
+	free(o->key);
+	free(o->off);
+	free(o->len);
+	buf_free(&o->buf);
+	memset(o, 0, sizeof(*o));
+}
+
 /*
  * Errors
  */
@@ -1883,10 +1894,7 @@ db_close(struct db *db)
 	pl_free(&db->pl);
 	bk_vec_free(&db->bv);
 	bk_vec_free(&db->mv);
-	free(db->out.key);
-	free(db->out.off);
-	free(db->out.len);
-	buf_free(&db->out.buf);
+	out_free(&db->out);
 	free(db->path);
 	free(db);
 }
@@ -2336,14 +2344,27 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 	return 0;
 }
 
-/* What a walk over every bucket calls: fn(db, ctx, key, tokens). */
+/* What a walk over every bucket calls: fn(db, ctx, key, tokens), with
+ * tokens NULL for a bucket its skip function passed over. */
 typedef int (*bk_scan_fn)(struct db *db, void *ctx, int64_t key,
     const struct bk_vec *v);
+typedef int (*bk_skip_fn)(void *ctx, int64_t key);
+
+static int bk_scan_skip(struct db *db, bk_skip_fn skip, bk_scan_fn fn,
+    void *ctx);
 
 /* Call fn for every bucket, in key order, from one statement (one
  * snapshot) until it returns non-zero. */
 static int
 bk_scan(struct db *db, bk_scan_fn fn, void *ctx)
+{
+	return bk_scan_skip(db, NULL, fn, ctx);
+}
+
+/* bk_scan, but the buckets skip (when not NULL) says 1 for are neither
+ * copied nor decoded. */
+static int
+bk_scan_skip(struct db *db, bk_skip_fn skip, bk_scan_fn fn, void *ctx)
 {
 	struct bk_vec v = { 0 };
 	struct bk_buf b = { 0 };
@@ -2375,10 +2396,14 @@ bk_scan(struct db *db, bk_scan_fn fn, void *ctx)
 		if (src != SQLITE_ROW)
 			break;
 		key = sqlite3_column_int64(st, 0);
-		rc = bk_take(db, key, sqlite3_column_blob(st, 1),
-		    sqlite3_column_bytes(st, 1), &v, &b);
-		if (rc == 0)
-			rc = fn(db, ctx, key, &v);
+		if (skip != NULL && skip(ctx, key)) {
+			rc = fn(db, ctx, key, NULL);
+		} else {
+			rc = bk_take(db, key, sqlite3_column_blob(st, 1),
+			    sqlite3_column_bytes(st, 1), &v, &b);
+			if (rc == 0)
+				rc = fn(db, ctx, key, &v);
+		}
 		if (rc != 0)
 			break;
 	}
@@ -2447,41 +2472,101 @@ out:
 	return rc;
 }
 
-/* bk_scan's ctx for a split. */
+/* bk_scan's ctx for a split made with a write's buckets still queued:
+ * those, not the store's, are the buckets of their keys. */
 struct relevel {
 	int from, to;
+	struct bk_out q;	/* the write's buckets, in key order */
+	size_t qi;		/* the first not split yet */
+	size_t qs;		/* the first whose key skip has not passed */
+	struct bk_vec v;	/* one of them decoded */
 };
+
+/* Split queued bucket i: one the write emptied just goes. */
+static int
+split_queued(struct db *db, struct relevel *rl, size_t i)
+{
+	int64_t key = rl->q.key[i];
+	int rc;
+
+	if (i > 0 && key <= rl->q.key[i - 1])
+		return errf(db, DB_EINVAL, "token buckets queued out of "
+		    "order");
+	if (rl->q.len[i] == 0)
+		return out_put(db, key, NULL, 0);
+	rc = bk_decode_db(db, key, rl->q.buf.p + rl->q.off[i], rl->q.len[i],
+	    &rl->v);
+	if (rc == 0)
+		rc = split_bucket(db, key, &rl->v, rl->from, rl->to);
+	return rc;
+}
+
+/* Split the queued buckets before key. */
+static int
+split_queued_before(struct db *db, struct relevel *rl, int64_t key)
+{
+	int rc = 0;
+
+	while (rc == 0 && rl->qi < rl->q.n && rl->q.key[rl->qi] < key)
+		rc = split_queued(db, rl, rl->qi++);
+	return rc;
+}
+
+static int
+relevel_skip(void *ctx, int64_t key)
+{
+	struct relevel *rl = ctx;
+
+	while (rl->qs < rl->q.n && rl->q.key[rl->qs] < key)
+		rl->qs++;
+	return rl->qs < rl->q.n && rl->q.key[rl->qs] == key;
+}
 
 static int
 relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 {
-	const struct relevel *rl = ctx;
+	struct relevel *rl = ctx;
+	int rc;
 
 	if (!key_ok(db, key, rl->from))
 		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
 		    "level %d", (long long)key, rl->from);
+	rc = split_queued_before(db, rl, key);
+	if (rc != 0)
+		return rc;
+	if (v == NULL)		/* queued: skipped by relevel_skip */
+		return split_queued(db, rl, rl->qi++);
 	return split_bucket(db, key, v, rl->from, rl->to);
 }
 
 /* Split every bucket of level from into its buckets of level to (> from),
- * in the same transaction, written after the scan in key order: each
+ * with the buckets a write queued (db->out) taking the place of the
+ * store's: the write and the split go out as one, in key order.  Each
  * bucket's first half replaces it and the rest go right after it, so the
  * pages are rewritten where they are (a bucket's bytes are shared out,
  * not doubled) and the file does not grow. */
 static int
 bk_relevel(struct db *db, int from, int to)
 {
-	struct relevel rl = { from, to };
+	struct relevel rl = { from, to, db->out, 0, 0, { 0 } };
 	int rc;
 
-	if (db->key3)
-		return errf(db, DB_EPERM, "a schema 3 store is read only");
-	rc = bk_scan(db, relevel_bucket, &rl);
+	memset(&db->out, 0, sizeof(db->out));
+	if (db->key3) {
+		rc = errf(db, DB_EPERM, "a schema 3 store is read only");
+		goto out;
+	}
+	rc = bk_scan_skip(db, relevel_skip, relevel_bucket, &rl);
+	if (rc == 0)
+		rc = split_queued_before(db, &rl, INT64_MAX);
 	if (rc == 0)
 		rc = out_flush(db);
 	if (rc == 0)
 		rc = meta_set(db, "tok_level", to);
+out:
 	out_reset(db);
+	out_free(&rl.q);
+	bk_vec_free(&rl.v);
 	return rc;
 }
 
@@ -2673,14 +2758,13 @@ bk_apply(struct db *db, int64_t day)
 	rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
 		rc = bk_read_runs(db, &runs, apply_run, &ap);
+	/* Past the level's room: split every bucket (once a doubling),
+	 * the ones just merged still in the queue. */
+	want = bk_level_for(count + ap.delta, level);
 	if (rc == 0)
-		rc = out_flush(db);
+		rc = want > level ? bk_relevel(db, level, want) : out_flush(db);
 	if (rc == 0 && ap.delta != 0)
 		rc = meta_set(db, "tok_count", count + ap.delta);
-	/* Past the level's room: split every bucket (once a doubling). */
-	want = bk_level_for(count + ap.delta, level);
-	if (rc == 0 && want > level)
-		rc = bk_relevel(db, level, want);
 out:
 	out_reset(db);
 	bk_order_free(&o);

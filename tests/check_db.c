@@ -2318,6 +2318,105 @@ START_TEST(test_split_in_place)
 }
 END_TEST
 
+/* tok i of split_batch's store: "sw-<i>". */
+static size_t
+sw_tok(char *buf, size_t size, int i)
+{
+	return (size_t)snprintf(buf, size, "sw-%d", i);
+}
+
+/* One batch into a store of `have` tokens (sw-0.., each 1/0): the tokens
+ * of the bucket of sw-0 lowered to nothing, and `more` new ones added,
+ * enough to split.  The split is made with the batch's buckets in the
+ * queue: the emptied one, ones that replace the store's, new ones, and
+ * the store's untouched ones all come out right. */
+static void
+split_batch(int have, int more)
+{
+	char (*tok)[16];
+	const char **tk;
+	size_t *tl;
+	int64_t *ds, *dh;
+	struct db_counts *c;
+	int64_t key0;
+	char buf[32];
+	struct tmp t;
+	struct db *db;
+	int i, n = have + more, gone = 0;
+
+	tok = calloc((size_t)n, sizeof(*tok));
+	tk = calloc((size_t)n, sizeof(*tk));
+	tl = calloc((size_t)n, sizeof(*tl));
+	ds = calloc((size_t)n, sizeof(*ds));
+	dh = calloc((size_t)n, sizeof(*dh));
+	c = calloc((size_t)n, sizeof(*c));
+	ck_assert(tok && tk && tl && ds && dh && c);
+	for (i = 0; i < n; i++) {
+		tl[i] = sw_tok(tok[i], sizeof(tok[i]), i);
+		tk[i] = tok[i];
+		ds[i] = 1;
+	}
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	add(db, "seed", 1, 0, 1);	/* not empty: the level stays 6 */
+	commit(db);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, (size_t)have, tk, tl, ds, dh, NULL,
+	    2), 0);
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "6");
+	/* The bucket of sw-0 (not seed's) loses all its tokens and gets
+	 * none of the new ones. */
+	key0 = bk_key(bk_hash(tk[0], tl[0]), 6);
+	ck_assert_int_ne(key0, bk_key(bk_hash("seed", 4), 6));
+	for (i = 0; i < n; i++) {
+		if (bk_key(bk_hash(tk[i], tl[i]), 6) != key0)
+			ds[i] = i < have ? 0 : 1;
+		else
+			ds[i] = i < have ? -1 : 0;
+		gone += ds[i] == -1 || (ds[i] == 0 && i >= have);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, (size_t)n, tk, tl, ds, dh, NULL, 3),
+	    0);
+	commit(db);
+	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "7");
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_uint_eq(status(db).tokens, (uint64_t)(1 + n - gone));
+	ck_assert_int_eq(db_lookup(db, (size_t)n, tk, tl, c), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(c[i].spam, ds[i] < 0 || (ds[i] == 0 &&
+		    i >= have) ? 0 : 1);
+	ck_counts(db, "seed", 1, 0);
+	db_close(db);
+	tmp_remove(&t);
+	free(tok);
+	free(tk);
+	free(tl);
+	free(ds);
+	free(dh);
+	free(c);
+}
+
+/* A store with most buckets, a few left untouched by the batch. */
+START_TEST(test_split_with_write)
+{
+	split_batch(2000, 200);
+}
+END_TEST
+
+/* A store with few buckets: the batch's are mostly new. */
+START_TEST(test_split_with_write_new)
+{
+	split_batch(20, 2100);
+}
+END_TEST
+
 START_TEST(test_levels)
 {
 	struct db_counts *got;
@@ -3161,6 +3260,8 @@ db_suite(void)
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_split_in_place);
+	tcase_add_test(tc, test_split_with_write);
+	tcase_add_test(tc, test_split_with_write_new);
 	tcase_add_test(tc, test_nested_scan);
 	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_level_exact);
