@@ -35,7 +35,9 @@ struct input {
 	char *unq;		/* owned: mboxrd-unquoted copy */
 	size_t unqcap;
 	char **names;		/* owned: folder entries, full paths */
-	size_t nnames, next;
+	size_t nnames, namecap, next;
+	size_t max_entries;	/* most folder entries listed */
+	size_t left_out;	/* messages past max_entries */
 	int done;
 	int single;		/* INPUT_SINGLE: bytes untouched */
 };
@@ -209,8 +211,6 @@ list_dir(struct input *in, const char *dir, int mh)
 			if (k == 0 || de->d_name[k] != '\0')
 				continue;
 		}
-		if (in->nnames >= INPUT_MAX_DIR_ENTRIES)
-			break;
 		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
 			rc = -1;
 			break;
@@ -219,13 +219,24 @@ list_dir(struct input *in, const char *dir, int mh)
 			free(p);
 			continue;
 		}
-		nn = realloc(in->names, sizeof(*nn) * (in->nnames + 1));
-		if (nn == NULL) {
+		/* Past the limit only counted, for the caller to say. */
+		if (in->nnames >= in->max_entries) {
 			free(p);
-			rc = -1;
-			break;
+			in->left_out++;
+			continue;
 		}
-		in->names = nn;
+		if (in->nnames == in->namecap) {
+			size_t nc = in->namecap ? in->namecap * 2 : 64;
+
+			nn = realloc(in->names, sizeof(*nn) * nc);
+			if (nn == NULL) {
+				free(p);
+				rc = -1;
+				break;
+			}
+			in->names = nn;
+			in->namecap = nc;
+		}
 		in->names[in->nnames++] = p;
 	}
 	closedir(d);
@@ -420,6 +431,20 @@ int
 input_open_max(struct input **out, const char *path, enum input_mode mode,
     size_t max, const char **why)
 {
+	return input_open_limits(out, path, mode, max, INPUT_MAX_DIR_ENTRIES,
+	    why);
+}
+
+size_t
+input_left_out(const struct input *in)
+{
+	return in->left_out;
+}
+
+int
+input_open_limits(struct input **out, const char *path,
+    enum input_mode mode, size_t max, size_t max_entries, const char **why)
+{
 	struct input *in = NULL;
 	struct stat st;
 	char sub[4096];
@@ -432,6 +457,7 @@ input_open_max(struct input **out, const char *path, enum input_mode mode,
 		return -1;
 	in->fd = -1;
 	in->max = max;
+	in->max_entries = max_entries;
 	in->path = strdup(path == NULL ? "-" : path);
 	if (in->path == NULL)
 		goto fail;

@@ -47,6 +47,15 @@ int input_open(struct input **out, const char *path, enum input_mode mode,
 int input_open_max(struct input **out, const char *path,
     enum input_mode mode, size_t max, const char **why);
 
+/* The same with another limit than INPUT_MAX_DIR_ENTRIES on the messages
+ * of a folder: a Maildir's cur/ then new/, or the entries of an MH folder
+ * or directory, as the directory lists them; the rest are counted
+ * (input_left_out), not read. */
+int input_open_limits(struct input **out, const char *path,
+    enum input_mode mode, size_t max, size_t max_entries, const char **why);
+/* How many messages of a folder were past its limit. */
+size_t input_left_out(const struct input *in);
+
 /* The next message: 1 when m is filled, 0 at the end, -1 on a read error
  * (errno set). */
 int input_next(struct input *in, struct input_msg *m);

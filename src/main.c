@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,32 @@ open_engine(struct run *r, int flags)
  * when fn failed (the run stops there). */
 typedef int (*msg_fn)(struct run *r, const struct input_msg *m);
 
+/* The most messages read from one folder: SPAMSIFT_MAX_FOLDER when set
+ * to a number from 1 up, else INPUT_MAX_DIR_ENTRIES. */
+static size_t
+folder_limit(void)
+{
+	static int warned;
+	const char *v = getenv("SPAMSIFT_MAX_FOLDER");
+	unsigned long long n;
+	char *end;
+
+	if (v == NULL || v[0] == '\0')
+		return INPUT_MAX_DIR_ENTRIES;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0 || v[0] == '-' ||
+	    n > SIZE_MAX / sizeof(char *)) {
+		if (!warned)
+			fprintf(stderr, "spamsift: SPAMSIFT_MAX_FOLDER: not a "
+			    "number of messages: %s (taking %d)\n", v,
+			    INPUT_MAX_DIR_ENTRIES);
+		warned = 1;
+		return INPUT_MAX_DIR_ENTRIES;
+	}
+	return (size_t)n;
+}
+
 static int
 each_message(struct run *r, msg_fn fn)
 {
@@ -153,17 +180,26 @@ each_message(struct run *r, msg_fn fn)
 	const char *why;
 	int i, n = r->o->nfiles > 0 ? r->o->nfiles : 1, rc = 0, k;
 	int skipped = 0;
-	size_t last;
+	size_t last, limit = folder_limit();
 
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : NULL;
 
-		if (input_open(&in, path, r->o->mbox ? INPUT_MBOX_FORCE :
-		    INPUT_AUTO, &why) != 0) {
+		if (input_open_limits(&in, path, r->o->mbox ?
+		    INPUT_MBOX_FORCE : INPUT_AUTO, (size_t)INPUT_MAX_BYTES,
+		    limit, &why) != 0) {
 			fprintf(stderr, "spamsift: %s: %s: %s\n",
 			    path ? path : "-", why, strerror(errno));
 			skipped = 1;
 			continue;
+		}
+		/* A folder past the limit: the rest is not read, and the
+		 * run says so as for any message it could not read. */
+		if (input_left_out(in) > 0) {
+			fprintf(stderr, "spamsift: %s: %zu messages past the "
+			    "first %zu not read (SPAMSIFT_MAX_FOLDER)\n",
+			    path, input_left_out(in), limit);
+			skipped = 1;
 		}
 		last = 0;
 		r->folder = input_kind(in) != INPUT_FILE &&

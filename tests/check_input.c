@@ -577,6 +577,43 @@ START_TEST(test_maildir)
 }
 END_TEST
 
+/* A folder past its limit: as many messages as the limit are read (dot
+ * files and subdirectories not counted), the rest only counted. */
+START_TEST(test_folder_limit)
+{
+	struct tmp t;
+	struct input *in;
+	struct input_msg m;
+	const char *why;
+	int i, n = 0;
+	char name[32];
+
+	tmp_make(&t, "check_input");
+	mkdir_in(t.dir, "sub");
+	put_str(t.dir, ".dot", "dot file\n");
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		put_str(t.dir, name, "Subject: m\n\nM\n");
+	}
+	ck_assert_int_eq(input_open_limits(&in, t.dir, INPUT_AUTO,
+	    INPUT_MAX_BYTES, 3, &why), 0);
+	ck_assert_uint_eq(input_left_out(in), 2);
+	while (input_next(in, &m) == 1)
+		n++;
+	ck_assert_int_eq(n, 3);
+	input_close(in);
+	/* At the limit exactly: nothing left out. */
+	ck_assert_int_eq(input_open_limits(&in, t.dir, INPUT_AUTO,
+	    INPUT_MAX_BYTES, 5, &why), 0);
+	ck_assert_uint_eq(input_left_out(in), 0);
+	input_close(in);
+	in = open_ok(t.dir, INPUT_AUTO, INPUT_DIR);
+	ck_assert_uint_eq(input_left_out(in), 0);
+	input_close(in);
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A message file after a From line, with the empty line an mbox writer
  * ends it with: the same bytes whether named, found in a directory, a
  * Maildir or an MH folder, or taken from an mbox, so one digest.  In
@@ -1196,6 +1233,7 @@ input_suite(void)
 
 	tc = tcase_create("folders");
 	tcase_add_test(tc, test_maildir);
+	tcase_add_test(tc, test_folder_limit);
 	tcase_add_test(tc, test_maildir_new_only_and_vanished);
 	tcase_add_test(tc, test_mh);
 	tcase_add_test(tc, test_mh_numeric_without_sequences);

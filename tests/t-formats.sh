@@ -183,6 +183,26 @@ cp "$T/msg/rd4.eml" "$MD/tmp/1700000004.1.host"
 cp "$T/msg/rd5.eml" "$MD/cur/.hidden"
 learned_exactly "Maildir" "$MD" "$T/msg/rd1.eml" "$T/msg/rd2.eml" \
     "$T/msg/rd3.eml"
+# A folder past SPAMSIFT_MAX_FOLDER: as many as that are learned, the
+# rest reported as not read, and the status (3) says some input was not.
+ML=$T/Maildir-big
+mkdir -p "$ML/cur" "$ML/new"
+for i in 1 2 3 4 5; do
+	cp "$T/msg/rd$i.eml" "$ML/cur/170000000$i.1.host:2,S"
+done
+status_is 3 "a Maildir of 5 past SPAMSIFT_MAX_FOLDER=3: status 3" \
+    env SPAMSIFT_MAX_FOLDER=3 "$SPAMSIFT" --homedir "$T/hcap" -c "$ML" \
+    2>"$T/err"
+check "... stderr says 2 past the first 3 were not read" \
+    grep -q "Maildir-big: 2 messages past the first 3 not read" "$T/err"
+"$SPAMSIFT" --homedir "$T/hcap" --show-db-status >"$T/got"
+check "... and 3 were learned" grep -q "^messages spam 0 clean 3$" "$T/got"
+env SPAMSIFT_MAX_FOLDER=none "$SPAMSIFT" --homedir "$T/hcap2" -c "$ML" \
+    2>"$T/err"
+check "SPAMSIFT_MAX_FOLDER=none: said, and the default taken" \
+    grep -q "SPAMSIFT_MAX_FOLDER: not a number of messages: none" "$T/err"
+"$SPAMSIFT" --homedir "$T/hcap2" --show-db-status >"$T/got"
+check "... all 5 learned" grep -q "^messages spam 0 clean 5$" "$T/got"
 # MH: numbered files in number order; .mh_sequences and others skipped.
 MH=$T/mh
 mkdir "$MH"
