@@ -1976,6 +1976,18 @@ bk_level(struct db *db, int *level)
 	int found = 0;
 	int rc;
 
+	/* A store read under schema 3's keys (as it is: not migrate_2's
+	 * write) may have been upgraded since it was opened: its keys are
+	 * not those any more. */
+	if (db->key3 && (db->flags & DB_AS_ROWS)) {
+		rc = read_user_version(db, &v);
+		if (rc == 0 && v != 3)
+			rc = errf(db, DB_EVERSION, "the store was upgraded to "
+			    "schema %lld meanwhile: open it again",
+			    (long long)v);
+		if (rc != 0)
+			return rc;
+	}
 	rc = meta_get(db, "tok_level", &v, &found);
 	if (rc == 0 && (!found || v < BK_LEVEL_MIN || v > BK_LEVEL_MAX))
 		rc = errf(db, DB_ECORRUPT, "bucket level missing or out of "

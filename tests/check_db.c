@@ -3034,6 +3034,81 @@ START_TEST(test_read_schema3)
 }
 END_TEST
 
+/* A schema 3 store read as it is (it could not be written) and then
+ * upgraded by its owner: the open reader's next lookup fails, rather
+ * than look for its tokens under keys that are no longer theirs. */
+START_TEST(test_read_schema3_upgraded)
+{
+	const char *tk = "old";
+	size_t tl = 3;
+	struct db_counts c;
+	struct tmp t;
+	struct db *db = NULL;
+	int p1[2], p2[2], rc, wst = -1;
+	char x = 0;
+	pid_t pid;
+
+	db_tmp(&t);
+	make_v3(t.path, 0);
+	ck_assert_int_eq(chmod(t.path, 0444), 0);
+	/* The store and its directory belong to the reader. */
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(t.path, 65534, 65534), 0);
+		ck_assert_int_eq(chown(t.dir, 65534, 65534), 0);
+	}
+	ck_assert_int_eq(pipe(p1), 0);
+	ck_assert_int_eq(pipe(p2), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 ||
+		    setuid(65534) != 0))
+			_exit(10);
+		if (db_open(&db, t.path, DB_READONLY, TOKV, BUSY_MS) != 0)
+			_exit(11);
+		if (db_lookup(db, 1, &tk, &tl, &c) != 0 || c.spam != 2)
+			_exit(12);
+		if (write(p1[1], &x, 1) != 1 || read(p2[0], &x, 1) != 1)
+			_exit(13);
+		rc = db_lookup(db, 1, &tk, &tl, &c);
+		if (rc != DB_EVERSION ||
+		    strstr(db_errmsg(db, rc), "upgraded") == NULL) {
+			fprintf(stderr, "reader: %d %s\n", rc,
+			    db_errmsg(db, rc));
+			_exit(14);
+		}
+		_exit(0);
+	}
+	close(p1[1]);
+	close(p2[0]);
+	/* The child's first lookup is done (or it failed: no byte). */
+	if (read(p1[0], &x, 1) != 1) {
+		waitpid(pid, &wst, 0);
+		ck_abort_msg("reader failed: status %d", WEXITSTATUS(wst));
+	}
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(t.path, 0, 0), 0);
+		ck_assert_int_eq(chown(t.dir, 0, 0), 0);
+	}
+	ck_assert_int_eq(chmod(t.path, 0600), 0);
+	/* Upgraded in a rollback journal, as on a network file system:
+	 * WAL would shut the reader out (no -shm it may make). */
+	setenv("SPAMSIFT_FORCE_NETFS", "1", 1);
+	db = open_ok(t.path, 0, TOKV);
+	unsetenv("SPAMSIFT_FORCE_NETFS");
+	ck_assert_int_eq(status(db).schema_version, 4);
+	ck_counts(db, "old", 2, 1);
+	db_close(db);
+	ck_assert_int_eq(write(p2[1], &x, 1), 1);
+	ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
+	close(p1[0]);
+	close(p2[1]);
+	tmp_remove(&t);
+	ck_assert(WIFEXITED(wst));
+	ck_assert_int_eq(WEXITSTATUS(wst), 0);
+}
+END_TEST
+
 START_TEST(test_today)
 {
 	int64_t now = (int64_t)time(NULL) / 86400;
@@ -3256,6 +3331,7 @@ db_suite(void)
 	tcase_add_test(tc, test_read_schema2);
 	tcase_add_test(tc, test_migrate_v3);
 	tcase_add_test(tc, test_read_schema3);
+	tcase_add_test(tc, test_read_schema3_upgraded);
 	tcase_add_test(tc, test_bucket_codec);
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
