@@ -518,6 +518,89 @@ START_TEST(test_undeclared_after_ascii)
 }
 END_TEST
 
+/* What conv gives by iconv: each byte iconv cannot take as U+FFFD. */
+static void
+iconv_ref(const char *cs, const char *in, size_t len, struct tbuf *out)
+{
+	iconv_t cd = iconv_open("UTF-8", cs);
+	char chunk[64], *ip = (char *)in, *op;
+	size_t il = len, ol, r;
+
+	ck_assert(cd != (iconv_t)-1);
+	while (il > 0) {
+		op = chunk;
+		ol = sizeof(chunk);
+		r = iconv(cd, &ip, &il, &op, &ol);
+		ck_assert_int_eq(tbuf_add(out, chunk, sizeof(chunk) - ol), 0);
+		if (r == (size_t)-1 && errno != E2BIG) {
+			ck_assert_int_eq(tbuf_add(out, "\xEF\xBF\xBD", 3), 0);
+			ip++;
+			il--;
+			iconv(cd, NULL, NULL, NULL, NULL);
+		}
+	}
+	op = chunk;
+	ol = sizeof(chunk);
+	iconv(cd, NULL, NULL, &op, &ol);
+	ck_assert_int_eq(tbuf_add(out, chunk, sizeof(chunk) - ol), 0);
+	iconv_close(cd);
+}
+
+/* A declared single-byte charset decodes by its table (no iconv per
+ * message) to exactly what iconv gives, unmapped bytes included; a
+ * multi-byte or composing one keeps to iconv. */
+START_TEST(test_single_byte_table)
+{
+	static const struct {
+		const char *cs;
+		int sb;
+	} cases[] = {
+		{ "ISO-8859-2", 1 }, { "ISO-8859-5", 1 },
+		{ "ISO-8859-7", 1 },	/* 0xAE, 0xD2, 0xFF unmapped */
+		{ "KOI8-R", 1 }, { "WINDOWS-1251", 1 },
+		{ "WINDOWS-1253", 1 },	/* 17 unmapped */
+		{ "TCVN5712-1", 0 },	/* composes: holds a byte back */
+		{ "GB18030", 0 }, { "CP949", 0 },
+	};
+	struct tok_opts o;
+	struct tok *t;
+	struct tbuf in = { 0 }, got = { 0 }, want = { 0 };
+	size_t i, k;
+
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	/* Enough ASCII that the unmapped bytes stay under the limit of
+	 * bad bytes a declared charset is allowed. */
+	for (i = 0; i < 4000; i++)
+		ck_assert_int_eq(tbuf_addc(&in, (char)('a' + i % 26)), 0);
+	for (i = 0x80; i < 0x100; i++) {
+		ck_assert_int_eq(tbuf_addc(&in, (char)i), 0);
+		ck_assert_int_eq(tbuf_addc(&in, 'a'), 0);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got.len = want.len = 0;
+		ck_assert_int_eq(tok_to_utf8(t, cases[i].cs, in.p, in.len,
+		    &got), 0);
+		for (k = 0; k < t->ncv; k++)
+			if (strcmp(t->cv[k].name, cases[i].cs) == 0)
+				break;
+		ck_assert_msg(k < t->ncv, "%s: no converter", cases[i].cs);
+		ck_assert_msg(t->cv[k].sb == cases[i].sb, "%s: table %d",
+		    cases[i].cs, t->cv[k].sb);
+		if (!cases[i].sb)
+			continue;
+		iconv_ref(cases[i].cs, in.p, in.len, &want);
+		ck_assert_msg(got.len == want.len &&
+		    memcmp(got.p, want.p, got.len) == 0, "%s differs",
+		    cases[i].cs);
+	}
+	tok_free(t);
+	tbuf_release(&in);
+	tbuf_release(&got);
+	tbuf_release(&want);
+}
+END_TEST
+
 /* tok_to_utf8 tries the Japanese charsets on undeclared 8-bit text only
  * when it holds a byte that can start kana: 0x81-0x83 in CP932, 0xA1,
  * 0xA4 or 0xA5 in EUC-JP-MS.  That rests on glibc's tables; check it on
@@ -1366,6 +1449,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_set_sort_many);
 	tcase_add_test(tc, test_set_merge);
 	tcase_add_test(tc, test_kana_lead_bytes);
+	tcase_add_test(tc, test_single_byte_table);
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
 	    3 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);

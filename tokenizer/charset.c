@@ -159,7 +159,49 @@ utf8_valid(const char *in, size_t len)
 	return 1;
 }
 
-static iconv_t
+/* Fill c's table if its charset reads each byte on its own: every byte
+ * converts alone, at once (nothing held back for the next, nothing
+ * waiting for more), to at most 4 bytes, and ASCII to itself.  Anything
+ * else (multi-byte, stateful, composing) keeps to iconv. */
+static void
+sb_probe(struct tok_iconv *c)
+{
+	char in, out[16], *ip, *op;
+	size_t il, ol, r, n;
+	unsigned b;
+
+	c->sb = 0;
+	for (b = 0; b < 256; b++) {
+		iconv(c->cd, NULL, NULL, NULL, NULL);
+		in = (char)b;
+		ip = &in;
+		il = 1;
+		op = out;
+		ol = sizeof(out);
+		r = iconv(c->cd, &ip, &il, &op, &ol);
+		n = sizeof(out) - ol;
+		if (r == (size_t)-1 && errno == EILSEQ && n == 0) {
+			c->sb_len[b] = TOK_SB_BAD;
+			continue;
+		}
+		if (r == (size_t)-1 || il != 0 || n == 0 || n > 4 ||
+		    (b < 0x80 && (n != 1 || out[0] != (char)b)))
+			goto out;
+		/* Nothing more at the end: none was held back. */
+		op = out + n;
+		ol = sizeof(out) - n;
+		if (iconv(c->cd, NULL, NULL, &op, &ol) == (size_t)-1 ||
+		    sizeof(out) - ol != n)
+			goto out;
+		c->sb_len[b] = (unsigned char)n;
+		memcpy(c->sb_utf8[b], out, n);
+	}
+	c->sb = 1;
+out:
+	iconv(c->cd, NULL, NULL, NULL, NULL);
+}
+
+static struct tok_iconv *
 cd_get(struct tok *t, const char *name)
 {
 	size_t i;
@@ -167,10 +209,10 @@ cd_get(struct tok *t, const char *name)
 
 	for (i = 0; i < t->ncv; i++)
 		if (strcmp(t->cv[i].name, name) == 0)
-			return t->cv[i].cd;
+			return &t->cv[i];
 	cd = iconv_open("UTF-8", name);
 	if (cd == (iconv_t)-1)
-		return cd;
+		return NULL;
 	if (t->ncv == TOK_ICONV_CACHE) {
 		/* Full: the oldest entry makes room. */
 		iconv_close(t->cv[0].cd);
@@ -179,8 +221,45 @@ cd_get(struct tok *t, const char *name)
 	}
 	snprintf(t->cv[t->ncv].name, sizeof(t->cv[0].name), "%s", name);
 	t->cv[t->ncv].cd = cd;
-	t->ncv++;
-	return cd;
+	sb_probe(&t->cv[t->ncv]);
+	return &t->cv[t->ncv++];
+}
+
+/* conv by c's table: the same output, bad count and give-up. */
+static int
+sb_conv(const struct tok_iconv *c, const char *in, size_t len,
+    struct tbuf *out, size_t *bad, size_t max_bad)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, run, mark = out->len;
+	unsigned char b;
+	int rc;
+
+	while (i < len) {
+		for (run = i; run < len && s[run] < 0x80; run++)
+			;
+		rc = tbuf_add(out, in + i, run - i);
+		if (rc != 0)
+			return rc;
+		/* Bounded by len: each pass takes a byte or more. */
+		for (i = run; i < len && s[i] >= 0x80; i++) {
+			b = s[i];
+			if (c->sb_len[b] != TOK_SB_BAD) {
+				rc = tbuf_add(out, (const char *)c->sb_utf8[b],
+				    c->sb_len[b]);
+			} else if (++*bad > max_bad) {
+				out->len = mark;
+				if (out->p != NULL)
+					out->p[mark] = '\0';
+				return 1;
+			} else {
+				rc = tbuf_add(out, replacement, 3);
+			}
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 void
@@ -203,6 +282,7 @@ static int
 conv(struct tok *t, const char *name, const char *in, size_t len,
     struct tbuf *out, size_t *bad, size_t max_bad)
 {
+	struct tok_iconv *c;
 	iconv_t cd;
 	char chunk[4096];
 	char *ip = (char *)in, *op;
@@ -210,9 +290,12 @@ conv(struct tok *t, const char *name, const char *in, size_t len,
 	int rc;
 
 	*bad = 0;
-	cd = cd_get(t, name);
-	if (cd == (iconv_t)-1)
+	c = cd_get(t, name);
+	if (c == NULL)
 		return 2;
+	if (c->sb)
+		return sb_conv(c, in, len, out, bad, max_bad);
+	cd = c->cd;
 	iconv(cd, NULL, NULL, NULL, NULL);
 	while (il > 0) {
 		op = chunk;
