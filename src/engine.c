@@ -569,7 +569,6 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	enum learn_outcome *outc = NULL;
 	const char **wt = NULL;
 	size_t *wl = NULL;
-	int64_t *ws = NULL, *wh = NULL, *wd = NULL;
 	struct db_counts *got = NULL;
 	size_t i, nt, nw;
 	enum db_class have;
@@ -586,17 +585,12 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->w0 = calloc(nt ? nt : 1, sizeof(*e->w0));
 	e->w0got = calloc(nt ? nt : 1, 1);
 	got = malloc((nt ? nt : 1) * sizeof(*got));
-	wd = malloc((nt ? nt : 1) * sizeof(*wd));
 	outc = calloc(e->npend, sizeof(*outc));
 	wt = malloc((nt ? nt : 1) * sizeof(*wt));
 	wl = malloc((nt ? nt : 1) * sizeof(*wl));
-	ws = malloc((nt ? nt : 1) * sizeof(*ws));
-	wh = malloc((nt ? nt : 1) * sizeof(*wh));
-	if (e->dspam == NULL || e->dham == NULL || outc == NULL ||
-	    wt == NULL || wl == NULL || ws == NULL ||
-	    wh == NULL || e->dw == NULL || e->w0 == NULL ||
-	    e->w0got == NULL || got == NULL ||
-	    wd == NULL) {
+	if (e->dspam == NULL || e->dham == NULL || e->dw == NULL ||
+	    e->w0 == NULL || e->w0got == NULL || got == NULL ||
+	    outc == NULL || wt == NULL || wl == NULL) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 		goto out;
@@ -653,13 +647,15 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		if (e->dspam[i] == 0 && e->dham[i] == 0 && e->dw[i] == 0)
 			continue;
 		wt[nw] = tok_set_token(e->agg, i, &wl[nw]);
-		ws[nw] = e->dspam[i];
-		wh[nw] = e->dham[i];
-		wd[nw] = e->dw[i];
+		/* The changes close up in place (nw <= i). */
+		e->dspam[nw] = e->dspam[i];
+		e->dham[nw] = e->dham[i];
+		e->dw[nw] = e->dw[i];
 		nw++;
 	}
 	if (rc == 0)
-		rc = db_add_tokens(e->db, nw, wt, wl, ws, wh, wd, day);
+		rc = db_add_tokens(e->db, nw, wt, wl, e->dspam, e->dham,
+		    e->dw, day);
 	if (rc == 0 && (ts != 0 || th != 0))
 		rc = db_add_totals(e->db, ts, th);
 	if (rc == 0 && nlr > 0) {
@@ -695,9 +691,6 @@ out:
 	free(outc);
 	free(wt);
 	free(wl);
-	free(ws);
-	free(wh);
-	free(wd);
 	free(got);
 	free(e->dspam);
 	free(e->dham);
