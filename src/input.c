@@ -9,9 +9,11 @@
  * mboxrd quoting (">From ", ">>From " ...) loses one '>' per line.
  * Folders are listed, sorted (MH numerically) and read one file at a time.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct input {
 	size_t nnames, namecap, next;
 	size_t max_entries;	/* most folder entries listed */
 	size_t left_out;	/* messages past max_entries */
+	int left_named;		/* one of them not named by a number */
 	int done;
 	int single;		/* INPUT_SINGLE: bytes untouched */
 };
@@ -219,8 +222,14 @@ list_dir(struct input *in, const char *dir, int mh)
 			free(p);
 			continue;
 		}
-		/* Past the limit only counted, for the caller to say. */
+		/* Past the limit only counted, for the caller to say (and
+		 * looked at: one not a number keeps a directory from being
+		 * taken for an MH folder). */
 		if (in->nnames >= in->max_entries) {
+			for (k = 0; de->d_name[k] >= '0' &&
+			    de->d_name[k] <= '9'; k++)
+				;
+			in->left_named |= k == 0 || de->d_name[k] != '\0';
 			free(p);
 			in->left_out++;
 			continue;
@@ -441,6 +450,37 @@ input_left_out(const struct input *in)
 	return in->left_out;
 }
 
+const char *
+input_left_out_text(const struct input *in, size_t limit, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%zu message%s past the first %zu not read "
+	    "(SPAMSIFT_MAX_FOLDER)", in->left_out, in->left_out == 1 ? "" :
+	    "s", limit);
+	return buf;
+}
+
+size_t
+input_folder_limit(const char **bad)
+{
+	const char *v = getenv("SPAMSIFT_MAX_FOLDER");
+	unsigned long long n;
+	char *end;
+
+	*bad = NULL;
+	if (v == NULL || v[0] == '\0')
+		return INPUT_MAX_DIR_ENTRIES;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	/* Digits only: strtoull would take blanks, a sign, a wrap. */
+	if (!isdigit((unsigned char)v[0]) || errno != 0 || *end != '\0' ||
+	    n == 0 || n > SIZE_MAX / sizeof(char *)) {
+		*bad = v;
+		return INPUT_MAX_DIR_ENTRIES;
+	}
+	return (size_t)n;
+}
+
 int
 input_open_limits(struct input **out, const char *path,
     enum input_mode mode, size_t max, size_t max_entries, const char **why)
@@ -502,7 +542,8 @@ input_open_limits(struct input **out, const char *path,
 					if (k == 0 || b[k] != '\0')
 						break;
 				}
-				if (in->nnames > 0 && i == in->nnames)
+				if (in->nnames > 0 && i == in->nnames &&
+				    !in->left_named)
 					in->kind = INPUT_MH;
 			}
 			if (in->nnames > 0)

@@ -53,8 +53,15 @@ int input_open_max(struct input **out, const char *path,
  * (input_left_out), not read. */
 int input_open_limits(struct input **out, const char *path,
     enum input_mode mode, size_t max, size_t max_entries, const char **why);
-/* How many messages of a folder were past its limit. */
+/* How many messages of a folder were past its limit, and that said in
+ * buf (size bytes) for an error line: returns buf. */
 size_t input_left_out(const struct input *in);
+const char *input_left_out_text(const struct input *in, size_t limit,
+    char *buf, size_t size);
+/* The folder limit to use: SPAMSIFT_MAX_FOLDER when it is a number from
+ * 1 up (digits only), else INPUT_MAX_DIR_ENTRIES, with *bad set to the
+ * value not taken (NULL when none was set, or it was taken). */
+size_t input_folder_limit(const char **bad);
 
 /* The next message: 1 when m is filled, 0 at the end, -1 on a read error
  * (errno set). */

@@ -146,30 +146,18 @@ open_engine(struct run *r, int flags)
  * when fn failed (the run stops there). */
 typedef int (*msg_fn)(struct run *r, const struct input_msg *m);
 
-/* The most messages read from one folder: SPAMSIFT_MAX_FOLDER when set
- * to a number from 1 up, else INPUT_MAX_DIR_ENTRIES. */
+/* The most messages read from one folder (input_folder_limit), a bad
+ * SPAMSIFT_MAX_FOLDER said. */
 static size_t
 folder_limit(void)
 {
-	static int warned;
-	const char *v = getenv("SPAMSIFT_MAX_FOLDER");
-	unsigned long long n;
-	char *end;
+	const char *bad;
+	size_t n = input_folder_limit(&bad);
 
-	if (v == NULL || v[0] == '\0')
-		return INPUT_MAX_DIR_ENTRIES;
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || n == 0 || v[0] == '-' ||
-	    n > SIZE_MAX / sizeof(char *)) {
-		if (!warned)
-			fprintf(stderr, "spamsift: SPAMSIFT_MAX_FOLDER: not a "
-			    "number of messages: %s (taking %d)\n", v,
-			    INPUT_MAX_DIR_ENTRIES);
-		warned = 1;
-		return INPUT_MAX_DIR_ENTRIES;
-	}
-	return (size_t)n;
+	if (bad != NULL)
+		fprintf(stderr, "spamsift: SPAMSIFT_MAX_FOLDER: not a number "
+		    "of messages: %s (taking %zu)\n", bad, n);
+	return n;
 }
 
 static int
@@ -180,7 +168,8 @@ each_message(struct run *r, msg_fn fn)
 	const char *why;
 	int i, n = r->o->nfiles > 0 ? r->o->nfiles : 1, rc = 0, k;
 	int skipped = 0;
-	size_t last, limit = folder_limit();
+	size_t last, limit = r->o->max_folder;
+	char text[128];
 
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : NULL;
@@ -196,9 +185,9 @@ each_message(struct run *r, msg_fn fn)
 		/* A folder past the limit: the rest is not read, and the
 		 * run says so as for any message it could not read. */
 		if (input_left_out(in) > 0) {
-			fprintf(stderr, "spamsift: %s: %zu messages past the "
-			    "first %zu not read (SPAMSIFT_MAX_FOLDER)\n",
-			    path, input_left_out(in), limit);
+			fprintf(stderr, "spamsift: %s: %s\n", path,
+			    input_left_out_text(in, limit, text,
+			    sizeof(text)));
 			skipped = 1;
 		}
 		last = 0;
@@ -840,6 +829,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	opts_init(&o);
 	rc = opts_parse(&o, argc, argv);
+	o.max_folder = folder_limit();
 	/* Pipe mode asked for on the command line, or by the configuration
 	 * file for a command line that asks for no other command. */
 	if (rc > 0 && (o.pipe_asked || (o.pipe_conf && o.cmd == CMD_FILTER))) {

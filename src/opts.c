@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "src/input.h"
 #include "src/opts.h"
 
 #define CONF_MAX_BYTES (64 * 1024)	/* configuration file size */
@@ -186,6 +187,7 @@ opts_init(struct opts *o)
 	o->warmup_cutoff = -1.0;
 	tok_opts_init(&o->to);
 	o->thick = 0.1;
+	o->max_folder = INPUT_MAX_DIR_ENTRIES;
 	o->busy_ms = 30000;
 	o->target_fp = 0.1;
 }

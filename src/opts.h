@@ -88,6 +88,7 @@ struct opts {
 	const char *tune_split;		/* --tune-split F (fraction) */
 	const char *svg;		/* --roc-svg FILE */
 	const char *ham_path, *spam_path; /* --tune --ham P --spam P */
+	size_t max_folder;		/* SPAMSIFT_MAX_FOLDER (main reads) */
 	char **files;			/* operands; borrowed from argv */
 	int nfiles;
 	char *conf_text;		/* owned: the config file's bytes */

@@ -1156,13 +1156,23 @@ read_pair(struct tune *t, struct runctx *r, const char *ham,
 	const char *why;
 	int live[2] = { 1, 1 }, i, k, rc = -1, turn = 0;
 	enum input_mode mode = r->o->mbox ? INPUT_MBOX_FORCE : INPUT_AUTO;
+	char text[128];
 
-	for (i = 0; i < 2; i++)
-		if (input_open(&in[i], path[i], mode, &why) != 0) {
+	for (i = 0; i < 2; i++) {
+		if (input_open_limits(&in[i], path[i], mode,
+		    (size_t)INPUT_MAX_BYTES, r->o->max_folder, &why) != 0) {
 			fprintf(stderr, "spamsift: %s: %s: %s\n", path[i], why,
 			    strerror(errno));
 			goto out;
 		}
+		/* Tuning on an arbitrary part of a folder would mislead. */
+		if (input_left_out(in[i]) > 0) {
+			fprintf(stderr, "spamsift: %s: %s\n", path[i],
+			    input_left_out_text(in[i], r->o->max_folder, text,
+			    sizeof(text)));
+			goto out;
+		}
+	}
 	while (live[0] || live[1]) {
 		if (!live[turn]) {
 			turn = !turn;

@@ -614,6 +614,30 @@ START_TEST(test_folder_limit)
 }
 END_TEST
 
+/* Numbered files and one named otherwise: a directory, never an MH
+ * folder, whichever of them the limit leaves out. */
+START_TEST(test_folder_limit_not_mh)
+{
+	static const char *const names[] = { "1", "2", "10", "a" };
+	struct tmp t;
+	struct input *in;
+	const char *why;
+	size_t i, lim;
+
+	tmp_make(&t, "check_input");
+	for (i = 0; i < 4; i++)
+		put_str(t.dir, names[i], "Subject: m\n\nM\n");
+	for (lim = 1; lim <= 4; lim++) {
+		ck_assert_int_eq(input_open_limits(&in, t.dir, INPUT_AUTO,
+		    INPUT_MAX_BYTES, lim, &why), 0);
+		ck_assert_int_eq(input_kind(in), INPUT_DIR);
+		ck_assert_uint_eq(input_left_out(in), 4 - lim);
+		input_close(in);
+	}
+	tmp_remove(&t);
+}
+END_TEST
+
 /* A message file after a From line, with the empty line an mbox writer
  * ends it with: the same bytes whether named, found in a directory, a
  * Maildir or an MH folder, or taken from an mbox, so one digest.  In
@@ -1234,6 +1258,7 @@ input_suite(void)
 	tc = tcase_create("folders");
 	tcase_add_test(tc, test_maildir);
 	tcase_add_test(tc, test_folder_limit);
+	tcase_add_test(tc, test_folder_limit_not_mh);
 	tcase_add_test(tc, test_maildir_new_only_and_vanished);
 	tcase_add_test(tc, test_mh);
 	tcase_add_test(tc, test_mh_numeric_without_sequences);

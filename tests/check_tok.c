@@ -560,6 +560,7 @@ START_TEST(test_single_byte_table)
 		{ "KOI8-R", 1 }, { "WINDOWS-1251", 1 },
 		{ "WINDOWS-1253", 1 },	/* 17 unmapped */
 		{ "TCVN5712-1", 0 },	/* composes: holds a byte back */
+		{ "ISO-IR-49", 0 },	/* INIS: lacks "!" and other ASCII */
 		{ "GB18030", 0 }, { "CP949", 0 },
 	};
 	struct tok_opts o;

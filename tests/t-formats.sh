@@ -203,6 +203,16 @@ check "SPAMSIFT_MAX_FOLDER=none: said, and the default taken" \
     grep -q "SPAMSIFT_MAX_FOLDER: not a number of messages: none" "$T/err"
 "$SPAMSIFT" --homedir "$T/hcap2" --show-db-status >"$T/got"
 check "... all 5 learned" grep -q "^messages spam 0 clean 5$" "$T/got"
+for v in " 3" "+3" " -18446744073709551615" "3x" 0; do
+	env SPAMSIFT_MAX_FOLDER="$v" "$SPAMSIFT" --homedir "$T/hcap3" -c \
+	    "$ML" 2>"$T/err"
+	check "SPAMSIFT_MAX_FOLDER='$v': not taken" \
+	    grep -q "SPAMSIFT_MAX_FOLDER: not a number" "$T/err"
+done
+env SPAMSIFT_MAX_FOLDER=4 "$SPAMSIFT" --homedir "$T/hcap4" -c "$ML" \
+    2>"$T/err"
+check "one past the limit: '1 message past'" grep -q \
+    "Maildir-big: 1 message past the first 4 not read" "$T/err"
 # MH: numbered files in number order; .mh_sequences and others skipped.
 MH=$T/mh
 mkdir "$MH"

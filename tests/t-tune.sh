@@ -117,6 +117,14 @@ exits 0 "mbox: exit status 0" $?
 check "mbox: five spam from the mbox" grep -qx \
     'messages 53: ham 48, spam 5' "$T/out5"
 
+# --- a folder past SPAMSIFT_MAX_FOLDER: no tuning on part of it
+SPAMSIFT_MAX_FOLDER=10 "$SPAMSIFT" --tune --ham "$C/ham" \
+    --spam "$T/spam.mbox" >/dev/null 2>"$T/e6"
+exits 3 "folder past the limit: exit status 3" $?
+check "folder past the limit: said" grep -q \
+    "ham: 38 messages past the first 10 not read (SPAMSIFT_MAX_FOLDER)" \
+    "$T/e6"
+
 # --- the user's database is untouched
 "$SPAMSIFT" -c "$C"/ham/ham-00[1-9].eml >/dev/null 2>&1
 "$SPAMSIFT" -s "$C"/spam/spam-00[1-9].eml >/dev/null 2>&1

@@ -180,7 +180,9 @@ sb_probe(struct tok_iconv *c)
 		ol = sizeof(out);
 		r = iconv(c->cd, &ip, &il, &op, &ol);
 		n = sizeof(out) - ol;
-		if (r == (size_t)-1 && errno == EILSEQ && n == 0) {
+		/* A byte it lacks, but never an ASCII one: sb_conv copies
+		 * ASCII without a look (INIS lacks "!" and a dozen more). */
+		if (r == (size_t)-1 && errno == EILSEQ && n == 0 && b >= 0x80) {
 			c->sb_len[b] = TOK_SB_BAD;
 			continue;
 		}
