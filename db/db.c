@@ -2484,43 +2484,141 @@ out:
 	return rc;
 }
 
-/* bk_scan's ctx for a split made with a write's buckets still queued:
- * those, not the store's, are the buckets of their keys. */
+/* bk_scan's ctx for a change of level made with a write's buckets still
+ * queued: those, not the store's, are the buckets of their keys.  Going
+ * down, the buckets that become one are gathered first (their bytes
+ * copied: a scan's row lasts until the next). */
 struct relevel {
 	int from, to;
 	struct bk_out q;	/* the write's buckets, in key order */
-	size_t qi;		/* the first not split yet */
+	size_t qi;		/* the first not taken yet */
 	size_t qs;		/* the first whose key skip has not passed */
 	struct bk_vec v;	/* one of them decoded */
+	/* going down: the group being gathered */
+	int64_t parent;		/* its key at level to */
+	struct bk_vec acc;	/* its tokens; tok: offsets into arena */
+	struct bk_buf arena;
+	size_t used;
+	int64_t *kids;		/* the keys of its buckets */
+	size_t nkids, kidcap;
 };
 
-/* Split queued bucket i: one the write emptied just goes. */
+/* For qsort: entries in a bucket's order (bk_ord). */
 static int
-split_queued(struct db *db, struct relevel *rl, size_t i)
+ent_ord_cmp(const void *a, const void *b)
+{
+	const struct bk_ent *x = a, *y = b;
+
+	return bk_ord(x->tag, x->tok, x->len, y->tag, y->tok, y->len);
+}
+
+/* Write the gathered group as one bucket under its key, and delete the
+ * others of its buckets. */
+static int
+merge_group(struct db *db, struct relevel *rl)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < rl->acc.n; i++)
+		rl->acc.e[i].tok = (const char *)rl->arena.p +
+		    (uintptr_t)rl->acc.e[i].tok;
+	if (rl->acc.n > 1)
+		qsort(rl->acc.e, rl->acc.n, sizeof(*rl->acc.e), ent_ord_cmp);
+	for (i = 0; i < rl->nkids && rc == 0; i++)
+		if (rl->kids[i] != rl->parent)
+			rc = out_put(db, rl->kids[i], NULL, 0);
+	if (rc == 0)
+		rc = out_put(db, rl->parent, rl->acc.e, rl->acc.n);
+	rl->acc.n = 0;
+	rl->used = 0;
+	rl->nkids = 0;
+	return rc;
+}
+
+/* Add bucket key (holding v) to the group of its key at level to, the
+ * group before it written first. */
+static int
+gather_bucket(struct db *db, struct relevel *rl, int64_t key,
+    const struct bk_vec *v)
+{
+	int64_t parent = key & ~(((int64_t)1 << (BK_KEY_BITS - rl->to)) - 1);
+	struct bk_ent *e;
+	size_t i;
+	int rc;
+
+	if (rl->nkids > 0 && parent != rl->parent) {
+		rc = merge_group(db, rl);
+		if (rc != 0)
+			return rc;
+	}
+	rl->parent = parent;
+	if (rl->nkids == rl->kidcap) {
+		size_t nc = rl->kidcap ? rl->kidcap * 2 : 16;
+		int64_t *nk = realloc(rl->kids, nc * sizeof(*nk));
+
+		if (nk == NULL)
+			return errf(db, DB_ENOMEM, "out of memory");
+		rl->kids = nk;
+		rl->kidcap = nc;
+	}
+	rl->kids[rl->nkids++] = key;
+	if (bk_vec_reserve(&rl->acc, rl->acc.n + v->n) != 0)
+		return errf(db, DB_ENOMEM, "out of memory");
+	for (i = 0; i < v->n; i++) {
+		/* A token of another group would be lost in this one. */
+		if (bk_key(bk_hash(v->e[i].tok, v->e[i].len), rl->to) !=
+		    parent)
+			return errf(db, DB_ECORRUPT, "token bucket %lld holds a "
+			    "token of another", (long long)key);
+		if (buf_reserve(&rl->arena, rl->used + v->e[i].len) != 0)
+			return errf(db, DB_ENOMEM, "out of memory");
+		memcpy(rl->arena.p + rl->used, v->e[i].tok, v->e[i].len);
+		e = &rl->acc.e[rl->acc.n++];
+		*e = v->e[i];
+		e->tok = (const char *)(uintptr_t)rl->used;
+		rl->used += v->e[i].len;
+	}
+	return 0;
+}
+
+/* Take bucket key (holding v; none: emptied) to the new level. */
+static int
+take_bucket(struct db *db, struct relevel *rl, int64_t key,
+    const struct bk_vec *v)
+{
+	if (rl->to > rl->from)
+		return split_bucket(db, key, v, rl->from, rl->to);
+	return gather_bucket(db, rl, key, v);
+}
+
+/* Take queued bucket i (one the write emptied holds nothing). */
+static int
+take_queued(struct db *db, struct relevel *rl, size_t i)
 {
 	int64_t key = rl->q.key[i];
-	int rc;
+	int rc = 0;
 
 	if (i > 0 && key <= rl->q.key[i - 1])
 		return errf(db, DB_EINVAL, "token buckets queued out of "
 		    "order");
-	if (rl->q.len[i] == 0)
-		return out_put(db, key, NULL, 0);
-	rc = bk_decode_db(db, key, rl->q.buf.p + rl->q.off[i], rl->q.len[i],
-	    &rl->v);
+	rl->v.n = 0;
+	if (rl->q.len[i] > 0)
+		rc = bk_decode_db(db, key, rl->q.buf.p + rl->q.off[i],
+		    rl->q.len[i], &rl->v);
 	if (rc == 0)
-		rc = split_bucket(db, key, &rl->v, rl->from, rl->to);
+		rc = take_bucket(db, rl, key, &rl->v);
 	return rc;
 }
 
-/* Split the queued buckets before key. */
+/* Take the queued buckets before key. */
 static int
-split_queued_before(struct db *db, struct relevel *rl, int64_t key)
+take_queued_before(struct db *db, struct relevel *rl, int64_t key)
 {
 	int rc = 0;
 
 	while (rc == 0 && rl->qi < rl->q.n && rl->q.key[rl->qi] < key)
-		rc = split_queued(db, rl, rl->qi++);
+		rc = take_queued(db, rl, rl->qi++);
 	return rc;
 }
 
@@ -2543,26 +2641,30 @@ relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 	if (!key_ok(db, key, rl->from))
 		return errf(db, DB_ECORRUPT, "token bucket %lld is not of "
 		    "level %d", (long long)key, rl->from);
-	rc = split_queued_before(db, rl, key);
+	rc = take_queued_before(db, rl, key);
 	if (rc != 0)
 		return rc;
 	if (v == NULL)		/* queued: skipped by relevel_skip */
-		return split_queued(db, rl, rl->qi++);
-	return split_bucket(db, key, v, rl->from, rl->to);
+		return take_queued(db, rl, rl->qi++);
+	return take_bucket(db, rl, key, v);
 }
 
-/* Split every bucket of level from into its buckets of level to (> from),
- * with the buckets a write queued (db->out) taking the place of the
- * store's: the write and the split go out as one, in key order.  Each
- * bucket's first half replaces it and the rest go right after it, so the
- * pages are rewritten where they are (a bucket's bytes are shared out,
- * not doubled) and the file does not grow. */
+/* Take every bucket of level from to level to, with the buckets a write
+ * queued (db->out) taking the place of the store's: the write and the
+ * change go out as one, in key order.  Going up, each bucket's first
+ * part replaces it and the rest go right after it; going down, the
+ * buckets of one key at level to become the first of them.  Either way
+ * the pages are rewritten where they are and the file does not grow. */
 static int
 bk_relevel(struct db *db, int from, int to)
 {
-	struct relevel rl = { from, to, db->out, 0, 0, { 0 } };
+	struct relevel rl;
 	int rc;
 
+	memset(&rl, 0, sizeof(rl));
+	rl.from = from;
+	rl.to = to;
+	rl.q = db->out;
 	memset(&db->out, 0, sizeof(db->out));
 	if (db->key3) {
 		rc = errf(db, DB_EPERM, "a schema 3 store is read only");
@@ -2570,7 +2672,9 @@ bk_relevel(struct db *db, int from, int to)
 	}
 	rc = bk_scan_skip(db, relevel_skip, relevel_bucket, &rl);
 	if (rc == 0)
-		rc = split_queued_before(db, &rl, INT64_MAX);
+		rc = take_queued_before(db, &rl, INT64_MAX);
+	if (rc == 0 && rl.nkids > 0)
+		rc = merge_group(db, &rl);
 	if (rc == 0)
 		rc = out_flush(db);
 	if (rc == 0)
@@ -2579,7 +2683,25 @@ out:
 	out_reset(db);
 	out_free(&rl.q);
 	bk_vec_free(&rl.v);
+	bk_vec_free(&rl.acc);
+	buf_free(&rl.arena);
+	free(rl.kids);
 	return rc;
+}
+
+/* The level a store of n tokens at level goes down to: none while it
+ * fills a quarter of its room, else the lowest that leaves it half full
+ * (room to grow before it splits again). */
+static int
+bk_level_down(int64_t n, int level)
+{
+	int to = BK_LEVEL_MIN;
+
+	if (n > ((int64_t)BK_AVG << level) / 4)
+		return level;
+	while (to < level && n > ((int64_t)BK_AVG / 2) << to)
+		to++;
+	return to;
 }
 
 /* The level for n tokens: at most BK_AVG a bucket on average. */
@@ -2854,7 +2976,9 @@ out:
 
 /* Rewrite every bucket that fn changes: fn edits v in place (dropping a
  * token by moving the rest down) and says whether it changed anything;
- * *dropped counts the tokens dropped. */
+ * *dropped counts the tokens dropped.  A store left with a quarter of
+ * its room or less goes down to fewer buckets (bk_level_down) in the
+ * same write. */
 typedef int (*bk_edit_fn)(void *ctx, struct bk_vec *v);
 
 /* bk_scan's ctx for a rewrite. */
@@ -2884,14 +3008,22 @@ bk_rewrite(struct db *db, bk_edit_fn fn, void *ctx, uint64_t *dropped)
 {
 	struct rewrite rw = { fn, ctx, 0 };
 	int64_t count = 0;
+	int level = 0, want = 0;
 	int rc;
 
 	*dropped = 0;
 	rc = bk_count(db, &count);
 	if (rc == 0)
-		rc = bk_scan(db, rewrite_bucket, &rw);
+		rc = bk_level(db, &level);
 	if (rc == 0)
-		rc = out_flush(db);
+		rc = bk_scan(db, rewrite_bucket, &rw);
+	/* Most tokens gone: fewer buckets, the rewrite still queued. */
+	if (rc == 0)
+		want = bk_level_down(count > (int64_t)rw.gone ? count -
+		    (int64_t)rw.gone : 0, level);
+	if (rc == 0)
+		rc = want < level ? bk_relevel(db, level, want) :
+		    out_flush(db);
 	if (rc == 0 && rw.gone > 0)
 		rc = meta_set(db, "tok_count", count > (int64_t)rw.gone ?
 		    count - (int64_t)rw.gone : 0);

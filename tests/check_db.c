@@ -2417,6 +2417,102 @@ START_TEST(test_split_with_write_new)
 }
 END_TEST
 
+/* The store's level, as its meta row says. */
+static void
+ck_level(const char *path, const char *want)
+{
+	char buf[32];
+
+	raw_text(path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, want);
+}
+
+/* Pruning most of a store takes it down to fewer buckets in the same
+ * write: what is kept reads as before, what was pruned is gone, and the
+ * store checks out; pruning a few keeps the level. */
+START_TEST(test_level_down)
+{
+	const char *tk[3];
+	size_t tl[3];
+	struct db_counts c[3];
+	char tok[3][32], buf[32];
+	const char *ks[20600];
+	size_t kl[20600];
+	int64_t *ds, *dh, *days;
+	uint64_t dropped = 0;
+	struct db_counts *got;
+	struct tmp t;
+	struct db *db;
+	int i, bad = 0;
+	static char names[20600][16];
+
+	ds = calloc(20600, sizeof(*ds));
+	dh = calloc(20600, sizeof(*dh));
+	days = calloc(20600, sizeof(*days));
+	ck_assert(ds && dh && days);
+	/* 20000 tokens of day 1, seen once; 600 of day 100, 2/1. */
+	for (i = 0; i < 20600; i++) {
+		kl[i] = (size_t)snprintf(names[i], sizeof(names[i]), "%s-%d",
+		    i < 20000 ? "old" : "new", i);
+		ks[i] = names[i];
+		ds[i] = i < 20000 ? 1 : 2;
+		dh[i] = i < 20000 ? 0 : 1;
+		days[i] = i < 20000 ? 1 + i % 40 : 100;
+	}
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens_days(db, 20600, ks, kl, ds, dh, NULL,
+	    days), 0);
+	commit(db);
+	ck_level(t.path, "10");
+	/* A quarter gone (days 1-10 of 1-40): the level stays. */
+	ck_assert_int_eq(db_prune(db, 11, 5, &dropped), 0);
+	ck_assert_uint_eq(dropped, 5000);
+	ck_level(t.path, "10");
+	ck_assert_int_eq(db_check(db), 0);
+	/* The rest of the old ones: 600 left, level 6. */
+	ck_assert_int_eq(db_prune(db, 50, 5, &dropped), 0);
+	ck_assert_uint_eq(dropped, 15000);
+	ck_level(t.path, "6");
+	raw_text(t.path, "SELECT count(*) FROM tokb", buf, sizeof(buf));
+	ck_assert_int_le(atoi(buf), 64);
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_uint_eq(status(db).tokens, 600);
+	for (i = 0; i < 3; i++) {
+		tl[i] = (size_t)snprintf(tok[i], sizeof(tok[i]), i == 0 ?
+		    "old-%d" : "new-%d", i == 0 ? 7 : 20000 + 299 * i);
+		tk[i] = tok[i];
+	}
+	ck_assert_int_eq(db_lookup(db, 3, tk, tl, c), 0);
+	ck_assert_uint_eq(c[0].spam, 0);
+	ck_assert_uint_eq(c[1].spam, 2);
+	ck_assert_uint_eq(c[1].ham, 1);
+	ck_assert_uint_eq(c[2].spam, 2);
+	/* All 600 there; then grown again, it splits as any store. */
+	got = calloc(600, sizeof(*got));
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(db_lookup(db, 600, ks + 20000, kl + 20000, got), 0);
+	for (i = 0; i < 600; i++)
+		bad |= got[i].spam != 2 || got[i].ham != 1;
+	ck_assert_int_eq(bad, 0);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens_days(db, 3000, ks, kl, ds, dh, NULL,
+	    days), 0);
+	commit(db);
+	ck_level(t.path, "7");
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_uint_eq(status(db).tokens, 3600);
+	free(got);
+	db_close(db);
+	tmp_remove(&t);
+	free(ds);
+	free(dh);
+	free(days);
+}
+END_TEST
+
 START_TEST(test_levels)
 {
 	struct db_counts *got;
@@ -3336,6 +3432,7 @@ db_suite(void)
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_split_in_place);
+	tcase_add_test(tc, test_level_down);
 	tcase_add_test(tc, test_split_with_write);
 	tcase_add_test(tc, test_split_with_write_new);
 	tcase_add_test(tc, test_nested_scan);
