@@ -2566,9 +2566,10 @@ gather_bucket(struct db *db, struct relevel *rl, int64_t key,
 	if (bk_vec_reserve(&rl->acc, rl->acc.n + v->n) != 0)
 		return errf(db, DB_ENOMEM, "out of memory");
 	for (i = 0; i < v->n; i++) {
-		/* A token of another group would be lost in this one. */
-		if (bk_key(bk_hash(v->e[i].tok, v->e[i].len), rl->to) !=
-		    parent)
+		/* A token of another bucket (of this group or not) could
+		 * come twice into this one, or be lost in it. */
+		if (bk_key(bk_hash(v->e[i].tok, v->e[i].len), rl->from) !=
+		    key)
 			return errf(db, DB_ECORRUPT, "token bucket %lld holds a "
 			    "token of another", (long long)key);
 		if (buf_reserve(&rl->arena, rl->used + v->e[i].len) != 0)
@@ -4290,7 +4291,8 @@ bk_walk(struct db *db, struct bk_walk *w, const char *what)
 	for (i = 0; i < w->all.n; i++)
 		w->all.e[i].tok = (const char *)w->arena.p +
 		    (uintptr_t)w->all.e[i].tok;
-	qsort(w->all.e, w->all.n, sizeof(*w->all.e), ent_cmp);
+	if (w->all.n > 1)	/* an empty store: e is NULL */
+		qsort(w->all.e, w->all.n, sizeof(*w->all.e), ent_cmp);
 	for (i = 0; i < w->all.n && rc == 0; i++) {
 		e = &w->all.e[i];
 		c.spam = e->spam;

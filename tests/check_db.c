@@ -2513,6 +2513,53 @@ START_TEST(test_level_down)
 }
 END_TEST
 
+/* Going down, a bucket holding a token of its sibling (a copy of the
+ * sibling's bytes) is refused, as a split refuses it: merged, the token
+ * would come twice into one bucket, which then could not be read. */
+START_TEST(test_level_down_damaged)
+{
+	static char names[3000][16];
+	const char *ks[3000];
+	size_t kl[3000];
+	int64_t ds[3000], dh[3000], days[3000];
+	uint64_t dropped = 0;
+	struct tmp t;
+	struct db *db;
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		kl[i] = (size_t)snprintf(names[i], sizeof(names[i]), "p%d", i);
+		ks[i] = names[i];
+		ds[i] = 1;
+		dh[i] = 0;
+		/* Bucket 0's tokens are kept (and so is their copy). */
+		days[i] = i < 2900 && bk_key(bk_hash(ks[i], kl[i]), 7) != 0 ?
+		    1 : 100;
+	}
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens_days(db, 3000, ks, kl, ds, dh, NULL,
+	    days), 0);
+	commit(db);
+	ck_level(t.path, "7");
+	db_close(db);
+	/* Keys 0 and 2^33 are siblings at level 7. */
+	raw_sql(t.path, "UPDATE tokb SET data = (SELECT data FROM tokb "
+	    "WHERE key = 0) WHERE key = 1 << 33");
+	db = open_ok(t.path, 0, TOKV);
+	ck_assert_int_eq(db_prune(db, 50, 5, &dropped), DB_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
+	    "of another"));
+	/* Rolled back: as it was, and still read. */
+	ck_level(t.path, "7");
+	ck_assert_int_eq(db_preload(db), 0);
+	ck_counts(db, "p2999", 1, 0);
+	db_close(db);
+	tmp_remove(&t);
+}
+END_TEST
+
 START_TEST(test_levels)
 {
 	struct db_counts *got;
@@ -3433,6 +3480,7 @@ db_suite(void)
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_split_in_place);
 	tcase_add_test(tc, test_level_down);
+	tcase_add_test(tc, test_level_down_damaged);
 	tcase_add_test(tc, test_split_with_write);
 	tcase_add_test(tc, test_split_with_write_new);
 	tcase_add_test(tc, test_nested_scan);
