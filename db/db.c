@@ -2492,7 +2492,6 @@ struct relevel {
 	int from, to;
 	struct bk_out q;	/* the write's buckets, in key order */
 	size_t qi;		/* the first not taken yet */
-	size_t qs;		/* the first whose key skip has not passed */
 	struct bk_vec v;	/* one of them decoded */
 	/* going down: the group being gathered */
 	int64_t parent;		/* its key at level to */
@@ -2623,14 +2622,17 @@ take_queued_before(struct db *db, struct relevel *rl, int64_t key)
 	return rc;
 }
 
+/* Whether key is queued: the ones before it, not yet taken, are taken
+ * right after (relevel_bucket), so each is looked at twice at most. */
 static int
 relevel_skip(void *ctx, int64_t key)
 {
-	struct relevel *rl = ctx;
+	const struct relevel *rl = ctx;
+	size_t j = rl->qi;
 
-	while (rl->qs < rl->q.n && rl->q.key[rl->qs] < key)
-		rl->qs++;
-	return rl->qs < rl->q.n && rl->q.key[rl->qs] == key;
+	while (j < rl->q.n && rl->q.key[j] < key)
+		j++;
+	return j < rl->q.n && rl->q.key[j] == key;
 }
 
 static int

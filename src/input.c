@@ -189,6 +189,17 @@ cmp_mh(const void *a, const void *b)
 	return (nx > ny) - (nx < ny);
 }
 
+/* Whether a file name is a number: MH's message names. */
+static int
+numeric_name(const char *s)
+{
+	size_t k;
+
+	for (k = 0; s[k] >= '0' && s[k] <= '9'; k++)
+		;
+	return k > 0 && s[k] == '\0';
+}
+
 /* Add the regular files of dir (not dot files; MH: numeric names only). */
 static int
 list_dir(struct input *in, const char *dir, int mh)
@@ -197,7 +208,6 @@ list_dir(struct input *in, const char *dir, int mh)
 	struct dirent *de;
 	char *p, **nn;
 	struct stat st;
-	size_t k;
 	int rc = 0;
 
 	d = opendir(dir);
@@ -207,13 +217,8 @@ list_dir(struct input *in, const char *dir, int mh)
 		/* Dot files, and MH's deleted messages (",12"). */
 		if (de->d_name[0] == '.' || de->d_name[0] == ',')
 			continue;
-		if (mh) {
-			for (k = 0; de->d_name[k] >= '0' &&
-			    de->d_name[k] <= '9'; k++)
-				;
-			if (k == 0 || de->d_name[k] != '\0')
-				continue;
-		}
+		if (mh && !numeric_name(de->d_name))
+			continue;
 		if (asprintf(&p, "%s/%s", dir, de->d_name) < 0) {
 			rc = -1;
 			break;
@@ -226,10 +231,7 @@ list_dir(struct input *in, const char *dir, int mh)
 		 * looked at: one not a number keeps a directory from being
 		 * taken for an MH folder). */
 		if (in->nnames >= in->max_entries) {
-			for (k = 0; de->d_name[k] >= '0' &&
-			    de->d_name[k] <= '9'; k++)
-				;
-			in->left_named |= k == 0 || de->d_name[k] != '\0';
+			in->left_named |= !numeric_name(de->d_name);
 			free(p);
 			in->left_out++;
 			continue;
@@ -530,18 +532,12 @@ input_open_limits(struct input **out, const char *path,
 				goto fail;
 			if (in->kind == INPUT_DIR) {
 				/* All-numeric names: an MH folder after all. */
-				size_t i, k;
+				size_t i;
 
-				for (i = 0; i < in->nnames; i++) {
-					const char *b = strrchr(in->names[i],
-					    '/') + 1;
-
-					for (k = 0; b[k] >= '0' && b[k] <= '9';
-					    k++)
-						;
-					if (k == 0 || b[k] != '\0')
+				for (i = 0; i < in->nnames; i++)
+					if (!numeric_name(strrchr(
+					    in->names[i], '/') + 1))
 						break;
-				}
 				if (in->nnames > 0 && i == in->nnames &&
 				    !in->left_named)
 					in->kind = INPUT_MH;

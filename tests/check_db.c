@@ -2274,6 +2274,17 @@ START_TEST(test_bucket_hash)
 }
 END_TEST
 
+/* The store's level, as its meta row says. */
+static void
+ck_level(const char *path, const char *want)
+{
+	char buf[32];
+
+	raw_text(path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, want);
+}
+
 /* A store that grows past its level splits its buckets, once per
  * batch, and keeps every count: checked by lookups, a preload and
  * db_check after each of several batches. */
@@ -2304,9 +2315,7 @@ START_TEST(test_split_in_place)
 		add(db, tok, 1, 0, 1);
 	}
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "7");
+	ck_level(t.path, "7");
 	raw_text(t.path, "PRAGMA freelist_count", buf, sizeof(buf));
 	freed = atol(buf);
 	ck_assert_int_lt(freed * 4, pages);
@@ -2339,7 +2348,6 @@ split_batch(int have, int more)
 	int64_t *ds, *dh;
 	struct db_counts *c;
 	int64_t key0;
-	char buf[32];
 	struct tmp t;
 	struct db *db;
 	int i, n = have + more, gone = 0;
@@ -2365,9 +2373,7 @@ split_batch(int have, int more)
 	ck_assert_int_eq(db_add_tokens(db, (size_t)have, tk, tl, ds, dh, NULL,
 	    2), 0);
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "6");
+	ck_level(t.path, "6");
 	/* The bucket of sw-0 (not seed's) loses all its tokens and gets
 	 * none of the new ones. */
 	key0 = bk_key(bk_hash(tk[0], tl[0]), 6);
@@ -2383,9 +2389,7 @@ split_batch(int have, int more)
 	ck_assert_int_eq(db_add_tokens(db, (size_t)n, tk, tl, ds, dh, NULL, 3),
 	    0);
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "7");
+	ck_level(t.path, "7");
 	ck_assert_int_eq(db_check(db), 0);
 	ck_assert_uint_eq(status(db).tokens, (uint64_t)(1 + n - gone));
 	ck_assert_int_eq(db_lookup(db, (size_t)n, tk, tl, c), 0);
@@ -2416,17 +2420,6 @@ START_TEST(test_split_with_write_new)
 	split_batch(20, 2100);
 }
 END_TEST
-
-/* The store's level, as its meta row says. */
-static void
-ck_level(const char *path, const char *want)
-{
-	char buf[32];
-
-	raw_text(path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, want);
-}
 
 /* Pruning most of a store takes it down to fewer buckets in the same
  * write: what is kept reads as before, what was pruned is gone, and the
@@ -2564,7 +2557,6 @@ START_TEST(test_levels)
 {
 	struct db_counts *got;
 	struct toks k;
-	char buf[32];
 	int64_t *ds;
 	int64_t *dh;
 	size_t i, from, upto;
@@ -2589,9 +2581,7 @@ START_TEST(test_levels)
 	ck_assert_ptr_nonnull(dh);
 	ck_assert_ptr_nonnull(got);
 	db = open_ok(t.path, DB_CREATE, TOKV);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "6");
+	ck_level(t.path, "6");
 	/* 300 tokens, then 3000, then all: level 6, then 7, then 10. */
 	for (upto = 300, from = 0; from < k.n; from = upto, upto *= 10) {
 		if (upto > k.n)
@@ -2614,9 +2604,7 @@ START_TEST(test_levels)
 			else
 				ck_assert_uint_ge(got[i].spam, 1);
 	}
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "10");
+	ck_level(t.path, "10");
 	ck_assert_uint_eq(status(db).tokens, status(db).spam_tokens);
 	/* One batch of all of them again: every count doubles. */
 	begin(db);
@@ -2703,7 +2691,6 @@ START_TEST(test_level_exact)
 	const char *tok[2 * N];
 	size_t len[2 * N];
 	int64_t one[2 * N];
-	char buf[32];
 	size_t i;
 	struct tmp t;
 	struct db *db;
@@ -2727,9 +2714,7 @@ START_TEST(test_level_exact)
 	ck_assert_int_eq(db_add_tokens(db, 2000, tok, len, one, one, NULL, 1),
 	    0);
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "6");
+	ck_level(t.path, "6");
 	/* Those again and 40 new: 2040. */
 	for (i = 0; i < N; i++) {
 		tok[i] = names[i];
@@ -2739,16 +2724,12 @@ START_TEST(test_level_exact)
 	ck_assert_int_eq(db_add_tokens(db, 2040, tok, len, one, one, NULL, 2),
 	    0);
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "6");
+	ck_level(t.path, "6");
 	/* 60 more: 2100, past the room. */
 	begin(db);
 	ck_assert_int_eq(db_add_tokens(db, N, tok, len, one, one, NULL, 3), 0);
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "7");
+	ck_level(t.path, "7");
 	ck_assert_uint_eq(status(db).tokens, N);
 	ck_assert_int_eq(db_check(db), 0);
 	ck_counts(db, "lx-0", 5, 5);
@@ -2817,7 +2798,7 @@ START_TEST(test_split_damaged)
 	struct db_counts before, after;
 	const char *tk = "dmg-10";
 	size_t tl = 6;
-	char tok[32], buf[32];
+	char tok[32];
 	struct toks k;
 	int64_t *ds;
 	size_t i;
@@ -2848,9 +2829,7 @@ START_TEST(test_split_damaged)
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, DB_ECORRUPT),
 	    "of another"));
 	db_rollback(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "6");
+	ck_level(t.path, "6");
 	ck_assert_int_eq(db_lookup(db, 1, &tk, &tl, &after), 0);
 	ck_assert_uint_eq(after.spam, before.spam);
 	ck_assert_int_eq(db_check(db), DB_ECORRUPT);
@@ -2967,9 +2946,7 @@ START_TEST(test_migrate_v2)
 	ck_assert_int_eq(o.day, 5);
 	ck_assert_uint_eq(status(db).tokens, 5003);
 	ck_assert_int_eq(db_check(db), 0);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "8");
+	ck_level(t.path, "8");
 	raw_text(t.path, "SELECT count(*) FROM sqlite_master WHERE name = "
 	    "'token'", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0");
@@ -3010,18 +2987,14 @@ START_TEST(test_migrate_v3)
 	raw_text(t.path, "SELECT count(*) FROM tokb WHERE key % (1 << 32) "
 	    "!= 0 OR key < 0 OR key >= 1 << 40", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "0");
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "8");
+	ck_level(t.path, "8");
 	begin(db);
 	for (i = 0; i < 5000; i++) {
 		snprintf(tok, sizeof(tok), "more%d", i);
 		add(db, tok, 1, 0, 9);
 	}
 	commit(db);
-	raw_text(t.path, "SELECT value FROM meta WHERE key = 'tok_level'", buf,
-	    sizeof(buf));
-	ck_assert_str_eq(buf, "9");
+	ck_level(t.path, "9");
 	ck_assert_int_eq(db_check(db), 0);
 	ck_assert_int_eq(db_lookup(db, 5, tk, tl, c), 0);
 	ck_assert_uint_eq(c[4].spam, 4999);

@@ -140,6 +140,17 @@ utf8_copy(const char *in, size_t len, struct tbuf *out, size_t *bad)
 	return tbuf_add(out, in + start, i - start);
 }
 
+/* Take out back to its first mark bytes (NUL-terminated as before):
+ * what a decoder that gave up had added.  Returns 1, its give-up. */
+static int
+cut_back(struct tbuf *out, size_t mark)
+{
+	out->len = mark;
+	if (out->p != NULL)
+		out->p[mark] = '\0';
+	return 1;
+}
+
 static int
 utf8_valid(const char *in, size_t len)
 {
@@ -250,10 +261,7 @@ sb_conv(const struct tok_iconv *c, const char *in, size_t len,
 				rc = tbuf_add(out, (const char *)c->sb_utf8[b],
 				    c->sb_len[b]);
 			} else if (++*bad > max_bad) {
-				out->len = mark;
-				if (out->p != NULL)
-					out->p[mark] = '\0';
-				return 1;
+				return cut_back(out, mark);
 			} else {
 				rc = tbuf_add(out, replacement, 3);
 			}
@@ -309,12 +317,8 @@ conv(struct tok *t, const char *name, const char *in, size_t len,
 		if (r != (size_t)-1 || errno == E2BIG)
 			continue;
 		/* EILSEQ or EINVAL (truncated at the end): skip one byte. */
-		if (++*bad > max_bad) {
-			out->len = mark;
-			if (out->p != NULL)
-				out->p[mark] = '\0';
-			return 1;
-		}
+		if (++*bad > max_bad)
+			return cut_back(out, mark);
 		rc = tbuf_add(out, replacement, 3);
 		if (rc != 0)
 			return rc;
@@ -538,9 +542,7 @@ ja_guess(struct tok *t, const char *prefer, const char *in, size_t len,
 			return rc;
 		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark))
 			return 0;
-		out->len = mark;
-		if (out->p != NULL)
-			out->p[mark] = '\0';
+		(void)cut_back(out, mark);
 	}
 	return 1;
 }
