@@ -286,6 +286,58 @@ msg_tokens(const char *msg)
 	return s;
 }
 
+/* Attributes are found in any case, after a space, a quote or '/', each
+ * by its first place with an '=', with one pass over the tag: a
+ * "srcset" is no "src", a "bgcolor" no "color", and an attribute that
+ * comes after others is still found. */
+START_TEST(test_html_attributes)
+{
+	static const struct {
+		const char *html, *want, *not;
+	} cases[] = {
+		{ "<A class=x title='t' HREF = 'http://up.example.org/'>u</A>",
+		    "url:up.example.org", NULL },
+		{ "<img srcset=\"http://set.example.net/a\" "
+		    "src=\"http://src.example.net/b\" ALT=\"Altword\">",
+		    "url:src.example.net", "url:set.example.net" },
+		{ "<img srcset=\"http://set.example.net/a\" ALT=\"Altword\">",
+		    "altword", "url:set.example.net" },
+		{ "<body bgcolor=\"#000\" class=a><font color=black>inkword"
+		    "</font></body>", "hidden:inkword", "inkword" },
+		{ "<font size=0>tinyword</font>", "hidden:tinyword",
+		    "tinyword" },
+		{ "<p id=q style='display : none'>noneword</p>",
+		    "hidden:noneword", "noneword" },
+		{ "<span data-x=1 hidden=\"\">flagword</span>",
+		    "hidden:flagword", "flagword" },
+		{ "<td bgcolor=#fff><span/color=white>cellword</span></td>",
+		    "hidden:cellword", "cellword" },
+		{ "<body bgcolor=#fff><font bgcolor=red color=blue>"
+		    "blueword</font></body>", "blueword", "hidden:blueword" },
+		{ "<a href=\"http://one.example.org/\" "
+		    "HREF=\"http://two.example.org/\">x</a>",
+		    "url:one.example.org", "url:two.example.org" },
+		{ "<form method=post action=\"http://act.example.com/go\">"
+		    "x</form>", "url:act.example.com", NULL },
+	};
+	char msg[1024];
+	struct tok_set *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "Subject: x\n"
+		    "Content-Type: text/html\n\n<html>%s</html>\n",
+		    cases[i].html);
+		s = msg_tokens(msg);
+		ck_assert_msg(has(s, cases[i].want), "%zu: no %s", i,
+		    cases[i].want);
+		ck_assert_msg(cases[i].not == NULL || !has(s, cases[i].not),
+		    "%zu: %s", i, cases[i].not);
+		tok_set_free(s);
+	}
+}
+END_TEST
+
 #define KOI8_TEXT "\xfa\xc4\xc5\xd3\xd8 \xc4\xc5\xce\xd8\xc7\xc9"
 
 START_TEST(test_html_meta_charset)
@@ -1435,6 +1487,7 @@ tok_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);
+	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);
 	tcase_add_test(tc, test_broken_boundaries);

@@ -124,44 +124,99 @@ entity(const char *s, size_t n, size_t *used)
 	return 0;
 }
 
-/* Copy the value of attribute name from the tag text into val (lower
- * case kept as is); returns 1 when present. */
-static int
-attr(const char *tag, size_t n, const char *name, char *val, size_t valsz)
+/* The attributes handle_tag and tag_hides read. */
+enum attr_id {
+	A_HREF, A_SRC, A_ACTION, A_ALT, A_BGCOLOR, A_STYLE, A_HIDDEN,
+	A_COLOR, A_SIZE, A_COUNT
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} attr_names[A_COUNT] = {
+	[A_HREF] = { "href", 4 }, [A_SRC] = { "src", 3 },
+	[A_ACTION] = { "action", 6 }, [A_ALT] = { "alt", 3 },
+	[A_BGCOLOR] = { "bgcolor", 7 }, [A_STYLE] = { "style", 5 },
+	[A_HIDDEN] = { "hidden", 6 }, [A_COLOR] = { "color", 5 },
+	[A_SIZE] = { "size", 4 },
+};
+
+/* Where each attribute's value starts in a tag's text (after the '='
+ * and any spaces), or 0 when absent (a value never starts at 0). */
+struct attrs {
+	const char *tag;
+	size_t n;
+	size_t at[A_COUNT];
+};
+
+/* Whether the attribute id is named at tag[i] (any case) and followed
+ * by '=': then its value's start, else 0. */
+static size_t
+attr_at(const char *tag, size_t n, size_t i, enum attr_id id)
 {
-	size_t nl = strlen(name), i, j, k;
-	int c0 = tolower((unsigned char)name[0]);
+	size_t nl = attr_names[id].len, j;
+
+	if (i + nl >= n || strncasecmp(tag + i, attr_names[id].name, nl) != 0)
+		return 0;
+	j = i + nl;
+	while (j < n && isspace((unsigned char)tag[j]))
+		j++;
+	if (j >= n || tag[j] != '=')
+		return 0;
+	j++;
+	while (j < n && isspace((unsigned char)tag[j]))
+		j++;
+	return j;
+}
+
+/* Find every attribute of attr_names in one pass over the tag's text:
+ * for each, the first place its name begins the text or follows a
+ * space, a quote or '/', and is followed by '=' (inside another's value
+ * too: a single forward pass, not a parser). */
+static void
+attrs_scan(struct attrs *a, const char *tag, size_t n)
+{
+	size_t i, j;
+	int id, c;
+
+	memset(a, 0, sizeof(*a));
+	a->tag = tag;
+	a->n = n;
+	for (i = 0; i < n; i++) {	/* bounded by TOK_MAX_HTML_TAG */
+		if (i > 0 && !isspace((unsigned char)tag[i - 1]) &&
+		    tag[i - 1] != '"' && tag[i - 1] != '\'' &&
+		    tag[i - 1] != '/')
+			continue;
+		c = tolower((unsigned char)tag[i]);
+		for (id = 0; id < A_COUNT; id++)
+			if (attr_names[id].name[0] == c && a->at[id] == 0 &&
+			    (j = attr_at(tag, n, i, id)) != 0)
+				a->at[id] = j;
+	}
+}
+
+/* Copy attribute id's value into val (case kept as is); 1 when the tag
+ * has it. */
+static int
+attr(const struct attrs *a, enum attr_id id, char *val, size_t valsz)
+{
+	size_t j = a->at[id], k;
 	char q;
 
-	for (i = 0; i + nl < n; i++) {
-		/* The first letter alone rules out most places. */
-		if (tolower((unsigned char)tag[i]) != c0 ||
-		    strncasecmp(tag + i, name, nl) != 0)
-			continue;
-		if (i > 0 && !isspace((unsigned char)tag[i - 1]) &&
-		    tag[i - 1] != '"' && tag[i - 1] != '\'' && tag[i - 1] != '/')
-			continue;
-		j = i + nl;
-		while (j < n && isspace((unsigned char)tag[j]))
-			j++;
-		if (j >= n || tag[j] != '=')
-			continue;
+	if (j == 0)
+		return 0;
+	q = (j < a->n && (a->tag[j] == '"' || a->tag[j] == '\'')) ?
+	    a->tag[j] : 0;
+	if (q)
 		j++;
-		while (j < n && isspace((unsigned char)tag[j]))
-			j++;
-		q = (j < n && (tag[j] == '"' || tag[j] == '\'')) ? tag[j] : 0;
-		if (q)
-			j++;
-		for (k = 0; j < n && k + 1 < valsz; j++) {
-			if (q ? tag[j] == q : (isspace((unsigned char)tag[j]) ||
-			    tag[j] == '>'))
-				break;
-			val[k++] = tag[j];
-		}
-		val[k] = '\0';
-		return 1;
+	for (k = 0; j < a->n && k + 1 < valsz; j++) {
+		if (q ? a->tag[j] == q : (isspace((unsigned char)a->tag[j]) ||
+		    a->tag[j] == '>'))
+			break;
+		val[k++] = a->tag[j];
 	}
-	return 0;
+	val[k] = '\0';
+	return 1;
 }
 
 /* Normalise a colour: lower case, no spaces, "#fff" -> "#ffffff",
@@ -215,14 +270,14 @@ css(const char *style, const char *prop, char *out, size_t outsz)
 }
 
 static int
-tag_hides(struct html *h, const char *tag, size_t n)
+tag_hides(struct html *h, const struct attrs *a)
 {
 	char style[TOK_MAX_HTML_ATTR], v[64], c[32];
 	char fg[TOK_MAX_HTML_ATTR];
 
-	if (attr(tag, n, "hidden", v, sizeof(v)))
+	if (attr(a, A_HIDDEN, v, sizeof(v)))
 		return 1;
-	if (attr(tag, n, "style", style, sizeof(style))) {
+	if (attr(a, A_STYLE, style, sizeof(style))) {
 		css(style, "display", v, sizeof(v));
 		if (strcmp(v, "none") == 0)
 			return 1;
@@ -238,20 +293,20 @@ tag_hides(struct html *h, const char *tag, size_t n)
 		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
 			return 1;
 	}
-	if (attr(tag, n, "color", fg, sizeof(fg))) {
+	if (attr(a, A_COLOR, fg, sizeof(fg))) {
 		colour(fg, c, sizeof(c));
 		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
 			return 1;
 	}
-	if (strncasecmp(tag, "font", 4) == 0 &&
-	    attr(tag, n, "size", v, sizeof(v)) && (strcmp(v, "0") == 0 ||
+	if (strncasecmp(a->tag, "font", 4) == 0 &&
+	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
 	    strcmp(v, "-10") == 0))
 		return 1;
 	return 0;
 }
 
 static int
-is_block(const char *name)
+is_block(const char *name, size_t len)
 {
 	static const char *const blocks[] = {
 		"br", "p", "div", "td", "th", "tr", "li", "ul", "ol", "table",
@@ -261,9 +316,11 @@ is_block(const char *name)
 	};
 	size_t i;
 
-	/* name is lower case already; the first byte rules out most. */
+	/* name is lower case already; the first byte and the length rule
+	 * out most. */
 	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (name[0] == blocks[i][0] && strcmp(name, blocks[i]) == 0)
+		if (name[0] == blocks[i][0] &&
+		    strncmp(name, blocks[i], len) == 0 && blocks[i][len] == '\0')
 			return 1;
 	return 0;
 }
@@ -272,6 +329,7 @@ static int
 handle_tag(struct html *h, const char *tag, size_t n)
 {
 	char name[12], val[TOK_MAX_HTML_ATTR], c[32];
+	struct attrs a;
 	size_t k = 0, i = 0;
 	int closing = 0, rc = 0, hides;
 
@@ -285,7 +343,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	name[k] = '\0';
 	if (k == 0)
 		return 0;
-	if (is_block(name))
+	if (is_block(name, k))
 		rc = tbuf_addc(h->hidden ? h->hid : h->vis, '\n');
 	if (closing) {
 		int d;
@@ -301,14 +359,15 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		}
 		return rc;
 	}
+	attrs_scan(&a, tag, n);
 	if (strcmp(name, "body") == 0 || strcmp(name, "table") == 0 ||
 	    strcmp(name, "td") == 0) {
-		if (attr(tag, n, "bgcolor", val, sizeof(val))) {
+		if (attr(&a, A_BGCOLOR, val, sizeof(val))) {
 			colour(val, c, sizeof(c));
 			snprintf(h->bg, sizeof(h->bg), "%s", c);
 		}
 		if (strcmp(name, "body") == 0 &&
-		    attr(tag, n, "style", val, sizeof(val))) {
+		    attr(&a, A_STYLE, val, sizeof(val))) {
 			char bgv[64];
 
 			css(val, "background-color", bgv, sizeof(bgv));
@@ -320,15 +379,15 @@ handle_tag(struct html *h, const char *tag, size_t n)
 			}
 		}
 	}
-	if (rc == 0 && (attr(tag, n, "href", val, sizeof(val)) ||
-	    attr(tag, n, "src", val, sizeof(val)) ||
-	    attr(tag, n, "action", val, sizeof(val)))) {
+	if (rc == 0 && (attr(&a, A_HREF, val, sizeof(val)) ||
+	    attr(&a, A_SRC, val, sizeof(val)) ||
+	    attr(&a, A_ACTION, val, sizeof(val)))) {
 		rc = tbuf_add(h->urls, val, strlen(val));
 		if (rc == 0)
 			rc = tbuf_addc(h->urls, '\n');
 	}
 	if (rc == 0 && strcmp(name, "img") == 0 &&
-	    attr(tag, n, "alt", val, sizeof(val))) {
+	    attr(&a, A_ALT, val, sizeof(val))) {
 		rc = tbuf_add(h->hidden ? h->hid : h->vis, val, strlen(val));
 		if (rc == 0)
 			rc = tbuf_addc(h->hidden ? h->hid : h->vis, ' ');
@@ -339,10 +398,9 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	    strcmp(name, "input") == 0 || strcmp(name, "link") == 0 ||
 	    (n > 0 && tag[n - 1] == '/'))
 		return rc;
-	hides = tag_hides(h, tag, n);
+	hides = tag_hides(h, &a);
 	if (h->depth < TOK_MAX_HTML_STACK) {
-		snprintf(h->stack[h->depth].name, sizeof(h->stack[0].name),
-		    "%s", name);
+		memcpy(h->stack[h->depth].name, name, k + 1);
 		h->stack[h->depth].hidden = hides;
 		h->hidden += hides;
 		h->depth++;
