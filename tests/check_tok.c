@@ -317,6 +317,8 @@ START_TEST(test_html_attributes)
 		{ "<a href=\"http://one.example.org/\" "
 		    "HREF=\"http://two.example.org/\">x</a>",
 		    "url:one.example.org", "url:two.example.org" },
+		{ "<span hidden=''>oneword</span><i hidden=''>twoword</i>",
+		    "hidden:twoword", "hidden:onewordtwoword" },
 		{ "<form method=post action=\"http://act.example.com/go\">"
 		    "x</form>", "url:act.example.com", NULL },
 	};

@@ -353,10 +353,15 @@ handle_tag(struct html *h, const char *tag, size_t n)
 				break;
 		if (d < 0)
 			return rc;
+		hides = h->hidden;
 		while (h->depth > d) {
 			h->depth--;
 			h->hidden -= h->stack[h->depth].hidden;
 		}
+		/* Hidden text ends here: the next hidden words are others,
+		 * however close their elements are. */
+		if (rc == 0 && hides > 0 && h->hidden == 0)
+			rc = tbuf_addc(h->hid, ' ');
 		return rc;
 	}
 	attrs_scan(&a, tag, n);
