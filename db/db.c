@@ -2331,8 +2331,9 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 		last = out->n > 0 ? &out->e[out->n - 1] : NULL;
 		if (c == 0) {
 			out->e[out->n++] = old->e[i++];
-		} else if (last != NULL && bk_cmp(last->tok, last->len,
-		    bt->toks[t], bt->lens[t]) == 0) {
+		} else if (last != NULL && last->tag == o->tag[t] &&
+		    bk_cmp(last->tok, last->len, bt->toks[t],
+		    bt->lens[t]) == 0) {
 			/* The same token twice in the batch: in turn. */
 		} else if (bt->ds[t] > 0 || bt->dh[t] > 0) {
 			memset(&out->e[out->n], 0, sizeof(out->e[0]));
@@ -2846,11 +2847,14 @@ new_tokens(const struct batch *bt, const struct bk_order *o)
 
 	for (a = 0; a < bt->n; a = b) {	/* bounded by n */
 		t = o->idx[a];
-		pos = 0;
-		for (b = a; b < bt->n; b++) {
+		pos = bt->ds[t] > 0 || bt->dh[t] > 0;
+		/* The same token again: the same key and tag first (a
+		 * token's bytes are read only then, out of the cache). */
+		for (b = a + 1; b < bt->n; b++) {
 			i = o->idx[b];
-			if (o->key[i] != o->key[t] || bk_cmp(bt->toks[i],
-			    bt->lens[i], bt->toks[t], bt->lens[t]) != 0)
+			if (o->key[i] != o->key[t] || o->tag[i] != o->tag[t] ||
+			    bk_cmp(bt->toks[i], bt->lens[i], bt->toks[t],
+			    bt->lens[t]) != 0)
 				break;
 			pos |= bt->ds[i] > 0 || bt->dh[i] > 0;
 		}

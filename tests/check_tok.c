@@ -1298,8 +1298,26 @@ static const struct simple_case {
 	    2, "inner" },
 	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
 	    "text/plain\n--b\n\nx\n--b--\n", 2, NULL },
+	/* Parts that are not text: their type tokens only, never decoded. */
 	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
-	    "application/octet-stream\n\nx\n--b--\n", 2, NULL },
+	    "application/octet-stream\n\nx\n--b--\n", 1,
+	    "ct:application/octet-stream" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n\ntextword\n"
+	    "--b\nContent-Type: image/gif\nContent-Transfer-Encoding: base64"
+	    "\n\nnot base64!\n--b--\n", 1, "cte:base64" },
+	{ "Content-Type: multipart/signed; micalg=pgp-sha1;\n"
+	    "    protocol=\"application/pgp-signature\"; boundary=\"s/+1\"\n\n"
+	    "--s/+1\nContent-Type: text/plain; charset=us-ascii\n"
+	    "Content-Disposition: inline\n\nsignedword\n\n--s/+1\n"
+	    "Content-Type: application/pgp-signature\n"
+	    "Content-Disposition: inline\n\n-----BEGIN PGP SIGNATURE-----\n"
+	    "iD8DBQE9\n-----END PGP SIGNATURE-----\n\n--s/+1--\n", 1,
+	    "ct:application/pgp-signature" },
+	{ "Subject: d\nContent-Disposition:  inline \n\ninlineword\n", 1,
+	    "inlineword" },
+	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "message/rfc822\n\nSubject: inner\n\nx\n--b--\n", 2,
+	    "subject:inner" },
 	{ "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
 	    "Content-Disposition: attachment; filename=c.txt\n\nx\n--b--\n", 2,
 	    "file:c.txt" },
@@ -1336,6 +1354,12 @@ static const struct simple_case {
 	{ " leading fold\nSubject: s\n\nbody\n", 0, NULL },
 	{ "Subject: d\nContent-Disposition: inline; filename=a.txt\n\nx\n", 2,
 	    "file:a.txt" },
+	{ "Subject: d\nContent-Disposition: inline\nContent-Disposition: "
+	    "attachment\n\nx\n", 2, NULL },
+	{ "Subject: t\nContent-Type: text/plain; charset=\"utf-8/x\"\n\nx\n",
+	    2, NULL },
+	{ "Subject: t\nContent-Type: text/plain; format=\"=?utf-8?q?x?=\"\n\n"
+	    "x\n", 2, NULL },
 	{ "Subject: n\nContent-Type: text/plain; name=\"b.txt\"\n\nx\n", 2,
 	    "file:b.txt" },
 	{ "Subject: t\nContent-Type: text/plain; charset=utf-8; "

@@ -1000,15 +1000,15 @@ simple_token(const char *v, size_t n, size_t *i, char *out, size_t max,
 
 /* Content-Type "type/sub" with parameters "; attr=token" or
  * "; attr="token"", nothing else: 0, or -1.  A charset and a boundary
- * are kept (a boundary may be quoted with more characters, but no
- * encoded word); a name (a file name) or a second charset or boundary is
- * for GMime. */
+ * are kept (any value but a charset's may be quoted with more
+ * characters, but no encoded word); a name (a file name) or a second
+ * charset or boundary is for GMime. */
 static int
 simple_ctype(const char *v, size_t n, struct simple_part *sp)
 {
 	char attr[SIMPLE_MAX_WORD + 1], val[SIMPLE_MAX_BOUNDARY + 1];
 	size_t i = 0, np;
-	int quoted, bnd;
+	int quoted, bnd, cs;
 
 	while (i < n && is_blank(v[i]))
 		i++;
@@ -1035,16 +1035,21 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 			return -1;
 		i++;
 		bnd = strcasecmp(attr, "boundary") == 0;
+		cs = strcasecmp(attr, "charset") == 0;
 		quoted = i < n && v[i] == '"';
 		i += (size_t)quoted;
 		if (simple_token(v, n, &i, val, bnd ? SIMPLE_MAX_BOUNDARY :
-		    SIMPLE_MAX_WORD, quoted && bnd) != 0)
+		    SIMPLE_MAX_WORD, quoted && !cs) != 0)
 			return -1;
 		if (quoted && (i >= n || v[i++] != '"'))
 			return -1;
+		/* Any other parameter (protocol="application/pgp-signature",
+		 * micalg, format) is read past, as GMime ignores it here. */
+		if (quoted && !cs && strstr(val, "=?") != NULL)
+			return -1;
 		if (strcasecmp(attr, "name") == 0)
 			return -1;
-		if (strcasecmp(attr, "charset") == 0) {
+		if (cs) {
 			if (sp->cs[0] != '\0')
 				return -1;
 			memcpy(sp->cs, val, sizeof(sp->cs));
@@ -1086,6 +1091,24 @@ simple_cte(const char *v, size_t n, struct simple_part *sp)
 	return 0;
 }
 
+/* Content-Disposition with a bare value ("inline", "attachment"): 0, or
+ * -1.  Without parameters it names no file, and GMime gives the part no
+ * token of it; any parameter (a file name, a date) is for GMime. */
+static int
+simple_disposition(const char *v, size_t n)
+{
+	char word[SIMPLE_MAX_WORD + 1];
+	size_t i = 0;
+
+	while (i < n && is_blank(v[i]))
+		i++;
+	if (simple_token(v, n, &i, word, SIMPLE_MAX_WORD, 0) != 0)
+		return -1;
+	while (i < n && is_blank(v[i]))
+		i++;
+	return i == n ? 0 : -1;
+}
+
 /* An entity's fields t->fld[first, first + count) (GMime moves every
  * "Content-" field of a message to its body): a known encoding, no file
  * name, no second type or encoding.  0 or -1. */
@@ -1096,7 +1119,7 @@ simple_part_fields(struct tok *t, size_t first, size_t count,
 	const struct tok_field *f;
 	const char *name, *val;
 	size_t i;
-	int ct = 0, cte = 0;
+	int ct = 0, cte = 0, cd = 0;
 
 	memset(sp, 0, sizeof(*sp));
 	for (i = first; i < first + count; i++) {
@@ -1115,7 +1138,8 @@ simple_part_fields(struct tok *t, size_t first, size_t count,
 				return -1;
 		} else if (f->nlen == 19 && strncasecmp(name,
 		    "content-disposition", 19) == 0) {
-			return -1;
+			if (cd++ > 0 || simple_disposition(val, f->vlen) != 0)
+				return -1;
 		}
 	}
 	if (!ct) {
@@ -1131,8 +1155,17 @@ is_text(const struct simple_part *sp)
 	return strcasecmp(sp->type, "text") == 0;
 }
 
-/* A multipart GMime reads as a flat list of parts, each one a text part:
- * mixed, alternative or related, a boundary, and the body made of a
+/* A part with content of its own, not more parts or a message. */
+static int
+is_leaf(const struct simple_part *sp)
+{
+	return strcasecmp(sp->type, "multipart") != 0 &&
+	    strcasecmp(sp->type, "message") != 0;
+}
+
+/* A multipart GMime reads as a flat list of parts, none of them a
+ * multipart or a message: mixed, alternative, related or signed (a text
+ * and its signature), a boundary, and the body made of a
  * preface, "--boundary" lines each followed by a header block and
  * content, a "--boundary--" line and an epilogue.  Any other line
  * starting "--boundary" (GMime allows blanks after one), a part without
@@ -1150,7 +1183,8 @@ simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
 	*nleaf = 0;
 	if (bl == 0 || (strcasecmp(mp->sub, "mixed") != 0 &&
 	    strcasecmp(mp->sub, "alternative") != 0 &&
-	    strcasecmp(mp->sub, "related") != 0))
+	    strcasecmp(mp->sub, "related") != 0 &&
+	    strcasecmp(mp->sub, "signed") != 0))
 		return -1;
 	/* Line by line through raw, which holds at most
 	 * TOK_MAX_MESSAGE_BYTES. */
@@ -1178,7 +1212,7 @@ simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
 		cur = &leaf[(*nleaf)++];
 		if (simple_fields(t, e + 1, &start, &count) != 0 ||
 		    simple_part_fields(t, t->nfld - count, count, cur) != 0 ||
-		    !is_text(cur))
+		    !is_leaf(cur))
 			return -1;
 		cur->start = start;
 		/* Carry on from the content (the header lines are done). */
@@ -1342,6 +1376,8 @@ simple_message(struct tok *t, struct tok_set *set)
 			return 1;
 		}
 		for (i = 0; i < nleaf; i++) {
+			if (!is_text(&leaf[i]))
+				continue;	/* never decoded */
 			rc = simple_decode(t, &leaf[i], NULL);
 			if (rc != 0)
 				return rc;	/* 1: not simple after all */
@@ -1373,7 +1409,8 @@ simple_message(struct tok *t, struct tok_set *set)
 	for (i = 0; i < nleaf && rc == 0 && t->parts < TOK_MAX_PARTS; i++) {
 		t->parts++;
 		rc = simple_type_tokens(&leaf[i], set);
-		if (rc != 0 || textbytes >= TOK_MAX_TEXT_BYTES)
+		if (rc != 0 || !is_text(&leaf[i]) ||
+		    textbytes >= TOK_MAX_TEXT_BYTES)
 			continue;
 		t->dec.len = 0;
 		rc = simple_decode(t, &leaf[i], &t->dec);
