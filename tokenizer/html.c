@@ -188,6 +188,8 @@ attrs_scan(struct attrs *a, const char *tag, size_t n)
 		    tag[i - 1] != '/')
 			continue;
 		c = tolower((unsigned char)tag[i]);
+		if (c != 'a' && c != 'b' && c != 'c' && c != 'h' && c != 's')
+			continue;	/* no name of attr_names starts so */
 		for (id = 0; id < A_COUNT; id++)
 			if (attr_names[id].name[0] == c && a->at[id] == 0 &&
 			    (j = attr_at(tag, n, i, id)) != 0)
@@ -459,9 +461,11 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 				continue;
 			}
 			start = i + 1;
-			for (j = start; j < len && in[j] != '>' &&
-			    j - start < TOK_MAX_HTML_TAG; j++)
-				;
+			end = memchr(in + start, '>', len - start <
+			    TOK_MAX_HTML_TAG ? len - start : TOK_MAX_HTML_TAG);
+			j = end != NULL ? (size_t)(end - in) : start +
+			    (len - start < TOK_MAX_HTML_TAG ? len - start :
+			    TOK_MAX_HTML_TAG);
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;
 			if (j - start >= 6 &&
