@@ -2168,6 +2168,41 @@ radix_by_key(uint32_t *idx, uint32_t *tmp, size_t n, const int64_t *keys,
 		memcpy(idx, from, n * sizeof(*idx));
 }
 
+/* A token's place in bk_order: key and tag as one number, and its row. */
+struct ord_ent {
+	uint64_t sk;
+	uint32_t i;
+};
+
+/* Sort a[0..n) by sk, below 2^bits: LSD radix, 8 bits a pass, the
+ * entries moved whole so that every pass reads in turn; tmp holds n. */
+static void
+radix_ord(struct ord_ent *a, struct ord_ent *tmp, size_t n, int bits)
+{
+	size_t cnt[256];
+	struct ord_ent *from = a, *to = tmp, *sw;
+	size_t i, sum, c;
+	int shift;
+
+	for (shift = 0; shift < bits; shift += 8) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[from[i].sk >> shift & 0xff]++;
+		for (i = 0, sum = 0; i < 256; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			to[cnt[from[i].sk >> shift & 0xff]++] = from[i];
+		sw = from;
+		from = to;
+		to = sw;
+	}
+	if (from != a)
+		memcpy(a, from, n * sizeof(*a));
+}
+
 /* A batch in bucket order: its tokens' keys and tags, and idx, the
  * order that goes bucket by bucket and in each in bk_ord order. */
 struct bk_order {
@@ -2245,8 +2280,7 @@ static int
 bk_order(struct db *db, size_t n, const char *const *toks,
     const size_t *lens, int level, struct bk_order *o)
 {
-	uint32_t *tmp = NULL;
-	int64_t *sk = NULL;
+	struct ord_ent *oe = NULL, *tmp = NULL;
 	uint64_t h;
 	size_t i, a, b;
 	int rc = 0;
@@ -2260,21 +2294,23 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 	o->key = malloc((n ? n : 1) * sizeof(*o->key));
 	o->tag = malloc(n ? n : 1);
 	o->idx = malloc((n ? n : 1) * sizeof(*o->idx));
+	oe = malloc((n ? n : 1) * sizeof(*oe));
 	tmp = malloc((n ? n : 1) * sizeof(*tmp));
-	sk = calloc(n ? n : 1, sizeof(*sk));	/* calloc: gcc's -Wmaybe-uninit */
 	if (o->key == NULL || o->tag == NULL || o->idx == NULL ||
-	    tmp == NULL || sk == NULL)
+	    oe == NULL || tmp == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		h = bk_hash(toks[i], lens[i]);
 		o->key[i] = key_of(db, h, level);
 		o->tag[i] = bk_tag(h);
-		sk[i] = (int64_t)(h >> (64 - level) << 8) | o->tag[i];
-		o->idx[i] = (uint32_t)i;
+		oe[i].sk = h >> (64 - level) << 8 | o->tag[i];
+		oe[i].i = (uint32_t)i;
 	}
-	radix_by_key(o->idx, tmp, n, sk, 0, level + 8);
+	radix_ord(oe, tmp, n, level + 8);
+	for (i = 0; i < n; i++)
+		o->idx[i] = oe[i].i;
 	for (a = 0; a < n; a = b) {	/* bounded by n */
-		for (b = a + 1; b < n && sk[o->idx[b]] == sk[o->idx[a]]; b++)
+		for (b = a + 1; b < n && oe[b].sk == oe[a].sk; b++)
 			;
 		if (b - a > 1 && sort_group(o->idx + a, b - a, toks, lens) != 0)
 			goto nomem;
@@ -2284,8 +2320,8 @@ nomem:
 	rc = errf(db, DB_ENOMEM, "out of memory");
 	bk_order_free(o);
 out:
+	free(oe);
 	free(tmp);
-	free(sk);
 	return rc;
 }
 
@@ -2863,11 +2899,86 @@ new_tokens(const struct batch *bt, const struct bk_order *o)
 	return n;
 }
 
+/* A batch's rows copied out in bucket order (bk_sort_batch). */
+struct sorted_batch {
+	const char **toks;
+	size_t *lens;
+	int64_t *d;		/* ds, dh, then dw and days when given */
+};
+
+static void
+sorted_free(struct sorted_batch *sb)
+{
+	free(sb->toks);
+	free(sb->lens);
+	free(sb->d);
+	memset(sb, 0, sizeof(*sb));
+}
+
+/* Copy db->bt's rows into sb in o's order and point db->bt at the copy,
+ * with o made the identity: the merge then goes through the rows in
+ * turn, where each row's six fields, picked in o's order, were six
+ * loads out of the cache.  The caller keeps the first db->bt. */
+static int
+bk_sort_batch(struct db *db, struct bk_order *o, struct sorted_batch *sb)
+{
+	const struct batch *bt = &db->bt;
+	size_t n = bt->n, i, t, nd;
+	int64_t *key = NULL, *ds, *dh, *dw, *days;
+	uint8_t *tag = NULL;
+
+	nd = 2 + (bt->dw != NULL) + (bt->days != NULL);
+	sorted_free(sb);
+	sb->toks = malloc((n ? n : 1) * sizeof(*sb->toks));
+	sb->lens = malloc((n ? n : 1) * sizeof(*sb->lens));
+	sb->d = malloc((n ? n : 1) * nd * sizeof(*sb->d));
+	key = malloc((n ? n : 1) * sizeof(*key));
+	tag = malloc(n ? n : 1);
+	if (sb->toks == NULL || sb->lens == NULL || sb->d == NULL ||
+	    key == NULL || tag == NULL) {
+		free(key);
+		free(tag);
+		sorted_free(sb);
+		return errf(db, DB_ENOMEM, "out of memory");
+	}
+	ds = sb->d;
+	dh = ds + n;
+	dw = bt->dw != NULL ? dh + n : NULL;
+	days = bt->days != NULL ? (dw != NULL ? dw : dh) + n : NULL;
+	for (i = 0; i < n; i++) {
+		t = o->idx[i];
+		sb->toks[i] = bt->toks[t];
+		sb->lens[i] = bt->lens[t];
+		ds[i] = bt->ds[t];
+		dh[i] = bt->dh[t];
+		if (dw != NULL)
+			dw[i] = bt->dw[t];
+		if (days != NULL)
+			days[i] = bt->days[t];
+		key[i] = o->key[t];
+		tag[i] = o->tag[t];
+		o->idx[i] = (uint32_t)i;
+	}
+	free(o->key);
+	free(o->tag);
+	o->key = key;
+	o->tag = tag;
+	db->bt.toks = sb->toks;
+	db->bt.lens = sb->lens;
+	db->bt.ds = ds;
+	db->bt.dh = dh;
+	db->bt.dw = dw;
+	db->bt.days = days;
+	return 0;
+}
+
 /* Apply the batch db->bt (every row, any deltas) stamped with day. */
 static int
 bk_apply(struct db *db, int64_t day)
 {
 	const struct batch *bt = &db->bt;
+	const struct batch given = db->bt;
+	struct sorted_batch sb = { 0 };
 	struct bk_order o = { 0 };
 	struct bk_runs runs = { 0 };
 	struct apply ap = { &o, &runs, day, 0 };
@@ -2896,7 +3007,9 @@ bk_apply(struct db *db, int64_t day)
 		if (rc != 0)
 			goto out;
 	}
-	rc = bk_runs(db, &o, bt->n, &runs);
+	rc = bk_sort_batch(db, &o, &sb);
+	if (rc == 0)
+		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
 		rc = bk_read_runs(db, &runs, apply_run, &ap);
 	/* Past the level's room: split every bucket (once a doubling),
@@ -2907,9 +3020,11 @@ bk_apply(struct db *db, int64_t day)
 	if (rc == 0 && ap.delta != 0)
 		rc = meta_set(db, "tok_count", count + ap.delta);
 out:
+	db->bt = given;
 	out_reset(db);
 	bk_order_free(&o);
 	runs_free(&runs);
+	sorted_free(&sb);
 	return rc;
 }
 
