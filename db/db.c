@@ -2982,30 +2982,42 @@ bk_apply(struct db *db, int64_t day)
 	struct bk_order o = { 0 };
 	struct bk_runs runs = { 0 };
 	struct apply ap = { &o, &runs, day, 0 };
-	int64_t count = 0;
-	int level = 0, want;
+	int64_t count = 0, npos = 0;
+	int level = 0, want, exact;
+	size_t i;
 	int rc;
 
 	rc = bk_level(db, &level);
 	if (rc == 0)
 		rc = bk_count(db, &count);
-	if (rc == 0)
-		rc = bk_order(db, bt->n, bt->toks, bt->lens, level, &o);
 	if (rc != 0)
 		goto out;
 	/* Into an empty store every token with a positive change is new:
 	 * the level is known before anything is written, and no bucket is
-	 * written twice (a first bulk training). */
-	want = count == 0 ? bk_level_for(new_tokens(bt, &o), level) : level;
+	 * written twice (a first bulk training).  The rows with a positive
+	 * change give it, unless some token comes twice: then the distinct
+	 * ones, counted in the order made for the first guess, do. */
+	want = level;
+	if (count == 0) {
+		for (i = 0; i < bt->n; i++)
+			npos += bt->ds[i] > 0 || bt->dh[i] > 0;
+		want = bk_level_for(npos, level);
+	}
+	rc = bk_order(db, bt->n, bt->toks, bt->lens, want, &o);
+	if (rc != 0)
+		goto out;
 	if (want > level) {
-		rc = meta_set(db, "tok_level", want);
-		level = want;
-		bk_order_free(&o);
-		if (rc == 0)
-			rc = bk_order(db, bt->n, bt->toks, bt->lens, level,
+		exact = bk_level_for(new_tokens(bt, &o), level);
+		if (exact != want) {
+			bk_order_free(&o);
+			rc = bk_order(db, bt->n, bt->toks, bt->lens, exact,
 			    &o);
+		}
+		if (rc == 0 && exact > level)
+			rc = meta_set(db, "tok_level", exact);
 		if (rc != 0)
 			goto out;
+		level = exact;
 	}
 	rc = bk_sort_batch(db, &o, &sb);
 	if (rc == 0)
