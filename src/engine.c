@@ -32,6 +32,7 @@
 #define ROBX_MIN_MICRO 400000		/* robx kept in [0.4, 0.6] */
 #define ROBX_MAX_MICRO 600000
 #define LR_RUN_MSGS 20			/* see teaches */
+#define LR_AHEAD_MSGS 32		/* messages one lr_step looks up */
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
@@ -64,6 +65,7 @@ struct engine {
 	int64_t *dspam, *dham, *dw;
 	int32_t *w0;		/* the batch's tokens' stored weights */
 	unsigned char *w0got;	/* 1: w0 read (lr_step) */
+	uint32_t *w0want;	/* lr_step's tokens to look up */
 	engine_learn_fn fn;
 	void *fnctx;
 	/* batch classification: preload once lookups would cost more */
@@ -181,6 +183,7 @@ engine_free(struct engine *e)
 	free(e->dw);
 	free(e->w0);
 	free(e->w0got);
+	free(e->w0want);
 	free(e);
 }
 
@@ -475,37 +478,68 @@ weigh(struct engine *e, const struct pending *p, int64_t g)
 		e->dw[e->refs[p->first + i]] += g;
 }
 
-/* The logistic step *g for learning p as cls, from the weights as the
- * messages before it in the batch left them.  The stored weights of p's
- * tokens are looked up on first need, only for the messages shown to
- * the learner (the rest of a folder costs no lookup); the batch writes
- * nothing before its end, so a later lookup reads what an earlier one
- * would have.  wt, wl and got are scratch for p->n tokens.  Returns 0 or
- * a db code. */
+/* Look up the stored weights of the tokens not read yet of pending
+ * messages from, from + 1, ... (LR_AHEAD_MSGS of them): one pass over
+ * the store for the messages lr_step will most likely want next, not
+ * one each (a lookup reads a bucket per token; some of these messages
+ * may turn out not to be shown to the learner, which costs only their
+ * share of the pass).  wt, wl and got are scratch for every token of
+ * the batch.  Returns 0 or a db code. */
 static int
-lr_step(struct engine *e, const struct pending *p, enum db_class cls,
-    const char **wt, size_t *wl, struct db_counts *got, int64_t *g)
+lr_fetch(struct engine *e, size_t from, const char **wt, size_t *wl,
+    struct db_counts *got)
 {
-	double z = 0.0;
-	size_t i, k, n = 0;
+	const struct pending *q;
+	size_t i, j, k, n = 0;
 	int rc;
 
-	for (i = 0; i < p->n; i++) {
-		k = e->refs[p->first + i];
-		if (!e->w0got[k]) {
+	for (j = from; j < e->npend && j < from + LR_AHEAD_MSGS; j++) {
+		q = &e->pend[j];
+		for (i = 0; i < q->n; i++) {
+			k = e->refs[q->first + i];
+			if (e->w0got[k])
+				continue;
+			e->w0got[k] = 2;	/* asked for */
+			e->w0want[n] = (uint32_t)k;
 			wt[n] = tok_set_token(e->agg, k, &wl[n]);
 			n++;
 		}
 	}
 	rc = db_lookup(e->db, n, wt, wl, got);
-	if (rc != 0)
-		return rc;
-	for (i = 0, n = 0; i < p->n; i++) {
-		k = e->refs[p->first + i];
-		if (!e->w0got[k]) {
-			e->w0[k] = got[n++].w;
-			e->w0got[k] = 1;
+	for (i = 0; i < n; i++) {
+		k = e->w0want[i];
+		e->w0[k] = rc == 0 ? got[i].w : 0;
+		e->w0got[k] = rc == 0;
+	}
+	return rc;
+}
+
+/* The logistic step *g for learning pending message ip as cls, from the
+ * weights as the messages before it in the batch left them.  The stored
+ * weights of its tokens are looked up on first need, only for the
+ * messages shown to the learner (the rest of a folder costs no lookup);
+ * the batch writes nothing before its end, so a later lookup reads what
+ * an earlier one would have.  wt, wl and got are scratch for every token
+ * of the batch.  Returns 0 or a db code. */
+static int
+lr_step(struct engine *e, size_t ip, enum db_class cls, const char **wt,
+    size_t *wl, struct db_counts *got, int64_t *g)
+{
+	const struct pending *p = &e->pend[ip];
+	double z = 0.0;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < p->n; i++) {
+		if (!e->w0got[e->refs[p->first + i]]) {
+			rc = lr_fetch(e, ip, wt, wl, got);
+			if (rc != 0)
+				return rc;
+			break;
 		}
+	}
+	for (i = 0; i < p->n; i++) {
+		k = e->refs[p->first + i];
 		z += (double)e->w0[k] + (double)e->dw[k];
 	}
 	*g = score_lr_step(score_lr_p(z / SCORE_W_ONE), cls == DB_SPAM);
@@ -584,12 +618,14 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	e->dw = calloc(nt ? nt : 1, sizeof(*e->dw));
 	e->w0 = calloc(nt ? nt : 1, sizeof(*e->w0));
 	e->w0got = calloc(nt ? nt : 1, 1);
+	e->w0want = malloc((nt ? nt : 1) * sizeof(*e->w0want));
 	got = malloc((nt ? nt : 1) * sizeof(*got));
 	outc = calloc(e->npend, sizeof(*outc));
 	wt = malloc((nt ? nt : 1) * sizeof(*wt));
 	wl = malloc((nt ? nt : 1) * sizeof(*wl));
 	if (e->dspam == NULL || e->dham == NULL || e->dw == NULL ||
-	    e->w0 == NULL || e->w0got == NULL || got == NULL ||
+	    e->w0 == NULL || e->w0got == NULL || e->w0want == NULL ||
+	    got == NULL ||
 	    outc == NULL || wt == NULL || wl == NULL) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
@@ -631,7 +667,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		delta(e, p, p->cls, +1, &ts, &th);
 		g = 0;
 		if (teaches(e, p->cls)) {
-			rc = lr_step(e, p, p->cls, wt, wl, got, &g);
+			rc = lr_step(e, i, p->cls, wt, wl, got, &g);
 			if (rc != 0)
 				break;
 			weigh(e, p, g);
@@ -697,9 +733,11 @@ out:
 	free(e->dw);
 	free(e->w0);
 	free(e->w0got);
+	free(e->w0want);
 	e->dspam = e->dham = e->dw = NULL;
 	e->w0 = NULL;
 	e->w0got = NULL;
+	e->w0want = NULL;
 	/* The batch is done with either way: a failed one is not retried
 	 * behind the caller's back. */
 	e->npend = 0;
