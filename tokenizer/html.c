@@ -448,7 +448,8 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 		struct tbuf *out = h.hidden ? h.hid : h.vis;
 
 		if (in[i] == '<') {
-			if (i + 3 < len && strncmp(in + i, "<!--", 4) == 0) {
+			if (i + 3 < len && in[i + 1] == '!' &&
+			    strncmp(in + i, "<!--", 4) == 0) {
 				end = memmem(in + i + 4, len - i - 4, "-->", 3);
 				i = end == NULL ? len : (size_t)(end - in) + 3;
 				continue;
@@ -468,11 +469,13 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			    TOK_MAX_HTML_TAG);
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;
+			/* Most tags start with no 's': no call for them. */
+			if (j - start < 5 || (in[start] | 0x20) != 's')
+				continue;
 			if (j - start >= 6 &&
 			    strncasecmp(in + start, "script", 6) == 0)
 				i = skip_raw(in, len, i, "script");
-			else if (j - start >= 5 &&
-			    strncasecmp(in + start, "style", 5) == 0)
+			else if (strncasecmp(in + start, "style", 5) == 0)
 				i = skip_raw(in, len, i, "style");
 			continue;
 		}

@@ -435,6 +435,21 @@ ew_flush(struct tok *t, struct tbuf *pend, const char *cs, struct tbuf *out)
 	return rc;
 }
 
+/* Whether s[0, n) holds "=?": memchr for the '=' (a header value has
+ * few), where memmem set up a two-way search per value. */
+static int
+has_ew_start(const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+
+	while ((p = memchr(p, '=', (size_t)(end - p))) != NULL) {
+		if (p + 1 < end && p[1] == '?')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 /* A header value as UTF-8.  Encoded words are decoded by us: adjacent
  * words of one charset are joined before conversion (ISO-2022-JP and
  * UTF-8 words split mid-character), a charset that fails is detected,
@@ -452,7 +467,7 @@ header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 	pend->len = 0;
 	if (n > TOK_MAX_HEADER_VALUE)
 		n = TOK_MAX_HEADER_VALUE;
-	if (memmem(raw, n, "=?", 2) == NULL) {
+	if (!has_ew_start(raw, n)) {
 		/* No encoded word (most values): the bytes less line ends,
 		 * as the loop below would gather them, in runs. */
 		for (i = 0; i < n && rc == 0; i = k + 1) {
