@@ -756,6 +756,39 @@ START_TEST(test_set_merge)
 }
 END_TEST
 
+/* A sorted set still finds its tokens, at their new places, with their
+ * counts: the table and the records follow the sort. */
+START_TEST(test_set_sort_then_add)
+{
+	struct tok_set *s = tok_set_new();
+	size_t idx = 99, len;
+	int i;
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(tok_set_add(s, "pear", 4), 0);
+	ck_assert_int_eq(tok_set_add(s, "fig", 3), 0);
+	ck_assert_int_eq(tok_set_add(s, "apple", 5), 0);
+	ck_assert_int_eq(tok_set_add(s, "figs", 4), 0);
+	tok_set_sort(s);
+	ck_assert_str_eq(tok_set_token(s, 0, &len), "apple");
+	ck_assert_str_eq(tok_set_token(s, 3, &len), "pear");
+	ck_assert_uint_eq(tok_set_freq(s, 3), 3);
+	ck_assert_int_eq(tok_set_add_idx(s, "pear", 4, &idx), 0);
+	ck_assert_uint_eq(idx, 3);
+	ck_assert_uint_eq(tok_set_freq(s, 3), 4);
+	ck_assert_int_eq(tok_set_add_idx(s, "fig", 3, &idx), 0);
+	ck_assert_uint_eq(idx, 1);
+	ck_assert_uint_eq(tok_set_freq(s, 1), 2);
+	ck_assert_int_eq(tok_set_add_idx(s, "figs", 4, &idx), 0);
+	ck_assert_uint_eq(idx, 2);
+	ck_assert_int_eq(tok_set_add_idx(s, "kiwi", 4, &idx), 0);
+	ck_assert_uint_eq(idx, 4);
+	ck_assert_uint_eq(tok_set_count(s), 5);
+	tok_set_free(s);
+}
+END_TEST
+
 static int
 cmp_tok(const void *a, const void *b)
 {
@@ -1528,6 +1561,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_set_sort_many);
 	tcase_add_test(tc, test_set_merge);
+	tcase_add_test(tc, test_set_sort_then_add);
 	tcase_add_test(tc, test_kana_lead_bytes);
 	tcase_add_test(tc, test_single_byte_table);
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,

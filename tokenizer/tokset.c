@@ -3,8 +3,13 @@
  * tokset.c - the set of distinct tokens of one message, with counts, and
  * the growable buffer the tokenizer uses everywhere.
  *
- * Open addressing over a power-of-two table of indexes into an entry
- * array; token bytes live in one arena.  Reset keeps the memory.  Sorting
+ * Open addressing over a power-of-two table; each slot holds the top half
+ * of a token's hash and where its record is in one arena: the token's
+ * index, count and length, then its bytes.  A lookup reads a slot and a
+ * record, and nothing else when the token is there (a batch's set
+ * outgrows the cache, and each read waits on memory).  The entry array
+ * keeps what the rest needs: hash, place, length, slot.  Reset keeps the
+ * memory.  Sorting
  * is a radix sort on the tokens' first 8 bytes, then on the next 8 within
  * each run that ties, and so on: a batch's header tokens share long
  * prefixes ("received:"), which a comparison sort settled with a memcmp
@@ -16,19 +21,20 @@
 #include "tokenizer/tok_priv.h"
 
 #define MERGE_RUN 64	/* tokens fetched ahead together, tok_set_merge */
+#define REC_HEAD 12	/* a record's index, count, length: 4 bytes each */
+#define ARENA_MAX ((size_t)UINT32_MAX - 1)	/* a record's place + 1 fits */
 
 struct tok_ent {
-	size_t off;		/* into arena */
-	size_t len;
 	uint64_t hash;
-	unsigned freq;
+	uint32_t off;		/* of the token's bytes, in arena */
+	uint32_t len;
 	uint32_t slot;		/* where the table points at it */
 };
 
 struct tok_set {
 	struct tok_ent *ent;
 	size_t n, cap;
-	uint32_t *slot;		/* index + 1; 0 = empty */
+	uint64_t *slot;		/* 0 = empty, else slot_value() */
 	size_t nslot;		/* power of two */
 	char *arena;
 	size_t alen, acap;
@@ -109,6 +115,50 @@ tok_set_free(struct tok_set *s)
 	free(s);
 }
 
+/* A slot's value for a token of hash h whose record starts at rec. */
+static uint64_t
+slot_value(uint64_t h, size_t rec)
+{
+	return (h >> 32) << 32 | (uint64_t)(rec + 1);
+}
+
+/* The record a slot value names. */
+static unsigned char *
+slot_rec(const struct tok_set *s, uint64_t v)
+{
+	return (unsigned char *)s->arena + (uint32_t)v - 1;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* Put entry i in table slot of nslot (a power of two): its record gets
+ * its index too. */
+static void
+place(struct tok_set *s, uint64_t *slot, size_t nslot, size_t i)
+{
+	struct tok_ent *e = &s->ent[i];
+	size_t j = e->hash & (nslot - 1), rec = e->off - REC_HEAD;
+
+	while (slot[j] != 0)
+		j = (j + 1) & (nslot - 1);
+	slot[j] = slot_value(e->hash, rec);
+	e->slot = (uint32_t)j;
+	put32((unsigned char *)s->arena + rec, (uint32_t)i);
+}
+
 void
 tok_set_reset(struct tok_set *s)
 {
@@ -128,35 +178,25 @@ tok_set_reset(struct tok_set *s)
 static void
 reindex(struct tok_set *s)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < s->n; i++)
 		s->slot[s->ent[i].slot] = 0;
-	for (i = 0; i < s->n; i++) {
-		j = s->ent[i].hash & (s->nslot - 1);
-		while (s->slot[j] != 0)
-			j = (j + 1) & (s->nslot - 1);
-		s->slot[j] = (uint32_t)(i + 1);
-		s->ent[i].slot = (uint32_t)j;
-	}
+	for (i = 0; i < s->n; i++)
+		place(s, s->slot, s->nslot, i);
 }
 
 static int
 rehash(struct tok_set *s, size_t nslot)
 {
-	uint32_t *slot;
-	size_t i, j;
+	uint64_t *slot;
+	size_t i;
 
 	slot = calloc(nslot, sizeof(*slot));
 	if (slot == NULL)
 		return TOK_ENOMEM;
-	for (i = 0; i < s->n; i++) {
-		j = s->ent[i].hash & (nslot - 1);
-		while (slot[j] != 0)
-			j = (j + 1) & (nslot - 1);
-		slot[j] = (uint32_t)(i + 1);
-		s->ent[i].slot = (uint32_t)j;
-	}
+	for (i = 0; i < s->n; i++)
+		place(s, slot, nslot, i);
 	free(s->slot);
 	s->slot = slot;
 	s->nslot = nslot;
@@ -169,18 +209,20 @@ static int
 add_hashed(struct tok_set *s, const char *tok, size_t len, uint64_t h,
     size_t *idx)
 {
-	size_t j;
+	size_t j, rec;
 	struct tok_ent *e;
+	unsigned char *r;
+	uint64_t v;
 
 	if (s->nslot == 0 && rehash(s, 1024) != 0)
 		return TOK_ENOMEM;
 	j = h & (s->nslot - 1);
-	while (s->slot[j] != 0) {
-		e = &s->ent[s->slot[j] - 1];
-		if (e->hash == h && e->len == len &&
-		    memcmp(s->arena + e->off, tok, len) == 0) {
-			e->freq++;
-			*idx = s->slot[j] - 1;
+	while ((v = s->slot[j]) != 0) {
+		r = slot_rec(s, v);
+		if (v >> 32 == h >> 32 && get32(r + 8) == len &&
+		    memcmp(r + REC_HEAD, tok, len) == 0) {
+			put32(r + 4, get32(r + 4) + 1);
+			*idx = get32(r);
 			return 0;
 		}
 		j = (j + 1) & (s->nslot - 1);
@@ -198,11 +240,14 @@ add_hashed(struct tok_set *s, const char *tok, size_t len, uint64_t h,
 		s->ent = ne;
 		s->cap = ncap;
 	}
-	if (s->alen + len + 1 > s->acap) {
+	if (len > ARENA_MAX - REC_HEAD - 1 ||
+	    s->alen > ARENA_MAX - REC_HEAD - 1 - len)
+		return TOK_ENOMEM;	/* a record's place must fit a slot */
+	if (s->alen + REC_HEAD + len + 1 > s->acap) {
 		size_t ncap = s->acap ? s->acap * 2 : 8192;
 		char *na;
 
-		while (ncap < s->alen + len + 1)
+		while (ncap < s->alen + REC_HEAD + len + 1)
 			ncap *= 2;
 		na = realloc(s->arena, ncap);
 		if (na == NULL)
@@ -210,15 +255,19 @@ add_hashed(struct tok_set *s, const char *tok, size_t len, uint64_t h,
 		s->arena = na;
 		s->acap = ncap;
 	}
-	memcpy(s->arena + s->alen, tok, len);
-	s->arena[s->alen + len] = '\0';
+	rec = s->alen;
+	r = (unsigned char *)s->arena + rec;
+	put32(r, (uint32_t)s->n);
+	put32(r + 4, 1);
+	put32(r + 8, (uint32_t)len);
+	memcpy(r + REC_HEAD, tok, len);
+	r[REC_HEAD + len] = '\0';
 	e = &s->ent[s->n];
-	e->off = s->alen;
-	e->len = len;
+	e->off = (uint32_t)(rec + REC_HEAD);
+	e->len = (uint32_t)len;
 	e->hash = h;
-	e->freq = 1;
-	s->alen += len + 1;
-	s->slot[j] = (uint32_t)(s->n + 1);
+	s->alen += REC_HEAD + len + 1;
+	s->slot[j] = slot_value(h, rec);
 	e->slot = (uint32_t)j;
 	*idx = s->n;
 	s->n++;
@@ -256,14 +305,14 @@ tok_set_add_idx(struct tok_set *s, const char *tok, size_t len, size_t *idx)
 	return rc == 1 ? TOK_ENOMEM : rc;
 }
 
-/* The entry dst's table names first for hash h, if any: most often the
+/* The record dst's table names first for hash h, if any: most often the
  * one add_hashed will compare. */
-static const struct tok_ent *
-first_ent(const struct tok_set *dst, uint64_t h)
+static const unsigned char *
+first_rec(const struct tok_set *dst, uint64_t h)
 {
-	uint32_t v = dst->slot[h & (dst->nslot - 1)];
+	uint64_t v = dst->slot[h & (dst->nslot - 1)];
 
-	return v != 0 ? &dst->ent[v - 1] : NULL;
+	return v != 0 ? slot_rec(dst, v) : NULL;
 }
 
 int
@@ -271,24 +320,21 @@ tok_set_merge(struct tok_set *dst, const struct tok_set *src, uint32_t *idx)
 {
 	size_t i, i0, n, at;
 	const struct tok_ent *e;
+	const unsigned char *r;
 	int rc;
 
 	/* A batch's set outgrows the cache, and a lookup there waits on
-	 * memory three times: slot, entry, bytes.  For each run of
-	 * MERGE_RUN tokens, all the slots are asked for first, then the
-	 * entries they name, then those entries' bytes, so that the waits
-	 * overlap. */
+	 * memory twice: slot, record.  For each run of MERGE_RUN tokens,
+	 * all the slots are asked for first, then the records they name,
+	 * so that the waits overlap. */
 	for (i0 = 0; i0 < src->n; i0 += n) {
 		n = src->n - i0 < MERGE_RUN ? src->n - i0 : MERGE_RUN;
 		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
 			__builtin_prefetch(&dst->slot[src->ent[i].hash &
 			    (dst->nslot - 1)]);
 		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
-			if ((e = first_ent(dst, src->ent[i].hash)) != NULL)
-				__builtin_prefetch(e);
-		for (i = i0; dst->nslot != 0 && i < i0 + n; i++)
-			if ((e = first_ent(dst, src->ent[i].hash)) != NULL)
-				__builtin_prefetch(dst->arena + e->off);
+			if ((r = first_rec(dst, src->ent[i].hash)) != NULL)
+				__builtin_prefetch(r);
 		for (i = i0; i < i0 + n; i++) {
 			e = &src->ent[i];
 			rc = add_hashed(dst, src->arena + e->off, e->len,
@@ -324,7 +370,7 @@ tok_set_token(const struct tok_set *s, size_t i, size_t *len)
 unsigned
 tok_set_freq(const struct tok_set *s, size_t i)
 {
-	return s->ent[i].freq;
+	return get32((const unsigned char *)s->arena + s->ent[i].off - 8);
 }
 
 static int
