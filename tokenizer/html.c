@@ -300,7 +300,7 @@ tag_hides(struct html *h, const struct attrs *a)
 		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
 			return 1;
 	}
-	if (strncasecmp(a->tag, "font", 4) == 0 &&
+	if (a->n >= 4 && strncasecmp(a->tag, "font", 4) == 0 &&
 	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
 	    strcmp(v, "-10") == 0))
 		return 1;
