@@ -173,6 +173,24 @@ pairable(const char *w, size_t n)
 	return chars >= 3;
 }
 
+/* The word of n bytes at u->pair + u->prevlen + 1 follows the previous
+ * one: emit "previous_this" when it fits (no printf on this hot path),
+ * and make it the previous word. */
+static int
+pair_next(struct tok_icu *u, struct tok_set *set, size_t n)
+{
+	size_t pl = u->prevlen;
+	int rc = 0;
+
+	if (pl > 0 && pl + 1 + n <= TOK_MAX_TOKEN_BYTES) {
+		u->pair[pl] = '_';
+		rc = tok_set_add(set, u->pair, pl + 1 + n);
+	}
+	memmove(u->pair, u->pair + pl + 1, n);
+	u->prevlen = n;
+	return rc;
+}
+
 /* Emit one word of n UTF-8 bytes (folded already), and the pair it
  * makes with the previous body word.  When n > TOK_MAX_TOKEN_BYTES the
  * bytes are not read (buf may hold fewer): the word is summarised. */
@@ -195,18 +213,9 @@ emit_word(struct tok *t, struct tok_set *set, const char *prefix,
 		t->icu->prevlen = 0;
 		return 0;
 	}
-	/* "previous_this", when it fits: no printf on this hot path. */
-	if (t->icu->prevlen > 0 &&
-	    t->icu->prevlen + 1 + n <= TOK_MAX_TOKEN_BYTES) {
-		size_t pl = t->icu->prevlen;
-
-		t->icu->pair[pl] = '_';
-		memcpy(t->icu->pair + pl + 1, buf, n);
-		rc = tok_set_add(set, t->icu->pair, pl + 1 + n);
-	}
-	memcpy(t->icu->pair, buf, n);	/* n <= TOK_MAX_TOKEN_BYTES */
-	t->icu->prevlen = n;
-	return rc;
+	/* n <= TOK_MAX_TOKEN_BYTES: it fits after the previous word. */
+	memcpy(t->icu->pair + t->icu->prevlen + 1, buf, n);
+	return pair_next(t->icu, set, n);
 }
 
 /* Emit one UTF-16 word as UTF-8. */
@@ -359,8 +368,8 @@ static int
 ascii_pair_word(struct tok *t, const char *s, size_t n, struct tok_set *set)
 {
 	struct tok_icu *u = t->icu;
-	size_t pl = u->prevlen, k;
-	char *w = u->pair + pl + 1;
+	size_t k;
+	char *w = u->pair + u->prevlen + 1;
 	unsigned char ch;
 	int letters = 1, rc;
 
@@ -377,13 +386,7 @@ ascii_pair_word(struct tok *t, const char *s, size_t n, struct tok_set *set)
 		u->prevlen = 0;
 		return 0;
 	}
-	if (pl > 0 && pl + 1 + n <= TOK_MAX_TOKEN_BYTES) {
-		u->pair[pl] = '_';
-		rc = tok_set_add(set, u->pair, pl + 1 + n);
-	}
-	memmove(u->pair, w, n);
-	u->prevlen = n;
-	return rc;
+	return pair_next(u, set, n);
 }
 
 /* The ASCII fast path: the same words ICU's word break gives on ASCII
