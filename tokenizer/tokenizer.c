@@ -1059,8 +1059,10 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 		if (quoted && (i >= n || v[i++] != '"'))
 			return -1;
 		/* Any other parameter (protocol="application/pgp-signature",
-		 * micalg, format) is read past, as GMime ignores it here. */
-		if (quoted && !cs && strstr(val, "=?") != NULL)
+		 * micalg, format) is read past, as GMime ignores it here; an
+		 * encoded word (only a quoted value can hold one) is GMime's,
+		 * in a boundary too. */
+		if (!cs && strstr(val, "=?") != NULL)
 			return -1;
 		if (strcasecmp(attr, "name") == 0)
 			return -1;
@@ -1070,8 +1072,7 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 			memcpy(sp->cs, val, sizeof(sp->cs));
 		}
 		if (bnd) {
-			if (sp->boundary[0] != '\0' ||
-			    strstr(val, "=?") != NULL)
+			if (sp->boundary[0] != '\0')
 				return -1;
 			memcpy(sp->boundary, val, sizeof(sp->boundary));
 		}
@@ -1079,19 +1080,27 @@ simple_ctype(const char *v, size_t n, struct simple_part *sp)
 	return -1;
 }
 
-/* Content-Transfer-Encoding: one known word, blanks around it. */
+/* A field value that is one token, blanks around it, copied to out (at
+ * most max bytes): 0, or -1. */
 static int
-simple_cte(const char *v, size_t n, struct simple_part *sp)
+simple_word(const char *v, size_t n, char *out, size_t max)
 {
 	size_t i = 0;
 
 	while (i < n && is_blank(v[i]))
 		i++;
-	if (simple_token(v, n, &i, sp->cte, SIMPLE_MAX_WORD, 0) != 0)
+	if (simple_token(v, n, &i, out, max, 0) != 0)
 		return -1;
 	while (i < n && is_blank(v[i]))
 		i++;
-	if (i != n)
+	return i == n ? 0 : -1;
+}
+
+/* Content-Transfer-Encoding: one known word, blanks around it. */
+static int
+simple_cte(const char *v, size_t n, struct simple_part *sp)
+{
+	if (simple_word(v, n, sp->cte, SIMPLE_MAX_WORD) != 0)
 		return -1;
 	if (strcasecmp(sp->cte, "7bit") == 0 ||
 	    strcasecmp(sp->cte, "8bit") == 0 ||
@@ -1113,15 +1122,8 @@ static int
 simple_disposition(const char *v, size_t n)
 {
 	char word[SIMPLE_MAX_WORD + 1];
-	size_t i = 0;
 
-	while (i < n && is_blank(v[i]))
-		i++;
-	if (simple_token(v, n, &i, word, SIMPLE_MAX_WORD, 0) != 0)
-		return -1;
-	while (i < n && is_blank(v[i]))
-		i++;
-	return i == n ? 0 : -1;
+	return simple_word(v, n, word, SIMPLE_MAX_WORD);
 }
 
 /* An entity's fields t->fld[first, first + count) (GMime moves every
