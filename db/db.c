@@ -2137,45 +2137,15 @@ out_flush(struct db *db)
 	return rc;
 }
 
-/* Sort idx[0..n) stably by keys[idx[i]] - base, each below 2^bits: LSD
- * radix, 8 bits a pass; tmp holds n. */
-static void
-radix_by_key(uint32_t *idx, uint32_t *tmp, size_t n, const int64_t *keys,
-    int64_t base, int bits)
-{
-	size_t cnt[256];
-	uint32_t *from = idx, *to = tmp, *sw;
-	size_t i, sum, c;
-	int shift;
-
-	for (shift = 0; shift < bits; shift += 8) {
-		memset(cnt, 0, sizeof(cnt));
-		for (i = 0; i < n; i++)
-			cnt[(uint64_t)(keys[from[i]] - base) >> shift & 0xff]++;
-		for (i = 0, sum = 0; i < 256; i++) {
-			c = cnt[i];
-			cnt[i] = sum;
-			sum += c;
-		}
-		for (i = 0; i < n; i++)
-			to[cnt[(uint64_t)(keys[from[i]] - base) >> shift &
-			    0xff]++] = from[i];
-		sw = from;
-		from = to;
-		to = sw;
-	}
-	if (from != idx)
-		memcpy(idx, from, n * sizeof(*idx));
-}
-
-/* A token's place in bk_order: key and tag as one number, and its row. */
+/* An entry's place in a sort: its key, and its row. */
 struct ord_ent {
 	uint64_t sk;
 	uint32_t i;
 };
 
-/* Sort a[0..n) by sk, below 2^bits: LSD radix, 8 bits a pass, the
- * entries moved whole so that every pass reads in turn; tmp holds n. */
+/* Sort a[0..n) stably by sk, below 2^bits: LSD radix, 8 bits a pass,
+ * the entries moved whole so that every pass reads in turn; tmp holds
+ * n. */
 static void
 radix_ord(struct ord_ent *a, struct ord_ent *tmp, size_t n, int bits)
 {
@@ -2475,17 +2445,16 @@ static int
 split_bucket(struct db *db, int64_t key, const struct bk_vec *v, int from,
     int to)
 {
-	int64_t *child = NULL, nkey;
+	int64_t nkey;
 	int64_t low = ((int64_t)1 << (BK_KEY_BITS - from)) - 1;
-	uint32_t *idx = NULL, *tmp = NULL;
+	struct ord_ent *child = NULL, *tmp = NULL;
 	size_t n = v->n ? v->n : 1, i, a, b;
 	int shift = BK_KEY_BITS - to;
 	int rc = 0;
 
-	child = calloc(n, sizeof(*child));
-	idx = malloc(n * sizeof(*idx));
+	child = malloc(n * sizeof(*child));
 	tmp = malloc(n * sizeof(*tmp));
-	if (child == NULL || idx == NULL || tmp == NULL ||
+	if (child == NULL || tmp == NULL ||
 	    bk_vec_reserve(&db->mv, v->n) != 0) {
 		rc = errf(db, DB_ENOMEM, "out of memory");
 		goto out;
@@ -2499,24 +2468,22 @@ split_bucket(struct db *db, int64_t key, const struct bk_vec *v, int from,
 			    "token of another", (long long)key);
 			goto out;
 		}
-		child[i] = (nkey - key) >> shift;
-		idx[i] = (uint32_t)i;
+		child[i].sk = (uint64_t)((nkey - key) >> shift);
+		child[i].i = (uint32_t)i;
 	}
-	radix_by_key(idx, tmp, v->n, child, 0, to - from);
+	radix_ord(child, tmp, v->n, to - from);
 	for (i = 0; i < v->n; i++)
-		db->mv.e[i] = v->e[idx[i]];
-	if (v->n == 0 || child[idx[0]] != 0)
+		db->mv.e[i] = v->e[child[i].i];
+	if (v->n == 0 || child[0].sk != 0)
 		rc = out_put(db, key, NULL, 0);
 	for (a = 0; a < v->n && rc == 0; a = b) {
-		for (b = a + 1; b < v->n && child[idx[b]] == child[idx[a]];
-		    b++)
+		for (b = a + 1; b < v->n && child[b].sk == child[a].sk; b++)
 			;
-		rc = out_put(db, key + (child[idx[a]] << shift), db->mv.e + a,
-		    b - a);
+		rc = out_put(db, key + ((int64_t)child[a].sk << shift),
+		    db->mv.e + a, b - a);
 	}
 out:
 	free(child);
-	free(idx);
 	free(tmp);
 	return rc;
 }
