@@ -144,19 +144,17 @@ put32(unsigned char *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-/* Put entry i in table slot of nslot (a power of two): its record gets
- * its index too. */
+/* Put entry i in table slot of nslot (a power of two). */
 static void
 place(struct tok_set *s, uint64_t *slot, size_t nslot, size_t i)
 {
 	struct tok_ent *e = &s->ent[i];
-	size_t j = e->hash & (nslot - 1), rec = e->off - REC_HEAD;
+	size_t j = e->hash & (nslot - 1);
 
 	while (slot[j] != 0)
 		j = (j + 1) & (nslot - 1);
-	slot[j] = slot_value(e->hash, rec);
+	slot[j] = slot_value(e->hash, e->off - REC_HEAD);
 	e->slot = (uint32_t)j;
-	put32((unsigned char *)s->arena + rec, (uint32_t)i);
 }
 
 void
@@ -182,8 +180,12 @@ reindex(struct tok_set *s)
 
 	for (i = 0; i < s->n; i++)
 		s->slot[s->ent[i].slot] = 0;
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		place(s, s->slot, s->nslot, i);
+		/* The sort moved the entry: its record follows. */
+		put32((unsigned char *)s->arena + s->ent[i].off - REC_HEAD,
+		    (uint32_t)i);
+	}
 }
 
 static int
