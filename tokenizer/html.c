@@ -434,7 +434,7 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
     struct tbuf *urls)
 {
 	struct html h;
-	size_t i = 0, j, used, start;
+	size_t i = 0, j, used, start, lim;
 	unsigned cp;
 	int rc = 0;
 	const char *end;
@@ -462,11 +462,10 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 				continue;
 			}
 			start = i + 1;
-			end = memchr(in + start, '>', len - start <
-			    TOK_MAX_HTML_TAG ? len - start : TOK_MAX_HTML_TAG);
-			j = end != NULL ? (size_t)(end - in) : start +
-			    (len - start < TOK_MAX_HTML_TAG ? len - start :
-			    TOK_MAX_HTML_TAG);
+			lim = len - start < TOK_MAX_HTML_TAG ? len - start :
+			    TOK_MAX_HTML_TAG;
+			end = memchr(in + start, '>', lim);
+			j = end != NULL ? (size_t)(end - in) : start + lim;
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;
 			/* Most tags start with no 's': no call for them. */
