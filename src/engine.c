@@ -625,8 +625,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	wl = malloc((nt ? nt : 1) * sizeof(*wl));
 	if (e->dspam == NULL || e->dham == NULL || e->dw == NULL ||
 	    e->w0 == NULL || e->w0got == NULL || e->w0want == NULL ||
-	    got == NULL ||
-	    outc == NULL || wt == NULL || wl == NULL) {
+	    got == NULL || outc == NULL || wt == NULL || wl == NULL) {
 		rc = DB_ENOMEM;
 		snprintf(e->err, sizeof(e->err), "learning: out of memory");
 		goto out;
