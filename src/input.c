@@ -223,7 +223,11 @@ list_dir(struct input *in, const char *dir, int mh)
 			rc = -1;
 			break;
 		}
-		if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+		/* The directory says what most entries are; a link, or a
+		 * file system that does not say, is asked. */
+		if (de->d_type != DT_REG && ((de->d_type != DT_LNK &&
+		    de->d_type != DT_UNKNOWN) || stat(p, &st) != 0 ||
+		    !S_ISREG(st.st_mode))) {
 			free(p);
 			continue;
 		}
@@ -372,7 +376,7 @@ open_file(struct input *in, enum input_mode mode)
 
 	if (strcmp(in->path, "-") == 0)
 		in->fd = 0;
-	else {
+	else if (in->fd < 0) {
 		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
 		if (in->fd < 0)
 			return -1;
@@ -503,8 +507,24 @@ input_open_limits(struct input **out, const char *path,
 	in->path = strdup(path == NULL ? "-" : path);
 	if (in->path == NULL)
 		goto fail;
-	if (strcmp(in->path, "-") != 0 && stat(in->path, &st) == 0 &&
-	    S_ISDIR(st.st_mode)) {
+	/* A file is opened once and asked what it is: one path lookup, not
+	 * a stat and an open (a bulk run gives thousands of files).  One
+	 * that cannot be opened may still be a folder (with no read
+	 * permission: listing it says so). */
+	if (strcmp(in->path, "-") != 0) {
+		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		if (in->fd >= 0)
+			in->own_fd = 1;
+		if (in->fd >= 0 ? fstat(in->fd, &st) != 0 :
+		    stat(in->path, &st) != 0)
+			st.st_mode = 0;
+		if (S_ISDIR(st.st_mode) && in->own_fd) {
+			close(in->fd);
+			in->fd = -1;
+			in->own_fd = 0;
+		}
+	}
+	if (strcmp(in->path, "-") != 0 && S_ISDIR(st.st_mode)) {
 		size_t pl = strlen(in->path);
 
 		/* "box/" names its messages "box/cur/1", not "box//cur/1". */

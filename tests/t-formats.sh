@@ -183,6 +183,16 @@ cp "$T/msg/rd4.eml" "$MD/tmp/1700000004.1.host"
 cp "$T/msg/rd5.eml" "$MD/cur/.hidden"
 learned_exactly "Maildir" "$MD" "$T/msg/rd1.eml" "$T/msg/rd2.eml" \
     "$T/msg/rd3.eml"
+# What the directory says an entry is decides, and a link is followed:
+# a link to a message is one; a folder, a link to one and a FIFO (which
+# would block a read) are not.
+cp "$T/msg/rd5.eml" "$T/rd5-target.eml"
+ln -s "$T/rd5-target.eml" "$MD/new/1700000005.1.host"
+ln -s "$MD/cur" "$MD/new/1700000006.1.host"
+mkdir "$MD/cur/1700000007.1.host"
+mkfifo "$MD/new/1700000008.1.host"
+learned_exactly "Maildir with a link, a folder and a FIFO" "$MD" \
+    "$T/msg/rd1.eml" "$T/msg/rd2.eml" "$T/msg/rd3.eml" "$T/msg/rd5.eml"
 # A folder past SPAMSIFT_MAX_FOLDER: as many as that are learned, the
 # rest reported as not read, and the status (3) says some input was not.
 ML=$T/Maildir-big
