@@ -20,7 +20,8 @@
 # BENCH_ROUNDS: rounds (3), each training every filter from an empty
 #   database, classifying and running the procmail-style processes, the
 #   filters in turn; the table takes each filter's fastest bulk round and
-#   the median of all its procmail-style runs.
+#   the median of all its procmail-style runs, and a line under it gives
+#   spamsift's bulk rates over bogofilter's round by round.
 # BENCH_BSF_MAX: most messages of each half given to bsfilter (15000);
 #   past that it gets every k-th message, and the table says so.  It costs
 #   about 13 ms of CPU per message to train and 9 to classify, so 15000 of
@@ -668,6 +669,28 @@ done
 		if (!b)
 			print "(bogofilter not run: no ratios)"
 	}' "$W/rows"
+	# The spread: the fastest rounds may come from different moments of
+	# a machine whose speed drifts, the rounds' own ratios do not.
+	if grep -q '^bogofilter' "$W/rows" && [ "$ROUNDS" -gt 1 ]; then
+		printf 'spamsift / bogofilter, round by round:'
+		for _k in trains classes; do
+			LC_ALL=C awk -v k="$_k" -v col="$([ "$CLOCK" = wall ] &&
+			    echo 1 || echo 2)" '
+			    FNR == 1 { f++ }
+			    f == 1 { s[FNR] = $col; next }
+			    { b[FNR] = $col; n = FNR }
+			    END {
+				printf " %s", k == "trains" ? "train" : "classify"
+				for (i = 1; i <= n; i++)
+					if (s[i] == "-" || b[i] == "-" || s[i] <= 0)
+						printf " -"
+					else
+						printf " %.2f", b[i] / s[i]
+				printf "x;"
+			    }' "$W/spamsift.$_k" "$W/bogofilter.$_k"
+		done
+		echo
+	fi
 	echo
 	if [ "$CLOCK" = cpu ]; then
 		echo "msg/s: messages per CPU second (user+sys, children" \
