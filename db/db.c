@@ -77,6 +77,8 @@
 #define PL_LOAD_DIV	2		/* slots per entry at the fullest */
 #define PL_MAX_ENTRIES	(UINT32_MAX - 1)	/* an index + 1 fits a slot */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
+#define BK_WRITE_RUNS	512		/* buckets a write that cannot split
+					 * queues at a time (bk_apply) */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
 #define DB_AS_ROWS	0x100		/* open_once: read schema 1, 2 or 3
 					 * as is */
@@ -2947,11 +2949,11 @@ bk_apply(struct db *db, int64_t day)
 	const struct batch given = db->bt;
 	struct sorted_batch sb = { 0 };
 	struct bk_order o = { 0 };
-	struct bk_runs runs = { 0 };
+	struct bk_runs runs = { 0 }, part;
 	struct apply ap = { &o, &runs, day, 0 };
-	int64_t count = 0, npos = 0;
+	int64_t count = 0, npos = 0, nmax = 0;
 	int level = 0, want, exact;
-	size_t i;
+	size_t i, a, m, chunk;
 	int rc;
 
 	rc = bk_level(db, &level);
@@ -2989,8 +2991,25 @@ bk_apply(struct db *db, int64_t day)
 	rc = bk_sort_batch(db, &o, &sb);
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
-	if (rc == 0)
-		rc = bk_read_runs(db, &runs, apply_run, &ap);
+	/* A write that cannot pass the level's room (not even were each row
+	 * a new token) goes out BK_WRITE_RUNS buckets at a time: its queue
+	 * stays small however big the store.  One that may pass it is queued
+	 * whole, for the split to take in place of the stored buckets
+	 * (bk_relevel). */
+	for (i = 0; i < bt->n; i++)
+		nmax += bt->ds[i] > 0 || bt->dh[i] > 0;
+	chunk = bk_level_for(count + nmax, level) == level ? BK_WRITE_RUNS :
+	    runs.n;
+	for (a = 0; rc == 0 && a < runs.n; a += m) {
+		m = runs.n - a < chunk ? runs.n - a : chunk;
+		part.key = runs.key + a;
+		part.start = runs.start + a;
+		part.n = m;
+		ap.runs = &part;
+		rc = bk_read_runs(db, &part, apply_run, &ap);
+		if (rc == 0 && m < runs.n)
+			rc = out_flush(db);
+	}
 	/* Past the level's room: split every bucket (once a doubling),
 	 * the ones just merged still in the queue. */
 	want = bk_level_for(count + ap.delta, level);
