@@ -2951,7 +2951,7 @@ bk_apply(struct db *db, int64_t day)
 	struct bk_order o = { 0 };
 	struct bk_runs runs = { 0 }, part;
 	struct apply ap = { &o, &runs, day, 0 };
-	int64_t count = 0, npos = 0, nmax = 0;
+	int64_t count = 0, npos = 0;
 	int level = 0, want, exact;
 	size_t i, a, m, chunk;
 	int rc;
@@ -2961,17 +2961,16 @@ bk_apply(struct db *db, int64_t day)
 		rc = bk_count(db, &count);
 	if (rc != 0)
 		goto out;
+	/* The rows with a positive change: the most tokens the write can
+	 * add (only such a row makes one). */
+	for (i = 0; i < bt->n; i++)
+		npos += bt->ds[i] > 0 || bt->dh[i] > 0;
 	/* Into an empty store every token with a positive change is new:
 	 * the level is known before anything is written, and no bucket is
 	 * written twice (a first bulk training).  The rows with a positive
 	 * change give it, unless some token comes twice: then the distinct
 	 * ones, counted in the order made for the first guess, do. */
-	want = level;
-	if (count == 0) {
-		for (i = 0; i < bt->n; i++)
-			npos += bt->ds[i] > 0 || bt->dh[i] > 0;
-		want = bk_level_for(npos, level);
-	}
+	want = count == 0 ? bk_level_for(npos, level) : level;
 	rc = bk_order(db, bt->n, bt->toks, bt->lens, want, &o);
 	if (rc != 0)
 		goto out;
@@ -2996,9 +2995,7 @@ bk_apply(struct db *db, int64_t day)
 	 * stays small however big the store.  One that may pass it is queued
 	 * whole, for the split to take in place of the stored buckets
 	 * (bk_relevel). */
-	for (i = 0; i < bt->n; i++)
-		nmax += bt->ds[i] > 0 || bt->dh[i] > 0;
-	chunk = bk_level_for(count + nmax, level) == level ? BK_WRITE_RUNS :
+	chunk = bk_level_for(count + npos, level) == level ? BK_WRITE_RUNS :
 	    runs.n;
 	for (a = 0; rc == 0 && a < runs.n; a += m) {
 		m = runs.n - a < chunk ? runs.n - a : chunk;
