@@ -494,7 +494,7 @@ input_open_limits(struct input **out, const char *path,
 	struct input *in = NULL;
 	struct stat st;
 	char sub[4096];
-	int e;
+	int e, dir = 0;
 
 	*out = NULL;
 	*why = "cannot read";
@@ -515,16 +515,15 @@ input_open_limits(struct input **out, const char *path,
 		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
 		if (in->fd >= 0)
 			in->own_fd = 1;
-		if (in->fd >= 0 ? fstat(in->fd, &st) != 0 :
-		    stat(in->path, &st) != 0)
-			st.st_mode = 0;
-		if (S_ISDIR(st.st_mode) && in->own_fd) {
+		dir = (in->fd >= 0 ? fstat(in->fd, &st) :
+		    stat(in->path, &st)) == 0 && S_ISDIR(st.st_mode);
+		if (dir && in->own_fd) {
 			close(in->fd);
 			in->fd = -1;
 			in->own_fd = 0;
 		}
 	}
-	if (strcmp(in->path, "-") != 0 && S_ISDIR(st.st_mode)) {
+	if (dir) {
 		size_t pl = strlen(in->path);
 
 		/* "box/" names its messages "box/cur/1", not "box//cur/1". */
