@@ -515,8 +515,9 @@ END_TEST
 
 /* Undeclared 8-bit text is decoded by the detector, which is shown the
  * lines holding 8-bit bytes: found alone, after 70 KB of ASCII lines
- * (beyond the detector's TOK_DETECT_BYTES), and at the end of one 70 KB
- * line. */
+ * (beyond the detector's TOK_DETECT_BYTES), at the end of one 70 KB
+ * line, and at the start of one (the detector is shown only the bytes
+ * around the 8-bit ones). */
 static const struct {
 	const char *charset, *utf8, *word;
 } undeclared[] = {
@@ -538,34 +539,39 @@ START_TEST(test_undeclared_after_ascii)
 	struct tok_set *s = tok_set_new();
 	char line[64], enc[512], *ip, *op;
 	size_t il, ol, i;
-	iconv_t cd = iconv_open(undeclared[_i / 3].charset, "UTF-8");
-	int pad = _i % 3;	/* none, lines, one line */
+	iconv_t cd = iconv_open(undeclared[_i / 4].charset, "UTF-8");
+	int pad = _i % 4;	/* none, lines, one line, one line after */
 
 	ck_assert(cd != (iconv_t)-1);
-	ip = (char *)undeclared[_i / 3].utf8;
+	ip = (char *)undeclared[_i / 4].utf8;
 	il = strlen(ip);
 	op = enc;
 	ol = sizeof(enc);
 	ck_assert(iconv(cd, &ip, &il, &op, &ol) != (size_t)-1);
 	iconv_close(cd);
 	ck_assert_int_eq(tbuf_add(&msg, head, strlen(head)), 0);
+	for (i = 0; pad == 3 && i < 3; i++) {
+		ck_assert_int_eq(tbuf_add(&msg, enc, (size_t)(op - enc)), 0);
+		ck_assert_int_eq(tbuf_addc(&msg, ' '), 0);
+	}
 	for (i = 0; pad && msg.len < 70 * 1024; i++) {
 		snprintf(line, sizeof(line), "plain ascii %s %zu%s",
 		    pad == 1 ? "line" : "words", i, pad == 1 ? "\n" : " ");
 		ck_assert_int_eq(tbuf_add(&msg, line, strlen(line)), 0);
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; pad != 3 && i < 3; i++) {
 		ck_assert_int_eq(tbuf_add(&msg, enc, (size_t)(op - enc)), 0);
 		ck_assert_int_eq(tbuf_addc(&msg, pad == 2 ? ' ' : '\n'), 0);
 	}
 	tok_opts_init(&o);
 	ck_assert_int_eq(tok_new(&t, &o), 0);
 	ck_assert_int_eq(tok_message(t, msg.p, msg.len, s), 0);
-	ck_assert_msg(has(s, undeclared[_i / 3].word), "%s%s: no %s",
-	    undeclared[_i / 3].charset, pad == 1 ? " after 70 KB of lines" :
-	    pad == 2 ? " after 70 KB on its line" : "",
-	    undeclared[_i / 3].word);
-	assert_clean_tokens(s, undeclared[_i / 3].charset);
+	ck_assert_msg(has(s, undeclared[_i / 4].word), "%s%s: no %s",
+	    undeclared[_i / 4].charset, pad == 1 ? " after 70 KB of lines" :
+	    pad == 2 ? " after 70 KB on its line" :
+	    pad == 3 ? " before 70 KB on its line" : "",
+	    undeclared[_i / 4].word);
+	assert_clean_tokens(s, undeclared[_i / 4].charset);
 	tok_free(t);
 	tok_set_free(s);
 	tbuf_release(&msg);
@@ -1565,7 +1571,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_kana_lead_bytes);
 	tcase_add_test(tc, test_single_byte_table);
 	tcase_add_loop_test(tc, test_undeclared_after_ascii, 0,
-	    3 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
+	    4 * (int)(sizeof(undeclared) / sizeof(undeclared[0])));
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_digest_folded_id);
 	tcase_add_test(tc, test_digest_line_ends);
