@@ -374,14 +374,9 @@ open_file(struct input *in, enum input_mode mode)
 	size_t pos, s, e;
 	int k;
 
+	/* A file was opened by input_open_limits. */
 	if (strcmp(in->path, "-") == 0)
 		in->fd = 0;
-	else if (in->fd < 0) {
-		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
-		if (in->fd < 0)
-			return -1;
-		in->own_fd = 1;
-	}
 	if (mode == INPUT_SINGLE)
 		goto whole;
 	while (in->len < 5 && (k = fill(in)) != 0)
@@ -494,7 +489,7 @@ input_open_limits(struct input **out, const char *path,
 	struct input *in = NULL;
 	struct stat st;
 	char sub[4096];
-	int e, dir = 0;
+	int e, oe = 0, dir = 0;
 
 	*out = NULL;
 	*why = "cannot read";
@@ -513,6 +508,7 @@ input_open_limits(struct input **out, const char *path,
 	 * permission: listing it says so). */
 	if (strcmp(in->path, "-") != 0) {
 		in->fd = open(in->path, O_RDONLY | O_CLOEXEC);
+		oe = errno;
 		if (in->fd >= 0)
 			in->own_fd = 1;
 		dir = (in->fd >= 0 ? fstat(in->fd, &st) :
@@ -521,6 +517,10 @@ input_open_limits(struct input **out, const char *path,
 			close(in->fd);
 			in->fd = -1;
 			in->own_fd = 0;
+		}
+		if (!dir && in->fd < 0) {
+			errno = oe;	/* the open's reason, not the stat's */
+			goto fail;
 		}
 	}
 	if (dir) {
