@@ -77,6 +77,8 @@
 #define PL_LOAD_DIV	2		/* slots per entry at the fullest */
 #define PL_MAX_ENTRIES	(UINT32_MAX - 1)	/* an index + 1 fits a slot */
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
+#define BK_SCAN_SHARE	4		/* bk_read_runs scans a range it
+					 * wants this share of, or more */
 #define BK_WRITE_RUNS	512		/* buckets a write that cannot split
 					 * queues at a time (bk_apply) */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
@@ -120,6 +122,7 @@ enum stmt {
 	S_USER_VERSION,
 	S_JOURNAL,
 	S_BK_ALL,
+	S_BK_RANGE,
 	S_VACUUM,
 	S_CHECKPOINT,
 	S_INTEGRITY,
@@ -168,6 +171,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_RELEASE] = "RELEASE spamsift_add",
 	[S_ROLLBACK_TO] = "ROLLBACK TO spamsift_add",
 	[S_BK_ALL] = "SELECT key, data FROM tokb ORDER BY key",
+	/* The buckets from ?1 to ?2, in key order: a scan, for reads that
+	 * want most of them (see bk_read_runs). */
+	[S_BK_RANGE] = "SELECT key, data FROM tokb "
+	    "WHERE key BETWEEN ?1 AND ?2 ORDER BY key",
 	/* Every token of spamsift_batch in one statement, the batch outside
 	 * (CROSS JOIN keeps that order): rowid is the index into it. */
 	[S_LOOKUP_BATCH] = "SELECT b.rowid, t.spam, t.ham, t.w "
@@ -2766,18 +2773,79 @@ bk_runs(struct db *db, const struct bk_order *o, size_t n, struct bk_runs *r)
 typedef int (*bk_run_fn)(struct db *db, void *ctx, size_t r,
     const unsigned char *blob, size_t len);
 
-/* Read the buckets of the runs in one statement, and call fn for every
- * run in order, with its bucket or without. */
+/* bk_read_runs by one scan of the runs' key range, in key order (the
+ * runs' order), stepping over the buckets no run wants. */
 static int
-bk_read_runs(struct db *db, const struct bk_runs *runs, bk_run_fn fn,
+bk_scan_runs(struct db *db, const struct bk_runs *runs, bk_run_fn fn,
     void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	const void *blob;
-	size_t r, next = 0;
+	size_t next = 0;
+	int64_t key;
 	int src = SQLITE_DONE, n;
 	int rc;
 
+	rc = get_stmt(db, S_BK_RANGE, &st);
+	if (rc == 0) {
+		src = sqlite3_bind_int64(st, 1, runs->key[0]);
+		if (src == SQLITE_OK)
+			src = sqlite3_bind_int64(st, 2,
+			    runs->key[runs->n - 1]);
+		if (src != SQLITE_OK)
+			rc = sql_err(db, src);
+	}
+	/* Bounded by the rows in the range. */
+	while (rc == 0 && next < runs->n) {
+		src = sqlite3_step(st);
+		if (src != SQLITE_ROW)
+			break;
+		key = sqlite3_column_int64(st, 0);
+		for (; next < runs->n && runs->key[next] < key && rc == 0;
+		    next++)
+			rc = fn(db, ctx, next, NULL, 0);
+		if (rc != 0 || next == runs->n || runs->key[next] != key)
+			continue;
+		blob = sqlite3_column_blob(st, 1);
+		n = sqlite3_column_bytes(st, 1);
+		rc = bk_blob_ok(db, key, blob, n);
+		if (rc == 0)
+			rc = fn(db, ctx, next, blob, (size_t)n);
+		next++;
+	}
+	if (rc == 0 && src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = sql_err(db, src);
+	if (st != NULL)
+		stmt_done(st);
+	for (; next < runs->n && rc == 0; next++)
+		rc = fn(db, ctx, next, NULL, 0);
+	return rc;
+}
+
+/* Read the buckets of the runs (keys at level, ascending) in one
+ * statement, and call fn for every run in order, with its bucket or
+ * without.  Runs that want at least one bucket in BK_SCAN_SHARE of
+ * their key range are read by a scan of that range: a seek per bucket
+ * from the B-tree's root cost several times as much as stepping over a
+ * bucket (a flush of 133 messages reads nearly every bucket). */
+static int
+bk_read_runs(struct db *db, const struct bk_runs *runs, int level,
+    bk_run_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	size_t r, next = 0;
+	uint64_t span;
+	int src = SQLITE_DONE, n;
+	int rc;
+
+	if (runs->n == 0)
+		return 0;
+	span = (uint64_t)(runs->key[runs->n - 1] - runs->key[0]);
+	if (!db->key3)
+		span >>= BK_KEY_BITS - level;
+	if (span / BK_SCAN_SHARE < runs->n)
+		return bk_scan_runs(db, runs, fn, ctx);
 	db->bkv.n = runs->n;
 	db->bkv.key = runs->key;
 	rc = get_stmt(db, S_BK_GET, &st);
@@ -3003,7 +3071,7 @@ bk_apply(struct db *db, int64_t day)
 		part.start = runs.start + a;
 		part.n = m;
 		ap.runs = &part;
-		rc = bk_read_runs(db, &part, apply_run, &ap);
+		rc = bk_read_runs(db, &part, level, apply_run, &ap);
 		if (rc == 0 && m < runs.n)
 			rc = out_flush(db);
 	}
@@ -3083,7 +3151,7 @@ bk_lookup(struct db *db, struct db_counts *out)
 	if (rc == 0)
 		rc = bk_runs(db, &o, bt->n, &runs);
 	if (rc == 0)
-		rc = bk_read_runs(db, &runs, find_run, &f);
+		rc = bk_read_runs(db, &runs, level, find_run, &f);
 	rc = read_end(db, began, rc);
 out:
 	bk_order_free(&o);

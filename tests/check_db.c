@@ -2633,6 +2633,117 @@ START_TEST(test_levels)
 }
 END_TEST
 
+/* The number of tok's bucket at level: 0 to 2^level - 1. */
+static uint64_t
+bucket_no(const char *tok, size_t len, int level)
+{
+	return (uint64_t)bk_key(bk_hash(tok, len), level) >>
+	    (BK_KEY_BITS - level);
+}
+
+#define STORED 5000	/* test_read_paths: tokens in the store */
+
+/* Reads and writes of a batch that wants most buckets of its key range
+ * step through the range (skipping the buckets it does not want, and
+ * missing ones); a batch that wants few seeks each.  Both give every
+ * token its own counts: checked against what each token was given. */
+START_TEST(test_read_paths)
+{
+	struct db_counts *got;
+	struct toks k;
+	int64_t *ds, *dh;
+	const char **sub;
+	size_t *sublen, i, n;
+	uint64_t b;
+	struct tmp t;
+	struct db *db;
+	int pass;
+
+	db_tmp(&t);
+	toks_make(&k, STORED + 2000, 11);
+	for (i = 0; i < k.n; i++) {	/* distinct */
+		char *nt = malloc(k.len[i] + 16);
+
+		ck_assert_ptr_nonnull(nt);
+		k.len[i] = (size_t)snprintf(nt, k.len[i] + 16, "%zu:%s", i,
+		    k.tok[i]);
+		free(k.tok[i]);
+		k.tok[i] = nt;
+	}
+	ds = calloc(k.n, sizeof(*ds));
+	dh = calloc(k.n, sizeof(*dh));
+	got = calloc(k.n, sizeof(*got));
+	sub = calloc(k.n, sizeof(*sub));
+	sublen = calloc(k.n, sizeof(*sublen));
+	ck_assert(ds && dh && got && sub && sublen);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	/* The store: the first STORED tokens, in every bucket of level 8. */
+	for (i = 0; i < STORED; i++) {
+		ds[i] = (int64_t)(i % 5) + 1;
+		dh[i] = (int64_t)(i % 3);
+	}
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, STORED, (const char *const *)k.tok,
+	    k.len, ds, dh, NULL, 7), 0);
+	commit(db);
+	ck_level(t.path, "8");
+	/* Pass 0: all tokens but those of every third bucket (stored or
+	 * not): a scan.  Pass 1: the tokens of 2 buckets that pass 0 left
+	 * out: seeks. */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0, n = 0; i < k.n; i++) {
+			b = bucket_no(k.tok[i], k.len[i], 8);
+			if (pass == 0 ? b % 3 == 0 : b % 192 != 6)
+				continue;
+			sub[n] = k.tok[i];
+			sublen[n++] = k.len[i];
+		}
+		ck_assert_uint_gt(n, 0);
+		memset(got, 0xFF, n * sizeof(*got));
+		ck_assert_int_eq(db_lookup(db, n, sub, sublen, got), 0);
+		for (i = 0; i < n; i++) {
+			size_t at = (size_t)strtoul(sub[i], NULL, 10);
+
+			ck_assert_uint_eq(got[i].spam, at < STORED ?
+			    at % 5 + 1 : 0);
+			ck_assert_uint_eq(got[i].ham, at < STORED ?
+			    at % 3 : 0);
+		}
+		/* The same tokens once more as spam, new ones included. */
+		for (i = 0; i < n; i++) {
+			ds[i] = 1;
+			dh[i] = 0;
+		}
+		begin(db);
+		ck_assert_int_eq(db_add_tokens(db, n, sub, sublen, ds, dh,
+		    NULL, 8), 0);
+		commit(db);
+		ck_assert_int_eq(db_check(db), 0);
+	}
+	/* Every token's counts: what it was given, plus one per pass that
+	 * wanted it. */
+	lookup_all(db, &k, got);
+	for (i = 0; i < k.n; i++) {
+		unsigned want = i < STORED ? (unsigned)(i % 5) + 1 : 0;
+
+		b = bucket_no(k.tok[i], k.len[i], 8);
+		want += (b % 3 != 0) + (b % 192 == 6);
+		ck_assert_msg(got[i].spam == want, "%s: spam %u, want %u",
+		    k.tok[i], got[i].spam, want);
+		ck_assert_uint_eq(got[i].ham, i < STORED ? i % 3 : 0);
+	}
+	db_close(db);
+	free(ds);
+	free(dh);
+	free(got);
+	free(sub);
+	free(sublen);
+	toks_free(&k);
+	tmp_remove(&t);
+}
+END_TEST
+#undef STORED
+
 /* db_foreach: each token's day, by its first byte ('a' to 'd'). */
 static int
 day_fn(void *ctx, const char *tok, size_t len, const struct db_counts *c,
@@ -3451,6 +3562,7 @@ db_suite(void)
 	tcase_add_test(tc, test_bucket_codec);
 	tcase_add_test(tc, test_bucket_hash);
 	tcase_add_test(tc, test_levels);
+	tcase_add_test(tc, test_read_paths);
 	tcase_add_test(tc, test_split_in_place);
 	tcase_add_test(tc, test_level_down);
 	tcase_add_test(tc, test_level_down_damaged);
