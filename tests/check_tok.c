@@ -286,6 +286,32 @@ msg_tokens(const char *msg)
 	return s;
 }
 
+/* URLs written in plain text: "http://", "https://" in any case, and
+ * "www." not inside a word; not a scheme without its "://", nor at the
+ * very end of the text. */
+START_TEST(test_text_urls)
+{
+	struct tok_set *s = msg_tokens("Subject: u\n\n"
+	    "see HTTPS://Shop.Example.org/x and hTtP://low.example.com,\n"
+	    "(WwW.paren.example.net) xwww.inword.example.com\n"
+	    "http:/broken.example.com https:noslash.example.com "
+	    "httpx://other.example.com wwwxnodot.example.com\n"
+	    "last www.end.example.com");
+
+	ck_assert(has(s, "url:shop.example.org"));
+	ck_assert(has(s, "url:low.example.com"));
+	ck_assert(has(s, "url:www.paren.example.net"));
+	ck_assert(has(s, "url:www.end.example.com"));
+	ck_assert(!has(s, "url:www.inword.example.com"));
+	ck_assert(!has(s, "url:inword.example.com"));
+	ck_assert(!has(s, "url:broken.example.com"));
+	ck_assert(!has(s, "url:noslash.example.com"));
+	ck_assert(!has(s, "url:other.example.com"));
+	ck_assert(!has(s, "url:wwwxnodot.example.com"));
+	tok_set_free(s);
+}
+END_TEST
+
 /* Attributes are found in any case, after a space, a quote or '/', each
  * by its first place with an '=', with one pass over the tag: a
  * "srcset" is no "src", a "bgcolor" no "color", and an attribute that
@@ -1552,6 +1578,7 @@ tok_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);
+	tcase_add_test(tc, test_text_urls);
 	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);

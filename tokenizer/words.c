@@ -644,6 +644,28 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	return rc;
 }
 
+/* Whether the n (>= 5) bytes at s begin "http://", "https://" (any
+ * case) or, after no letter or digit (before), "www.".  Four bytes are
+ * compared at once, folded with 0x20: no byte but 'H' folds to 'h', and
+ * so on for the letters; the dot is compared as it is.  An 'h' or 'w'
+ * inside a word costs one compare, not a strncasecmp. */
+static int
+url_start(const char *s, size_t n, char before)
+{
+	uint32_t w, http, www;
+
+	memcpy(&w, s, 4);
+	memcpy(&http, "http", 4);
+	memcpy(&www, "www.", 4);
+	if ((w | 0x20202020u) == http)
+		return (n >= 7 && memcmp(s + 4, "://", 3) == 0) ||
+		    (n >= 8 && (s[4] | 0x20) == 's' &&
+		    memcmp(s + 5, "://", 3) == 0);
+	if ((w | 0x20202020u) == (www | 0x20202020u) && s[3] == '.')
+		return !isalnum((unsigned char)before);
+	return 0;
+}
+
 /* URLs written in text: http(s)://..., www.... */
 static int
 text_urls(struct tok *t, const char *s, size_t n, struct tok_set *set)
@@ -663,12 +685,7 @@ text_urls(struct tok *t, const char *s, size_t n, struct tok_set *set)
 				continue;
 			}
 		}
-		if (!((s[i] == 'h' || s[i] == 'H') &&
-		    (strncasecmp(s + i, "http://", 7) == 0 ||
-		    strncasecmp(s + i, "https://", 8) == 0)) &&
-		    !((s[i] == 'w' || s[i] == 'W') &&
-		    strncasecmp(s + i, "www.", 4) == 0 &&
-		    (i == 0 || !isalnum((unsigned char)s[i - 1]))))
+		if (!url_start(s + i, n - i, i > 0 ? s[i - 1] : ' '))
 			continue;
 		for (j = i; j < n && url_char((unsigned char)s[j]); j++)
 			;
