@@ -50,7 +50,7 @@
 #define TOK_MAX_URL_BYTES	2048	/* of one URL examined */
 #define TOK_MAX_URL_WORDS	8	/* path words per URL */
 #define TOK_MAX_JA_RUN		256	/* UTF-16 units of a Japanese run */
-#define TOK_DETECT_BYTES	(64 * 1024) /* shown to the detector */
+#define TOK_DETECT_BYTES	(4 * 1024) /* shown to the detector */
 #define TOK_META_SCAN_BYTES	4096	/* of HTML searched for <meta charset> */
 #define TOK_ICU_CHUNK_BYTES	(32 * 1024) /* text given to ICU at once */
 
