@@ -8,6 +8,7 @@
  * exactly the GMime path's tokens, and hands GMime what it must.
  */
 #include <check.h>
+#include <ctype.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,49 @@ START_TEST(test_text_urls)
 	ck_assert(!has(s, "url:other.example.com"));
 	ck_assert(!has(s, "url:wwwxnodot.example.com"));
 	tok_set_free(s);
+}
+END_TEST
+
+/* A block tag (opening or closing, any case, with attributes) ends a
+ * line of text, so the words on either side stay apart; an inline tag,
+ * and a name that only begins like a block's, joins them. */
+START_TEST(test_html_blocks)
+{
+	static const char *const blocks[] = {
+		"p", "br", "td", "th", "tr", "li", "ul", "ol", "h1", "h2", "h3",
+		"h4", "h5", "h6", "hr", "dd", "dt", "div", "pre", "form",
+		"table", "title", "center", "header", "footer", "option",
+		"section", "article", "blockquote",
+	};
+	static const char *const inline_tags[] = {
+		"b", "span", "font", "a", "i", "pr", "h7", "divx", "tables",
+		"blockquotes", "articles", "d",
+	};
+	char msg[512], tag[32];
+	struct tok_set *s;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
+		for (k = 0; blocks[i][k] != '\0'; k++)
+			tag[k] = (char)(k % 2 ? toupper(blocks[i][k]) :
+			    blocks[i][k]);
+		tag[k] = '\0';
+		snprintf(msg, sizeof(msg), "Subject: x\nContent-Type: "
+		    "text/html\n\nfooword<%s class=x>barword"
+		    "</%s>bazword\n", tag, blocks[i]);
+		s = msg_tokens(msg);
+		ck_assert_msg(has(s, "fooword") && has(s, "barword") &&
+		    has(s, "bazword"), "<%s> joined words", tag);
+		tok_set_free(s);
+	}
+	for (i = 0; i < sizeof(inline_tags) / sizeof(inline_tags[0]); i++) {
+		snprintf(msg, sizeof(msg), "Subject: x\nContent-Type: "
+		    "text/html\n\nfooword<%s>barword\n", inline_tags[i]);
+		s = msg_tokens(msg);
+		ck_assert_msg(has(s, "foowordbarword"), "<%s> split words",
+		    inline_tags[i]);
+		tok_set_free(s);
+	}
 }
 END_TEST
 
@@ -1579,6 +1623,7 @@ tok_suite(void)
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);
 	tcase_add_test(tc, test_text_urls);
+	tcase_add_test(tc, test_html_blocks);
 	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);

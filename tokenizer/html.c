@@ -307,24 +307,51 @@ tag_hides(struct html *h, const struct attrs *a)
 	return 0;
 }
 
+/* Whether the tag name (lower case, len bytes) ends a line of text.
+ * The names are grouped by length, so that a tag is compared with the
+ * few of its own length only. */
 static int
 is_block(const char *name, size_t len)
 {
 	static const char *const blocks[] = {
-		"br", "p", "div", "td", "th", "tr", "li", "ul", "ol", "table",
-		"h1", "h2", "h3", "h4", "h5", "h6", "hr", "blockquote", "pre",
-		"title", "center", "dd", "dt", "section", "article", "header",
-		"footer", "option", "form",
+		/* 1 */ "p",
+		/* 2 */ "br td th tr li ul ol h1 h2 h3 h4 h5 h6 hr dd dt",
+		/* 3 */ "div pre",
+		/* 4 */ "form",
+		/* 5 */ "table title",
+		/* 6 */ "center header footer option",
+		/* 7 */ "section article",
+		/* 8 */ "",
+		/* 9 */ "",
+		/* 10 */ "blockquote",
 	};
-	size_t i;
+	const char *b;
 
-	/* name is lower case already; the first byte and the length rule
-	 * out most. */
-	for (i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
-		if (name[0] == blocks[i][0] &&
-		    strncmp(name, blocks[i], len) == 0 && blocks[i][len] == '\0')
+	if (len == 0 || len > sizeof(blocks) / sizeof(blocks[0]))
+		return 0;
+	/* Names of one length, one space apart: bounded by the list. */
+	for (b = blocks[len - 1]; b[0] != '\0'; b += len + (b[len] == ' '))
+		if (memcmp(b, name, len) == 0)
 			return 1;
 	return 0;
+}
+
+/* Where the text from i up to the next '<' or '&' ends (len if none):
+ * eight bytes at a time past those that hold neither. */
+static size_t
+text_end(const char *in, size_t len, size_t i)
+{
+	uint64_t w;
+
+	while (len - i >= 8) {	/* bounded by len */
+		memcpy(&w, in + i, 8);
+		if (tok_has_byte(w, '<') || tok_has_byte(w, '&'))
+			break;
+		i += 8;
+	}
+	while (i < len && in[i] != '<' && in[i] != '&')
+		i++;
+	return i;
 }
 
 static int
@@ -486,8 +513,7 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 				continue;
 			}
 		}
-		for (j = i; j < len && in[j] != '<' && in[j] != '&'; j++)
-			;
+		j = text_end(in, len, i);
 		if (j == i)
 			j++;
 		rc = tbuf_add(out, in + i, j - i);
