@@ -356,6 +356,38 @@ START_TEST(test_html_blocks)
 }
 END_TEST
 
+/* Bracketed IPv4 addresses in Received fields give ip: tokens, with
+ * their /24 and /16 prefixes, four a field at most; a bracket that
+ * opens anything but four numbers of 0-255 with dots between (spaces,
+ * signs, three numbers, an empty one) gives none. */
+START_TEST(test_received_ips)
+{
+	struct tok_set *s = msg_tokens("Received: from a ([192.168.7.65]) "
+	    "by b [1.2.3] [256.1.1.1] [ 9.9.9.9] [+8.8.8.8] [1..2.3]\n"
+	    "  [3-3-3-3] [ipv6:1::2] [10.0.0.1]\n"
+	    "Received: from c ([4.3.2.1]) [5.5.5.5] [6.6.6.6] [7.7.7.7] "
+	    "[8.9.8.9]\n"
+	    "Received: from d [11.22.33.44.55]\n"
+	    "Subject: s\n\nbody\n");
+
+	ck_assert(has(s, "ip:192.168.7.65"));
+	ck_assert(has(s, "ip:192.168.7"));
+	ck_assert(has(s, "ip:192.168"));
+	ck_assert(has(s, "ip:10.0.0.1"));
+	ck_assert(!has(s, "ip:1.2.3"));
+	ck_assert(!has(s, "ip:1.2"));
+	ck_assert(!has(s, "ip:256.1.1.1"));
+	ck_assert(!has(s, "ip:1.0.2.3"));
+	ck_assert(!has(s, "ip:3.3.3.3"));
+	ck_assert(!has(s, "ip:9.9.9.9"));
+	ck_assert(!has(s, "ip:8.8.8.8"));
+	ck_assert(has(s, "ip:7.7.7.7"));
+	ck_assert(!has(s, "ip:8.9.8.9"));	/* a fifth */
+	ck_assert(has(s, "ip:11.22.33.44"));	/* the first four of five */
+	tok_set_free(s);
+}
+END_TEST
+
 /* Attributes are found in any case, after a space, a quote or '/', each
  * by its first place with an '=', with one pass over the tag: a
  * "srcset" is no "src", a "bgcolor" no "color", and an attribute that
@@ -1624,6 +1656,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_html_only);
 	tcase_add_test(tc, test_text_urls);
 	tcase_add_test(tc, test_html_blocks);
+	tcase_add_test(tc, test_received_ips);
 	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);

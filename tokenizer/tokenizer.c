@@ -527,6 +527,25 @@ header_utf8(struct tok *t, const char *raw, struct tbuf *out)
 	return rc;
 }
 
+/* The dotted quad at p: four numbers of 1 to 3 digits, 255 at most,
+ * three dots between them (what follows is not looked at).  1 and q,
+ * or 0. */
+static int
+dotted_quad(const char *p, unsigned q[4])
+{
+	int i, d;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0 && *p++ != '.')
+			return 0;
+		for (q[i] = 0, d = 0; d < 3 && *p >= '0' && *p <= '9'; d++)
+			q[i] = q[i] * 10 + (unsigned)(*p++ - '0');
+		if (d == 0 || q[i] > 255)
+			return 0;
+	}
+	return 1;
+}
+
 /* ip:a.b.c.d, ip:a.b.c, ip:a.b for each bracketed IPv4 in a Received. */
 static int
 received_ips(const char *v, struct tok_set *set)
@@ -539,8 +558,7 @@ received_ips(const char *v, struct tok_set *set)
 
 	while (rc == 0 && n < 4 && (p = strchr(p, '[')) != NULL) {
 		p++;
-		if (sscanf(p, "%3u.%3u.%3u.%3u", &q[0], &q[1], &q[2], &q[3]) !=
-		    4 || q[0] > 255 || q[1] > 255 || q[2] > 255 || q[3] > 255)
+		if (!dotted_quad(p, q))
 			continue;
 		n++;
 		/* "ip:a.b.c.d"; "ip:a.b.c" and "ip:a.b" are its prefixes. */
