@@ -388,6 +388,34 @@ START_TEST(test_received_ips)
 }
 END_TEST
 
+/* A line with 8-bit bytes is cut at its spaces: the ASCII stretches
+ * take the ASCII path, the rest goes to ICU, and the words are the same
+ * as ICU gives for the whole line: a fullwidth letter joins the ASCII
+ * letters around it (NFKC), a no-break space parts words, pairs run
+ * across the cuts, and the words before, between and after the ICU
+ * stretches are all there. */
+START_TEST(test_mixed_line)
+{
+	struct tok_set *s = msg_tokens("Subject: x\n"
+	    "Content-Type: text/plain; charset=utf-8\n\n"
+	    "plenty of english words before caf\xc3\xa9 and then fooo"
+	    "\xef\xbc\xa1" "barr with more english words before"
+	    "\xc2\xa0" "after and trailing english words at the end "
+	    "\xc3\xa9t\xc3\xa9\n");
+
+	ck_assert(has(s, "plenty"));
+	ck_assert(has(s, "before_café"));
+	ck_assert(has(s, "café_and"));
+	ck_assert(has(s, "fooo" "a" "barr"));	/* one word */
+	ck_assert(!has(s, "fooo"));
+	ck_assert(has(s, "before_after"));
+	ck_assert(has(s, "the_end"));
+	ck_assert(has(s, "end_été"));
+	ck_assert(has(s, "été"));
+	tok_set_free(s);
+}
+END_TEST
+
 /* Attributes are found in any case, after a space, a quote or '/', each
  * by its first place with an '=', with one pass over the tag: a
  * "srcset" is no "src", a "bgcolor" no "color", and an attribute that
@@ -1657,6 +1685,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_text_urls);
 	tcase_add_test(tc, test_html_blocks);
 	tcase_add_test(tc, test_received_ips);
+	tcase_add_test(tc, test_mixed_line);
 	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);

@@ -19,6 +19,7 @@
 
 #include "tokenizer/tok_priv.h"
 
+#define ICU_SPLIT_MIN	16	/* bytes of ASCII text worth an ICU call */
 
 struct tok_icu {
 	UBreakIterator *brk;
@@ -536,35 +537,83 @@ icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	return rc;
 }
 
-/* Words of one chunk of valid UTF-8.  A word never spans a line end
- * (UAX #29 breaks before and after every LF), so runs of lines without
- * 8-bit bytes take the ASCII path and only the other lines go to ICU. */
+/* chunk_words' units of text: a line without 8-bit bytes, or of a line
+ * with some, each stretch up to and including a space.  A word never
+ * spans a line end (UAX #29 breaks before and after every LF) nor an
+ * ASCII space (it breaks around spaces; NFKC composes nothing with a
+ * space, and what it turns into spaces stays in its own unit). */
+struct units {
+	const char *s;
+	size_t n;
+	size_t eol;		/* the end of the line being cut */
+	int ascii;		/* whether that line is ASCII */
+};
+
+/* The end of the unit that starts at i (< u->n), and in *ascii whether
+ * it is ASCII. */
+static size_t
+unit_end(struct units *u, size_t i, int *ascii)
+{
+	const char *p;
+
+	if (i >= u->eol) {
+		p = memchr(u->s + i, '\n', u->n - i);
+		u->eol = p == NULL ? u->n : (size_t)(p - u->s) + 1;
+		u->ascii = all_ascii(u->s + i, u->eol - i);
+	}
+	*ascii = u->ascii;
+	if (u->ascii)
+		return u->eol;
+	p = memchr(u->s + i, ' ', u->eol - i);
+	if (p != NULL) {
+		*ascii = all_ascii(u->s + i, (size_t)(p - u->s) + 1 - i);
+		return (size_t)(p - u->s) + 1;
+	}
+	*ascii = all_ascii(u->s + i, u->eol - i);
+	return u->eol;
+}
+
+/* Words of one chunk of valid UTF-8.  Runs of ASCII units take the
+ * ASCII path and only the others go to ICU, which costs ten times as
+ * much a byte: a line of English with one accented name, or one
+ * no-break space, went to ICU whole.  An ASCII run of fewer than
+ * ICU_SPLIT_MIN bytes between ICU text goes to ICU with it (each ICU
+ * call has its own set-up). */
 static int
 chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
     struct tok_set *set)
 {
-	const char *nl;
-	size_t i = 0, start = 0, e;
-	int rc = 0, ascii = -1, la;
+	struct units u = { s, n, 0, 0 };
+	size_t i = 0, start = 0, a, e;
+	int rc = 0, ua;
 
 	if (all_ascii(s, n))
 		return ascii_words(t, s, n, prefix, set);
+	/* [start, i) is ICU text not yet given to ICU.  Each turn takes
+	 * the ASCII units from i, then the others: at least one unit. */
 	while (i < n && rc == 0) {
-		nl = memchr(s + i, '\n', n - i);
-		e = nl == NULL ? n : (size_t)(nl - s) + 1;
-		la = all_ascii(s + i, e - i);
-		if (ascii >= 0 && la != ascii) {
-			rc = ascii ? ascii_words(t, s + start, i - start, prefix,
-			    set) : icu_words(t, s + start, i - start, prefix,
-			    set);
-			start = i;
+		for (a = i; a < n; a = e) {
+			e = unit_end(&u, a, &ua);
+			if (!ua)
+				break;
 		}
-		ascii = la;
-		i = e;
+		if (a > i && (start == i || a == n ||
+		    a - i >= ICU_SPLIT_MIN)) {
+			if (start < i)
+				rc = icu_words(t, s + start, i - start, prefix,
+				    set);
+			if (rc == 0)
+				rc = ascii_words(t, s + i, a - i, prefix, set);
+			start = a;
+		}
+		for (i = a; i < n; i = e) {
+			e = unit_end(&u, i, &ua);
+			if (ua)
+				break;
+		}
 	}
 	if (rc == 0 && start < n)
-		rc = ascii ? ascii_words(t, s + start, n - start, prefix,
-		    set) : icu_words(t, s + start, n - start, prefix, set);
+		rc = icu_words(t, s + start, n - start, prefix, set);
 	return rc;
 }
 
