@@ -842,6 +842,25 @@ toks_make(struct toks *k, size_t n, uint64_t seed)
 	k->n = n;
 }
 
+/* toks_make, each token made distinct by its index in front: "7:...".
+ * The index can be read back with strtoul. */
+static void
+toks_make_distinct(struct toks *k, size_t n, uint64_t seed)
+{
+	size_t i;
+	char *nt;
+
+	toks_make(k, n, seed);
+	for (i = 0; i < k->n; i++) {
+		nt = malloc(k->len[i] + 16);
+		ck_assert_ptr_nonnull(nt);
+		k->len[i] = (size_t)snprintf(nt, k->len[i] + 16, "%zu:%s", i,
+		    k->tok[i]);
+		free(k->tok[i]);
+		k->tok[i] = nt;
+	}
+}
+
 static void
 toks_free(struct toks *k)
 {
@@ -2564,16 +2583,7 @@ START_TEST(test_levels)
 	struct db *db;
 
 	db_tmp(&t);
-	toks_make(&k, 30000, 5);
-	for (i = 0; i < k.n; i++) {	/* distinct */
-		char *nt = malloc(k.len[i] + 16);
-
-		ck_assert_ptr_nonnull(nt);
-		k.len[i] = (size_t)snprintf(nt, k.len[i] + 16, "%zu:%s", i,
-		    k.tok[i]);
-		free(k.tok[i]);
-		k.tok[i] = nt;
-	}
+	toks_make_distinct(&k, 30000, 5);
 	ds = calloc(k.n, sizeof(*ds));
 	dh = calloc(k.n, sizeof(*dh));
 	got = calloc(k.n, sizeof(*got));
@@ -2660,16 +2670,7 @@ START_TEST(test_read_paths)
 	int pass;
 
 	db_tmp(&t);
-	toks_make(&k, STORED + 2000, 11);
-	for (i = 0; i < k.n; i++) {	/* distinct */
-		char *nt = malloc(k.len[i] + 16);
-
-		ck_assert_ptr_nonnull(nt);
-		k.len[i] = (size_t)snprintf(nt, k.len[i] + 16, "%zu:%s", i,
-		    k.tok[i]);
-		free(k.tok[i]);
-		k.tok[i] = nt;
-	}
+	toks_make_distinct(&k, STORED + 2000, 11);
 	ds = calloc(k.n, sizeof(*ds));
 	dh = calloc(k.n, sizeof(*dh));
 	got = calloc(k.n, sizeof(*got));
