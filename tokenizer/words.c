@@ -555,22 +555,21 @@ static size_t
 unit_end(struct units *u, size_t i, int *ascii)
 {
 	const char *p;
+	size_t e;
 
 	if (i >= u->eol) {
 		p = memchr(u->s + i, '\n', u->n - i);
 		u->eol = p == NULL ? u->n : (size_t)(p - u->s) + 1;
 		u->ascii = all_ascii(u->s + i, u->eol - i);
 	}
-	*ascii = u->ascii;
-	if (u->ascii)
+	if (u->ascii) {
+		*ascii = 1;
 		return u->eol;
-	p = memchr(u->s + i, ' ', u->eol - i);
-	if (p != NULL) {
-		*ascii = all_ascii(u->s + i, (size_t)(p - u->s) + 1 - i);
-		return (size_t)(p - u->s) + 1;
 	}
-	*ascii = all_ascii(u->s + i, u->eol - i);
-	return u->eol;
+	p = memchr(u->s + i, ' ', u->eol - i);
+	e = p != NULL ? (size_t)(p - u->s) + 1 : u->eol;
+	*ascii = all_ascii(u->s + i, e - i);
+	return e;
 }
 
 /* Words of one chunk of valid UTF-8.  Runs of ASCII units take the
@@ -584,33 +583,39 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
     struct tok_set *set)
 {
 	struct units u = { s, n, 0, 0 };
-	size_t i = 0, start = 0, a, e;
-	int rc = 0, ua;
+	size_t i, e, start = 0, run = 0;
+	int rc = 0, ua, in_run = 0;
 
 	if (all_ascii(s, n))
 		return ascii_words(t, s, n, prefix, set);
-	/* [start, i) is ICU text not yet given to ICU.  Each turn takes
-	 * the ASCII units from i, then the others: at least one unit. */
-	while (i < n && rc == 0) {
-		for (a = i; a < n; a = e) {
-			e = unit_end(&u, a, &ua);
-			if (!ua)
-				break;
+	/* [start, run) is ICU text not yet given to ICU, and while in_run,
+	 * [run, i) the ASCII units after it; the end of the text ends a run
+	 * as a unit with 8-bit bytes would.  Bounded by n: a unit is at
+	 * least one byte. */
+	for (i = 0; rc == 0; i = e) {
+		e = n;
+		ua = 0;
+		if (i < n)
+			e = unit_end(&u, i, &ua);
+		if (ua) {
+			if (!in_run)
+				run = i;
+			in_run = 1;
+			continue;
 		}
-		if (a > i && (start == i || a == n ||
-		    a - i >= ICU_SPLIT_MIN)) {
-			if (start < i)
-				rc = icu_words(t, s + start, i - start, prefix,
+		if (in_run && (start == run || i == n ||
+		    i - run >= ICU_SPLIT_MIN)) {
+			if (start < run)
+				rc = icu_words(t, s + start, run - start, prefix,
 				    set);
 			if (rc == 0)
-				rc = ascii_words(t, s + i, a - i, prefix, set);
-			start = a;
+				rc = ascii_words(t, s + run, i - run, prefix,
+				    set);
+			start = i;
 		}
-		for (i = a; i < n; i = e) {
-			e = unit_end(&u, i, &ua);
-			if (ua)
-				break;
-		}
+		in_run = 0;
+		if (i == n)
+			break;
 	}
 	if (rc == 0 && start < n)
 		rc = icu_words(t, s + start, n - start, prefix, set);
