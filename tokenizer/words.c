@@ -151,7 +151,6 @@ tok_emit(struct tok_set *set, const char *prefix, const char *s, size_t n)
 	return tok_set_add(set, buf, pl + n);
 }
 
-/* Emit one UTF-16 word as UTF-8. */
 /* A word that may take part in a pair: three or more letters and
  * nothing else (ASCII letters, or any non-ASCII character: this runs on
  * folded words whose non-ASCII characters are letters in practice). */
