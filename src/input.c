@@ -22,6 +22,9 @@
 
 #include "src/input.h"
 
+#define SCAN_BYTES	(64 * 1024)	/* sep_follows' reads */
+#define SCAN_CARRY	8		/* bytes kept across them */
+
 struct input {
 	enum input_kind kind;
 	char *path;		/* owned; "-" for stdin */
@@ -224,10 +227,12 @@ list_dir(struct input *in, const char *dir, int mh)
 			break;
 		}
 		/* The directory says what most entries are; a link, or a
-		 * file system that does not say, is asked. */
+		 * file system that does not say, is asked.  One that cannot
+		 * be asked (a link to nothing) is kept, for its reading to
+		 * say why. */
 		if (de->d_type != DT_REG && ((de->d_type != DT_LNK &&
-		    de->d_type != DT_UNKNOWN) || stat(p, &st) != 0 ||
-		    !S_ISREG(st.st_mode))) {
+		    de->d_type != DT_UNKNOWN) || (stat(p, &st) == 0 &&
+		    !S_ISREG(st.st_mode)))) {
 			free(p);
 			continue;
 		}
@@ -305,13 +310,21 @@ window_resize(struct input *in, size_t nc)
 	return 0;
 }
 
+/* The most bytes the window holds: a message of the limit, and past it
+ * its From line, the empty line and the next separator's start (so that
+ * an mbox's message of the limit is read whole), or one byte (so that a
+ * file of exactly the limit still reads to its end). */
+static size_t
+window_max(const struct input *in)
+{
+	return in->max + 1 + INPUT_SEP_SLACK;
+}
+
 /* Read more of in->fd into the window, until it is full or the file ends
  * (a pipe gives 64 KiB a read: one read per call would have the callers
  * rescan a big message once per read): 1 when bytes came, 0 at the end of
- * the file, -1 on an error; EFBIG when the window is already at the
- * limit (one message, or junk before the first, is too big).  The window
- * holds one byte more than the limit, so that a file of exactly the limit
- * still reads to its end. */
+ * the file, -1 on an error; EFBIG when the window is already at
+ * window_max (one message, or junk before the first, is too big). */
 static int
 fill(struct input *in)
 {
@@ -322,13 +335,13 @@ fill(struct input *in)
 	if (in->eof)
 		return 0;
 	if (in->len == in->cap) {
-		if (in->cap > in->max) {
+		if (in->cap >= window_max(in)) {
 			errno = EFBIG;
 			return -1;
 		}
 		nc = in->cap == 0 ? INPUT_WINDOW_BYTES : in->cap * 2;
-		if (nc > in->max + 1)
-			nc = in->max + 1;
+		if (nc > window_max(in))
+			nc = window_max(in);
 		if (window_resize(in, nc) != 0)
 			return -1;
 	}
@@ -361,6 +374,38 @@ compact(struct input *in)
 	memmove(in->buf, in->buf + in->pos, in->len - in->pos);
 	in->len -= in->pos;
 	in->pos = 0;
+}
+
+/* After a first message over the limit: whether a separator follows in
+ * the rest of in->fd (read, not kept; the window stays as it is).  1, 0
+ * at the end of the file, -1 on a read error.  Bounded by the file: each
+ * read takes at least one byte. */
+static int
+sep_follows(struct input *in)
+{
+	char b[SCAN_CARRY + SCAN_BYTES];
+	size_t carry, n, i;
+	const char *f;
+	ssize_t r;
+
+	/* The window's last bytes: a separator's line ends may be there. */
+	carry = in->len < SCAN_CARRY ? in->len : SCAN_CARRY;
+	memcpy(b, in->buf + in->len - carry, carry);
+	for (;;) {
+		do
+			r = read(in->fd, b + carry, SCAN_BYTES);
+		while (r < 0 && errno == EINTR);
+		if (r <= 0)
+			return r < 0 ? -1 : 0;
+		n = carry + (size_t)r;
+		/* is_sep takes a place under 3 for the file's start. */
+		for (i = 3; i < n && (f = memmem(b + i, n - i, "From ", 5)) !=
+		    NULL; i = (size_t)(f - b) + 1)
+			if (is_sep(b, n, (size_t)(f - b)))
+				return 1;
+		carry = n < SCAN_CARRY ? n : SCAN_CARRY;
+		memmove(b, b + n - carry, carry);
+	}
 }
 
 /* Open a file (or stdin) that is not a folder.  In INPUT_SINGLE mode, or
@@ -396,7 +441,17 @@ open_file(struct input *in, enum input_mode mode)
 		if (fill(in) < 0) {
 			if (errno != EFBIG)
 				return -1;
-			break;	/* one message as big as the limit */
+			/* A first message over the limit: with more after it,
+			 * an mbox whose reading stops there with an error;
+			 * alone, one message, cut at the limit. */
+			k = sep_follows(in);
+			if (k < 0)
+				return -1;
+			if (k == 1) {
+				in->kind = INPUT_MBOX;
+				return 0;
+			}
+			break;
 		}
 	}
 	if (mode == INPUT_MBOX_FORCE) {
@@ -676,6 +731,11 @@ input_next(struct input *in, struct input_msg *m)
 			if (k < 0)
 				return -1;
 		}
+		/* The window holds more than the limit (window_max). */
+		if (e - s > in->max) {
+			errno = EFBIG;
+			return -1;
+		}
 		if (unquote(in, in->buf + s, e - s, m) != 0)
 			return -1;
 		m->name = in->path;
@@ -689,8 +749,14 @@ input_next(struct input *in, struct input_msg *m)
 			const char *p = in->names[in->next++];
 
 			if (load_file(in, p) != 0) {
-				if (errno == ENOENT)
-					continue;	/* moved meanwhile */
+				struct stat ls;
+				int e = errno;
+
+				/* Moved meanwhile (a mail reader at work); a
+				 * link to nothing is still there: said. */
+				if (e == ENOENT && lstat(p, &ls) != 0)
+					continue;
+				errno = e;
 				return -1;
 			}
 			lone_message(in, m);
@@ -708,9 +774,16 @@ input_next(struct input *in, struct input_msg *m)
 int
 input_blank(const char *buf, size_t len)
 {
-	size_t i;
+	const char *nl;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++)
+	if (len >= 5 && memcmp(buf, "From ", 5) == 0) {
+		nl = memchr(buf, '\n', len);
+		if (nl == NULL)
+			return 0;	/* a line of text, not a From line */
+		i = (size_t)(nl - buf) + 1;
+	}
+	for (; i < len; i++)
 		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r' &&
 		    buf[i] != '\n')
 			return 0;

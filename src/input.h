@@ -12,6 +12,9 @@
 #define INPUT_MAX_BYTES (256L * 1024 * 1024)	/* one message, or a file
 						 * holding one */
 #define INPUT_WINDOW_BYTES (1024 * 1024)	/* first read of a file */
+#define INPUT_SEP_SLACK (64 * 1024)	/* an mbox window holds this past
+					 * a message: its From line and the
+					 * next one's start */
 #define INPUT_MAX_DIR_ENTRIES 1000000		/* messages in a folder */
 
 enum input_kind { INPUT_FILE, INPUT_MBOX, INPUT_MAILDIR, INPUT_MH,
@@ -68,8 +71,9 @@ size_t input_folder_limit(const char **bad);
 int input_next(struct input *in, struct input_msg *m);
 
 enum input_kind input_kind(const struct input *in);
-/* Nothing but blanks and line ends (an empty file, /dev/null): no mail,
- * which training neither learns nor counts. */
+/* Nothing but blanks and line ends (an empty file, /dev/null), after
+ * the From line a lone message may start with: no mail, which training
+ * neither learns nor counts. */
 int input_blank(const char *buf, size_t len);
 /* How many of a lone message's len bytes are the message: one that
  * starts with a From line loses mbox's empty line at its end (as

@@ -408,6 +408,23 @@ else
 fi
 chmod 600 "$U/dir/b"
 
+# A link to nothing in a folder is said, not passed over in silence (it
+# was, found by review): status 3, the others judged.
+mkdir -p "$T/dangle/new"
+cp "$C/ham/ham-001.eml" "$T/dangle/new/a"
+cp "$C/ham/ham-002.eml" "$T/dangle/new/c"
+ln -s "$T/nowhere" "$T/dangle/new/b"
+"$SPAMSIFT" --homedir "$T/dangle.home" -q -c "$C/ham/ham-00"*.eml
+"$SPAMSIFT" --homedir "$T/dangle.home" -q -s "$C/spam/spam-00"*.eml
+"$SPAMSIFT" --homedir "$T/dangle.home" "$T/dangle" >"$T/out" 2>"$T/err"
+rc=$?
+check "a link to nothing in a Maildir: status 3 ($rc)" [ "$rc" = 3 ]
+check "... the error names it" \
+    grep -q "^spamsift: $T/dangle/new/b: No such file or directory" "$T/err"
+check "... the others are judged" \
+    sh -c "grep -c '^combined probability $T/dangle/new/[ac] 1 ' '$T/out' |
+    grep -qx 2"
+
 # At most 256 words (spamsift.conf(5)): 256 read, 257 refused.
 yes insert-flag | head -n 256 >"$T/w256.conf"
 chmod 600 "$T/w256.conf"

@@ -445,6 +445,16 @@ got=$("$SPAMSIFT" --homedir "$E" --show-db-status |
     awk '$1 == "messages" { print $3 "/" $5 }')
 check "... nor an empty standard input: 1/0 ($got)" [ "$got" = 1/0 ]
 check "... and -q says nothing of it" [ ! -s "$T/err" ]
+# Nor is a file of its own holding an empty message after its From line
+# (as in an mbox, where it is said empty too).
+printf 'From x Sat Jan  3 01:05:34 1996\n\n' >"$T/emptyfrom.eml"
+"$SPAMSIFT" --homedir "$E" -c "$T/emptyfrom.eml" 2>"$T/err"
+got=$("$SPAMSIFT" --homedir "$E" --show-db-status |
+    awk '$1 == "messages" { print $3 "/" $5 }')
+check "... nor an empty message after a From line: 1/0 ($got)" \
+    [ "$got" = 1/0 ]
+check "... saying it was not learned" \
+    grep -q 'emptyfrom.eml: empty, not learned' "$T/err"
 # An empty input is no outcome: with it, the status is the messages'.
 status_is 4 "-s of a message learned already and an empty file: 4" \
     "$SPAMSIFT" --homedir "$E" -q -s "$C/spam/spam-001.eml" "$T/empty.eml"
