@@ -1180,8 +1180,8 @@ read_pair(struct tune *t, struct runctx *r, const char *ham,
 		}
 		k = input_next(in[turn], &m);
 		if (k < 0) {
-			fprintf(stderr, "spamsift: %s: %s\n", path[turn],
-			    strerror(errno));
+			fprintf(stderr, "spamsift: %s: %s\n",
+			    input_where(in[turn]), strerror(errno));
 			goto out;
 		}
 		if (k == 0)

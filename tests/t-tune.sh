@@ -125,6 +125,17 @@ check "folder past the limit: said" grep -q \
     "ham: 38 messages past the first 10 not read (SPAMSIFT_MAX_FOLDER)" \
     "$T/e6"
 
+# --- a folder entry that cannot be read: the error names it, not the
+# folder (it named the folder, found by review)
+mkdir "$T/hamd"
+cp "$C"/ham/ham-00[1-4].eml "$T/hamd/"
+ln -s "$T/nowhere" "$T/hamd/ham-002x.eml"
+"$SPAMSIFT" --tune --ham "$T/hamd" --spam "$T/spam.mbox" >/dev/null \
+    2>"$T/e7"
+exits 3 "unreadable entry: exit status 3" $?
+check "unreadable entry: the error names it" grep -qx \
+    "spamsift: $T/hamd/ham-002x.eml: No such file or directory" "$T/e7"
+
 # --- the user's database is untouched
 "$SPAMSIFT" -c "$C"/ham/ham-00[1-9].eml >/dev/null 2>&1
 "$SPAMSIFT" -s "$C"/spam/spam-00[1-9].eml >/dev/null 2>&1
