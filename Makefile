@@ -41,7 +41,7 @@ TOK_OBJS = tokenizer/tokenizer.o tokenizer/tokset.o tokenizer/charset.o \
 DB_OBJS = db/db.o db/bucket.o
 SRC_OBJS = src/score.o src/input.o src/output.o src/opts.o src/engine.o \
 	src/maint.o src/tune.o
-MAIN_OBJS = src/main.o
+MAIN_OBJS = src/main.o src/rescue.o
 LIB_OBJS = $(TOK_OBJS) $(DB_OBJS) $(SRC_OBJS)
 
 CHECKS = tests/check_tok tests/check_db tests/check_score tests/check_input \

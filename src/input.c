@@ -79,9 +79,8 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 			}
 			nb = realloc(buf, cap * 2 < max ? cap * 2 : max);
 			if (nb == NULL) {
-				free(buf);
 				errno = ENOMEM;
-				return -1;
+				goto fail;
 			}
 			buf = nb;
 			cap = cap * 2 < max ? cap * 2 : max;
@@ -89,10 +88,8 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			free(buf);
-			return -1;
-		}
+		if (r < 0)
+			goto fail;
 		if (r == 0)
 			break;
 		n += (size_t)r;
@@ -100,6 +97,16 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 	*out = buf;
 	*len = n;
 	return 0;
+fail:
+	/* The bytes read so far are the caller's: pipe mode still owes
+	 * them to its output. */
+	if (n == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	*out = buf;
+	*len = n;
+	return -1;
 }
 
 int
@@ -698,6 +705,7 @@ input_next(struct input *in, struct input_msg *m)
 {
 	size_t s, e;
 
+	memset(m, 0, sizeof(*m));
 	if (in->done)
 		return 0;
 	switch (in->kind) {

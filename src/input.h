@@ -31,6 +31,8 @@ struct input_msg {
 	const char *name;	/* file name, or "-" for stdin */
 	size_t number;		/* 1-based position within name */
 	int in_mbox;		/* it came out of an mbox */
+	int cut;		/* pipe mode: only the first len bytes, the
+				 * rest still to be copied through */
 };
 
 /* How a file is read: INPUT_AUTO takes a file that starts with a "From "
@@ -88,7 +90,9 @@ void input_close(struct input *in);
 /* Read all of fd into a buffer (at most INPUT_MAX_BYTES; *truncated is
  * set when that much was read, and then nothing past it was: the rest is
  * still to be read from fd).  *out is owned by the caller: free().
- * Returns 0 or -1 with errno.  input_slurp_max: at most max bytes. */
+ * Returns 0 or -1 with errno; on -1 too, *out and *len are the bytes read
+ * before the error (NULL and 0 when none), for the caller to free or to
+ * pass on.  input_slurp_max: at most max bytes. */
 int input_slurp(int fd, char **out, size_t *len, int *truncated);
 int input_slurp_max(int fd, size_t max, char **out, size_t *len,
     int *truncated);

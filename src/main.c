@@ -25,6 +25,7 @@
 #include "src/opts.h"
 #include "src/output.h"
 #include "src/maint.h"
+#include "src/rescue.h"
 #include "src/tune.h"
 #include "tokenizer/tokenizer.h"
 
@@ -427,7 +428,7 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	h.p = v.score;
 	h.mark_subject = r->o->mark_subject;
 	h.subject_prefix = r->o->subject_prefix;
-	if (output_build_head(m->buf, m->len, &h, &ob, &rest) != 0) {
+	if (output_build_head(m->buf, m->len, m->cut, &h, &ob, &rest) != 0) {
 		fprintf(stderr, "spamsift: %s: out of memory\n", m->name);
 		*failed = 1;
 		goto raw;
@@ -435,6 +436,7 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	/* -q silences reports, never the message: bsfilter's -q --pipe
 	 * wrote nothing, which in a :0fw recipe loses the mail.  The body
 	 * goes out from the input buffer, not a copy. */
+	rescue_disarm();
 	if (output_write_all(1, ob.p, ob.len) != 0 ||
 	    output_write_all(1, m->buf + rest, m->len - rest) != 0)
 		rc = -1;
@@ -444,6 +446,7 @@ pipe_one(struct run *r, const struct input_msg *m, int *failed)
 	return rc;
 raw:
 	ob_release(&ob);
+	rescue_disarm();
 	return output_write_all(1, m->buf, m->len);
 }
 
@@ -489,15 +492,33 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 
 		fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY |
 		    O_CLOEXEC);
-		if (fd < 0 || input_slurp_max(fd, max, &buf, &len,
-		    &trunc) != 0) {
+		if (fd < 0) {
 			fprintf(stderr, "spamsift: %s: %s\n", path,
 			    strerror(errno));
-			if (fd > 0)
-				close(fd);
 			/* Nothing of it can go out; the next ones still do,
 			 * and the status says one failed. */
 			*failed = 1;
+			continue;
+		}
+		if (input_slurp_max(fd, max, &buf, &len, &trunc) != 0) {
+			/* Out of memory (or a read error) part way: what
+			 * was read, and the rest, go out as they came. */
+			fprintf(stderr, "spamsift: %s: %s\n", path,
+			    strerror(errno));
+			*failed = 1;
+			rescue_disarm();
+			if (output_write_all(1, buf, len) != 0 ||
+			    copy_rest(fd) != 0) {
+				fprintf(stderr, "spamsift: stdout: %s\n",
+				    strerror(errno));
+				rc = EXIT_TEMPFAIL;
+			}
+			if (fd > 0)
+				close(fd);
+			free(buf);
+			buf = NULL;
+			if (rc != EXIT_SPAM)
+				break;
 			continue;
 		}
 		memset(&m, 0, sizeof(m));
@@ -505,12 +526,15 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 		m.len = len;
 		m.name = path;
 		m.number = 1;
+		m.cut = trunc;
+		rescue_arm(buf, len, trunc ? fd : -1);
 		if (one(r, &m, failed) != 0 ||
 		    (trunc && copy_rest(fd) != 0)) {
 			fprintf(stderr, "spamsift: stdout: %s\n",
 			    strerror(errno));
 			rc = EXIT_TEMPFAIL;
 		}
+		rescue_disarm();
 		if (fd > 0)
 			close(fd);
 		free(buf);
@@ -607,6 +631,7 @@ train_pipe_one(struct run *r, const struct input_msg *m, int *failed)
 
 	if (r->e == NULL || train_one(r, &t) != 0)
 		*failed = 1;
+	rescue_disarm();
 	return output_write_all(1, m->buf, m->len);
 }
 
@@ -843,6 +868,15 @@ main(int argc, char **argv)
 	if (rc != 0) {
 		opts_release(&o);
 		return rc < 0 ? 0 : rc;
+	}
+	/* Pipe mode owes standard input's message from here on (each
+	 * message as it is read: pipe_each), even to a crash. */
+	if (o.pipe) {
+		if (rescue_install() != 0)
+			fprintf(stderr, "spamsift: signals: %s\n",
+			    strerror(errno));
+		if (o.nfiles == 0)
+			rescue_arm(NULL, 0, 0);
 	}
 	memset(&r, 0, sizeof(r));
 	r.o = &o;

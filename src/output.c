@@ -193,9 +193,21 @@ mark_subject(struct obuf *out, const char *m, size_t n, size_t colon,
 	return ob_add(out, m + v, n - v);
 }
 
+/* Whether the header starting at line start i of m ends (a blank line)
+ * within len bytes. */
+static int
+header_ends(const char *m, size_t len, size_t i)
+{
+	if (i < len && (m[i] == '\n' || (m[i] == '\r' && i + 1 < len &&
+	    m[i + 1] == '\n')))
+		return 1;
+	return memmem(m + i, len - i, "\n\n", 2) != NULL ||
+	    memmem(m + i, len - i, "\n\r\n", 3) != NULL;
+}
+
 int
-output_build_head(const char *m, size_t len, const struct out_headers *h,
-    struct obuf *out, size_t *rest)
+output_build_head(const char *m, size_t len, int cut,
+    const struct out_headers *h, struct obuf *out, size_t *rest)
 {
 	size_t i = 0, n, mark = out->len, hend, last = (size_t)-1, tail;
 	size_t colon;
@@ -220,6 +232,17 @@ output_build_head(const char *m, size_t len, const struct out_headers *h,
 		hl = nl;
 	if (hl != NULL && hl > m && hl[-1] == '\r')
 		eol = "\r\n";
+	if (cut && !header_ends(m, len, i)) {
+		/* Only the start of a header longer than the read: ours
+		 * first, the message after them untouched (a From line
+		 * without its end goes on past len: nothing then). */
+		if ((i == 0 || m[i - 1] == '\n') &&
+		    our_fields(out, eol, h, 0) != 0)
+			goto out;
+		*rest = i;
+		rc = 0;
+		goto out;
+	}
 	while (i < len) {
 		/* The blank line (or a line that is no header) ends it. */
 		if (m[i] == '\n' || (m[i] == '\r' && i + 1 < len &&
@@ -282,7 +305,7 @@ output_build(const char *m, size_t len, const struct out_headers *h,
 {
 	size_t mark = out->len, rest = 0;
 
-	if (output_build_head(m, len, h, out, &rest) != 0)
+	if (output_build_head(m, len, 0, h, out, &rest) != 0)
 		return -1;
 	if (ob_add(out, m + rest, len - rest) != 0) {
 		out->len = mark;

@@ -37,8 +37,12 @@ int output_build(const char *msg, size_t len, const struct out_headers *h,
 /* The same, without the body: out gets everything up to and including
  * our headers, and *rest is where the rest of msg (to be written as it
  * is) starts.  Pipe mode writes that straight from the input, so a 50 MB
- * message is not copied.  Returns 0 or -1 as output_build. */
-int output_build_head(const char *msg, size_t len,
+ * message is not copied.  cut: msg is only the message's first len bytes
+ * (the rest follows as it is); when its header does not end within them,
+ * our headers go first (after a From line), and nothing of the message
+ * is removed or marked: a field cut in two, or a line that goes on past
+ * len, cannot be told.  Returns 0 or -1 as output_build. */
+int output_build_head(const char *msg, size_t len, int cut,
     const struct out_headers *h, struct obuf *out, size_t *rest);
 
 /* write(2) all of buf to fd, retrying on EINTR.  Returns 0 or -1 with

@@ -530,6 +530,57 @@ START_TEST(test_big_header_block)
 }
 END_TEST
 
+/* head_is: output_build_head of the first n bytes of msg, cut or not,
+ * gives want (wn bytes) and *rest = wrest. */
+static void
+head_is(const char *msg, size_t n, int cut, const char *want, size_t wrest)
+{
+	struct out_headers h = hdrs();
+	struct obuf ob = { NULL, 0, 0 };
+	size_t rest = 7777;
+
+	ck_assert_int_eq(output_build_head(msg, n, cut, &h, &ob, &rest), 0);
+	ck_assert_msg(ob.len == strlen(want) && memcmp(ob.p, want,
+	    ob.len) == 0, "input \"%s\" cut %d\n got \"%s\"\nwant \"%s\"",
+	    esc(msg, n), cut, esc(ob.p, ob.len), esc(want, strlen(want)));
+	ck_assert_uint_eq(rest, wrest);
+	ob_release(&ob);
+}
+
+/* Only the start of a message (pipe mode's read, the rest streamed):
+ * a header that ends inside it is handled as a whole one; one that goes
+ * on past it gets ours first (after a From line), and nothing of it is
+ * removed, however it ends: a folded field goes on past the cut, a
+ * forged field may be cut in two (found by review: ours went in the
+ * middle of a folded field, and half a forged field was removed). */
+START_TEST(test_cut_header)
+{
+	const char *fold = "Received: from x\n\tby y\n";
+	const char *forged = "Subject: s\nX-Spam-Flag: No\n";
+	const char *from = "From a@b Sat Jan  3 01:05:34 1996\nSubject: s\n";
+
+	/* Cut after "from x\n": the fold is past it. */
+	head_is(fold, 17, 1, OURS, 0);
+	head_is(fold, 17, 0, "Received: from x\n" OURS, 17);
+	/* Cut inside the forged field: kept whole. */
+	head_is(forged, 25, 1, OURS, 0);
+	head_is(forged, strlen(forged), 1, OURS, 0);
+	/* After a From line (kept first); and one cut in its own line. */
+	head_is(from, strlen(from), 1,
+	    "From a@b Sat Jan  3 01:05:34 1996\n" OURS, 34);
+	head_is(from, 20, 1, "From a@b Sat Jan  3 ", 20);
+	/* CRLF: ours in its style. */
+	head_is("Subject: s\r\nX-A: 1\r\n", 22, 1, OURS_CRLF, 0);
+	/* The header's end within the read: as a whole message, the forged
+	 * field removed and ours before the blank line. */
+	head_is("Subject: s\nX-Spam-Flag: No\n\nbo", 32, 1,
+	    "Subject: s\n" OURS, 27);
+	head_is("Subject: s\r\n\r\nbo", 17, 1, "Subject: s\r\n" OURS_CRLF,
+	    12);
+	head_is("\nbody", 5, 1, OURS, 0);
+}
+END_TEST
+
 /* ---- output_write_all ---- */
 
 START_TEST(test_write_pipe)
@@ -697,6 +748,7 @@ output_suite(void)
 	tcase_add_test(tc, test_empty_input);
 	tcase_add_test(tc, test_body_untouched);
 	tcase_add_test(tc, test_big_header_block);
+	tcase_add_test(tc, test_cut_header);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rescue.h - pipe mode's last resort.  GLib aborts the process when an
+ * allocation fails (inside GMime), and a library may crash on some input:
+ * no error comes back to write the message out unchanged.  While a
+ * message is owed to standard output and nothing of it has gone out, a
+ * fatal signal writes it as it came (the bytes held, then the rest of its
+ * file descriptor) and ends the process with EX_TEMPFAIL, as pipe mode's
+ * other failures do.  Once output has begun, the signal kills as it
+ * would have.
+ */
+#ifndef SPAMSIFT_RESCUE_H
+#define SPAMSIFT_RESCUE_H
+
+#include <stddef.h>
+
+/* Catch SIGABRT, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE and SIGILL (on a stack
+ * of their own); once per process.  0, or -1 with errno. */
+int rescue_install(void);
+
+/* The message now owed: len bytes at buf (borrowed: they must stay until
+ * rescue_disarm), then whatever fd still gives (fd < 0: nothing). */
+void rescue_arm(const char *buf, size_t len, int fd);
+
+/* Nothing owed any more: call it before writing the message out. */
+void rescue_disarm(void);
+
+#endif
