@@ -560,7 +560,7 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 	FILE *f = NULL;
 	char *line, *save = NULL, *w, *p;
 	size_t n;
-	int rc = -1, k = 1;
+	int rc = -1, k = 1, refused = 0;
 	struct stat st;
 
 	*cargc = 0;
@@ -574,8 +574,9 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 022) != 0) {
 		fprintf(stderr, "spamsift: %s: writable by others: refused "
 		    "(chmod go-w it)\n", path);
-		rc = -1;
-		goto out;
+		/* Read all the same, its words unused, to see whether it
+		 * asks for pipe mode: then the mail goes through (main). */
+		refused = 1;
 	}
 	o->conf_text = calloc(1, CONF_MAX_BYTES + 1);
 	o->conf_argv = calloc(CONF_MAX_ARGS + 2, sizeof(char *));
@@ -623,8 +624,8 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 			k++;
 		}
 	}
-	*cargc = k;
-	rc = 0;
+	*cargc = refused ? 0 : k;
+	rc = refused ? -1 : 0;
 out:
 	fclose(f);
 	return rc;
@@ -676,6 +677,13 @@ opts_parse(struct opts *o, int argc, char **argv)
 			o->pipe_asked = 1;
 	/* First pass: find --homedir / --config-file, --help, errors. */
 	r = parse_argv(o, argc, argv, &operands);
+	if ((r == 1 || r == 2) && o->pipe_asked) {
+		/* Its text would take the mail's place in a filter
+		 * recipe: refused, as other commands are. */
+		fprintf(stderr, "spamsift: options: --pipe goes with "
+		    "filtering or -c, -s, -C, -S only\n");
+		goto usage;
+	}
 	if (r == 1) {
 		opts_usage(stdout);
 		return -1;

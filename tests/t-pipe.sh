@@ -499,6 +499,16 @@ printf 'pipe\ninsert-flag\n' >"$T/conf/spamsift.conf"
 chmod 600 "$T/conf/spamsift.conf"
 through "pipe in the configuration file, a bad command line" \
     --homedir "$T/conf" --robs many
+# --help and --version would put their text in the mail's place, as
+# other commands would (found by review: exit 0, the mail replaced).
+through "--pipe --help" --pipe --insert-flag --help
+through "--pipe --version" --pipe --version
+# A configuration file refused (writable by others) that asks for pipe
+# mode: the mail still goes through (it was 64 with nothing out).
+chmod 620 "$T/conf/spamsift.conf"
+through "pipe in a configuration file writable by others" \
+    --homedir "$T/conf"
+chmod 600 "$T/conf/spamsift.conf"
 # ... but not for a command line that asks for another command: a typo
 # in a training run must not echo its standard input.
 "$SPAMSIFT" --homedir "$T/conf" -s --no-such-option "$HAM" <"$T/in" \
