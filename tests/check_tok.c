@@ -189,6 +189,91 @@ END_TEST
 
 /* Each charset's text in a declared part gives the words of the same
  * text given as UTF-8 (tests/data/charsets.txt: file TAB text). */
+/* msg through t (which keeps its state from message to message) into a
+ * fresh sorted set; the caller frees it. */
+static struct tok_set *
+msg_set(struct tok *t, const char *msg)
+{
+	struct tok_set *s = tok_set_new();
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(tok_message(t, msg, strlen(msg), s), 0);
+	tok_set_sort(s);
+	return s;
+}
+
+/* Text with a byte lost or cut, and labels as mail writes them (found by
+ * review; each case was decoded as another script, or split): a QP soft
+ * break after blanks joins its word; declared UTF-8 with
+ * one bad byte stays UTF-8 (Latin-1 under a UTF-8 label still reads as
+ * Latin-1); undeclared Shift_JIS cut in a character and EUC-JP with a bad
+ * byte stay Japanese; "windows-1252" in lower case is checked as the
+ * capitals are; a UTF-16 byte-order mark counts for its own part only;
+ * a multipart without a boundary has its text decoded; a Q-encoded word
+ * and a uuencode line read by hand read as they did. */
+START_TEST(test_charset_glitches)
+{
+	static const char *const cases[][2] = {
+		{ "Content-Type: text/plain; charset=utf-8\n\n"
+		  "Gr\xc3\xbc\xc3\x9f" "e aus M\xc3\xbcnchen caf\xe9\n",
+		  "m\xc3\xbcnchen" },
+		{ "Content-Type: text/plain; charset=utf-8\n\n"
+		  "Gr\xfc\xdf" "e aus M\xfcnchen und K\xf6ln\n",
+		  "m\xc3\xbcnchen" },
+		{ "Subject: x\n\n\x89\xef\x8b" "c\x82\xcc\x82\xa8\x92m"
+		  "\x82\xe7\x82\xb9\x82", "会議" },
+		{ "Subject: x\n\n\xb2\xf1\xb5\xc4\xa4\xce\xff\xa4\xaa\xc3"
+		  "\xce\xa4\xe9\xa4\xbb\n", "会議" },
+		{ "Content-Type: text/plain; charset=windows-1252\n\n"
+		  "\xb2\xf1\xb5\xc4\xa4\xce\xa4\xaa\xc3\xce\xa4\xe9\xa4\xbb\n",
+		  "会議" },
+		{ "Content-Type: text/plain; charset=utf-16\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "/v8AYwBoAGUAYQBwACAAdwBhAHQAYwBoAGUAcw==\n", "watches" },
+		{ "Content-Type: text/plain; charset=utf-16\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "//5vAGYAZgBlAHIAIABwAGgAYQByAG0AYQBjAHkA\n", "pharmacy" },
+		{ "MIME-Version: 1.0\nContent-Type: multipart/alternative\n\n"
+		  "\x89\xef\x8b" "c\x82\xcc\x82\xa8\x92m\x82\xe7\x82\xb9\n",
+		  "会議" },
+		{ "Subject: =?iso-8859-1?q?M=FCnchen?=\n\nx\n",
+		  "subject:m\xc3\xbcnchen" },
+		{ "Subject: u\n\nhello\nbegin 644 report.doc\nM1234\nend\n"
+		  "after\n", "file:report.doc" },
+		{ "Content-Transfer-Encoding: quoted-printable\n\n"
+		  "an unbeliev=  \nable deal, incred=\r\nible\n",
+		  "unbelievable" },
+	};
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s;
+	size_t i;
+
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = msg_set(t, cases[i][0]);
+		ck_assert_msg(has(s, cases[i][1]), "case %zu: no \"%s\"", i,
+		    cases[i][1]);
+		assert_clean_tokens(s, cases[i][0]);
+		tok_set_free(s);
+	}
+	/* The second UTF-16 part in the other byte order, in one message
+	 * after the first. */
+	s = msg_set(t, "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: text/plain; charset=utf-16\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "/v8AYwBoAGUAYQBwACAAdwBhAHQAYwBoAGUAcw==\n--b\n"
+	    "Content-Type: text/plain; charset=utf-16\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "//5vAGYAZgBlAHIAIABwAGgAYQByAG0AYQBjAHkA\n--b--\n");
+	ck_assert(has(s, "watches") && has(s, "pharmacy"));
+	tok_set_free(s);
+	tok_free(t);
+}
+END_TEST
+
 START_TEST(test_declared_charsets)
 {
 	FILE *idx = fopen(DATA "charsets.txt", "r");
@@ -1679,6 +1764,7 @@ tok_suite(void)
 	    sizeof(same_text) / sizeof(same_text[0]));
 	tcase_add_test(tc, test_split_encoded_words);
 	tcase_add_test(tc, test_declared_charsets);
+	tcase_add_test(tc, test_charset_glitches);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);

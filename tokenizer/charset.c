@@ -9,6 +9,7 @@
  * reject.  When the declared charset is missing, unknown or fails, ICU's
  * detector proposes candidates, and the first that converts cleanly wins.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,10 @@
 #define CHARSET_NAME_MAX 31
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
 				 * bytes in the detector's sample */
+#define JA_LENIENT_KANA 4	/* kana letters ja_guess wants of a
+				 * decode that let bad bytes through */
+#define UTF8_MB_PER_BAD 2	/* utf8_lenient: valid characters a bad
+				 * byte at least */
 
 /* Charset labels seen in mail, to the iconv name that decodes them best.
  * "JIS" is our own ISO-2022-JP decoder. */
@@ -57,6 +62,8 @@ static const struct {
 	{ "iso-8859-1", "WINDOWS-1252" }, { "latin1", "WINDOWS-1252" },
 	{ "iso8859-1", "WINDOWS-1252" }, { "iso_8859-1", "WINDOWS-1252" },
 	{ "x-user-defined", "WINDOWS-1252" }, { "default", "WINDOWS-1252" },
+	{ "windows-1252", "WINDOWS-1252" }, { "cp1252", "WINDOWS-1252" },
+	{ "x-cp1252", "WINDOWS-1252" },
 	{ "unknown-8bit", "" }, { "x-unknown", "" }, { "unknown", "" },
 };
 
@@ -285,6 +292,23 @@ tok_charset_release(struct tok *t)
 	t->csd = NULL;
 }
 
+/* Whether a converter of name keeps what a byte-order mark said for
+ * good: glibc's UTF-16 and UTF-32 read it on first use only, and a reset
+ * does not forget it (a cached one read the next part, or message, in
+ * the first one's byte order). */
+static int
+bom_bound(const char *name)
+{
+	return strncasecmp(name, "UTF-16", 6) == 0 ||
+	    strncasecmp(name, "UTF-32", 6) == 0 ||
+	    strncasecmp(name, "UCS-2", 5) == 0 ||
+	    strncasecmp(name, "UCS-4", 5) == 0 ||
+	    strncasecmp(name, "UNICODE", 7) == 0;
+}
+
+static int conv_cd(iconv_t cd, const char *in, size_t len, struct tbuf *out,
+    size_t *bad, size_t max_bad);
+
 /* Convert with iconv; undecodable bytes become U+FFFD and count in *bad.
  * Gives up (returning 1) once *bad passes max_bad, leaving out as it was.
  * Returns 2 when iconv does not know name, TOK_ENOMEM, or 0. */
@@ -294,18 +318,36 @@ conv(struct tok *t, const char *name, const char *in, size_t len,
 {
 	struct tok_iconv *c;
 	iconv_t cd;
-	char chunk[4096];
-	char *ip = (char *)in, *op;
-	size_t il = len, ol, r, mark = out->len;
 	int rc;
 
 	*bad = 0;
+	if (bom_bound(name)) {
+		/* One of its own each time, not cached. */
+		cd = iconv_open("UTF-8", name);
+		if (cd == (iconv_t)-1)
+			return 2;
+		rc = conv_cd(cd, in, len, out, bad, max_bad);
+		iconv_close(cd);
+		return rc;
+	}
 	c = cd_get(t, name);
 	if (c == NULL)
 		return 2;
 	if (c->sb)
 		return sb_conv(c, in, len, out, bad, max_bad);
-	cd = c->cd;
+	return conv_cd(c->cd, in, len, out, bad, max_bad);
+}
+
+/* conv's work with the converter cd. */
+static int
+conv_cd(iconv_t cd, const char *in, size_t len, struct tbuf *out,
+    size_t *bad, size_t max_bad)
+{
+	char chunk[4096];
+	char *ip = (char *)in, *op;
+	size_t il = len, ol, r, mark = out->len;
+	int rc;
+
 	iconv(cd, NULL, NULL, NULL, NULL);
 	while (il > 0) {
 		op = chunk;
@@ -431,6 +473,42 @@ jis_to_sjis(const char *in, size_t len, struct tbuf *sj, size_t *bad)
 	return rc;
 }
 
+/* UTF-8 with its invalid bytes as U+FFFD, when they are at most max_bad
+ * and its valid multi-byte characters at least UTF8_MB_PER_BAD times as
+ * many: text in UTF-8 with a byte lost or cut, not Latin-1 under a UTF-8
+ * label (whose accents are all invalid, and none valid).  Else 1, out as
+ * it was. */
+static int
+utf8_lenient(const char *in, size_t len, struct tbuf *out, size_t *bad,
+    size_t max_bad)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i = 0, k, mb = 0, nbad = 0, mark = out->len;
+	int rc;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(s + i, len - i);
+		if (k == 0) {
+			nbad++;
+			i++;
+			continue;
+		}
+		mb++;
+		i += k;
+	}
+	*bad = nbad;
+	if (nbad > max_bad || mb < nbad * UTF8_MB_PER_BAD)
+		return 1;
+	rc = utf8_copy(in, len, out, bad);
+	if (rc != 0)
+		out->len = mark;
+	return rc;
+}
+
 /* Decode with the named converter ("JIS" is ours).  Return as conv(). */
 static int
 decode(struct tok *t, const char *name, const char *in, size_t len,
@@ -441,10 +519,8 @@ decode(struct tok *t, const char *name, const char *in, size_t len,
 	int rc;
 
 	if (strcmp(name, "UTF-8") == 0) {
-		if (!utf8_valid(in, len)) {
-			*bad = max_bad + 1;
-			return 1;
-		}
+		if (!utf8_valid(in, len))
+			return utf8_lenient(in, len, out, bad, max_bad);
 		*bad = 0;
 		return tbuf_add(out, in, len);
 	}
@@ -473,18 +549,21 @@ alias_lookup(const char *label, char *buf, size_t bufsz)
 		if (strcasecmp(label, aliases[i].label) == 0)
 			return aliases[i].iconv[0] != '\0' ?
 			    aliases[i].iconv : NULL;
-	/* Anything else iconv knows (iso-8859-*, koi8-*, windows-125x). */
+	/* Anything else iconv knows (iso-8859-*, koi8-*, windows-125x), in
+	 * capitals: the checks below and the converter cache compare
+	 * names as they are ("windows-1252" passed them by). */
 	for (i = 0; i <= n && i < bufsz; i++)
-		buf[i] = label[i];
+		buf[i] = (char)toupper((unsigned char)label[i]);
 	buf[bufsz - 1] = '\0';
 	return buf;
 }
 
 /* Does UTF-8 text read as Japanese?  Real Japanese prose carries kana
- * (particles, loanwords); Latin or EUC bytes misread as Shift_JIS give
- * half-width katakana or kana-less kanji salad instead. */
+ * (particles, loanwords): at least min_kana letters; Latin or EUC bytes
+ * misread as Shift_JIS give half-width katakana or kana-less kanji salad
+ * instead. */
 static int
-reads_japanese(const char *s, size_t n)
+reads_japanese(const char *s, size_t n, size_t min_kana)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k, kana = 0, han = 0, half = 0, other = 0;
@@ -504,8 +583,14 @@ reads_japanese(const char *s, size_t n)
 		cp = k == 2 ? ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu) :
 		    k == 3 ? ((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) |
 		    (u[i + 2] & 0x3Fu) : 0x10000;
-		if (cp >= 0x3040 && cp <= 0x30FF)
+		/* Kana letters only: the iteration marks, the long vowel
+		 * and the middle dot come as well from Chinese punctuation
+		 * read as EUC-JP (GB2312 shares its row 1). */
+		if ((cp >= 0x3041 && cp <= 0x3096) ||
+		    (cp >= 0x30A1 && cp <= 0x30FA))
 			kana++;
+		else if (cp >= 0x3040 && cp <= 0x30FF)
+			han++;
 		else if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
 		    (cp >= 0x3000 && cp <= 0x303F) ||
 		    (cp >= 0xFF01 && cp <= 0xFF5E))
@@ -516,31 +601,39 @@ reads_japanese(const char *s, size_t n)
 			other++;
 		i += k;
 	}
-	return kana > 0 && (kana + han) * 10 >= (kana + han + half + other) * 7
+	return kana >= min_kana &&
+	    (kana + han) * 10 >= (kana + han + half + other) * 7
 	    && half * 10 <= (kana + han + half + other) * 3;
 }
 
-/* Try the Japanese multi-byte charsets strictly (first the preferred
- * one, when given) and keep the first that reads as Japanese.  Returns 0
- * when out was filled, 1 when none fitted, or TOK_ENOMEM. */
+/* Try the Japanese multi-byte charsets (first the preferred one, when
+ * given) and keep the first that reads as Japanese: strictly, then with
+ * up to max_bad bytes that do not decode (a byte lost, a line cut: they
+ * gave Cyrillic or half-width kana from the detector).  Returns 0 when
+ * out was filled, 1 when none fitted, or TOK_ENOMEM. */
 static int
 ja_guess(struct tok *t, const char *prefer, const char *in, size_t len,
-    struct tbuf *out)
+    struct tbuf *out, size_t max_bad)
 {
 	static const char *const cands[] = { "CP932", "EUC-JP-MS" };
 	size_t bad, mark = out->len;
 	int rc, pass;
 
-	for (pass = 0; pass < 3; pass++) {
-		const char *name = pass == 0 ? prefer : cands[pass - 1];
+	for (pass = 0; pass < 6; pass++) {
+		const char *name = pass % 3 == 0 ? prefer :
+		    cands[pass % 3 - 1];
 
-		if (name == NULL || (pass > 0 && prefer != NULL &&
+		if (name == NULL || (pass % 3 > 0 && prefer != NULL &&
 		    strcmp(name, prefer) == 0))
 			continue;
-		rc = decode(t, name, in, len, out, &bad, 0);
+		rc = decode(t, name, in, len, out, &bad, pass < 3 ? 0 :
+		    max_bad);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark))
+		/* Let through bytes that do not decode, it takes more
+		 * kana: a few garbled bytes read as one by chance. */
+		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark,
+		    pass < 3 ? 1 : JA_LENIENT_KANA))
 			return 0;
 		(void)cut_back(out, mark);
 	}
@@ -726,7 +819,7 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	    strcmp(name, "JIS") == 0)) {
 		rc = ja_guess(t, name != NULL && (strcmp(name, "CP932") == 0 ||
 		    strcmp(name, "EUC-JP-MS") == 0) ? name : NULL, in, len,
-		    out);
+		    out, max_bad);
 		if (rc <= 0)
 			return rc;
 	}

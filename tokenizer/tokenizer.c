@@ -22,6 +22,8 @@
 
 #include "tokenizer/tok_priv.h"
 
+#define UU_NAME_MAX	127	/* bytes of a uuencoded file's name */
+
 
 /* The headers read by default: bsfilter's list, and a few that measure
  * well.  Received is handled on its own (IP addresses). */
@@ -378,6 +380,18 @@ wanted_header(struct tok *t, const char *name)
 	return 0;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* RFC 2047: decode one encoded word's payload into out; 0 or -1 when it
  * is not a well-formed word. */
 static int
@@ -413,7 +427,10 @@ ew_decode(char enc, const char *p, size_t n, struct tbuf *out)
 			rc = tbuf_addc(out, ' ');
 		else if (p[i] == '=' && i + 2 < n && isxdigit((unsigned char)
 		    p[i + 1]) && isxdigit((unsigned char)p[i + 2])) {
-			sscanf(p + i + 1, "%2x", &v);
+			/* Not sscanf: it reads to the end of the string, once
+			 * per "=XX" (a 4 MB Subject took a second). */
+			v = (unsigned)(hexval(p[i + 1]) << 4 |
+			    hexval(p[i + 2]));
 			rc = tbuf_addc(out, (char)v);
 			i += 2;
 		} else
@@ -695,13 +712,38 @@ part_bytes(struct tok *t, GMimePart *part)
 	return rc;
 }
 
+/* The file name of a uuencode "begin MODE NAME" line of n bytes (its
+ * line end not counted): *name and its length (at most UU_NAME_MAX), or
+ * 0 when it is no such line.  By hand: sscanf read to the end of the text
+ * once per "begin " line (quadratic in a 1 MB part of them). */
+static size_t
+uu_begin(const char *line, size_t n, const char **name)
+{
+	size_t i = 6, k;
+
+	if (n < 6 || memcmp(line, "begin ", 6) != 0)
+		return 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	for (k = i; i < n && line[i] >= '0' && line[i] <= '7'; i++)
+		;
+	if (i == k || i >= n || (line[i] != ' ' && line[i] != '\t'))
+		return 0;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == n)
+		return 0;
+	*name = line + i;
+	return n - i < UU_NAME_MAX ? n - i : UU_NAME_MAX;
+}
+
 /* Inline uuencoded files in text: their name counts, their bytes go. */
 static void
 strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 {
 	char *p = b->p, *end = b->p + b->len, *line, *nl, *stop;
-	unsigned mode;
-	char name[128];
+	const char *name;
+	size_t nlen;
 
 	if (b->len == 0 || memmem(b->p, b->len, "begin ", 6) == NULL)
 		return;
@@ -709,10 +751,10 @@ strip_uuencode(struct tbuf *b, struct tok *t, struct tok_set *set)
 		nl = memchr(line, '\n', (size_t)(end - line));
 		if (nl == NULL)
 			break;
-		if (strncmp(line, "begin ", 6) != 0 || sscanf(line,
-		    "begin %o %127[^\n]", &mode, name) != 2)
+		nlen = uu_begin(line, (size_t)(nl - line), &name);
+		if (nlen == 0)
 			continue;
-		(void)tok_words(t, name, strlen(name), "file:", set);
+		(void)tok_words(t, name, nlen, "file:", set);
 		stop = memmem(nl, (size_t)(end - nl), "\nend", 4);
 		stop = stop == NULL ? end : stop + 4;
 		memset(line, ' ', (size_t)(stop - line));
@@ -892,9 +934,14 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 			const char *pro = g_mime_multipart_get_prologue(
 			    GMIME_MULTIPART(obj));
 
+			t->dec.len = 0;
 			if (pro != NULL)
-				rc = tok_words(t, pro, strnlen(pro,
-				    TOK_MAX_PART_BYTES), "", set);
+				rc = tbuf_add(&t->dec, pro, strnlen(pro,
+				    TOK_MAX_PART_BYTES));
+			/* In no charset known: decoded as an unlabelled
+			 * part is (its words were read as UTF-8). */
+			if (rc == 0 && pro != NULL)
+				rc = text_words(t, NULL, 0, set);
 		}
 		for (i = 0; i < n && rc == 0 && t->parts < TOK_MAX_PARTS; i++)
 			rc = walk(t, g_mime_multipart_get_part(
@@ -1256,26 +1303,15 @@ simple_multipart(struct tok *t, const struct simple_part *mp, size_t body,
 	return done ? 0 : -1;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Quoted-printable to out (NULL: only check): "=XX" and "=" LF only; 1
- * for any other "=" (GMime's leniency there is its own).  Else 0 or
- * TOK_ENOMEM. */
+/* Quoted-printable to out (NULL: only check): "=XX", and "=" then blanks
+ * and a line end (a soft break: RFC 2045 has the blanks a gateway added
+ * dropped; GMime kept a word split there in two); 1 for any other "="
+ * (GMime's leniency there is its own).  Else 0 or TOK_ENOMEM. */
 static int
 simple_qp(const char *in, size_t n, struct tbuf *out)
 {
 	const char *eq;
-	size_t i = 0;
+	size_t i = 0, k;
 	char c;
 	int rc = 0, hi, lo;
 
@@ -1286,8 +1322,11 @@ simple_qp(const char *in, size_t n, struct tbuf *out)
 		if (out != NULL)
 			rc = tbuf_add(out, in + i, (size_t)(eq - in) - i);
 		i = (size_t)(eq - in);
-		if (i + 1 < n && in[i + 1] == '\n') {
-			i += 2;
+		for (k = i + 1; k < n && (in[k] == ' ' || in[k] == '\t' ||
+		    in[k] == '\r'); k++)
+			;
+		if (k < n && in[k] == '\n') {
+			i = k + 1;
 			continue;
 		}
 		if (i + 2 >= n)
