@@ -484,7 +484,7 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 	struct input_msg m;
 	char *buf = NULL;
 	size_t len = 0;
-	int trunc = 0, fd = 0, i, rc = EXIT_SPAM;
+	int trunc = 0, fd = 0, i, out, rc = EXIT_SPAM;
 	int n = r->o->nfiles > 0 ? r->o->nfiles : 1;
 
 	for (i = 0; i < n; i++) {
@@ -507,34 +507,25 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 			    strerror(errno));
 			*failed = 1;
 			rescue_disarm();
-			if (output_write_all(1, buf, len) != 0 ||
-			    copy_rest(fd) != 0) {
-				fprintf(stderr, "spamsift: stdout: %s\n",
-				    strerror(errno));
-				rc = EXIT_TEMPFAIL;
-			}
-			if (fd > 0)
-				close(fd);
-			free(buf);
-			buf = NULL;
-			if (rc != EXIT_SPAM)
-				break;
-			continue;
+			out = output_write_all(1, buf, len) == 0 &&
+			    copy_rest(fd) == 0;
+		} else {
+			memset(&m, 0, sizeof(m));
+			m.buf = buf;
+			m.len = len;
+			m.name = path;
+			m.number = 1;
+			m.cut = trunc;
+			rescue_arm(buf, len, trunc ? fd : -1);
+			out = one(r, &m, failed) == 0 &&
+			    (!trunc || copy_rest(fd) == 0);
+			rescue_disarm();
 		}
-		memset(&m, 0, sizeof(m));
-		m.buf = buf;
-		m.len = len;
-		m.name = path;
-		m.number = 1;
-		m.cut = trunc;
-		rescue_arm(buf, len, trunc ? fd : -1);
-		if (one(r, &m, failed) != 0 ||
-		    (trunc && copy_rest(fd) != 0)) {
+		if (!out) {
 			fprintf(stderr, "spamsift: stdout: %s\n",
 			    strerror(errno));
 			rc = EXIT_TEMPFAIL;
 		}
-		rescue_disarm();
 		if (fd > 0)
 			close(fd);
 		free(buf);
