@@ -450,21 +450,26 @@ raw:
 	return output_write_all(1, m->buf, m->len);
 }
 
-/* Copy the rest of fd to stdout: a message past INPUT_MAX_BYTES. */
+#define COPY_EWRITE (-1)	/* copy_rest: writing stdout failed */
+#define COPY_EREAD (-2)		/* ... reading fd failed */
+
+/* Copy the rest of fd to stdout: a message past what was read of it.
+ * 0, COPY_EWRITE or COPY_EREAD (errno set). */
 static int
 copy_rest(int fd)
 {
 	char buf[65536];
 	ssize_t n;
 
+	/* Bounded by the input: each read takes at least one byte. */
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return n < 0 ? -1 : 0;
+			return n < 0 ? COPY_EREAD : 0;
 		if (output_write_all(1, buf, (size_t)n) != 0)
-			return -1;
+			return COPY_EWRITE;
 	}
 }
 
@@ -507,8 +512,11 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 			    strerror(errno));
 			*failed = 1;
 			rescue_disarm();
-			out = output_write_all(1, buf, len) == 0 &&
-			    copy_rest(fd) == 0;
+			out = output_write_all(1, buf, len) != 0 ?
+			    COPY_EWRITE : copy_rest(fd);
+			/* Unreadable still (a directory): said already. */
+			if (out == COPY_EREAD)
+				out = 0;
 		} else {
 			memset(&m, 0, sizeof(m));
 			m.buf = buf;
@@ -517,11 +525,17 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 			m.number = 1;
 			m.cut = trunc;
 			rescue_arm(buf, len, trunc ? fd : -1);
-			out = one(r, &m, failed) == 0 &&
-			    (!trunc || copy_rest(fd) == 0);
+			out = one(r, &m, failed) != 0 ? COPY_EWRITE :
+			    trunc ? copy_rest(fd) : 0;
 			rescue_disarm();
 		}
-		if (!out) {
+		if (out == COPY_EREAD) {
+			/* The rest of a long message: what was read went
+			 * out; the next files still do. */
+			fprintf(stderr, "spamsift: %s: %s\n", path,
+			    strerror(errno));
+			*failed = 1;
+		} else if (out != 0) {
 			fprintf(stderr, "spamsift: stdout: %s\n",
 			    strerror(errno));
 			rc = EXIT_TEMPFAIL;
