@@ -1632,6 +1632,13 @@ static const struct simple_case {
 	/* A field named just "Content-" is the body's too (GMime moves
 	 * every "Content-" field; found by a fuzzer comparing the paths). */
 	{ "Subject: hi\nContent-: promo\n\nbodyword\n", 1, "bodyword" },
+	/* A soft break after blanks, and CRLF ones: the same words by
+	 * either path (the simple one first joined them alone: found by
+	 * review). */
+	{ "Subject: q\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "an unbeliev=  \nable deal\n", 1, "unbelievable" },
+	{ "Subject: q\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+	    "\r\nincred=\r\nible caf=E9 =\t\r\nx\r\n", 1, "incredible" },
 };
 
 /* Tokenize with the simple path allowed (into a) and forbidden (into

@@ -672,6 +672,37 @@ header_tokens(struct tok *t, GMimeObject *obj, struct tok_set *set)
 	return rc;
 }
 
+static int simple_qp(const char *in, size_t n, struct tbuf *out);
+
+/* Quoted-printable src decoded into t->dec as the simple path decodes
+ * it (the two paths must give the same tokens): 0, 1 when simple_qp
+ * leaves it to GMime (or it is longer than a part is read), TOK_ENOMEM.
+ * t->text holds the raw bytes meanwhile (text_words refills it). */
+static int
+part_qp(struct tok *t, GMimeStream *src)
+{
+	char chunk[8192];
+	ssize_t r;
+	int rc = 0;
+
+	t->text.len = 0;
+	while (rc == 0 && t->text.len <= TOK_MAX_PART_BYTES) {
+		r = g_mime_stream_read(src, chunk, sizeof(chunk));
+		if (r <= 0)
+			break;
+		rc = tbuf_add(&t->text, chunk, (size_t)r);
+	}
+	if (rc != 0)
+		return rc;
+	if (t->text.len > TOK_MAX_PART_BYTES)
+		return 1;
+	rc = simple_qp(t->text.p != NULL ? t->text.p : "", t->text.len,
+	    &t->dec);
+	if (rc == 1)
+		t->dec.len = 0;
+	return rc;
+}
+
 /* Read a part's decoded content (at most TOK_MAX_PART_BYTES) into dec. */
 static int
 part_bytes(struct tok *t, GMimePart *part)
@@ -692,6 +723,13 @@ part_bytes(struct tok *t, GMimePart *part)
 		return 0;
 	enc = g_mime_data_wrapper_get_encoding(dw);
 	g_mime_stream_reset(src);
+	if (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE) {
+		rc = part_qp(t, src);
+		if (rc != 1)
+			return rc;
+		g_mime_stream_reset(src);
+		rc = 0;
+	}
 	fs = g_mime_stream_filter_new(src);
 	if (enc != GMIME_CONTENT_ENCODING_DEFAULT &&
 	    enc != GMIME_CONTENT_ENCODING_7BIT &&
