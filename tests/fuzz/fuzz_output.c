@@ -355,6 +355,85 @@ fail(const char *why, const struct out_headers *h, const char *msg,
 	abort();
 }
 
+/* Whether a blank line starts at a line start from i, within c bytes. */
+static int
+ends_within(const char *s, size_t c, size_t i)
+{
+	while (i < c) {
+		if (s[i] == '\n' || (s[i] == '\r' && i + 1 < c &&
+		    s[i + 1] == '\n'))
+			return 1;
+		i = line_end(s, c, i);
+	}
+	return 0;
+}
+
+/* Pipe mode reads a message's start only (cut): when its header ends
+ * there, the head is what the whole of that start gives; else it is the
+ * From line, if whole, then our fields alone (no Subject marked), and the
+ * message goes on from there untouched.  Checked at every tenth of len. */
+static void
+cut_head(const char *msg, size_t len, const struct out_headers *h)
+{
+	struct obuf a = { 0 }, b = { 0 }, ours = { 0 };
+	struct out_headers plain = *h;	/* a cut header is not marked */
+	size_t c, k, ra = 0, rb = 0, from, step = len / 10 + 1;
+	const char *nl;
+
+	plain.mark_subject = 0;
+
+	for (c = 0; c <= len; c += step) {
+		if (output_build_head(msg, c, 1, h, &a, &ra) != 0 ||
+		    output_build_head(msg, c, 0, h, &b, &rb) != 0)
+			goto next;	/* out of memory */
+		from = 0;
+		if (c >= 5 && memcmp(msg, "From ", 5) == 0) {
+			nl = memchr(msg, '\n', c);
+			from = nl == NULL ? c : (size_t)(nl - msg) + 1;
+		}
+		if (ends_within(msg, c, from)) {
+			if (ra != rb || a.len != b.len || (a.len > 0 &&
+			    memcmp(a.p, b.p, a.len) != 0))
+				fail("cut: a header that ends differs", h, msg,
+				    c, a.p, a.len);
+			goto next;
+		}
+		if (ra != from || a.len < from || (from > 0 &&
+		    memcmp(a.p, msg, from) != 0))
+			fail("cut: not the From line, then ours", h, msg, c,
+			    a.p, a.len);
+		/* Ours: what a header of nothing gets after that line. */
+		if (from > 0 && msg[from - 1] != '\n') {
+			if (a.len != from)
+				fail("cut: fields after an unended From line",
+				    h, msg, c, a.p, a.len);
+		} else if (output_build_head("\n", 1, 0, &plain, &ours,
+		    &k) == 0) {
+			/* Only the line-end style may differ: compare
+			 * without CRs. */
+			size_t i, j;
+
+			for (i = from, j = 0; i < a.len || j < ours.len;) {
+				if (i < a.len && a.p[i] == '\r') {
+					i++;
+					continue;
+				}
+				if (i >= a.len || j >= ours.len ||
+				    a.p[i] != ours.p[j])
+					fail("cut: our fields differ", h, msg, c,
+					    a.p, a.len);
+				i++;
+				j++;
+			}
+		}
+next:
+		ob_release(&a);
+		ob_release(&b);
+		ob_release(&ours);
+		a.len = b.len = ours.len = 0;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -407,5 +486,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("tok_digest changed by our headers", &h, msg, len, o,
 		    out.len - pre);
 	ob_release(&out);
+	cut_head(msg, len, &h);
 	return 0;
 }
