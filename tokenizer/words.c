@@ -20,6 +20,8 @@
 #include "tokenizer/tok_priv.h"
 
 #define ICU_SPLIT_MIN	16	/* bytes of ASCII text worth an ICU call */
+#define CJK_FIRST	0x3040	/* hiragana up to CJK ideographs: text */
+#define CJK_LAST	0x9FFF	/* that loads ICU's CJK engine */
 
 struct tok_icu {
 	UBreakIterator *brk;
@@ -28,6 +30,7 @@ struct tok_icu {
 	int32_t ucap, ncap, fcap;
 	UChar run[TOK_MAX_JA_RUN];
 	int32_t runlen;
+	int primed;		/* the CJK engine loaded: icu_words */
 	/* The last body word, pair[0, prevlen), for pairs: a word is put
 	 * right after it and a '_', so that the pair needs no copy. */
 	char pair[2 * TOK_MAX_TOKEN_BYTES + 2];
@@ -449,6 +452,34 @@ ascii_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	return rc;
 }
 
+/* Before the first text with kana or CJK ideographs: let ICU load its
+ * CJK engine on two kanji of its own.  Loaded while it broke a text, the
+ * engine split that text otherwise than once loaded ("ー" then a kanji:
+ * one word, else two): a message alone, as procmail gives it, had other
+ * tokens than in a training batch after Japanese mail.  0, TOK_EINIT. */
+static int
+cjk_prime(struct tok_icu *u, const UChar *f, int32_t n)
+{
+	static const UChar kanji[] = { 0x6F22, 0x5B57 };	/* 漢字 */
+	UErrorCode err = U_ZERO_ERROR;
+	int32_t k, e;
+
+	if (u->primed)
+		return 0;
+	for (k = 0; k < n && (f[k] < CJK_FIRST || f[k] > CJK_LAST); k++)
+		;
+	if (k == n)
+		return 0;
+	ubrk_setText(u->brk, kanji, 2, &err);
+	if (U_FAILURE(err))
+		return TOK_EINIT;
+	/* Bounded: two characters, at most two breaks. */
+	for (e = ubrk_next(u->brk); e != UBRK_DONE; e = ubrk_next(u->brk))
+		;
+	u->primed = 1;
+	return 0;
+}
+
 /* Words of valid UTF-8 text by ICU: NFKC, case folding, word break. */
 static int
 icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
@@ -498,6 +529,9 @@ icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	}
 	if (U_FAILURE(err))
 		return 0;
+	rc = cjk_prime(u, u->f, fl);
+	if (rc != 0)
+		return rc;
 	err = U_ZERO_ERROR;
 	ubrk_setText(u->brk, u->f, fl, &err);
 	if (U_FAILURE(err))
