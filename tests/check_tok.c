@@ -312,6 +312,49 @@ START_TEST(test_words_history)
 }
 END_TEST
 
+/* File names GMime decodes strictly are decoded here (found by review:
+ * an ISO-2022-JP name with a circled digit, and a raw Shift_JIS one,
+ * came out as Latin garble); the others stay GMime's. */
+START_TEST(test_file_names)
+{
+	static const char *const cases[][2] = {
+		{ "Content-Type: application/pdf;\n"
+		  " name=\"=?ISO-2022-JP?B?GyRCLSE4K0BRPXEbKEIucGRm?=\"\n"
+		  "Content-Transfer-Encoding: base64\n\nAAAA\n",
+		  "file:見積" },
+		{ "Content-Type: application/pdf\n"
+		  "Content-Disposition: attachment; filename=\"\x8c\xa9"
+		  "\x90\xcf\x8f\x91_\x93\xc1\x95\xca\x89\xbf\x8a" "i.pdf\"\n"
+		  "\nAAAA\n", "file:価格" },
+		{ "Content-Type: application/pdf; name=other.pdf\n"
+		  "Content-Disposition: attachment; filename=\"report 7.pdf\"\n"
+		  "\nAAAA\n", "file:report" },
+		{ "Content-Type: application/pdf\n"
+		  "Content-Disposition: attachment;\n filename*=ISO-2022-JP''"
+		  "%1B%24B8%2B%40Q%3Dq%1B%28B.pdf\n\nAAAA\n", "file:見積" },
+		{ "Content-Type: application/pdf; name=\"\\\"=?UTF-8?B?"
+		  "6KaL56mN?=\\\" x.pdf\"\n\nAAAA\n", "file:見積" },
+	};
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s;
+	size_t i;
+
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = msg_set(t, cases[i][0]);
+		ck_assert_msg(has(s, cases[i][1]), "case %zu: no \"%s\"", i,
+		    cases[i][1]);
+		ck_assert_msg(!has(s, "file:other.pdf") && !has(s, "file:other"),
+		    "case %zu: the Content-Type name taken first", i);
+		assert_clean_tokens(s, cases[i][0]);
+		tok_set_free(s);
+	}
+	tok_free(t);
+}
+END_TEST
+
 START_TEST(test_declared_charsets)
 {
 	FILE *idx = fopen(DATA "charsets.txt", "r");
@@ -1811,6 +1854,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_declared_charsets);
 	tcase_add_test(tc, test_charset_glitches);
 	tcase_add_test(tc, test_words_history);
+	tcase_add_test(tc, test_file_names);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("mime");
 	tcase_add_test(tc, test_html_only);

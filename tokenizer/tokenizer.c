@@ -23,6 +23,7 @@
 #include "tokenizer/tok_priv.h"
 
 #define UU_NAME_MAX	127	/* bytes of a uuencoded file's name */
+#define FILENAME_RAW_MAX 1024	/* bytes of a file name decoded here */
 
 
 /* The headers read by default: bsfilter's list, and a few that measure
@@ -940,6 +941,110 @@ type_tokens(GMimeObject *obj, struct tok_set *set)
 	return rc;
 }
 
+/* The value of parameter name (its plain form: RFC 2231's "name*" is
+ * GMime's to read) in a raw Content-Type or Content-Disposition value v,
+ * unquoted into buf (at most FILENAME_RAW_MAX bytes, NUL-terminated): its
+ * length, 0 when it is not there. */
+static size_t
+raw_param(const char *v, const char *name, char buf[FILENAME_RAW_MAX + 1])
+{
+	size_t n = strnlen(v, TOK_MAX_HEADER_VALUE), nl = strlen(name);
+	size_t i = 0, k = 0;
+	int quoted;
+
+	/* Bounded by n: each pass moves on a byte or more. */
+	while (i < n) {
+		const char *semi = memchr(v + i, ';', n - i);
+
+		if (semi == NULL)
+			return 0;
+		i = (size_t)(semi - v) + 1;
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' ||
+		    v[i] == '\n'))
+			i++;
+		if (n - i <= nl || strncasecmp(v + i, name, nl) != 0)
+			continue;
+		i += nl;
+		while (i < n && (v[i] == ' ' || v[i] == '\t'))
+			i++;
+		if (i >= n || v[i] != '=')
+			continue;
+		for (i++; i < n && (v[i] == ' ' || v[i] == '\t'); i++)
+			;
+		quoted = i < n && v[i] == '"';
+		for (i += quoted; i < n && k < FILENAME_RAW_MAX; i++) {
+			if (quoted && v[i] == '"')
+				break;
+			if (!quoted && (v[i] == ';' || v[i] == ' ' ||
+			    v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+				break;
+			if (quoted && v[i] == '\\' && i + 1 < n)
+				i++;
+			if (v[i] != '\r' && v[i] != '\n')
+				buf[k++] = v[i];
+		}
+		buf[k] = '\0';
+		return k;
+	}
+	return 0;
+}
+
+static int
+has_8bit(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* A part's file name as "file:" words.  GMime decodes it (RFC 2231 and
+ * 2047) with strict converters: an ISO-2022-JP name with a circled digit,
+ * or a raw Shift_JIS one, came out as Latin garble.  A plain name that is
+ * encoded words or raw 8-bit bytes is decoded as a header value is here
+ * (our JIS decoder, detection); any other, as GMime gives it (fn). */
+static int
+file_tokens(struct tok *t, GMimeObject *obj, const char *fn,
+    struct tok_set *set)
+{
+	static const char *const where[][2] = {
+		{ "Content-Disposition", "filename" },
+		{ "Content-Type", "name" },
+	};
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h;
+	const char *raw;
+	char buf[FILENAME_RAW_MAX + 1];
+	size_t i, w, k, n;
+	int rc;
+
+	n = hl != NULL ? (size_t)g_mime_header_list_get_count(hl) : 0;
+	for (w = 0; w < 2; w++) {
+		for (i = 0; i < n && i < TOK_MAX_HEADERS; i++) {
+			h = g_mime_header_list_get_header_at(hl, (int)i);
+			if (g_mime_header_get_name(h) == NULL ||
+			    strcasecmp(g_mime_header_get_name(h),
+			    where[w][0]) != 0)
+				continue;
+			raw = g_mime_header_get_raw_value(h);
+			k = raw != NULL ? raw_param(raw, where[w][1], buf) : 0;
+			if (k == 0)
+				break;	/* GMime reads the first one too */
+			if (strstr(buf, "=?") == NULL && !has_8bit(buf, k))
+				goto gmime;
+			rc = header_utf8(t, buf, &t->hdr);
+			if (rc == 0 && t->hdr.len > 0)
+				rc = tok_words(t, t->hdr.p, t->hdr.len, "file:",
+				    set);
+			return rc;
+		}
+	}
+gmime:
+	return tok_words(t, fn, strlen(fn), "file:", set);
+}
+
 static int
 walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
     struct tok_set *set)
@@ -999,7 +1104,7 @@ walk(struct tok *t, GMimeObject *obj, int depth, size_t *textbytes,
 	rc = type_tokens(obj, set);
 	fn = g_mime_part_get_filename(GMIME_PART(obj));
 	if (rc == 0 && fn != NULL)
-		rc = tok_words(t, fn, strlen(fn), "file:", set);
+		rc = file_tokens(t, obj, fn, set);
 	if (rc == 0 && strcasecmp(type, "text") == 0 &&
 	    *textbytes < TOK_MAX_TEXT_BYTES) {
 		rc = text_part(t, obj, strcasecmp(sub, "html") == 0, set);
