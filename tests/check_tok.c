@@ -489,6 +489,10 @@ START_TEST(test_html_blocks)
 		"h4", "h5", "h6", "hr", "dd", "dt", "div", "pre", "form",
 		"table", "title", "center", "header", "footer", "option",
 		"section", "article", "blockquote",
+		/* missing, found by review */
+		"dl", "nav", "dir", "main", "menu", "aside", "figure",
+		"legend", "address", "caption", "details", "summary",
+		"fieldset",
 	};
 	static const char *const inline_tags[] = {
 		"b", "span", "font", "a", "i", "pr", "h7", "divx", "tables",
@@ -519,6 +523,80 @@ START_TEST(test_html_blocks)
 		    inline_tags[i]);
 		tok_set_free(s);
 	}
+}
+END_TEST
+
+/* HTML and URL cases found by review: an empty comment "<!-->" ends
+ * where browsers end it; "!important" still hides; small print is not
+ * hidden, tiny print is; sixty-odd unclosed elements or <style>s do not
+ * make hidden text visible; a numeric entity past U+10FFFF leaves no
+ * digits and a named one ends the text; Latin-1 named entities; a
+ * backslash ends a URL's host; "://" in a www. URL's query names no
+ * host. */
+START_TEST(test_html_review)
+{
+	static const char *const cases[][3] = {
+		/* html, a token that must be there, one that must not */
+		{ "visible <!-->ghostword<!-- c --> after", "ghostword",
+		  "hidden:ghostword" },
+		{ "a <span style=\"display:none !important\">impword</span>",
+		  "hidden:impword", "impword" },
+		{ "a <span style=\"color:#fff !important\">whiteword</span>",
+		  "hidden:whiteword", "whiteword" },
+		{ "<span style=\"font-size:0.9em\">smallword</span>",
+		  "smallword", "hidden:smallword" },
+		{ "<span style=\"font-size:0.1em\">tinyword</span>",
+		  "hidden:tinyword", "tinyword" },
+		{ "<span style=\"font-size:1.5px\">tinyword</span>",
+		  "hidden:tinyword", "tinyword" },
+		{ "big&#99999999999999;num tail&amp", "big", "9999" },
+		{ "informaci&oacute;n &Eacute;cole &AMP; caf&eacute",
+		  "informaci\xc3\xb3n", "oacute" },
+		{ "x &Eacute;cole", "\xc3\xa9" "cole", "eacute" },
+		{ "<a href=\"http://evil.example\\@paypal.com/x\">y</a>",
+		  "url:evil.example", "url:paypal.com" },
+	};
+	char msg[1024];
+	struct tok_set *s;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "Subject: x\nContent-Type: "
+		    "text/html\n\n%s\n", cases[i][0]);
+		s = msg_tokens(msg);
+		ck_assert_msg(has(s, cases[i][1]), "case %zu: no %s", i,
+		    cases[i][1]);
+		ck_assert_msg(!has(s, cases[i][2]), "case %zu: %s", i,
+		    cases[i][2]);
+		tok_set_free(s);
+	}
+	/* Hidden after 64 unclosed <p> and 64 <style> blocks. */
+	for (k = 0; k < 2; k++) {
+		struct tbuf m = { 0 };
+		int j;
+
+		const char *head = "Subject: x\nContent-Type: text/html\n\n";
+		const char *late = "<span style=\"display:none\">lateword"
+		    "</span>\n";
+		const char *el = k == 0 ? "<p>x" : "<style>a{}</style>";
+
+		ck_assert_int_eq(tbuf_add(&m, head, strlen(head)), 0);
+		for (j = 0; j < 70; j++)
+			ck_assert_int_eq(tbuf_add(&m, el, strlen(el)), 0);
+		ck_assert_int_eq(tbuf_add(&m, late, strlen(late)), 0);
+		ck_assert_int_eq(tbuf_addc(&m, '\0'), 0);
+		s = msg_tokens(m.p);
+		ck_assert_msg(has(s, "hidden:lateword") && !has(s, "lateword"),
+		    "after 70 %s: hidden text visible", k ? "styles" : "<p>");
+		tok_set_free(s);
+		tbuf_release(&m);
+	}
+	/* A text URL with a scheme in its query. */
+	s = msg_tokens("Subject: x\n\nsee www.good.example/go?to=https://"
+	    "evil.example/ now\n");
+	ck_assert(has(s, "url:www.good.example") && has(s, "url:good.example"));
+	tok_set_free(s);
 }
 END_TEST
 
@@ -1860,6 +1938,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_html_only);
 	tcase_add_test(tc, test_text_urls);
 	tcase_add_test(tc, test_html_blocks);
+	tcase_add_test(tc, test_html_review);
 	tcase_add_test(tc, test_received_ips);
 	tcase_add_test(tc, test_mixed_line);
 	tcase_add_test(tc, test_html_attributes);

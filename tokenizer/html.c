@@ -17,6 +17,7 @@
 
 #include "tokenizer/tok_priv.h"
 
+#define ENTITY_DIGITS_MAX 32	/* digits of a numeric entity read */
 
 struct elem {
 	char name[12];
@@ -48,6 +49,31 @@ static const struct {
 	{ "ccedil", 0xE7 }, { "ntilde", 0xF1 }, { "iexcl", 0xA1 },
 	{ "iquest", 0xBF }, { "times", 0xD7 }, { "deg", 0xB0 },
 	{ "zwnj", 0x200C }, { "zwj", 0x200D }, { "shy", 0xAD },
+	/* HTML's legacy capitals, and the rest of Latin-1's letters. */
+	{ "AMP", '&' }, { "LT", '<' }, { "GT", '>' }, { "QUOT", '"' },
+	{ "Agrave", 0xC0 }, { "Aacute", 0xC1 }, { "Acirc", 0xC2 },
+	{ "Atilde", 0xC3 }, { "Auml", 0xC4 }, { "Aring", 0xC5 },
+	{ "AElig", 0xC6 }, { "Ccedil", 0xC7 }, { "Egrave", 0xC8 },
+	{ "Eacute", 0xC9 }, { "Ecirc", 0xCA }, { "Euml", 0xCB },
+	{ "Igrave", 0xCC }, { "Iacute", 0xCD }, { "Icirc", 0xCE },
+	{ "Iuml", 0xCF }, { "ETH", 0xD0 }, { "Ntilde", 0xD1 },
+	{ "Ograve", 0xD2 }, { "Oacute", 0xD3 }, { "Ocirc", 0xD4 },
+	{ "Otilde", 0xD5 }, { "Ouml", 0xD6 }, { "Oslash", 0xD8 },
+	{ "Ugrave", 0xD9 }, { "Uacute", 0xDA }, { "Ucirc", 0xDB },
+	{ "Uuml", 0xDC }, { "Yacute", 0xDD }, { "THORN", 0xDE },
+	{ "acirc", 0xE2 }, { "atilde", 0xE3 }, { "aring", 0xE5 },
+	{ "aelig", 0xE6 }, { "ecirc", 0xEA }, { "euml", 0xEB },
+	{ "igrave", 0xEC }, { "iacute", 0xED }, { "icirc", 0xEE },
+	{ "iuml", 0xEF }, { "eth", 0xF0 }, { "ograve", 0xF2 },
+	{ "oacute", 0xF3 }, { "ocirc", 0xF4 }, { "otilde", 0xF5 },
+	{ "oslash", 0xF8 }, { "ugrave", 0xF9 }, { "uacute", 0xFA },
+	{ "ucirc", 0xFB }, { "yacute", 0xFD }, { "thorn", 0xFE },
+	{ "yuml", 0xFF }, { "ordf", 0xAA }, { "ordm", 0xBA },
+	{ "sect", 0xA7 }, { "para", 0xB6 }, { "plusmn", 0xB1 },
+	{ "frac12", 0xBD }, { "frac14", 0xBC }, { "frac34", 0xBE },
+	{ "sup1", 0xB9 }, { "sup2", 0xB2 }, { "sup3", 0xB3 },
+	{ "micro", 0xB5 }, { "divide", 0xF7 }, { "oelig", 0x153 },
+	{ "OElig", 0x152 }, { "scaron", 0x161 }, { "Scaron", 0x160 },
 };
 
 static int
@@ -95,16 +121,23 @@ entity(const char *s, size_t n, size_t *used)
 		return 0;
 	if (s[1] == '#') {
 		i = 2;
+		/* All the digits go (up to ENTITY_DIGITS_MAX), whatever the
+		 * value: past U+10FFFF it is U+FFFD, not a number left in the
+		 * text. */
 		if (i < n && (s[i] == 'x' || s[i] == 'X')) {
-			for (i++; i < n && i < 12 && isxdigit((unsigned char)s[i]);
-			    i++, digits++)
-				cp = cp * 16 + (unsigned long)(isdigit(
-				    (unsigned char)s[i]) ? s[i] - '0' :
-				    (tolower((unsigned char)s[i]) - 'a' + 10));
+			for (i++; i < n && digits < ENTITY_DIGITS_MAX &&
+			    isxdigit((unsigned char)s[i]); i++, digits++)
+				if (cp <= 0x10FFFF)
+					cp = cp * 16 + (unsigned long)(isdigit(
+					    (unsigned char)s[i]) ? s[i] - '0' :
+					    (tolower((unsigned char)s[i]) -
+					    'a' + 10));
 		} else {
-			for (; i < n && i < 12 && isdigit((unsigned char)s[i]);
-			    i++, digits++)
-				cp = cp * 10 + (unsigned long)(s[i] - '0');
+			for (; i < n && digits < ENTITY_DIGITS_MAX &&
+			    isdigit((unsigned char)s[i]); i++, digits++)
+				if (cp <= 0x10FFFF)
+					cp = cp * 10 +
+					    (unsigned long)(s[i] - '0');
 		}
 		if (digits == 0)
 			return 0;
@@ -114,10 +147,13 @@ entity(const char *s, size_t n, size_t *used)
 		return cp > 0x10FFFF ? 0xFFFD : (unsigned)cp;
 	}
 	for (k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
-		size_t l = strlen(entities[k].name);
+		size_t l;
 
-		if (l + 1 < n && strncmp(s + 1, entities[k].name, l) == 0) {
-			*used = l + 1 + (s[l + 1] == ';');
+		if (entities[k].name[0] != s[1])
+			continue;
+		l = strlen(entities[k].name);
+		if (l + 1 <= n && strncmp(s + 1, entities[k].name, l) == 0) {
+			*used = l + 1 + (l + 1 < n && s[l + 1] == ';');
 			return entities[k].cp;
 		}
 	}
@@ -262,13 +298,43 @@ css(const char *style, const char *prop, char *out, size_t outsz)
 		v++;
 		while (isspace((unsigned char)*v))
 			v++;
-		while (*v != '\0' && *v != ';' && *v != '"' && k + 1 < outsz)
+		/* Up to ';' or "!important" (which changes nothing here). */
+		while (*v != '\0' && *v != ';' && *v != '"' && *v != '!' &&
+		    k + 1 < outsz)
 			out[k++] = (char)tolower((unsigned char)*v++);
 		while (k > 0 && isspace((unsigned char)out[k - 1]))
 			k--;
 		out[k] = '\0';
 		return;
 	}
+}
+
+/* A CSS font size no one reads: 0 of anything, up to 2 px or pt, a
+ * fifth of an em, 20 %.  ("0.9em" is small print, not hidden: the
+ * first digit alone made it so.) */
+static int
+tiny_font(const char *v)
+{
+	char *unit;
+	double x;
+
+	if (v[0] == '\0')
+		return 0;
+	x = strtod(v, &unit);
+	if (unit == v || x < 0)
+		return 0;
+	while (*unit == ' ')
+		unit++;
+	if (x == 0)
+		return 1;
+	if (*unit == '\0' || strcmp(unit, "px") == 0 ||
+	    strcmp(unit, "pt") == 0)
+		return x <= 2;
+	if (strcmp(unit, "em") == 0 || strcmp(unit, "rem") == 0)
+		return x <= 0.2;
+	if (strcmp(unit, "%") == 0)
+		return x <= 20;
+	return 0;
 }
 
 static int
@@ -287,8 +353,7 @@ tag_hides(struct html *h, const struct attrs *a)
 		if (strcmp(v, "hidden") == 0)
 			return 1;
 		css(style, "font-size", v, sizeof(v));
-		if (v[0] == '0' || strcmp(v, "1px") == 0 ||
-		    strcmp(v, "1pt") == 0 || strcmp(v, "2px") == 0)
+		if (tiny_font(v))
 			return 1;
 		css(style, "color", v, sizeof(v));
 		colour(v, c, sizeof(c));
@@ -315,13 +380,13 @@ is_block(const char *name, size_t len)
 {
 	static const char *const blocks[] = {
 		/* 1 */ "p",
-		/* 2 */ "br td th tr li ul ol h1 h2 h3 h4 h5 h6 hr dd dt",
-		/* 3 */ "div pre",
-		/* 4 */ "form",
-		/* 5 */ "table title",
-		/* 6 */ "center header footer option",
-		/* 7 */ "section article",
-		/* 8 */ "",
+		/* 2 */ "br td th tr li ul ol h1 h2 h3 h4 h5 h6 hr dd dt dl",
+		/* 3 */ "div pre nav dir",
+		/* 4 */ "form main menu",
+		/* 5 */ "table title aside",
+		/* 6 */ "center header footer option figure legend",
+		/* 7 */ "section article address caption details summary",
+		/* 8 */ "fieldset",
 		/* 9 */ "",
 		/* 10 */ "blockquote",
 	};
@@ -432,13 +497,29 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	    strcmp(name, "input") == 0 || strcmp(name, "link") == 0 ||
 	    (n > 0 && tag[n - 1] == '/'))
 		return rc;
+	/* script and style: their text is skipped, their end tag with it
+	 * (skip_raw), so they would stay on the stack for good. */
+	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
+		return rc;
 	hides = tag_hides(h, &a);
-	if (h->depth < TOK_MAX_HTML_STACK) {
-		memcpy(h->stack[h->depth].name, name, k + 1);
-		h->stack[h->depth].hidden = hides;
-		h->hidden += hides;
-		h->depth++;
+	if (h->depth == TOK_MAX_HTML_STACK) {
+		/* Full (elements left open: p, li, td): the oldest that
+		 * hides nothing makes room, so that hiding still counts
+		 * (it was dropped: hidden text came out visible). */
+		int d;
+
+		for (d = 0; d < h->depth && h->stack[d].hidden; d++)
+			;
+		if (d == h->depth)
+			return rc;
+		memmove(&h->stack[d], &h->stack[d + 1],
+		    sizeof(h->stack[0]) * (size_t)(h->depth - d - 1));
+		h->depth--;
 	}
+	memcpy(h->stack[h->depth].name, name, k + 1);
+	h->stack[h->depth].hidden = hides;
+	h->hidden += hides;
+	h->depth++;
 	return rc;
 }
 
@@ -477,7 +558,10 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 		if (in[i] == '<') {
 			if (i + 3 < len && in[i + 1] == '!' &&
 			    strncmp(in + i, "<!--", 4) == 0) {
-				end = memmem(in + i + 4, len - i - 4, "-->", 3);
+				/* From its second '-': "<!-->" and "<!--->"
+				 * are whole (empty) comments, as browsers
+				 * read them. */
+				end = memmem(in + i + 2, len - i - 2, "-->", 3);
 				i = end == NULL ? len : (size_t)(end - in) + 3;
 				continue;
 			}

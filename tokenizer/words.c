@@ -674,7 +674,12 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	(void)t;
 	if (len > TOK_MAX_URL_BYTES)
 		len = TOK_MAX_URL_BYTES;
-	p = memmem(url, len, "://", 3);
+	/* The scheme's "://" before any path, query or fragment: one in a
+	 * query (www.x.example/go?to=https://y.example/) names no host. */
+	for (k = 0; k < len && url[k] != '/' && url[k] != '?' &&
+	    url[k] != '#'; k++)
+		;
+	p = k + 2 < len ? memmem(url, k + 3, "://", 3) : NULL;
 	if (p != NULL)
 		i = (size_t)(p - url) + 3;
 	else if (len > 7 && strncasecmp(url, "mailto:", 7) == 0) {
@@ -683,9 +688,11 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 			return 0;
 		i = (size_t)(p - url) + 1;
 	}
-	/* Host: up to / ? # : and after any userinfo. */
+	/* Host: up to / ? # : and after any userinfo.  A browser ends the
+	 * host at a backslash too (http://evil.example\\@paypal.com/ goes
+	 * to evil.example). */
 	for (k = i; k < len && url[k] != '/' && url[k] != '?' &&
-	    url[k] != '#'; k++)
+	    url[k] != '#' && url[k] != '\\'; k++)
 		if (url[k] == '@')
 			i = k + 1;
 	for (; i < len && h + 1 < sizeof(host) && url[i] != '/' &&
