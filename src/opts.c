@@ -32,7 +32,7 @@ enum {
 	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
 	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
 	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS, O_NO_WORD_PAIRS,
-	O_WARMUP, O_WARMUP_CUTOFF, O_LR_WEIGHT,
+	O_WARMUP, O_WARMUP_CUTOFF, O_LR_WEIGHT, O_IGNORED, O_IGNORED_ARG,
 };
 
 static const struct option longopts[] = {
@@ -67,6 +67,19 @@ static const struct option longopts[] = {
 	{ "list-spam", no_argument, NULL, O_LIST_SPAM },
 	{ "list-clean", no_argument, NULL, O_LIST_CLEAN },
 	{ "version", no_argument, NULL, O_VERSION },
+	{ "revision", no_argument, NULL, O_VERSION },
+	/* bsfilter's, accepted and without effect here (spamsift(1)):
+	 * a recipe that has them must still filter. */
+	{ "debug", no_argument, NULL, 'd' },
+	{ "disable-degeneration", no_argument, NULL, 'D' },
+	{ "disable-utf-8", no_argument, NULL, O_IGNORED },
+	{ "show-process", no_argument, NULL, O_IGNORED },
+	{ "show-new-token", no_argument, NULL, O_IGNORED },
+	{ "ignore-plain-text-part", no_argument, NULL, O_IGNORED },
+	{ "ignore-after-last-atag", no_argument, NULL, O_IGNORED },
+	{ "db", required_argument, NULL, O_IGNORED_ARG },
+	{ "mark-in-token", required_argument, NULL, O_IGNORED_ARG },
+	{ "pid-file", required_argument, NULL, O_IGNORED_ARG },
 	{ "show-db-status", no_argument, NULL, O_STATUS },
 	{ "show-tokens", no_argument, NULL, O_SHOW_TOKENS },
 	{ "explain", no_argument, NULL, O_EXPLAIN },
@@ -102,7 +115,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char shortopts[] = "+:csCSuam:j:HBqvh";
+static const char shortopts[] = "+:csCSuam:j:HBqvhdD";
 
 static const char usage_text[] =
 "usage: spamsift [options] [commands] [MAIL ...]\n"
@@ -162,7 +175,11 @@ static const char usage_text[] =
 "  -q, --quiet            no report lines\n"
 "  -v, --verbose          more detail on stderr\n"
 "  -h, --help             this text\n"
-"      --version          the version\n"
+"      --version, --revision  the version\n"
+"bsfilter's -d/--debug, -D/--disable-degeneration, --db, --disable-utf-8,\n"
+"--show-process, --show-new-token, --ignore-plain-text-part,\n"
+"--ignore-after-last-atag, --mark-in-token and --pid-file are accepted and\n"
+"do nothing; -C -s and -S -c move a message.\n"
 "exit: 0 spam (or done), 1 clean, 2 unsure, 3 error, 4 already learned,\n"
 "      5 moved to the other class, 6 not learned, 64 usage,\n"
 "      75 pipe-mode failure (the message is still written)\n";
@@ -270,8 +287,22 @@ apply(struct opts *o, int c, const char *arg)
 	case 'C':
 	case 'S':
 		if (o->cmd == CMD_TRAIN && o->train_class != DB_NONE) {
+			/* bsfilter's correction, -C -s (--sub-clean
+			 * --add-spam) or -S -c: a message learned as the one
+			 * class moves to the other, which -s or -c alone does
+			 * here. */
+			enum db_class add = (c == 's' || c == 'S') ? DB_SPAM :
+			    DB_HAM;
+			int sub = c == 'C' || c == 'S';
+
+			if (sub != o->train_sub && add != o->train_class) {
+				if (!sub)
+					o->train_class = add;
+				o->train_sub = 0;
+				return 0;
+			}
 			fprintf(stderr, "spamsift: options: -c, -s, -C and -S "
-			    "are one at a time\n");
+			    "are one at a time (but -C -s, -S -c)\n");
 			return -1;
 		}
 		if (set_cmd(o, CMD_TRAIN) != 0)
@@ -326,6 +357,11 @@ apply(struct opts *o, int c, const char *arg)
 		return 0;
 	case 'q':
 		o->quiet = 1;
+		return 0;
+	case 'd':
+	case 'D':
+	case O_IGNORED:
+	case O_IGNORED_ARG:
 		return 0;
 	case 'v':
 		o->verbose++;
@@ -400,7 +436,16 @@ apply(struct opts *o, int c, const char *arg)
 		return set_cmd(o, CMD_EXPLAIN);
 	case O_ROBS:
 		o->sp_given |= SP_GIVEN_ROBS;
-		return num("robs", arg, 0, 1000, &o->sp.robs);
+		if (num("robs", arg, 0, 1000, &o->sp.robs) != 0)
+			return -1;
+		if (o->sp.robs <= 0) {
+			/* An unseen token's probability is robx by robs/robs:
+			 * 0/0 (found by review: NaN, the tokens dropped). */
+			fprintf(stderr, "spamsift: robs: not above 0: %s\n",
+			    arg);
+			return -1;
+		}
+		return 0;
 	case O_ROBX:
 		o->robx_given = 1;
 		return num("robx", arg, 0, 1, &o->sp.robx);
@@ -435,15 +480,22 @@ apply(struct opts *o, int c, const char *arg)
 	case O_EXPORT_CLEAN:
 	case O_EXPORT_SPAM:
 	case O_DUMP:
-		o->io_class = c == O_EXPORT_CLEAN ? DB_HAM :
-		    (c == O_EXPORT_SPAM ? DB_SPAM : DB_NONE);
-		return set_cmd(o, CMD_EXPORT);
 	case O_IMPORT_CLEAN:
 	case O_IMPORT_SPAM:
 	case O_LOAD:
-		o->io_class = c == O_IMPORT_CLEAN ? DB_HAM :
-		    (c == O_IMPORT_SPAM ? DB_SPAM : DB_NONE);
-		return set_cmd(o, CMD_IMPORT);
+		/* Two of them did the last alone, silently (found by
+		 * review): one at a time. */
+		if (o->cmd == CMD_EXPORT || o->cmd == CMD_IMPORT) {
+			fprintf(stderr, "spamsift: options: --export-*, "
+			    "--import-*, --dump and --load are one at a "
+			    "time\n");
+			return -1;
+		}
+		o->io_class = c == O_EXPORT_CLEAN || c == O_IMPORT_CLEAN ?
+		    DB_HAM : (c == O_EXPORT_SPAM || c == O_IMPORT_SPAM ?
+		    DB_SPAM : DB_NONE);
+		return set_cmd(o, c == O_EXPORT_CLEAN || c == O_EXPORT_SPAM ||
+		    c == O_DUMP ? CMD_EXPORT : CMD_IMPORT);
 	case O_CHECK_DB:
 		return set_cmd(o, CMD_CHECKDB);
 	case O_PRUNE:

@@ -101,9 +101,14 @@ score_warmup_cutoff(enum score_method m, double lr_weight)
 	 * then had 9 false positives and 10.2% false negatives; with no
 	 * warm-up 10 and 10.1%; with the learner's p above 2/3, 8 and
 	 * 10.4%. */
-	if (lr_weight > 0.0)
-		return score_lr_p(log((1.0 - LR_COMB_FLOOR) / LR_COMB_FLOOR) -
-		    LR_SHIFT);
+	if (lr_weight > 0.0) {
+		/* The very sum score_combine makes of that score (c / (1 -
+		 * c), not (1 - F) / F: one rounding apart, and a neutral
+		 * learner's spam passed the cutoff by it). */
+		double c = 1.0 - LR_COMB_FLOOR;
+
+		return score_lr_p(log(c / (1.0 - c)) - LR_SHIFT);
+	}
 	switch (m) {
 	case SCORE_GRAHAM:
 		return 0.99999;

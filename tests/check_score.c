@@ -119,6 +119,7 @@ START_TEST(test_logistic)
 	struct score_token t[2] = { { 0 } };
 	struct score_result r;
 	double lo = log(0.9623162 / (1 - 0.9623162));
+	size_t i, k;
 
 	score_params_init(&p, SCORE_FISHER);
 	ck_assert_double_eq(p.lr_weight, SCORE_LR_WEIGHT);
@@ -155,6 +156,22 @@ START_TEST(test_logistic)
 	ck_assert_double_eq_tol(r.score,
 	    1.0 / (1.0 + exp(-(log((1 - 1e-4) / 1e-4) - 10.0 - SHIFT))), EPS);
 	ck_assert_double_lt(r.score, 0.5);
+	/* ... and with a neutral learner it does not pass the warm-up
+	 * cutoff, not even by a rounding (found by review: it did, by one
+	 * step of the last bit). */
+	for (i = 0, k = 0; i < 3; i++) {
+		score_params_init(&p, (enum score_method)i);
+		p.lr_weight = 1.0;
+		t[0].w = t[1].w = 0;
+		score_combine(&p, t, 2, 10, 10, &r);
+		if (r.comb < 1.0 - 1e-4)
+			continue;	/* not its most confident */
+		k++;
+		ck_assert_msg(!(r.score > score_warmup_cutoff(p.method, 1.0)),
+		    "method %d: %.17g above %.17g", (int)i, r.score,
+		    score_warmup_cutoff(p.method, 1.0));
+	}
+	ck_assert_int_gt(k, 0);
 	/* Huge sums stay finite. */
 	ck_assert_double_eq_tol(score_lr_p(1e6), 1.0, EPS);
 	ck_assert_double_eq_tol(score_lr_p(-1e6), 0.0, EPS);
