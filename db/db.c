@@ -81,6 +81,7 @@
 					 * wants this share of, or more */
 #define BK_WRITE_RUNS	512		/* buckets a write that cannot split
 					 * queues at a time (bk_apply) */
+#define WAL_RETRY_MS	10		/* wal_on's pause between tries */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
 #define DB_AS_ROWS	0x100		/* open_once: read schema 1, 2 or 3
 					 * as is */
@@ -128,6 +129,7 @@ enum stmt {
 	S_INTEGRITY,
 	S_CHECK_ROWS,
 	S_CHECK_META,
+	S_CHECK_MSG,
 	S_COUNT
 };
 
@@ -203,6 +205,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "typeof(w) != 'integer' OR abs(w) > 2147483647",
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
+	/* The learned messages as db_set_msg writes them (msg_row_ok). */
+	[S_CHECK_MSG] = "SELECT count(*) FROM msg WHERE "
+	    "typeof(digest) != 'blob' OR length(digest) != 32 OR "
+	    "class NOT IN (1, 2) OR typeof(g) != 'integer' OR "
+	    "abs(g) > 2147483647",
 };
 
 /* The reading statements for a schema 1 store that could not be
@@ -219,6 +226,9 @@ static const char *const stmt_sql_v1[S_COUNT] = {
 	[S_MSG_ALL] = "SELECT digest, class, msgid, day, 0 FROM msg "
 	    "ORDER BY digest",
 	[S_CHECK_ROWS] = CHECK_ROWS_V1,
+	[S_CHECK_MSG] = "SELECT count(*) FROM msg WHERE "
+	    "typeof(digest) != 'blob' OR length(digest) != 32 OR "
+	    "class NOT IN (1, 2)",
 };
 
 /* Schema version 0 -> 1: a new, empty file. */
@@ -321,6 +331,7 @@ struct db {
 	char *path;
 	int flags;
 	int netfs;
+	int busy_ms;		/* how long to wait for another process */
 	int in_txn;		/* between db_begin and commit/rollback */
 	int in_read;		/* between db_read_begin and db_read_end */
 	int in_foreach;
@@ -1512,6 +1523,7 @@ open_sqlite(struct db *db, int busy_ms)
 	}
 	sqlite3_extended_result_codes(db->sq, 1);
 	sqlite3_busy_timeout(db->sq, busy_ms);
+	db->busy_ms = busy_ms;
 	sqlite3_db_config(db->sq, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	src = sqlite3_create_module(db->sq, "spamsift_batch", &bt_module, db);
 	if (src == SQLITE_OK)
@@ -1528,6 +1540,26 @@ open_sqlite(struct db *db, int busy_ms)
 		rc = sql_err(db, src);
 out:
 	return rc;
+}
+
+/* PRAGMA journal_mode = WAL, retried for db->busy_ms: turning a new
+ * file to WAL takes it whole, and SQLite returns BUSY there without its
+ * busy handler (trainers starting together on a fresh home failed at
+ * once, found by review). */
+static int
+wal_on(struct db *db, char *mode, size_t size)
+{
+	struct timespec pause = { 0, WAL_RETRY_MS * 1000000L };
+	int rc, waited = 0;
+
+	/* Bounded by busy_ms: each pass waits WAL_RETRY_MS. */
+	for (;;) {
+		rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, size);
+		if (rc != DB_EBUSY || waited >= db->busy_ms)
+			return rc;
+		nanosleep(&pause, NULL);
+		waited += WAL_RETRY_MS;
+	}
 }
 
 static int
@@ -1562,7 +1594,7 @@ set_journal(struct db *db)
 	/* A reader writes nothing: it needs neither. */
 	if (db->flags & DB_READONLY)
 		goto out;
-	rc = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
+	rc = wal_on(db, mode, sizeof(mode));
 	if (rc == 0)
 		rc = exec(db, "PRAGMA synchronous = NORMAL");
 	/* A multi-row write inside a transaction keeps a statement journal
@@ -1595,35 +1627,42 @@ set_cache(struct db *db)
 	return rc;
 }
 
-/* Version 0 -> 1: the file must be empty of tables. */
+/* The tables of the file, in *n. */
 static int
-migrate_0(struct db *db, int tok_version)
+count_tables(struct db *db, int64_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t n = 0;
 	int src;
 	int rc = 0;
 
+	*n = 0;
 	src = sqlite3_prepare_v2(db->sq, "SELECT count(*) FROM sqlite_master",
 	    -1, &st, NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	else if (src != SQLITE_DONE) {
+		*n = sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
 		rc = sql_err(db, src);
-		goto out;
-	}
-	if (n != 0) {
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Version 0 -> 1: the file must be empty of tables. */
+static int
+migrate_0(struct db *db, int tok_version)
+{
+	int64_t n = 0;
+	int rc;
+
+	rc = count_tables(db, &n);
+	if (rc == 0 && n != 0)
 		rc = errf(db, DB_ECORRUPT, "not a spamsift database "
 		    "(it has other tables)");
-		goto out;
-	}
-	rc = exec(db, schema_v1);
+	if (rc == 0)
+		rc = exec(db, schema_v1);
 	if (rc == 0)
 		rc = meta_set(db, "tok_version", tok_version);
-out:
-	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1679,6 +1718,19 @@ migrate(struct db *db, int tok_version)
 	}
 	if (v == DB_SCHEMA_VERSION)
 		goto out;
+	/* An empty file (a trainer killed as it made it) is made a store
+	 * only by those that may create one: -a would learn everything as
+	 * clean in it, --check-db call it "ok" (found by review). */
+	if (v == 0 && !(db->flags & DB_CREATE)) {
+		int64_t n = 0;
+
+		rc = count_tables(db, &n);
+		if (rc == 0 && n == 0)
+			rc = errf(db, DB_ENOENT, "empty database, nothing "
+			    "trained yet");
+		if (rc != 0)
+			goto out;
+	}
 	if (db->flags & DB_READONLY) {
 		if (v == 0)
 			rc = errf(db, DB_ENOENT, "empty database, nothing "
@@ -4925,6 +4977,13 @@ db_check(struct db *db)
 	if (rc == 0 && n != 3)
 		rc = errf(db, DB_ECORRUPT, "message totals or tokenizer "
 		    "version missing");
+	/* The learned messages too: training and --dump read them (a
+	 * missing table, or a bad class, passed here and failed there). */
+	if (rc == 0)
+		rc = query_int(db, S_CHECK_MSG, 0, &n);
+	if (rc == 0 && n != 0)
+		rc = errf(db, DB_ECORRUPT, "%lld learned messages with a bad "
+		    "digest, class or weight step", (long long)n);
 out:
 	return rc;
 }

@@ -401,10 +401,13 @@ START_TEST(test_empty_file)
 
 	db_tmp(&t);
 	write_file(t.path, "", 0);
-	/* An empty file reads as nothing trained... */
+	/* An empty file reads as nothing trained, read-only or not (a
+	 * read-write open made it a store: -a then learned in it, found
+	 * by review)... */
 	open_fails(t.path, DB_READONLY, TOKV, DB_ENOENT, "empty");
-	/* ...and becomes a store on a read-write open (version 0 -> 1). */
-	db = open_ok(t.path, 0, TOKV);
+	open_fails(t.path, 0, TOKV, DB_ENOENT, "empty");
+	/* ...and becomes a store when one may be created (0 -> 1). */
+	db = open_ok(t.path, DB_CREATE, TOKV);
 	ck_assert_int_eq(status(db).schema_version, DB_SCHEMA_VERSION);
 	db_close(db);
 	tmp_remove(&t);
@@ -1936,6 +1939,44 @@ START_TEST(test_check)
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db, rc), t.path));
 	db_close(db);
 	tmp_remove(&t);
+}
+END_TEST
+
+/* db_check reads the learned messages as training and --dump do (found
+ * by review: a bad class, or no msg table, passed the check). */
+START_TEST(test_check_msg)
+{
+	static const char *const spoil[] = {
+		"UPDATE msg SET class = 9",
+		"UPDATE msg SET g = 3000000000",
+		"UPDATE msg SET digest = x'00'",
+		"DROP TABLE msg",
+	};
+	unsigned char d[DB_DIGEST_BYTES];
+	struct tmp t;
+	struct db *db;
+	size_t i;
+	int rc;
+
+	memset(d, 7, sizeof(d));
+	for (i = 0; i < sizeof(spoil) / sizeof(spoil[0]); i++) {
+		db_tmp(&t);
+		db = open_ok(t.path, DB_CREATE, TOKV);
+		begin(db);
+		add(db, "word", 1, 0, 1);
+		ck_assert_int_eq(db_set_msg(db, d, DB_SPAM, "id@x", 5, 1), 0);
+		commit(db);
+		ck_assert_int_eq(db_check(db), 0);
+		db_close(db);
+		raw_sql(t.path, spoil[i]);
+		db = NULL;
+		rc = db_open(&db, t.path, 0, TOKV, BUSY_MS);
+		if (rc == 0)
+			rc = db_check(db);
+		ck_assert_msg(rc != 0, "%s: check passed", spoil[i]);
+		db_close(db);
+		tmp_remove(&t);
+	}
 }
 END_TEST
 
@@ -3550,6 +3591,7 @@ db_suite(void)
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_check);
 	tcase_add_test(tc, test_check_freelist);
+	tcase_add_test(tc, test_check_msg);
 	tcase_add_test(tc, test_check_rows);
 	tcase_add_test(tc, test_check_weight);
 	tcase_add_test(tc, test_weights);

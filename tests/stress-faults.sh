@@ -18,6 +18,10 @@
 #    message (unchanged with exit 75, or with our headers and exit 0 when
 #    only -a learning failed), says why on stderr, training fails with
 #    exit 3, and the database is intact afterwards.
+# 4. Trainers started together on a fresh home (the first to turn the
+#    new file to WAL met SQLite's busy error, which bypasses the busy
+#    timeout: "database is locked", found by review in 3 of 150 rounds of
+#    18): 100 rounds of 12, every one exits 0 and all are counted.
 # STRESS_SEED=N repeats a run's kill points; STRESS_COPIES=N resizes it.
 . "$(dirname "$0")/lib.sh"
 
@@ -400,6 +404,33 @@ else
 		fail "full disk: after: $out, counts $(status_counts)" \
 		    "(before $before)"
 	fi
+fi
+
+# --- 4. trainers starting together on a fresh home --------------------------
+RACE_ROUNDS=100
+RACERS=12
+bad=0
+r=0
+while [ $r -lt $RACE_ROUNDS ]; do
+	rm -rf "$T/race"
+	i=0
+	while [ $i -lt $RACERS ]; do
+		f=$(ls "$TOP"/corpus/spam/*.eml | sed -n "$((i + 1))p")
+		( "$SPAMSIFT" --homedir "$T/race" -q -s "$f" 2>>"$T/race.err" ||
+		    echo "round $r: status $?" >>"$T/race.err" ) &
+		i=$((i + 1))
+	done
+	wait
+	n=$("$SPAMSIFT" --homedir "$T/race" --show-db-status 2>/dev/null |
+	    awk '$1 == "messages" { print $3 }')
+	[ "$n" = "$RACERS" ] || bad=$((bad + 1))
+	r=$((r + 1))
+done
+if [ $bad = 0 ] && [ ! -s "$T/race.err" ]; then
+	ok "$RACE_ROUNDS rounds of $RACERS trainers on a fresh home: all learned"
+else
+	fail "trainers on a fresh home: $bad rounds short;" \
+	    "$(head -n 2 "$T/race.err" | tr '\n' ' ')"
 fi
 
 done_testing

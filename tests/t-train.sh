@@ -416,6 +416,19 @@ check "-a --pipe, no store: status 75 ($?)" [ $? = 75 ]
 check "-a --pipe, no store: the message unchanged" \
     cmp -s "$T/out" "$C/spam/spam-001.eml"
 check "-a, no store: none created" [ ! -e "$N/spamsift.db" ]
+# Nor with an empty file there (a trainer killed as it made it): -a and
+# --check-db made it a store (found by review), -a then learning as clean.
+mkdir -p -m 700 "$N"
+: >"$N/spamsift.db"
+chmod 600 "$N/spamsift.db"
+"$SPAMSIFT" --homedir "$N" -a "$C/spam/spam-001.eml" >/dev/null 2>&1
+check "-a, empty file: status 3 ($?)" [ $? = 3 ]
+"$SPAMSIFT" --homedir "$N" --check-db >/dev/null 2>&1
+check "--check-db, empty file: status 3 ($?)" [ $? = 3 ]
+"$SPAMSIFT" --homedir "$N" -a "$C/spam/spam-001.eml" >/dev/null 2>&1
+check "... and still no store after them: -a again 3 ($?)" [ $? = 3 ]
+"$SPAMSIFT" --homedir "$N" -q -s "$C/spam/spam-001.eml"
+check "training makes it a store ($?)" [ $? = 0 ]
 
 # What -a learns is followed by what training does after a run: robx
 # recomputed (once the totals grew by a tenth) and --max-mail applied,
