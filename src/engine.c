@@ -40,6 +40,8 @@
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
+	unsigned char older[TOK_DIGEST_BYTES];	/* tok_digests' */
+	int has_older;
 	char msgid[128];
 	enum db_class cls;
 	int sub;
@@ -374,11 +376,14 @@ int
 engine_learned_class(struct engine *e, const char *buf, size_t len,
     enum db_class *cls)
 {
-	unsigned char digest[TOK_DIGEST_BYTES];
-	int rc;
+	unsigned char digest[TOK_DIGEST_BYTES], older[TOK_DIGEST_BYTES];
+	int rc, has_older;
 
-	tok_digest(buf, len, digest, NULL, 0);
+	has_older = tok_digests(buf, len, digest, older, NULL, 0);
 	rc = db_msg_class(e->db, digest, cls);
+	/* Learned under its digest of before (the whole body). */
+	if (rc == 0 && *cls == DB_NONE && has_older)
+		rc = db_msg_class(e->db, older, cls);
 	if (rc != 0)
 		snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
 	return rc;
@@ -465,7 +470,8 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 		e->refcap = nc;
 	}
 	p = &e->pend[e->npend];
-	tok_digest(buf, len, p->digest, p->msgid, sizeof(p->msgid));
+	p->has_older = tok_digests(buf, len, p->digest, p->older, p->msgid,
+	    sizeof(p->msgid));
 	p->cls = cls;
 	p->sub = sub;
 	p->cookie = cookie;
@@ -632,6 +638,40 @@ engine_opts_changed(const struct engine *e)
 	return e->opts_changed;
 }
 
+/* What the store remembers of pending message p, by its digest, else
+ * by its digest of before (tok_digests): then *older is set, for
+ * set_msg to move the row to the digest of now. */
+static int
+msg_get(struct engine *e, const struct pending *p, enum db_class *have,
+    int64_t *hg, int *older)
+{
+	int rc;
+
+	*older = 0;
+	rc = db_msg_get(e->db, p->digest, have, hg);
+	if (rc != 0 || *have != DB_NONE || !p->has_older)
+		return rc;
+	rc = db_msg_get(e->db, p->older, have, hg);
+	*older = rc == 0 && *have != DB_NONE;
+	return rc;
+}
+
+/* db_set_msg of p under its digest, and its row under the digest of
+ * before gone when it was found so (msg_get). */
+static int
+set_msg(struct engine *e, const struct pending *p, int older,
+    enum db_class cls, int64_t g, int64_t day)
+{
+	int rc = 0;
+
+	if (older)
+		rc = db_set_msg(e->db, p->older, DB_NONE, NULL, 0, day);
+	if (rc == 0)
+		rc = db_set_msg(e->db, p->digest, cls, cls != DB_NONE &&
+		    p->msgid[0] != '\0' ? p->msgid : NULL, g, day);
+	return rc;
+}
+
 int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
@@ -641,6 +681,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	struct db_counts *got = NULL;
 	size_t i, nt, nw;
 	enum db_class have;
+	int older;
 	int64_t ts = 0, th = 0, g, hg, nlr = 0, lrm = 0, day = db_today();
 	int rc = 0, began = 0;
 
@@ -672,7 +713,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	for (i = 0; i < e->npend && rc == 0; i++) {
 		struct pending *p = &e->pend[i];
 
-		rc = db_msg_get(e->db, p->digest, &have, &hg);
+		rc = msg_get(e, p, &have, &hg, &older);
 		if (rc != 0)
 			break;
 		if (p->sub) {
@@ -683,8 +724,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			delta(e, p, p->cls, -1, &ts, &th);
 			weigh(e, p, -hg);
 			outc[i] = LEARN_REMOVED;
-			rc = db_set_msg(e->db, p->digest, DB_NONE, NULL, 0,
-			    day);
+			rc = set_msg(e, p, older, DB_NONE, 0, day);
 			continue;
 		}
 		if (have == p->cls) {
@@ -707,8 +747,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			weigh(e, p, g);
 			nlr++;
 		}
-		rc = db_set_msg(e->db, p->digest, p->cls,
-		    p->msgid[0] != '\0' ? p->msgid : NULL, g, day);
+		rc = set_msg(e, p, older, p->cls, g, day);
 	}
 	/* Write the touched tokens in one call (the store puts them in its
 	 * own order). */

@@ -1379,8 +1379,45 @@ START_TEST(test_digest_line_ends)
 	ck_assert(memcmp(d1, d2, sizeof(d1)) == 0);
 	ck_assert(memcmp(d1, d3, sizeof(d1)) == 0);
 	ck_assert(memcmp(d1, d4, sizeof(d1)) != 0);
-	ck_assert(memcmp(d5, d6, sizeof(d5)) != 0);
-	ck_assert(memcmp(d1, d6, sizeof(d1)) != 0);
+	/* The white space the body ends with does not count: a last line
+	 * end or not, a lone CR, blank lines (an mbox writer's). */
+	ck_assert(memcmp(d5, d6, sizeof(d5)) == 0);
+	ck_assert(memcmp(d1, d6, sizeof(d1)) == 0);
+}
+END_TEST
+
+/* tok_digests: the digest of before (the whole body) too, when the body
+ * ends in white space, and only then; it is what tok_digest gave. */
+START_TEST(test_digest_older)
+{
+	const char *ends = "Subject: a\n\none\ntwo\n\n \n";
+	const char *bare = "Subject: a\n\none\ntwo";
+	const char *body_ws = "Subject: a\n\n \n\n";
+	const char *none = "Subject: a\n\n";
+	unsigned char d1[TOK_DIGEST_BYTES], o1[TOK_DIGEST_BYTES];
+	unsigned char d2[TOK_DIGEST_BYTES], o2[TOK_DIGEST_BYTES];
+	unsigned char d3[TOK_DIGEST_BYTES], d4[TOK_DIGEST_BYTES];
+	/* SHA-256 of "\none\ntwo\n\n \n": what the store keeps for
+	 * that body from before. */
+	static const unsigned char was[TOK_DIGEST_BYTES] = {
+		0xf5, 0x31, 0xaf, 0x85, 0xb4, 0x8b, 0xc6, 0xed,
+		0xdc, 0xe9, 0x5a, 0xbc, 0x80, 0x55, 0xb0, 0x26,
+		0x02, 0x92, 0xca, 0xf3, 0x34, 0xeb, 0x52, 0x57,
+		0x8e, 0x22, 0x31, 0xec, 0x37, 0x68, 0x7b, 0x19,
+	};
+
+	memset(o2, 0x55, sizeof(o2));
+	ck_assert_int_eq(tok_digests(ends, strlen(ends), d1, o1, NULL, 0), 1);
+	ck_assert_int_eq(tok_digests(bare, strlen(bare), d2, o2, NULL, 0), 0);
+	ck_assert(memcmp(d1, d2, sizeof(d1)) == 0);
+	ck_assert(memcmp(d1, o1, sizeof(d1)) != 0);
+	ck_assert(memcmp(o1, was, sizeof(o1)) == 0);
+	ck_assert_int_eq(o2[0], 0x55);	/* untouched */
+	/* A body of white space alone is an empty one. */
+	ck_assert_int_eq(tok_digests(body_ws, strlen(body_ws), d3, NULL,
+	    NULL, 0), 1);
+	tok_digest(none, strlen(none), d4, NULL, 0);
+	ck_assert(memcmp(d3, d4, sizeof(d3)) == 0);
 }
 END_TEST
 
@@ -1525,35 +1562,46 @@ START_TEST(test_digest_bytes)
 		const char *msg;
 		const char *hashed;	/* what goes into the digest */
 		const char *hex;
+		const char *older;	/* the digest of before (the whole
+					 * body, its last line end too) */
 	} cases[] = {
 		{ "Received: from x\nMessage-ID: <id1@example.org>\n"
-		  "Subject: hi\n\nbody\n", "id1@example.org\nbody\n",
+		  "Subject: hi\n\nbody\n", "id1@example.org\nbody",
+		  "028c387a00deac98d33a69a23ad9549afe06d785ea54eabbd5d3735c"
+		  "2bd40230",
 		  "6d0026da097e783b87c061a1b58875b981b424a202e0599b84d7f5bd"
 		  "aab9d27c" },
-		{ "Subject: no id\n\nbody text\n", "\nbody text\n",
+		{ "Subject: no id\n\nbody text\n", "\nbody text",
+		  "170323896f6b8df631a3978aa051ad167c957d31fef21366de342e6f"
+		  "340ffdb5",
 		  "b0d0d0585b2f9bb87ec6d8d7318102d34b1c6b516c64c6280923175b"
 		  "1b8ce573" },
 	};
 	unsigned char d[TOK_DIGEST_BYTES], want[TOK_DIGEST_BYTES];
+	unsigned char o[TOK_DIGEST_BYTES];
 	char *msg = NULL, *hashed = NULL;
 	size_t i, k, mlen, hlen;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tok_digest(cases[i].msg, strlen(cases[i].msg), d, NULL, 0);
+		ck_assert_int_eq(tok_digests(cases[i].msg,
+		    strlen(cases[i].msg), d, o, NULL, 0), 1);
 		glib_sha256(cases[i].hashed, strlen(cases[i].hashed), want);
 		ck_assert_str_eq(hex32(d), hex32(want));
 		ck_assert_str_eq(hex32(d), cases[i].hex);
+		ck_assert_str_eq(hex32(o), cases[i].older);
 	}
 	/* A body of many blocks, and not a whole number of them. */
 	for (i = 0; i < 2; i++) {
+		/* The body's last line end is inside now: hashed. */
 		mlen = strlen(cases[i].msg) + 5000;
-		hlen = strlen(cases[i].hashed) + 5000;
+		hlen = strlen(cases[i].hashed) + 1 + 5000;
 		msg = malloc(mlen);
 		hashed = malloc(hlen);
 		ck_assert_ptr_nonnull(msg);
 		ck_assert_ptr_nonnull(hashed);
 		memcpy(msg, cases[i].msg, strlen(cases[i].msg));
 		memcpy(hashed, cases[i].hashed, strlen(cases[i].hashed));
+		hashed[strlen(cases[i].hashed)] = '\n';
 		for (k = 0; k < 5000; k++) {
 			msg[mlen - 5000 + k] = (char)('a' + k % 23);
 			hashed[hlen - 5000 + k] = (char)('a' + k % 23);
@@ -1964,6 +2012,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_digest_folded_id);
 	tcase_add_test(tc, test_digest_line_ends);
+	tcase_add_test(tc, test_digest_older);
 	tcase_add_test(tc, test_opts_fingerprint);
 	tcase_add_test(tc, test_digest_bytes);
 	tcase_add_test(tc, test_hostile_small);

@@ -159,13 +159,22 @@ void tok_set_sort(struct tok_set *s);
 
 /* The identity of a message for "learned already?" questions: SHA-256 over
  * its Message-ID (when it has one) and its body bytes (each CRLF read as
- * LF), so headers added on delivery (Received, our own X-Spam-*) and line
- * ends do not change it.  msgid receives
+ * LF, the white space it ends with not read), so headers added on
+ * delivery (Received, our own X-Spam-*), line ends and an mbox's blank
+ * lines do not change it.  msgid receives
  * the Message-ID without angle brackets, truncated to msgid_size - 1 bytes
  * ("" when absent); msgid may be NULL.  Never fails. */
 #define TOK_DIGEST_BYTES 32
 void tok_digest(const char *buf, size_t len,
     unsigned char digest[TOK_DIGEST_BYTES], char *msgid, size_t msgid_size);
+/* The same, white space at the body's end not counted (blank lines, a
+ * last line end or not), and *older, when it is another: the digest
+ * stores learned under before (the whole body), for them to be found
+ * there.  Returns 1 when older was written (the body ends in white
+ * space), else 0.  older may be NULL. */
+int tok_digests(const char *buf, size_t len,
+    unsigned char digest[TOK_DIGEST_BYTES],
+    unsigned char older[TOK_DIGEST_BYTES], char *msgid, size_t msgid_size);
 
 const char *tok_strerror(int rc);
 
