@@ -532,7 +532,8 @@ END_TEST
  * make hidden text visible; a numeric entity past U+10FFFF leaves no
  * digits and a named one ends the text; Latin-1 named entities; a
  * backslash ends a URL's host; "://" in a www. URL's query names no
- * host. */
+ * host; a protocol-relative URL has its host, a number for a host is an
+ * IPv4 address. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -555,6 +556,12 @@ START_TEST(test_html_review)
 		{ "x &Eacute;cole", "\xc3\xa9" "cole", "eacute" },
 		{ "<a href=\"http://evil.example\\@paypal.com/x\">y</a>",
 		  "url:evil.example", "url:paypal.com" },
+		{ "<img src=\"//cdn.example.com/i.png\">", "url:example.com",
+		  "url:ip" },
+		{ "<a href=\"http://3232235777/\">y</a>", "url:ip",
+		  "url:3232235777" },
+		{ "<a href=\"/local/3232235777\">yword</a>", "yword",
+		  "url:ip" },
 	};
 	char msg[1024];
 	struct tok_set *s;

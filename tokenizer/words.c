@@ -682,6 +682,8 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	p = k + 2 < len ? memmem(url, k + 3, "://", 3) : NULL;
 	if (p != NULL)
 		i = (size_t)(p - url) + 3;
+	else if (len > 2 && url[0] == '/' && url[1] == '/')
+		i = 2;	/* protocol-relative: "//cdn.example/x" */
 	else if (len > 7 && strncasecmp(url, "mailto:", 7) == 0) {
 		p = memchr(url, '@', len);
 		if (p == NULL)
@@ -710,6 +712,10 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	while (h > 0 && host[h - 1] == '.')
 		h--;
 	host[h] = '\0';
+	/* A host of digits alone is an IPv4 address as one number
+	 * ("http://3232235777/"), which browsers take. */
+	if (h > 0 && dots == 0 && digits && h <= 10 && p != NULL)
+		return tok_set_add(set, "url:ip", 6);
 	if (h == 0 || dots == 0)
 		return 0;
 	rc = tok_emit(set, "url:", host, h);
