@@ -533,7 +533,8 @@ END_TEST
  * digits and a named one ends the text; Latin-1 named entities; a
  * backslash ends a URL's host; "://" in a www. URL's query names no
  * host; a protocol-relative URL has its host, a number for a host is an
- * IPv4 address. */
+ * IPv4 address; a quoted '>' does not end a tag; <div hidden> hides; a
+ * table's background colour ends with the table. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -562,6 +563,18 @@ START_TEST(test_html_review)
 		  "url:3232235777" },
 		{ "<a href=\"/local/3232235777\">yword</a>", "yword",
 		  "url:ip" },
+		/* a '>' in a quoted value; <div hidden>; a table's colour
+		 * ending with the table */
+		{ "a <span title=\">\" style=\"display:none\">gtword</span>",
+		  "hidden:gtword", "gtword" },
+		{ "a <div hidden>boolword</div> b", "hidden:boolword",
+		  "boolword" },
+		{ "<table bgcolor=\"#000000\"><tr><td>dark</td></tr></table>"
+		  "<p>x <font color=\"black\">blackword</font></p>",
+		  "blackword", "hidden:blackword" },
+		{ "<table bgcolor=\"#000000\"><tr><td>x <font color=\"black\">"
+		  "inkword</font></td></tr></table>", "hidden:inkword",
+		  "inkword" },
 	};
 	char msg[1024];
 	struct tok_set *s;

@@ -22,6 +22,9 @@
 struct elem {
 	char name[12];
 	int hidden;
+	int sets_bg;		/* a table or td with bgcolor: bg below */
+	char bg[32];		/* the background before it, put back at
+				 * its end */
 };
 
 struct html {
@@ -192,9 +195,13 @@ attr_at(const char *tag, size_t n, size_t i, enum attr_id id)
 {
 	size_t nl = attr_names[id].len, j;
 
-	if (i + nl >= n || strncasecmp(tag + i, attr_names[id].name, nl) != 0)
+	if (i + nl > n || strncasecmp(tag + i, attr_names[id].name, nl) != 0)
 		return 0;
 	j = i + nl;
+	/* "hidden" is a boolean attribute: <div hidden> hides. */
+	if (id == A_HIDDEN && (j == n || isspace((unsigned char)tag[j]) ||
+	    tag[j] == '/'))
+		return j;
 	while (j < n && isspace((unsigned char)tag[j]))
 		j++;
 	if (j >= n || tag[j] != '=')
@@ -422,10 +429,10 @@ text_end(const char *in, size_t len, size_t i)
 static int
 handle_tag(struct html *h, const char *tag, size_t n)
 {
-	char name[12], val[TOK_MAX_HTML_ATTR], c[32];
+	char name[12], val[TOK_MAX_HTML_ATTR], c[32], oldbg[32];
 	struct attrs a;
 	size_t k = 0, i = 0;
-	int closing = 0, rc = 0, hides;
+	int closing = 0, rc = 0, hides, sets_bg = 0;
 
 	if (n > 0 && tag[0] == '/') {
 		closing = 1;
@@ -451,6 +458,12 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		while (h->depth > d) {
 			h->depth--;
 			h->hidden -= h->stack[h->depth].hidden;
+			/* A table's colour ends with it (it stayed for the
+			 * rest of the page: text after a black table, black
+			 * on white, was hidden; found by review). */
+			if (h->stack[h->depth].sets_bg)
+				memcpy(h->bg, h->stack[h->depth].bg,
+				    sizeof(h->bg));
 		}
 		/* Hidden text ends here: the next hidden words are others,
 		 * however close their elements are. */
@@ -459,11 +472,13 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		return rc;
 	}
 	attrs_scan(&a, tag, n);
+	memcpy(oldbg, h->bg, sizeof(oldbg));
 	if (strcmp(name, "body") == 0 || strcmp(name, "table") == 0 ||
 	    strcmp(name, "td") == 0) {
 		if (attr(&a, A_BGCOLOR, val, sizeof(val))) {
 			colour(val, c, sizeof(c));
 			snprintf(h->bg, sizeof(h->bg), "%s", c);
+			sets_bg = strcmp(name, "body") != 0;
 		}
 		if (strcmp(name, "body") == 0 &&
 		    attr(&a, A_STYLE, val, sizeof(val))) {
@@ -518,6 +533,8 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	}
 	memcpy(h->stack[h->depth].name, name, k + 1);
 	h->stack[h->depth].hidden = hides;
+	h->stack[h->depth].sets_bg = sets_bg;
+	memcpy(h->stack[h->depth].bg, oldbg, sizeof(oldbg));
 	h->hidden += hides;
 	h->depth++;
 	return rc;
@@ -535,6 +552,36 @@ skip_raw(const char *in, size_t len, size_t i, const char *name)
 		    strncasecmp(in + i + 2, name, nl) == 0)
 			return i + 2 + nl;
 	return len;
+}
+
+/* The '>' that ends a tag of at most n bytes at s, or NULL: one inside a
+ * quoted attribute value does not (title=">" style="display:none" ended
+ * the tag early, found by review); a quote that never closes within n
+ * bytes counts for nothing (the first '>', as before). */
+static const char *
+tag_end(const char *s, size_t n)
+{
+	size_t i, k;
+	char q = 0;
+
+	for (i = 0; i < n; i++) {	/* bounded by n (TOK_MAX_HTML_TAG) */
+		if (q != 0) {
+			if (s[i] == q)
+				q = 0;
+			continue;
+		}
+		if (s[i] == '>')
+			return s + i;
+		if (s[i] != '"' && s[i] != '\'')
+			continue;
+		/* A quote opens a value only after '=' (and blanks). */
+		for (k = i; k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' ||
+		    s[k - 1] == '\r' || s[k - 1] == '\n'); k--)
+			;
+		if (k > 0 && s[k - 1] == '=')
+			q = s[i];
+	}
+	return q != 0 ? memchr(s, '>', n) : NULL;
 }
 
 int
@@ -575,7 +622,7 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			start = i + 1;
 			lim = len - start < TOK_MAX_HTML_TAG ? len - start :
 			    TOK_MAX_HTML_TAG;
-			end = memchr(in + start, '>', lim);
+			end = tag_end(in + start, lim);
 			j = end != NULL ? (size_t)(end - in) : start + lim;
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;
