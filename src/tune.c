@@ -29,6 +29,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1207,6 +1208,59 @@ rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
 	return 0;
 }
 
+/* The scratch directory's files, for on_stop: what SQLite makes there. */
+static const char *const scratch_files[] = {
+	"spamsift.db", "spamsift.db-wal", "spamsift.db-shm",
+	"spamsift.db-journal",
+};
+static char scratch_path[sizeof(scratch_files) / sizeof(scratch_files[0]) +
+    1][PATH_MAX + 32];
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Ctrl-C or a kill while the scratch store is in use: remove it, then
+ * die of the signal (found by review: the directory stayed in TMPDIR).
+ * unlink, rmdir and raise only. */
+static void
+on_stop(int sig)
+{
+	size_t i, n = sizeof(scratch_files) / sizeof(scratch_files[0]);
+
+	for (i = 0; i < n; i++)
+		(void)unlink(scratch_path[i]);
+	(void)rmdir(scratch_path[n]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Install (on) or drop on_stop for dir's files. */
+static void
+stop_cleanup(const char *dir, int on)
+{
+	size_t i, n = sizeof(scratch_files) / sizeof(scratch_files[0]);
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	if (on) {
+		for (i = 0; i < n; i++)
+			snprintf(scratch_path[i], sizeof(scratch_path[i]),
+			    "%s/%s", dir, scratch_files[i]);
+		snprintf(scratch_path[n], sizeof(scratch_path[n]), "%s", dir);
+		sa.sa_handler = on_stop;
+	} else {
+		sa.sa_handler = SIG_DFL;
+	}
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		struct sigaction was;
+
+		/* One ignored (a background job's SIGINT) stays so. */
+		if (sigaction(stop_signals[i], NULL, &was) == 0 &&
+		    was.sa_handler == SIG_IGN)
+			continue;
+		(void)sigaction(stop_signals[i], &sa, NULL);
+	}
+}
+
 /* The cross-check in a private scratch directory, removed after. */
 static int
 check_scratch(struct tune *t, size_t *checked)
@@ -1226,6 +1280,7 @@ check_scratch(struct tune *t, size_t *checked)
 		fprintf(stderr, "spamsift: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
+	stop_cleanup(dir, 1);
 	rc = chmod(dir, 0700);
 	if (rc != 0)
 		fprintf(stderr, "spamsift: %s: %s\n", dir, strerror(errno));
@@ -1235,6 +1290,7 @@ check_scratch(struct tune *t, size_t *checked)
 			fprintf(stderr, "spamsift: %s\n", tune_errmsg(t));
 	}
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	stop_cleanup(dir, 0);
 	return rc;
 }
 
