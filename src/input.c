@@ -429,7 +429,7 @@ open_file(struct input *in, enum input_mode mode)
 	/* A file was opened by input_open_limits. */
 	if (strcmp(in->path, "-") == 0)
 		in->fd = 0;
-	if (mode == INPUT_SINGLE)
+	if (mode == INPUT_SINGLE || mode == INPUT_LONE)
 		goto whole;
 	while (in->len < 5 && (k = fill(in)) != 0)
 		if (k < 0)

@@ -38,8 +38,12 @@ struct input_msg {
 /* How a file is read: INPUT_AUTO takes a file that starts with a "From "
  * line and holds more than one separator as an mbox; INPUT_MBOX_FORCE
  * (--mbox) takes any file starting with "From " as one; INPUT_SINGLE
- * always takes a file as one message, bytes untouched. */
-enum input_mode { INPUT_AUTO = 0, INPUT_MBOX_FORCE, INPUT_SINGLE };
+ * always takes a file as one message, bytes untouched; INPUT_LONE always
+ * as one message, read as INPUT_AUTO reads a lone one (standard input:
+ * procmail's message with its From line, and a body line that starts
+ * with "From " unquoted). */
+enum input_mode { INPUT_AUTO = 0, INPUT_MBOX_FORCE, INPUT_SINGLE,
+	INPUT_LONE };
 
 /* Open path (NULL or "-" for stdin).  Errors: -1 with errno set; *why
  * (static text) says what failed. */

@@ -175,8 +175,14 @@ each_message(struct run *r, msg_fn fn)
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *path = r->o->nfiles > 0 ? r->o->files[i] : NULL;
 
+		/* Standard input is one message unless --mbox, as in
+		 * bsfilter: procmail's "* ? spamsift" gives one with its
+		 * From line, and a body paragraph starting "From " is not
+		 * quoted there (read as an mbox, it was cut in two: found
+		 * by review). */
 		if (input_open_limits(&in, path, r->o->mbox ?
-		    INPUT_MBOX_FORCE : INPUT_AUTO, (size_t)INPUT_MAX_BYTES,
+		    INPUT_MBOX_FORCE : path == NULL || strcmp(path, "-") == 0 ?
+		    INPUT_LONE : INPUT_AUTO, (size_t)INPUT_MAX_BYTES,
 		    limit, &why) != 0) {
 			fprintf(stderr, "spamsift: %s: %s: %s\n",
 			    path ? path : "-", why, strerror(errno));
