@@ -440,13 +440,15 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	exec 3>&-
 	wait "$holder"
 	# A writer's lock (readers go on): -a judges the message, holds
-	# it, and waits to learn it.
-	sqlite3 "$T/lock/spamsift.db" <"$T/lock.fifo" >"$T/lock.out" 2>&1 &
+	# it, and waits to learn it.  An output file of its own: the first
+	# holder's "locked" must not be taken for this one's.
+	sqlite3 "$T/lock/spamsift.db" <"$T/lock.fifo" >"$T/lock2.out" 2>&1 &
 	holder=$!
 	exec 3>"$T/lock.fifo"
 	echo "BEGIN IMMEDIATE; SELECT 'locked';" >&3
 	i=0
-	while ! grep -q '^locked$' "$T/lock.out" && [ $i -lt 300 ]; do
+	while ! grep -q '^locked$' "$T/lock2.out" 2>/dev/null &&
+	    [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
