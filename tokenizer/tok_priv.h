@@ -127,6 +127,9 @@ int tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 int tok_words(struct tok *t, const char *utf8, size_t len,
     const char *prefix, struct tok_set *set);
 
+/* words.c: whether the n bytes at s are all ASCII (eight at a time). */
+int tok_all_ascii(const char *s, size_t n);
+
 /* words.c: add tokens for one URL (host, parent domains, path words). */
 int tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set);
 

@@ -989,17 +989,6 @@ raw_param(const char *v, const char *name, char buf[FILENAME_RAW_MAX + 1])
 	return 0;
 }
 
-static int
-has_8bit(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* A part's file name as "file:" words.  GMime decodes it (RFC 2231 and
  * 2047) with strict converters: an ISO-2022-JP name with a circled digit,
  * or a raw Shift_JIS one, came out as Latin garble.  A plain name that is
@@ -1032,7 +1021,7 @@ file_tokens(struct tok *t, GMimeObject *obj, const char *fn,
 			k = raw != NULL ? raw_param(raw, where[w][1], buf) : 0;
 			if (k == 0)
 				break;	/* GMime reads the first one too */
-			if (strstr(buf, "=?") == NULL && !has_8bit(buf, k))
+			if (strstr(buf, "=?") == NULL && tok_all_ascii(buf, k))
 				goto gmime;
 			rc = header_utf8(t, buf, &t->hdr);
 			if (rc == 0 && t->hdr.len > 0)

@@ -317,8 +317,8 @@ flush_run(struct tok *t, struct tok_set *set, const char *prefix)
 	return rc;
 }
 
-static int
-all_ascii(const char *s, size_t n)
+int
+tok_all_ascii(const char *s, size_t n)
 {
 	size_t i;
 	uint64_t w;
@@ -502,7 +502,7 @@ icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
 		return 0;
 	text = u->u;
 	nl = ul;
-	if (!all_ascii(s, n)) {
+	if (!tok_all_ascii(s, n)) {
 		err = U_ZERO_ERROR;
 		nl = unorm2_normalize(u->nfkc, u->u, ul, u->n, u->ncap, &err);
 		if (err == U_BUFFER_OVERFLOW_ERROR) {
@@ -593,7 +593,7 @@ unit_end(struct units *u, size_t i, int *ascii)
 	if (i >= u->eol) {
 		p = memchr(u->s + i, '\n', u->n - i);
 		u->eol = p == NULL ? u->n : (size_t)(p - u->s) + 1;
-		u->ascii = all_ascii(u->s + i, u->eol - i);
+		u->ascii = tok_all_ascii(u->s + i, u->eol - i);
 	}
 	if (u->ascii) {
 		*ascii = 1;
@@ -601,7 +601,7 @@ unit_end(struct units *u, size_t i, int *ascii)
 	}
 	p = memchr(u->s + i, ' ', u->eol - i);
 	e = p != NULL ? (size_t)(p - u->s) + 1 : u->eol;
-	*ascii = all_ascii(u->s + i, e - i);
+	*ascii = tok_all_ascii(u->s + i, e - i);
 	return e;
 }
 
@@ -619,7 +619,7 @@ chunk_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	size_t i, e, start = 0, run = 0;
 	int rc = 0, ua, in_run = 0;
 
-	if (all_ascii(s, n))
+	if (tok_all_ascii(s, n))
 		return ascii_words(t, s, n, prefix, set);
 	/* [start, run) is ICU text not yet given to ICU, and while in_run,
 	 * [run, i) the ASCII units after it; the end of the text ends a run
