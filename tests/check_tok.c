@@ -1889,6 +1889,102 @@ both_paths(const char *msg, const struct tok_opts *o, struct tok_set *a,
 	tok_free(g);
 }
 
+/* Pair word i of test_pair_cap: "w" then i in base 26 as letters, so
+ * every word is distinct and pairable. */
+static void
+pair_word(char *w, size_t i)
+{
+	size_t k = 0;
+
+	w[k++] = 'w';
+	do {
+		w[k++] = (char)('a' + i % 26);
+		i /= 26;
+	} while (i > 0);
+	w[k++] = 'x';
+	w[k] = '\0';
+}
+
+/* A message gives its first TOK_MAX_PAIRS word pairs and no more, over
+ * its parts together (a text part, then an HTML one), on both paths;
+ * every word still counts, and the next message through the same
+ * tokenizer starts again (as does tok_text).  The limit counts the pairs
+ * given, not distinct ones: these words are all distinct. */
+START_TEST(test_pair_cap)
+{
+	enum { NW = 2 * TOK_MAX_PAIRS };
+	static const char head[] = "Subject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\n"
+	    "Content-Type: text/plain\n\n";
+	static const char mid[] = "\n--b\nContent-Type: text/html\n\n<p>";
+	struct tok_set *a = tok_set_new(), *b = tok_set_new(), *s;
+	struct tok_opts o;
+	struct tok *t = NULL;
+	char *msg = malloc(sizeof(head) + sizeof(mid) + NW * 16 + 16);
+	char *text = malloc(NW * 16 + 1);
+	char w[16], prev[16], pair[40];
+	size_t i, len = 0, npa, npb;
+	int took, pass;
+
+	ck_assert_ptr_nonnull(msg);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	len += (size_t)sprintf(msg + len, "%s", head);
+	for (i = 0; i < NW; i++) {
+		if (i == NW / 4)	/* the HTML part: pairs go on there */
+			len += (size_t)sprintf(msg + len, "%s", mid);
+		pair_word(w, i);
+		sprintf(text + i * 16, "%-15s ", w);
+		len += (size_t)sprintf(msg + len, "%s ", w);
+	}
+	sprintf(msg + len, "\n--b--\n");
+	tok_opts_init(&o);
+	both_paths(msg, &o, a, b, &took);
+	for (pass = 0; pass < 2; pass++) {
+		s = pass == 0 ? a : b;
+		tok_set_sort(s);
+		npa = 0;
+		for (i = 1; i < NW; i++) {
+			pair_word(prev, i - 1);
+			pair_word(w, i);
+			snprintf(pair, sizeof(pair), "%s_%s", prev, w);
+			ck_assert_msg(has(s, w), "word %s", w);
+			if (i == NW / 4)	/* no pair across parts */
+				continue;
+			/* The first ones, each where it comes. */
+			ck_assert_msg(has(s, pair) == (npa < TOK_MAX_PAIRS),
+			    "pair %s", pair);
+			npa += npa < TOK_MAX_PAIRS;
+		}
+		ck_assert_uint_eq(npa, TOK_MAX_PAIRS);
+	}
+	/* The same message again through one tokenizer, and as text. */
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	for (pass = 0; pass < 3; pass++) {
+		tok_set_reset(a);
+		if (pass < 2)
+			ck_assert_int_eq(tok_message(t, msg, strlen(msg), a),
+			    0);
+		else
+			ck_assert_int_eq(tok_text(t, text, strlen(text), a),
+			    0);
+		npb = 0;
+		for (i = 0; i < tok_set_count(a); i++) {
+			const char *k = tok_set_token(a, i, &len);
+
+			npb += k[0] == 'w' && memchr(k, '_', len) != NULL;
+		}
+		ck_assert_uint_eq(npb, TOK_MAX_PAIRS);
+	}
+	tok_free(t);
+	tok_set_free(a);
+	tok_set_free(b);
+	free(msg);
+	free(text);
+}
+END_TEST
+
 /* Each case under each header policy and with -B: the same tokens, with
  * the same counts, in the same order, on both paths. */
 START_TEST(test_simple_path)
@@ -2009,6 +2105,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_html_review);
 	tcase_add_test(tc, test_received_ips);
 	tcase_add_test(tc, test_mixed_line);
+	tcase_add_test(tc, test_pair_cap);
 	tcase_add_test(tc, test_html_attributes);
 	tcase_add_test(tc, test_html_meta_charset);
 	tcase_add_test(tc, test_nested_and_crlf);

@@ -103,6 +103,7 @@ struct tok {
 	struct tbuf urls;	/* URLs found in HTML attributes */
 	struct tbuf hdr;	/* one header value as UTF-8 */
 	size_t parts;		/* leaves visited in this message */
+	size_t npairs;		/* word pairs it gave (TOK_MAX_PAIRS) */
 	struct tok_field fld[TOK_MAX_HEADERS]; /* simple path's fields */
 	size_t nfld;
 	int no_simple;		/* tests: always take the GMime path */

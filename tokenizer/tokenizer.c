@@ -1639,6 +1639,7 @@ tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 	int rc;
 
 	t->parts = 0;
+	t->npairs = 0;
 	rc = normalise(t, buf, len);
 	if (rc != 0 || t->raw.len == 0)
 		goto out;
@@ -1688,6 +1689,7 @@ tok_text(struct tok *t, const char *utf8, size_t len, struct tok_set *set)
 	int rc;
 
 	t->text.len = 0;
+	t->npairs = 0;
 	rc = tok_to_utf8(t, "UTF-8", utf8, len, &t->text);
 	if (rc == 0 && t->text.len > 0)
 		rc = tok_words(t, t->text.p, t->text.len, "", set);

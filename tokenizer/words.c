@@ -177,17 +177,21 @@ pairable(const char *w, size_t n)
 }
 
 /* The word of n bytes at u->pair + u->prevlen + 1 follows the previous
- * one: emit "previous_this" when it fits (no printf on this hot path),
- * and make it the previous word. */
+ * one: emit "previous_this" when it fits (no printf on this hot path)
+ * and the message has given fewer than TOK_MAX_PAIRS, and make it the
+ * previous word. */
 static int
-pair_next(struct tok_icu *u, struct tok_set *set, size_t n)
+pair_next(struct tok *t, struct tok_set *set, size_t n)
 {
+	struct tok_icu *u = t->icu;
 	size_t pl = u->prevlen;
 	int rc = 0;
 
-	if (pl > 0 && pl + 1 + n <= TOK_MAX_TOKEN_BYTES) {
+	if (pl > 0 && pl + 1 + n <= TOK_MAX_TOKEN_BYTES &&
+	    t->npairs < TOK_MAX_PAIRS) {
 		u->pair[pl] = '_';
 		rc = tok_set_add(set, u->pair, pl + 1 + n);
+		t->npairs++;
 	}
 	memmove(u->pair, u->pair + pl + 1, n);
 	u->prevlen = n;
@@ -218,7 +222,7 @@ emit_word(struct tok *t, struct tok_set *set, const char *prefix,
 	}
 	/* n <= TOK_MAX_TOKEN_BYTES: it fits after the previous word. */
 	memcpy(t->icu->pair + t->icu->prevlen + 1, buf, n);
-	return pair_next(t->icu, set, n);
+	return pair_next(t, set, n);
 }
 
 /* Emit one UTF-16 word as UTF-8. */
@@ -389,7 +393,7 @@ ascii_pair_word(struct tok *t, const char *s, size_t n, struct tok_set *set)
 		u->prevlen = 0;
 		return 0;
 	}
-	return pair_next(u, set, n);
+	return pair_next(t, set, n);
 }
 
 /* The ASCII fast path: the same words ICU's word break gives on ASCII
