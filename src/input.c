@@ -5,7 +5,8 @@
  * A file holding one message is read whole (bounded by INPUT_MAX_BYTES).
  * An mbox is streamed through a window that holds at least the current
  * message (each message bounded by the limit, the file not at all), split
- * at "From " lines that follow a blank line (or start the file), and
+ * at "From " lines with a time and a year that follow a blank line (or
+ * start the file), and
  * mboxrd quoting (">From ", ">>From " ...) loses one '>' per line.
  * Folders are listed, sorted (MH numerically) and read one file at a time.
  */
@@ -22,8 +23,10 @@
 
 #include "src/input.h"
 
+#define FROM_LINE_MAX	1024		/* bytes of a From line examined */
 #define SCAN_BYTES	(64 * 1024)	/* sep_follows' reads */
-#define SCAN_CARRY	8		/* bytes kept across them */
+#define SCAN_CARRY	(FROM_LINE_MAX + 8) /* bytes kept across them: a
+					 * From line read again whole */
 
 struct input {
 	enum input_kind kind;
@@ -116,12 +119,43 @@ input_slurp(int fd, char **out, size_t *len, int *truncated)
 	    truncated);
 }
 
+/* Does the "From " line at buf[i] carry a time and a year, as every mbox
+ * writer's does ("From sender Thu Jan  1 00:00:00 2026", RFC 4155)?  A
+ * body paragraph starting "From the desk of ..." that no one quoted does
+ * not: read as a separator it cut a message in two.  Only the first
+ * FROM_LINE_MAX bytes of the line are looked at. */
+static int
+from_dated(const char *buf, size_t len, size_t i)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t e = len - i > FROM_LINE_MAX ? i + FROM_LINE_MAX : len, k, d;
+	int time = 0, year = 0;
+
+	for (k = i + 5; k < e && s[k] != '\n'; k++) {
+		if (!isdigit(s[k]))
+			continue;
+		for (d = k; d < e && isdigit(s[d]); d++)
+			;
+		if (d - k <= 2 && d + 2 < e && s[d] == ':' &&
+		    isdigit(s[d + 1]) && isdigit(s[d + 2]))
+			time = 1;
+		else if (d - k == 4 && (s[k] == '1' || s[k] == '2'))
+			year = 1;
+		k = d - 1;
+	}
+	return time && year;
+}
+
 static int
 is_sep(const char *buf, size_t len, size_t i)
 {
-	return len - i >= 5 && memcmp(buf + i, "From ", 5) == 0 &&
-	    (i == 0 || (buf[i - 1] == '\n' && (i == 1 || buf[i - 2] == '\n' ||
-	    (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n'))));
+	if (len - i < 5 || memcmp(buf + i, "From ", 5) != 0)
+		return 0;
+	if (i == 0)
+		return 1;	/* the first line is the file's envelope */
+	return buf[i - 1] == '\n' && (i == 1 || buf[i - 2] == '\n' ||
+	    (i >= 3 && buf[i - 2] == '\r' && buf[i - 3] == '\n')) &&
+	    from_dated(buf, len, i);
 }
 
 /* Do the n bytes at s end with an empty line ("\n\n" or "\n\r\n")?  The

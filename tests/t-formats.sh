@@ -172,6 +172,19 @@ check "the same on stdin without --mbox: one message ($n)" [ "$n" = 1 ]
 n=$("$SPAMSIFT" <"$T/from-para.eml" | wc -l)
 check "procmail's message with a 'From ' paragraph on stdin: one ($n)" \
     [ "$n" = 1 ]
+# The same file named, and with --mbox: a separator's From line has a
+# time and a year (as every mbox writer's); "From the desk of ..." has
+# not, and is body (it cut the message in two; found by review).
+n=$("$SPAMSIFT" "$T/from-para.eml" | wc -l)
+check "a file with a 'From ' paragraph: one message ($n)" [ "$n" = 1 ]
+n=$("$SPAMSIFT" --mbox "$T/from-para.eml" | wc -l)
+check "... with --mbox too ($n)" [ "$n" = 1 ]
+{ cat "$T/from-para.eml"; echo
+  echo "From MAILER-DAEMON Fri Jul  8 12:08:34 2011"
+  cat "$C/spam/spam-003.eml"; } >"$T/from-para2.mbox"
+"$SPAMSIFT" "$T/from-para2.mbox" >"$T/out"
+check "... and a dated From line after it still starts the next" \
+    [ "$(awk '{ print $4 }' "$T/out" | tr '\n' ' ')" = "1 2 " ]
 # An mbox longer than the first read (1 MB) streams through a window:
 # 240 copies of mix.mbox, from a file and from a pipe, give 960 messages
 # with the probabilities of the four, in order.
