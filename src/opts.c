@@ -8,6 +8,7 @@
  * leading "--": "method rf", "insert-flag".  Its options are applied
  * first; the command line overrides them.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -559,6 +560,7 @@ apply(struct opts *o, int c, const char *arg)
 static int
 parse_argv(struct opts *o, int argc, char **argv, int *operands)
 {
+	const char *w;
 	int c, r, first = 0;
 
 	optind = 0;	/* glibc: full re-initialisation */
@@ -570,15 +572,20 @@ parse_argv(struct opts *o, int argc, char **argv, int *operands)
 		if (c == '?' || c == ':') {
 			if (first != 0)
 				continue;
-			if (optopt != 0)
+			/* A long option's optopt is its code, no letter:
+			 * name the word ("--insert-flag=yes"). */
+			w = argv[optind - 1];
+			if (optopt > 0 && optopt < 128 && isalnum(optopt) &&
+			    strncmp(w, "--", 2) != 0)
 				fprintf(stderr, "spamsift: options: %s: -%c\n",
 				    c == ':' ? "missing argument" :
 				    "unknown option", optopt);
 			else
 				fprintf(stderr, "spamsift: options: %s: %s\n",
 				    c == ':' ? "missing argument" :
-				    "unknown or ambiguous option",
-				    argv[optind - 1]);
+				    strchr(w, '=') != NULL ? "unknown option, "
+				    "or a value it does not take" :
+				    "unknown or ambiguous option", w);
 			first = -1;
 			continue;
 		}
@@ -596,13 +603,34 @@ parse_argv(struct opts *o, int argc, char **argv, int *operands)
 }
 
 /* A word getopt_long would take for --pipe: it or an abbreviation of
- * it that no other option shares ("--pi" up). */
+ * it that no other option shares ("--pi" up), with a value or not
+ * ("--pipe=x" is a usage error, and pipe mode's mail goes through). */
 static int
 pipe_word(const char *a)
 {
-	size_t n = strlen(a);
+	size_t n = strcspn(a, "=");
 
 	return n >= 4 && strncmp(a, "--pipe", n) == 0;
+}
+
+/* Whether a config file's option name is the subject prefix, whose value
+ * keeps the blanks it ends with ("[JUNK] "). */
+static int
+prefix_word(const char *name)
+{
+	return strcmp(name, "mark-subject-prefix") == 0 ||
+	    strcmp(name, "spam-subject-prefix") == 0;
+}
+
+/* Drop the blanks s ends with, as bsfilter does to each line of its file
+ * ("spam-cutoff 0.9 " is 0.9, not a bad number). */
+static void
+trim_blanks(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
 }
 
 /* Read the configuration file into an argv of "--name" "value" words. */
@@ -641,18 +669,20 @@ read_config(struct opts *o, const char *path, int must_exist, int *cargc)
 	o->conf_argv[0] = "spamsift";
 	for (line = strtok_r(o->conf_text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
+		line[strcspn(line, "\r")] = '\0';
 		while (*line == ' ' || *line == '\t')
 			line++;
 		if (*line == '#' || *line == '\0')
 			continue;
 		/* "name value" -> "--name" "value". */
 		w = line;
-		p = w + strcspn(w, " \t\r");
+		p = w + strcspn(w, " \t");
 		if (*p != '\0') {
 			*p++ = '\0';
 			while (*p == ' ' || *p == '\t')
 				p++;
-			p[strcspn(p, "\r")] = '\0';
+			if (!prefix_word(w))
+				trim_blanks(p);
 		}
 		/* conf_argv: "spamsift", the words, NULL. */
 		if (k - 1 + 1 + (*p != '\0') > CONF_MAX_ARGS) {

@@ -483,6 +483,21 @@ rc=$?
 check "config value starting with --: pipe mode uses it (status $rc)" \
     grep -q '^Subject: --SPAM-- ' "$T/out"
 rm -f "$CONF"
+# Blanks at a line's end and CRLF line ends, as bsfilter reads its file:
+# "spam-cutoff 0.9 " is 0.9 and a line of only a CR is blank (each made
+# the whole file refused, and in pipe mode every message went through
+# unjudged; found by review); a subject prefix keeps its final blank.
+printf 'header-prefix Trim \nspam-cutoff 0.5\t\r\n\r\ninsert-flag \r\nmark-spam-subject\nmark-subject-prefix [JUNK] \r\n' \
+    >"$T/blanks.conf"
+chmod 600 "$T/blanks.conf"
+"$SPAMSIFT" --config-file "$T/blanks.conf" --pipe <"$C/spam/spam-005.eml" \
+    >"$T/out" 2>"$T/err"
+rc=$?
+check "config with trailing blanks and CRLF: read (status $rc)" \
+    [ "$rc" = 0 ] && [ ! -s "$T/err" ]
+check "... its values without the blanks" grep -q '^X-Trim-Flag: Yes$' "$T/out"
+check "... but the subject prefix with its own" \
+    grep -q '^Subject: \[JUNK\] [^ ]' "$T/out"
 # A bad line names the file; a file others may write is refused.
 printf 'no-such-option 1\n' >"$T/bad.conf"
 chmod 600 "$T/bad.conf"
