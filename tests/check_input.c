@@ -21,6 +21,10 @@
 #include <check.h>
 
 #include "src/input.h"
+
+/* The date of a separator line after the first (input.c: a From line
+ * without a time and a year is body). */
+#define FD " Mon Jan  1 00:00:00 2024"
 #include "tests/check_util.h"
 
 #define MAX_SPLIT	16	/* messages split_is accepts */
@@ -259,16 +263,16 @@ START_TEST(test_split_last_line)
 	const char *crlf_with[] = { "Subject: 1\r\n\r\nb1\r\n",
 		"Subject: 2\r\n\r\nb2\r\n", NULL };
 
-	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2\n",
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b" FD "\nSubject: 2\n\nb2\n",
 	    with_nl);
-	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2",
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b" FD "\nSubject: 2\n\nb2",
 	    without_nl);
-	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b\r\n"
+	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b" FD "\r\n"
 	    "Subject: 2\r\n\r\nb2", crlf_without);
 	/* The blank line a writer puts after the last message is mbox's. */
-	split_is("From a\nSubject: 1\n\nb1\n\nFrom b\nSubject: 2\n\nb2\n\n",
+	split_is("From a\nSubject: 1\n\nb1\n\nFrom b" FD "\nSubject: 2\n\nb2\n\n",
 	    with_nl);
-	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b\r\n"
+	split_is("From a\r\nSubject: 1\r\n\r\nb1\r\n\r\nFrom b" FD "\r\n"
 	    "Subject: 2\r\n\r\nb2\r\n\r\n", crlf_with);
 }
 END_TEST
@@ -280,16 +284,37 @@ START_TEST(test_split_empty_messages)
 	/* A lone separator line, with or without its line end. */
 	const char *empty[] = { "", NULL };
 
-	split_is("From a\n\nFrom b\nSubject: 2\n", want);
+	split_is("From a\n\nFrom b" FD "\nSubject: 2\n", want);
 	split_is("From a\n", empty);
 	split_is("From a", empty);
 	split_is("From a\n\n", empty);
 }
 END_TEST
 
+/* After an empty line, a From line without a time and a year is body:
+ * a paragraph that starts "From the desk"; a separator needs both, in
+ * any of the forms writers use. */
+START_TEST(test_split_undated)
+{
+	const char *one[] = { "S: 1\n\nFrom the desk of the editor\n\n"
+		"From 12:00 on\n\nFrom 2026 on\n", NULL };
+	const char *two[] = { "S: 1\n", "S: 2\n", NULL };
+
+	split_is("From a\nS: 1\n\nFrom the desk of the editor\n\n"
+	    "From 12:00 on\n\nFrom 2026 on\n", one);
+	split_is("From a\nS: 1\n\nFrom - Thu Nov 28 13:00:00 2026\n"
+	    "S: 2\n", two);
+	split_is("From a\nS: 1\n\nFrom x@y Thu, 28 Nov 2026 13:00:00 +0000\n"
+	    "S: 2\n", two);
+	split_is("From a\r\nS: 1\r\n\r\nFrom MAILER-DAEMON Fri Jul  8 "
+	    "1:08:34 2011\r\nS: 2\r\n", (const char *[]){ "S: 1\r\n",
+	    "S: 2\r\n", NULL });
+}
+END_TEST
+
 START_TEST(test_split_nul_bytes)
 {
-	static const char mbox[] = "From a\nS: 1\n\nx\0y\n\nFrom b\n\0\n";
+	static const char mbox[] = "From a\nS: 1\n\nx\0y\n\nFrom b" FD "\n\0\n";
 	const char *want[] = { "S: 1\n\nx", NULL };
 	size_t pos = 0, s, e;
 
@@ -364,14 +389,14 @@ START_TEST(test_mboxrd_crlf_and_growth)
 	    "\r\n"
 	    ">From x\r\n"
 	    "\r\n"
-	    "From b\r\n"
+	    "From b" FD "\r\n"
 	    "S: 2\r\n"
 	    "\r\n"
 	    "a longer second message so the unquote buffer has to grow\r\n"
 	    ">>From y\r\n"
 	    ">From z\r\n"
 	    "\r\n"
-	    "From c\r\n"
+	    "From c" FD "\r\n"
 	    ">From at the start of the headers\r\n";
 	struct tmp t;
 	struct input *in;
@@ -876,7 +901,7 @@ stdin_restore(void)
 START_TEST(test_stdin_mbox)
 {
 	static const char mbox[] =
-	    "From a\nSubject: 1\n\n>From b1\n\nFrom b\nSubject: 2\n\nb2\n";
+	    "From a\nSubject: 1\n\n>From b1\n\nFrom b" FD "\nSubject: 2\n\nb2\n";
 	struct input *in;
 
 	stdin_feed(mbox, strlen(mbox));
@@ -892,7 +917,7 @@ END_TEST
 START_TEST(test_stdin_null_path_single)
 {
 	static const char mbox[] =
-	    "From a\nSubject: 1\n\n>From b1\n\nFrom b\nSubject: 2\n\nb2\n";
+	    "From a\nSubject: 1\n\n>From b1\n\nFrom b" FD "\nSubject: 2\n\nb2\n";
 	static const char msg[] = "Subject: x\r\n\r\nbody\0with NUL\r\n";
 	struct input *in;
 
@@ -1224,7 +1249,7 @@ START_TEST(test_stream_too_big)
 
 	ck_assert_ptr_nonnull(b);
 	tmp_make(&t, "check_input");
-	k = (size_t)sprintf(b, "From a\nSubject: 1\n\nok\n\nFrom b\n\n");
+	k = (size_t)sprintf(b, "From a\nSubject: 1\n\nok\n\nFrom b" FD "\n\n");
 	memset(b + k, 'z', n - k);
 	put(t.dir, "mbox", b, n);
 	snprintf(path, sizeof(path), "%s/mbox", t.dir);
@@ -1254,13 +1279,13 @@ START_TEST(test_stream_too_big)
 	 * more is too big (found by review: the window held the limit
 	 * only, From line included). */
 	for (k = 0; k < 2; k++) {
-		size_t h = (size_t)sprintf(b, "From a\n1\n\nFrom b\n");
+		size_t h = (size_t)sprintf(b, "From a\n1\n\nFrom b" FD "\n");
 		size_t body = STREAM_MAX + k;
 
 		/* The message: body - 1 bytes and its line end. */
 		memset(b + h, 'w', body - 1);
 		h += body - 1;
-		h += (size_t)sprintf(b + h, "\n\nFrom c\n3\n");
+		h += (size_t)sprintf(b + h, "\n\nFrom c" FD "\n3\n");
 		put(t.dir, "edge", b, h);
 		snprintf(path, sizeof(path), "%s/edge", t.dir);
 		ck_assert_int_eq(input_open_max(&in, path, INPUT_AUTO,
@@ -1297,7 +1322,7 @@ START_TEST(test_stream_too_big)
 		memset(big + h, 'v', body);
 		h += body;
 		if (k < 2)
-			h += (size_t)sprintf(big + h, "\n\nFrom b\n2\n");
+			h += (size_t)sprintf(big + h, "\n\nFrom b" FD "\n2\n");
 		/* The second and third are past the window's reach. */
 		if (k > 0)
 			ck_assert_uint_gt(body, STREAM_MAX + 1 +
@@ -1354,6 +1379,7 @@ input_suite(void)
 	tcase_add_test(tc, test_split_crlf);
 	tcase_add_test(tc, test_split_last_line);
 	tcase_add_test(tc, test_split_empty_messages);
+	tcase_add_test(tc, test_split_undated);
 	tcase_add_test(tc, test_split_nul_bytes);
 	suite_add_tcase(s, tc);
 
