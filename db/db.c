@@ -83,6 +83,12 @@
 					 * queues at a time (bk_apply) */
 #define WAL_RETRY_MS	10		/* wal_on's pause between tries */
 #define NETFS_ENV	"SPAMSIFT_FORCE_NETFS"
+#define MSG_SCALED	2		/* msg.class of a message learned
+					 * before its class was scaled:
+					 * DB_SPAM or DB_HAM + this (the
+					 * SQL says 3 and 4) */
+_Static_assert(DB_SPAM + MSG_SCALED == 3 && DB_HAM + MSG_SCALED == 4,
+    "msg classes 3 and 4");
 #define DB_AS_ROWS	0x100		/* open_once: read schema 1, 2 or 3
 					 * as is */
 
@@ -130,6 +136,7 @@ enum stmt {
 	S_CHECK_ROWS,
 	S_CHECK_META,
 	S_CHECK_MSG,
+	S_MSG_SCALE,
 	S_COUNT
 };
 
@@ -206,9 +213,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
 	/* The learned messages as db_set_msg writes them (msg_row_ok). */
+	[S_MSG_SCALE] = "UPDATE msg SET class = class + 2 WHERE digest = ?1 "
+	    "AND class IN (1, 2)",
 	[S_CHECK_MSG] = "SELECT count(*) FROM msg WHERE "
 	    "typeof(digest) != 'blob' OR length(digest) != 32 OR "
-	    "class NOT IN (1, 2) OR typeof(g) != 'integer' OR "
+	    "class NOT IN (1, 2, 3, 4) OR typeof(g) != 'integer' OR "
 	    "abs(g) > 2147483647",
 };
 
@@ -934,7 +943,7 @@ weight_ok(int64_t v)
 static int
 msg_row_ok(int64_t cls, int64_t g)
 {
-	return (cls == DB_SPAM || cls == DB_HAM) && weight_ok(g);
+	return cls >= DB_SPAM && cls <= DB_HAM + MSG_SCALED && weight_ok(g);
 }
 
 /* Add dspam/dham/dw to tok with the SQL's clamping; a new token is only
@@ -3827,12 +3836,12 @@ int
 db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls)
 {
-	return db_msg_get(db, digest, cls, NULL);
+	return db_msg_get(db, digest, cls, NULL, NULL);
 }
 
 int
 db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class *cls, int64_t *g)
+    enum db_class *cls, int64_t *g, int *scaled)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v, w;
@@ -3849,6 +3858,8 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 	*cls = DB_NONE;
 	if (g != NULL)
 		*g = 0;
+	if (scaled != NULL)
+		*scaled = 0;
 	rc = get_stmt(db, S_MSG_GET, &st);
 	if (rc != 0)
 		goto out;
@@ -3864,9 +3875,11 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 			    "%lld or weight step %lld", (long long)v,
 			    (long long)w);
 		} else {
-			*cls = (enum db_class)v;
+			*cls = (enum db_class)(v > DB_HAM ? v - MSG_SCALED : v);
 			if (g != NULL)
 				*g = w;
+			if (scaled != NULL)
+				*scaled = v > DB_HAM;
 		}
 	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
@@ -4252,6 +4265,30 @@ out:
 	return rc;
 }
 
+int
+db_msg_scaled(struct db *db, const unsigned char digest[DB_DIGEST_BYTES])
+{
+	sqlite3_stmt *st;
+	int src;
+	int rc;
+
+	rc = check_write(db, "db_msg_scaled");
+	if (rc != 0)
+		goto out;
+	if (digest == NULL) {
+		rc = errf(db, DB_EINVAL, "db_msg_scaled: null digest");
+		goto out;
+	}
+	rc = get_stmt(db, S_MSG_SCALE, &st);
+	if (rc != 0)
+		goto out;
+	src = sqlite3_bind_blob(st, 1, digest, DB_DIGEST_BYTES,
+	    SQLITE_STATIC);
+	rc = run_bound(db, st, src);
+out:
+	return rc;
+}
+
 /*
  * Facts and walks
  */
@@ -4593,7 +4630,8 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 			break;
 		}
 		msgid = (const char *)sqlite3_column_text(st, 2);
-		rc = fn(ctx, digest, (enum db_class)cls, msgid, g,
+		rc = fn(ctx, digest, (enum db_class)(cls > DB_HAM ?
+		    cls - MSG_SCALED : cls), cls > DB_HAM, msgid, g,
 		    sqlite3_column_int64(st, 3));
 		if (rc != 0)
 			break;
@@ -4696,6 +4734,12 @@ db_scale(struct db *db, uint64_t limit, uint64_t target, uint64_t *dropped)
 		sc.fh = (double)target / (double)ham;
 	if (rc == 0 && (sc.spam || sc.ham))
 		rc = bk_rewrite(db, scale_bucket, &sc, &gone);
+	/* Its messages' counts are a share of what they were: learning one
+	 * again is still a duplicate, but taking it back is refused. */
+	if (rc == 0 && sc.spam)
+		rc = exec(db, "UPDATE msg SET class = 3 WHERE class = 1");
+	if (rc == 0 && sc.ham)
+		rc = exec(db, "UPDATE msg SET class = 4 WHERE class = 2");
 	if (rc == 0 && sc.spam)
 		rc = meta_set(db, "spam_msgs", (int64_t)target);
 	if (rc == 0 && sc.ham)

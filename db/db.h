@@ -104,12 +104,15 @@ int db_lookup(struct db *db, size_t n, const char *const *toks,
 int db_preload(struct db *db);
 
 /* What the store remembers of a message: *cls is DB_NONE, DB_SPAM or
- * DB_HAM, and db_msg_get's *g (may be NULL) the weight step it was
- * learned with (0 when not learned).  Errors: DB_EIO, DB_EBUSY. */
+ * DB_HAM, db_msg_get's *g (may be NULL) the weight step it was learned
+ * with (0 when not learned), and its *scaled (may be NULL) whether
+ * db_scale has scaled its class's counts since (then its own counts are
+ * no longer whole in the store, and it cannot be taken back).  Errors:
+ * DB_EIO, DB_EBUSY. */
 int db_msg_class(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class *cls);
 int db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class *cls, int64_t *g);
+    enum db_class *cls, int64_t *g, int *scaled);
 
 /* One snapshot for several reads: from db_read_begin to db_read_end
  * every read sees the same committed store (other processes' commits
@@ -163,6 +166,10 @@ int db_add_totals(struct db *db, int64_t dspam, int64_t dham);
  * may be NULL.  Errors: DB_EIO, DB_EFULL, DB_EINVAL. */
 int db_set_msg(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
     enum db_class cls, const char *msgid, int64_t g, int64_t day);
+/* Inside a transaction: mark a learned message scaled, as db_scale does
+ * (a dump's; nothing when it is not learned).  Errors: DB_EIO, DB_EFULL,
+ * DB_EINVAL. */
+int db_msg_scaled(struct db *db, const unsigned char digest[DB_DIGEST_BYTES]);
 
 /* Store facts.  Errors: DB_EIO. */
 int db_status(struct db *db, struct db_status *st);
@@ -184,14 +191,14 @@ int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx);
 
 /* Call fn for every learned message, in digest order: its class (DB_SPAM
- * or DB_HAM), Message-ID (NULL when none), weight step and day, as
- * db_set_msg stored them.  digest and msgid are borrowed for the call.
+ * or DB_HAM), whether it was scaled (db_msg_get), Message-ID (NULL when
+ * none), weight step and day, as db_set_msg stored them.  digest and msgid are borrowed for the call.
  * A non-zero return from fn stops the walk and is returned.  Errors:
  * DB_EIO, DB_ECORRUPT (a row that db_set_msg cannot have written),
  * DB_EINVAL (no fn, or inside another walk), or fn's value. */
 typedef int (*db_msg_fn)(void *ctx,
     const unsigned char digest[DB_DIGEST_BYTES], enum db_class cls,
-    const char *msgid, int64_t g, int64_t day);
+    int scaled, const char *msgid, int64_t g, int64_t day);
 int db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx);
 
 /* Maintenance, each one transaction of its own (call outside db_begin).

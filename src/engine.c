@@ -643,15 +643,15 @@ engine_opts_changed(const struct engine *e)
  * set_msg to move the row to the digest of now. */
 static int
 msg_get(struct engine *e, const struct pending *p, enum db_class *have,
-    int64_t *hg, int *older)
+    int64_t *hg, int *scaled, int *older)
 {
 	int rc;
 
 	*older = 0;
-	rc = db_msg_get(e->db, p->digest, have, hg);
+	rc = db_msg_get(e->db, p->digest, have, hg, scaled);
 	if (rc != 0 || *have != DB_NONE || !p->has_older)
 		return rc;
-	rc = db_msg_get(e->db, p->older, have, hg);
+	rc = db_msg_get(e->db, p->older, have, hg, scaled);
 	*older = rc == 0 && *have != DB_NONE;
 	return rc;
 }
@@ -681,7 +681,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	struct db_counts *got = NULL;
 	size_t i, nt, nw;
 	enum db_class have;
-	int older;
+	int older, scaled;
 	int64_t ts = 0, th = 0, g, hg, nlr = 0, lrm = 0, day = db_today();
 	int rc = 0, began = 0;
 
@@ -713,12 +713,18 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	for (i = 0; i < e->npend && rc == 0; i++) {
 		struct pending *p = &e->pend[i];
 
-		rc = msg_get(e, p, &have, &hg, &older);
+		rc = msg_get(e, p, &have, &hg, &scaled, &older);
 		if (rc != 0)
 			break;
 		if (p->sub) {
 			if (have != p->cls) {
 				outc[i] = LEARN_NOTLEARNED;
+				continue;
+			}
+			/* Its counts are a share of what they were: taking
+			 * them whole emptied the class (found by review). */
+			if (scaled) {
+				outc[i] = LEARN_SCALED;
 				continue;
 			}
 			delta(e, p, p->cls, -1, &ts, &th);
@@ -732,8 +738,12 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			continue;
 		}
 		if (have == other(p->cls)) {
-			delta(e, p, have, -1, &ts, &th);
-			weigh(e, p, -hg);
+			/* Scaled since: its share stays in the other class,
+			 * and it counts in this one from now. */
+			if (!scaled) {
+				delta(e, p, have, -1, &ts, &th);
+				weigh(e, p, -hg);
+			}
 			outc[i] = LEARN_MOVED;
 		} else {
 			outc[i] = LEARN_NEW;

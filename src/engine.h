@@ -29,6 +29,9 @@ enum learn_outcome {
 	LEARN_MOVED,		/* was the other class: moved over */
 	LEARN_REMOVED,		/* -C/-S: uncounted */
 	LEARN_NOTLEARNED,	/* -C/-S: was not that class: no change */
+	LEARN_SCALED,		/* -C/-S: learned before its class's counts
+				 * were scaled (--max-mail): no change */
+	LEARN_OUTCOMES
 };
 
 struct verdict_info {

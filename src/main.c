@@ -52,7 +52,7 @@ struct run {
 	/* filtering */
 	int spam, unsure;
 	/* training outcomes */
-	size_t outcomes[5];
+	size_t outcomes[LEARN_OUTCOMES];
 	size_t skipped;		/* --train-mode error/tune: judged right */
 };
 
@@ -294,7 +294,10 @@ static const char *const outcome_text[] = {
 	"learned", "already learned as that class; not counted again",
 	"moved from the other class", "unlearned",
 	"not learned as that class; nothing to unlearn",
+	"learned before --max-mail scaled the counts; not unlearned",
 };
+_Static_assert(sizeof(outcome_text) / sizeof(outcome_text[0]) ==
+    LEARN_OUTCOMES, "one text per outcome");
 
 static void
 on_learn(void *ctx, size_t cookie, enum learn_outcome oc)
@@ -707,7 +710,7 @@ cmd_train(struct run *r)
 	}
 	if (rc != 0 || unread)
 		return r->o->pipe ? EXIT_TEMPFAIL : EXIT_ERROR;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < LEARN_OUTCOMES; i++) {
 		total += r->outcomes[i];
 		if (r->outcomes[i] > 0) {
 			kinds++;
@@ -723,8 +726,9 @@ cmd_train(struct run *r)
 	/* An empty input is no message, and no outcome: the status is the
 	 * messages'. */
 	if (!r->o->quiet && (r->o->verbose || r->outcomes[LEARN_DUP] ||
-	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED])) {
-		for (i = 0; i < 5; i++)
+	    r->outcomes[LEARN_NOTLEARNED] || r->outcomes[LEARN_MOVED] ||
+	    r->outcomes[LEARN_SCALED])) {
+		for (i = 0; i < LEARN_OUTCOMES; i++)
 			if (r->outcomes[i] > 0)
 				fprintf(stderr, "spamsift: %zu message%s %s\n",
 				    r->outcomes[i], r->outcomes[i] == 1 ? "" :
@@ -742,6 +746,7 @@ cmd_train(struct run *r)
 	case LEARN_MOVED:
 		return EXIT_MOVED;
 	case LEARN_NOTLEARNED:
+	case LEARN_SCALED:
 		return EXIT_NOTLEARNED;
 	}
 	return EXIT_SPAM;

@@ -52,16 +52,17 @@ msgid_fits(const char *id)
 
 static int
 export_msg(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class cls, const char *msgid, int64_t g, int64_t day)
+    enum db_class cls, int scaled, const char *msgid, int64_t g,
+    int64_t day)
 {
 	struct exp *x = ctx;
 	size_t i;
 
 	for (i = 0; i < DB_DIGEST_BYTES; i++)
 		fprintf(x->f, "%02x", digest[i]);
-	fprintf(x->f, "\t%s\t%" PRId64 "\t%" PRId64 "\t%s\n",
-	    cls == DB_SPAM ? "spam" : "clean", day, g,
-	    msgid_fits(msgid) ? msgid : "");
+	fprintf(x->f, "\t%s%s\t%" PRId64 "\t%" PRId64 "\t%s\n",
+	    cls == DB_SPAM ? "spam" : "clean", scaled ? "-scaled" : "", day,
+	    g, msgid_fits(msgid) ? msgid : "");
 	return ferror(x->f) ? DB_EIO : 0;
 }
 
@@ -415,9 +416,9 @@ token_line(struct imp *im, char *line)
 	    (int64_t)w, (int64_t)d);
 }
 
-/* "DIGEST<TAB>spam|clean<TAB>DAY<TAB>STEP<TAB>MESSAGE-ID" after a dump's
- * "#learned": a message the store has not learned is remembered as the
- * dump says; one it has keeps its own record. */
+/* "DIGEST<TAB>spam|clean[-scaled]<TAB>DAY<TAB>STEP<TAB>MESSAGE-ID" after
+ * a dump's "#learned": a message the store has not learned is remembered
+ * as the dump says; one it has keeps its own record. */
 static int
 learned_line(struct imp *im, const char *line)
 {
@@ -427,7 +428,7 @@ learned_line(struct imp *im, const char *line)
 	long long day, g;
 	char *end;
 	size_t i;
-	int hi, lo, rc;
+	int hi, lo, rc, scaled = 0;
 
 	for (i = 0; i < DB_DIGEST_BYTES; i++, p += 2) {
 		hi = hexval(p[0]);
@@ -436,13 +437,19 @@ learned_line(struct imp *im, const char *line)
 			return bad(im, "not an import line");
 		digest[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (strncmp(p, "\tspam\t", 6) == 0) {
+	if (strncmp(p, "\tspam", 5) == 0) {
 		cls = DB_SPAM;
-		p += 6;
-	} else if (strncmp(p, "\tclean\t", 7) == 0) {
+		p += 5;
+	} else if (strncmp(p, "\tclean", 6) == 0) {
 		cls = DB_HAM;
-		p += 7;
+		p += 6;
 	} else
+		return bad(im, "not an import line");
+	if (strncmp(p, "-scaled", 7) == 0) {
+		scaled = 1;
+		p += 7;
+	}
+	if (*p++ != '\t')
 		return bad(im, "not an import line");
 	if (number(p, &end, LLONG_MIN, LLONG_MAX, &day) != 0 ||
 	    *end != '\t' ||
@@ -458,6 +465,8 @@ learned_line(struct imp *im, const char *line)
 		rc = db_set_msg(im->db, digest, cls,
 		    end[1] != '\0' ? end + 1 : NULL, (int64_t)g,
 		    (int64_t)day);
+	if (rc == 0 && have == DB_NONE && scaled)
+		rc = db_msg_scaled(im->db, digest);
 	return rc;
 }
 

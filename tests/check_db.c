@@ -1090,14 +1090,15 @@ dump_all(struct db *db)
  * digest's first byte first. */
 static int
 msg_fn(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class cls, const char *msgid, int64_t g, int64_t day)
+    enum db_class cls, int scaled, const char *msgid, int64_t g,
+    int64_t day)
 {
 	struct dumpbuf *d = ctx;
 	int n;
 
 	n = snprintf(d->s + d->len, d->cap - d->len,
-	    "%u %d %lld %lld %s\n", digest[0], (int)cls, (long long)g,
-	    (long long)day, msgid != NULL ? msgid : "-");
+	    "%u %d%s %lld %lld %s\n", digest[0], (int)cls, scaled ? "s" : "",
+	    (long long)g, (long long)day, msgid != NULL ? msgid : "-");
 	ck_assert_int_gt(n, 0);
 	ck_assert_uint_lt(d->len + (size_t)n, d->cap);
 	d->len += (size_t)n;
@@ -1138,6 +1139,32 @@ START_TEST(test_foreach_msg)
 	ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), 99);
 	buf[out.len] = '\0';
 	ck_assert_str_eq(buf, "1 2 0 9 c@x\n2 2 12 8 -\n");
+	/* Marked scaled: the class it was learned as, and the mark. */
+	{
+		enum db_class cls;
+		int64_t g;
+		int sc;
+
+		begin(db);
+		ck_assert_int_eq(db_msg_scaled(db, d[1]), 0);
+		commit(db);
+		out.len = 0;
+		ck_assert_int_eq(db_foreach_msg(db, msg_fn, &out), 99);
+		buf[out.len] = '\0';
+		ck_assert_str_eq(buf, "1 2 0 9 c@x\n2 2s 12 8 -\n");
+		ck_assert_int_eq(db_msg_get(db, d[1], &cls, &g, &sc), 0);
+		ck_assert(cls == DB_HAM && g == 12 && sc == 1);
+		ck_assert_int_eq(db_msg_get(db, d[0], &cls, &g, &sc), 0);
+		ck_assert(cls == DB_SPAM && g == -5 && sc == 0);
+		/* Learned again: whole again. */
+		begin(db);
+		ck_assert_int_eq(db_set_msg(db, d[1], DB_HAM, NULL, 12, 8),
+		    0);
+		commit(db);
+		ck_assert_int_eq(db_msg_get(db, d[1], &cls, &g, &sc), 0);
+		ck_assert(cls == DB_HAM && sc == 0);
+		ck_assert_int_eq(db_check(db), 0);
+	}
 	db_close(db);
 	raw_sql(t.path, "UPDATE msg SET class = 7 WHERE msgid = 'c@x'");
 	db = open_ok(t.path, 0, TOKV);
@@ -1158,7 +1185,8 @@ START_TEST(test_foreach_msg)
 		enum db_class cls;
 		int64_t g;
 
-		ck_assert_int_eq(db_msg_get(db, d[0], &cls, &g), DB_EIO);
+		ck_assert_int_eq(db_msg_get(db, d[0], &cls, &g, NULL),
+		    DB_EIO);
 	}
 	begin(db);
 	ck_assert_int_eq(db_set_msg(db, d[2], DB_SPAM, NULL,
@@ -2140,7 +2168,7 @@ START_TEST(test_weights)
 		ck_assert_int_eq(c[0].w, 100);
 		ck_assert_int_eq(c[1].w, -200);
 		ck_assert_int_eq(c[2].w, 0);
-		ck_assert_int_eq(db_msg_get(db, d, &cls, &g), 0);
+		ck_assert_int_eq(db_msg_get(db, d, &cls, &g, NULL), 0);
 		ck_assert_int_eq(cls, DB_SPAM);
 		ck_assert_int_eq(g, -77);
 		/* Weights alone (no count changes), one by one; clamped. */
@@ -2165,7 +2193,7 @@ START_TEST(test_weights)
 		ck_assert_int_eq(c[1].w, 0);
 		ck_assert_uint_eq(c[1].spam, 0);
 		ck_assert_int_eq(c[0].w, 150);
-		ck_assert_int_eq(db_msg_get(db, d, &cls, &g), 0);
+		ck_assert_int_eq(db_msg_get(db, d, &cls, &g, NULL), 0);
 		ck_assert_int_eq(cls, DB_NONE);
 		ck_assert_int_eq(g, 0);
 		/* Out of range. */
@@ -3202,12 +3230,13 @@ END_TEST
  * when it reads as made, and g is 0. */
 static int
 one_msg_fn(void *ctx, const unsigned char digest[DB_DIGEST_BYTES],
-    enum db_class cls, const char *msgid, int64_t g, int64_t day)
+    enum db_class cls, int scaled, const char *msgid, int64_t g,
+    int64_t day)
 {
 	static const unsigned char zero[DB_DIGEST_BYTES];
 
 	if (memcmp(digest, zero, sizeof(zero)) == 0 && cls == DB_SPAM &&
-	    msgid == NULL && g == 0)
+	    !scaled && msgid == NULL && g == 0)
 		((struct db_counts *)ctx)->spam = (uint32_t)day;
 	return 0;
 }
