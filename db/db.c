@@ -2373,7 +2373,12 @@ bk_change(struct bk_ent *e, int64_t ds, int64_t dh, int64_t dw, int64_t day)
 	e->spam = clamp_count((int64_t)e->spam + ds);
 	e->ham = clamp_count((int64_t)e->ham + dh);
 	e->w = clamp_weight((int64_t)e->w + dw);
-	e->day = day;
+	/* The day a token was last counted up: taking a message back
+	 * leaves it (it made stale tokens new, and --prune kept them;
+	 * found by review), and an older day never replaces a newer one
+	 * (a dump loaded into a store). */
+	if ((ds > 0 || dh > 0) && day > e->day)
+		e->day = day;
 }
 
 /* The changes of one run of a batch (o->idx[a..b), one bucket) merged
@@ -2416,6 +2421,7 @@ bk_merge(struct db *db, const struct bk_order *o, size_t a, size_t b,
 			out->e[out->n].tok = bt->toks[t];
 			out->e[out->n].len = (uint32_t)bt->lens[t];
 			out->e[out->n].tag = o->tag[t];
+			out->e[out->n].day = INT64_MIN;	/* bk_change sets */
 			out->n++;
 			(*delta)++;
 		} else {

@@ -2857,6 +2857,27 @@ START_TEST(test_add_days)
 	ck_assert_int_eq(got[4], 5);	/* a: 2 + 3 */
 	ck_assert_int_eq(got[5], 1);
 	ck_assert_int_eq(db_check(db), 0);
+	/* Taking counts back keeps the day (unlearning made stale tokens
+	 * new, and --prune kept them; found by review); an older day
+	 * never replaces a newer one. */
+	{
+		const char *ta[] = { "a" };
+		size_t la[] = { 1 };
+		int64_t down[] = { -1 }, up[] = { 1 }, no[] = { 0 };
+		int64_t late[] = { 99 }, early[] = { 3 };
+
+		begin(db);
+		ck_assert_int_eq(db_add_tokens_days(db, 1, ta, la, down, no,
+		    NULL, late), 0);
+		ck_assert_int_eq(db_add_tokens(db, 1, ta, la, down, no, NULL,
+		    99), 0);
+		ck_assert_int_eq(db_add_tokens_days(db, 1, ta, la, up, no,
+		    NULL, early), 0);
+		commit(db);
+		ck_assert_int_eq(db_foreach(db, day_fn, got), 0);
+		ck_assert_int_eq(got[0], 11);
+		ck_assert_int_eq(got[4], 4);	/* 5 - 2 + 1 */
+	}
 	db_close(db);
 	tmp_remove(&t);
 }
