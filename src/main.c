@@ -868,6 +868,11 @@ main(int argc, char **argv)
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Past a file-size limit (postfix's mailbox_size_limit applies to
+	 * the commands it runs) a write fails with EFBIG, which the store
+	 * reports: the signal killed pipe mode's -a before the mail went
+	 * out (found by review). */
+	signal(SIGXFSZ, SIG_IGN);
 	opts_init(&o);
 	rc = opts_parse(&o, argc, argv);
 	o.max_folder = folder_limit();

@@ -15,8 +15,12 @@
 #define RESCUE_COPY_BYTES (64 * 1024)	/* its reads of the rest */
 #define RESCUE_EXIT 75			/* EX_TEMPFAIL */
 
+/* The crashes, and the signals that end a process from outside: a
+ * timeout (procmail's TIMEOUT sends SIGTERM), a CPU limit, a hang-up.
+ * SIGXFSZ is ignored instead (main): a write past a file-size limit
+ * fails with EFBIG, which the store reports. */
 static const int fatal[] = { SIGABRT, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE,
-	SIGILL };
+	SIGILL, SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGXCPU };
 
 static volatile sig_atomic_t armed;
 static const char *volatile owed_buf;
@@ -46,8 +50,8 @@ put(int fd, const char *p, size_t n)
 static void
 on_fatal(int sig)
 {
-	static const char say[] = "spamsift: fatal signal: the message goes "
-	    "through unchanged\n";
+	static const char say[] = "spamsift: killed by a signal: the message "
+	    "goes through unchanged\n";
 	ssize_t r;
 
 	if (!armed) {

@@ -2,9 +2,10 @@
 /*
  * rescue.h - pipe mode's last resort.  GLib aborts the process when an
  * allocation fails (inside GMime), and a library may crash on some input:
- * no error comes back to write the message out unchanged.  While a
- * message is owed to standard output and nothing of it has gone out, a
- * fatal signal writes it as it came (the bytes held, then the rest of its
+ * no error comes back to write the message out unchanged; and a timeout
+ * may end the process from outside.  While a message is owed to
+ * standard output and nothing of it has gone out, such a signal writes
+ * it as it came (the bytes held, then the rest of its
  * file descriptor) and ends the process with EX_TEMPFAIL, as pipe mode's
  * other failures do.  Once output has begun, the signal kills as it
  * would have.
@@ -14,8 +15,9 @@
 
 #include <stddef.h>
 
-/* Catch SIGABRT, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE and SIGILL (on a stack
- * of their own); once per process.  0, or -1 with errno. */
+/* Catch SIGABRT, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM,
+ * SIGINT, SIGHUP, SIGALRM and SIGXCPU (on a stack of their own); once per
+ * process.  0, or -1 with errno. */
 int rescue_install(void);
 
 /* The message now owed: len bytes at buf (borrowed: they must stay until

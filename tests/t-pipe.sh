@@ -408,7 +408,7 @@ held() {
 $_rc)" [ "$_rc" = 75 ]
 	check "SIG$_sig ($_when): message unchanged" cmp -s "$T/out" "$T/in"
 	check "SIG$_sig ($_when): said" \
-	    grep -q '^spamsift: fatal signal' "$T/err"
+	    grep -q '^spamsift: killed by a signal' "$T/err"
 }
 # Locked by another process past --lock-timeout.
 if command -v sqlite3 >/dev/null 2>&1; then
@@ -453,12 +453,34 @@ if command -v sqlite3 >/dev/null 2>&1; then
 		i=$((i + 1))
 	done
 	held ABRT read --homedir "$T/lock" -a
+	# A timeout's SIGTERM (procmail's TIMEOUT) while it waits: the
+	# message went nowhere, status 143 (found by review).
+	held TERM read --homedir "$T/lock" -a
 	echo "COMMIT;" >&3
 	exec 3>&-
 	wait "$holder"
 else
 	skip "database locked: no sqlite3 program to hold the lock"
 fi
+# Past a file-size limit (postfix applies mailbox_size_limit to the
+# commands it runs) -a cannot write the store: SIGXFSZ killed the process
+# before the mail went out (found by review).  Now the write fails, the
+# learning is said to fail, and the message goes out judged.  64 blocks
+# of 512 bytes: room for the store's shared-memory file (32 KB), not for
+# the learning's log.
+mkdir -m 700 "$T/fsz"
+cp "$HOME/.spamsift/spamsift.db" "$T/fsz/"
+{ cat "$C/spam/spam-007.eml"; echo "a line of its own"; } >"$T/in"
+# shellcheck disable=SC2086
+(ulimit -f 64; exec "$SPAMSIFT" $PIPE --homedir "$T/fsz" --warm-up 0 -a) \
+    <"$T/in" >"$T/out" 2>"$T/err"
+rc=$?
+check "-a past a file-size limit: the verdict's status ($rc)" \
+    [ "$rc" = 0 ] || [ "$rc" = 1 ]
+check "... the message out, judged" sh -c 'grep -q "^X-Spam-Flag: " "$1" &&
+    sed -e "/^X-Spam-Revision: spamsift /d" -e "/^X-Spam-Flag: /d" \
+    -e "/^X-Spam-Probability: /d" "$1" | cmp -s - "$2"' sh "$T/out" "$T/in"
+check "... the learning said to fail" grep -q 'not learned' "$T/err"
 # A broken configuration file.
 mkdir -m 700 "$T/conf"
 cp "$HOME/.spamsift/spamsift.db" "$T/conf/"
