@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,30 @@ struct input {
 	int done;
 	int single;		/* INPUT_SINGLE: bytes untouched */
 };
+
+ssize_t
+input_read(int fd, void *buf, size_t n)
+{
+	struct pollfd pf;
+	ssize_t r;
+
+	/* Bounded: each pass reads, or waits for the descriptor to have
+	 * something (a non-blocking one gave EAGAIN, and the message was
+	 * cut there; found by review). */
+	for (;;) {
+		r = read(fd, buf, n);
+		if (r >= 0 || (errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			return r;
+		if (errno == EINTR)
+			continue;
+		pf.fd = fd;
+		pf.events = POLLIN;
+		pf.revents = 0;
+		if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+}
 
 int
 input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
@@ -88,9 +113,7 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 			buf = nb;
 			cap = cap * 2 < max ? cap * 2 : max;
 		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
+		r = input_read(fd, buf + n, cap - n);
 		if (r < 0)
 			goto fail;
 		if (r == 0)
@@ -388,10 +411,8 @@ fill(struct input *in)
 	}
 	/* Bounded by the window: each read adds at least one byte. */
 	while (in->len < in->cap) {
-		do
-			r = read(in->fd, in->buf + in->len,
-			    in->cap - in->len);
-		while (r < 0 && errno == EINTR);
+		r = input_read(in->fd, in->buf + in->len,
+		    in->cap - in->len);
 		if (r < 0)
 			return -1;
 		if (r == 0) {
@@ -433,9 +454,7 @@ sep_follows(struct input *in)
 	carry = in->len < SCAN_CARRY ? in->len : SCAN_CARRY;
 	memcpy(b, in->buf + in->len - carry, carry);
 	for (;;) {
-		do
-			r = read(in->fd, b + carry, SCAN_BYTES);
-		while (r < 0 && errno == EINTR);
+		r = input_read(in->fd, b + carry, SCAN_BYTES);
 		if (r <= 0)
 			return r < 0 ? -1 : 0;
 		n = carry + (size_t)r;

@@ -8,6 +8,7 @@
 #define SPAMSIFT_INPUT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define INPUT_MAX_BYTES (256L * 1024 * 1024)	/* one message, or a file
 						 * holding one */
@@ -90,6 +91,10 @@ size_t input_lone_len(const char *buf, size_t len);
  * for stdin).  Borrowed, valid until input_close. */
 const char *input_where(const struct input *in);
 void input_close(struct input *in);
+
+/* read(2) that waits out EINTR, and EAGAIN on a non-blocking descriptor
+ * (poll): -1 only on a real error, 0 at the end. */
+ssize_t input_read(int fd, void *buf, size_t n);
 
 /* Read all of fd into a buffer (at most INPUT_MAX_BYTES; *truncated is
  * set when that much was read, and then nothing past it was: the rest is

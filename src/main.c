@@ -472,9 +472,7 @@ copy_rest(int fd)
 
 	/* Bounded by the input: each read takes at least one byte. */
 	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = input_read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			return n < 0 ? COPY_EREAD : 0;
 		if (output_write_all(1, buf, (size_t)n) != 0)

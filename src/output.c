@@ -11,6 +11,7 @@
  * gets our fields before its last field, so that no byte of it changes.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,12 +318,23 @@ output_build(const char *m, size_t len, const struct out_headers *h,
 int
 output_write_all(int fd, const char *buf, size_t len)
 {
+	struct pollfd pf;
 	ssize_t w;
 
+	/* Bounded by len: each pass writes, or waits until it can (a
+	 * non-blocking descriptor's EAGAIN is no failure). */
 	while (len > 0) {
 		w = write(fd, buf, len);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			pf.fd = fd;
+			pf.events = POLLOUT;
+			pf.revents = 0;
+			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+				return -1;
+			continue;
+		}
 		if (w < 0)
 			return -1;
 		buf += w;

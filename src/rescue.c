@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rescue.c - write the owed message out from a fatal signal's handler
- * (the contract is rescue.h).  The handler uses only read(2), write(2)
- * and _exit(2), which are async-signal-safe, and a buffer of its own.
+ * (the contract is rescue.h).  The handler uses only read(2), write(2),
+ * poll(2) and _exit(2), which are async-signal-safe, and a buffer of its
+ * own.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +31,25 @@ static volatile int owed_fd = -1;
 static char alt_stack[RESCUE_STACK_BYTES];
 static char copy_buf[RESCUE_COPY_BYTES];
 
+/* Wait until fd can be read (POLLIN) or written (POLLOUT): a
+ * non-blocking descriptor's EAGAIN.  0, or -1 on an error. */
+static int
+wait_fd(int fd, short what)
+{
+	struct pollfd pf;
+
+	pf.fd = fd;
+	pf.events = what;
+	pf.revents = 0;
+	return poll(&pf, 1, -1) < 0 && errno != EINTR ? -1 : 0;
+}
+
+static int
+again(void)
+{
+	return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
 /* write(2) all of it; -1 on an error. */
 static int
 put(int fd, const char *p, size_t n)
@@ -38,6 +59,8 @@ put(int fd, const char *p, size_t n)
 	while (n > 0) {
 		w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && again() && wait_fd(fd, POLLOUT) == 0)
 			continue;
 		if (w <= 0)
 			return -1;
@@ -67,6 +90,8 @@ on_fatal(int sig)
 	while (owed_fd >= 0) {
 		r = read(owed_fd, copy_buf, sizeof(copy_buf));
 		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && again() && wait_fd(owed_fd, POLLIN) == 0)
 			continue;
 		if (r <= 0 || put(1, copy_buf, (size_t)r) != 0)
 			break;

@@ -890,6 +890,15 @@ stdin_feed(const char *s, size_t n)
 	ck_assert_int_eq(close(p[0]), 0);
 }
 
+/* Make fd standard input (the caller closes its own fd). */
+static void
+stdin_from_fd(int fd)
+{
+	saved_stdin = dup(0);
+	ck_assert_int_ge(saved_stdin, 0);
+	ck_assert_int_eq(dup2(fd, 0), 0);
+}
+
 static void
 stdin_restore(void)
 {
@@ -1028,6 +1037,58 @@ START_TEST(test_slurp_pipe_grows)
 	ck_assert_int_eq(memcmp(buf, data, BIG_PIPE), 0);
 	free(buf);
 	free(data);
+}
+END_TEST
+
+/* A non-blocking descriptor that has nothing yet is waited on, not an
+ * error: the message was cut at the first EAGAIN, and pipe mode wrote
+ * the part with 75 (found by review).  The writer pauses between its
+ * halves; the reader gets them both, and the mbox reader (fill) too. */
+START_TEST(test_slurp_nonblocking)
+{
+	static const char half1[] = "From a\nSubject: one\n\n";
+	static const char half2[] = "body\n\nFrom b Mon Jan  1 00:00:00 2024"
+	    "\nSubject: two\n\nbody\n";
+	char *buf = NULL, want[128];
+	size_t len = 0;
+	int p[2], trunc = 7, status, pass;
+	struct input *in;
+	pid_t pid;
+
+	snprintf(want, sizeof(want), "%s%s", half1, half2);
+	for (pass = 0; pass < 2; pass++) {
+		ck_assert_int_eq(pipe(p), 0);
+		ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			close(p[0]);
+			if (write(p[1], half1, strlen(half1)) < 0)
+				_exit(1);
+			usleep(200 * 1000);
+			_exit(write(p[1], half2, strlen(half2)) ==
+			    (ssize_t)strlen(half2) ? 0 : 1);
+		}
+		close(p[1]);
+		if (pass == 0) {
+			ck_assert_int_eq(input_slurp(p[0], &buf, &len,
+			    &trunc), 0);
+			ck_assert_uint_eq(len, strlen(want));
+			ck_assert_int_eq(memcmp(buf, want, len), 0);
+			free(buf);
+		} else {
+			stdin_from_fd(p[0]);
+			in = open_ok("-", INPUT_MBOX_FORCE, INPUT_MBOX);
+			next_is(in, "Subject: one\n\nbody\n", "-", 1, 1);
+			next_is(in, "Subject: two\n\nbody\n", "-", 2, 1);
+			end_is(in);
+			input_close(in);
+			stdin_restore();
+		}
+		close(p[0]);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
 }
 END_TEST
 
@@ -1418,6 +1479,7 @@ input_suite(void)
 	tcase_add_test(tc, test_slurp_file);
 	tcase_add_test(tc, test_slurp_empty);
 	tcase_add_test(tc, test_slurp_pipe_grows);
+	tcase_add_test(tc, test_slurp_nonblocking);
 	tcase_add_test(tc, test_slurp_bad_fd);
 	suite_add_tcase(s, tc);
 

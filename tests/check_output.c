@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,6 +602,39 @@ START_TEST(test_write_pipe)
 }
 END_TEST
 
+/* A non-blocking output that is full is waited on, not a failure: 1 MB
+ * into a pipe (64 KB) a child drains after a pause. */
+START_TEST(test_write_nonblocking)
+{
+	enum { N = 1024 * 1024 };
+	char *data = malloc(N), got[65536];
+	size_t total = 0;
+	ssize_t r;
+	int p[2], status;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(data);
+	memset(data, 'x', N);
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[1]);
+		usleep(200 * 1000);
+		while ((r = read(p[0], got, sizeof(got))) > 0)
+			total += (size_t)r;
+		_exit(total == N ? 0 : 1);
+	}
+	close(p[0]);
+	ck_assert_int_eq(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(output_write_all(p[1], data, N), 0);
+	close(p[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(data);
+}
+END_TEST
+
 static volatile sig_atomic_t alarms;
 
 /* Count the interruptions; past MAX_ALARMS ignore the timer, so that a
@@ -754,6 +788,7 @@ output_suite(void)
 	tc = tcase_create("write");
 	tcase_set_timeout(tc, 60);	/* big buffers under valgrind */
 	tcase_add_test(tc, test_write_pipe);
+	tcase_add_test(tc, test_write_nonblocking);
 	tcase_add_test(tc, test_write_pipe_big);
 	tcase_add_test(tc, test_write_errors);
 	suite_add_tcase(s, tc);
