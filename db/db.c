@@ -1316,6 +1316,33 @@ out:
 	return rc;
 }
 
+/* The store's -wal and -shm files take its mode when SQLite makes them:
+ * a read-only store classified (chmod 400) left them 0400, and once the
+ * store was writable again every training failed with "attempt to write
+ * a readonly database" (found by review).  Before a write open, ours
+ * that we cannot write get the store's mode back; others are left for
+ * SQLite to report. */
+static void
+sidecar_modes(const char *real, const struct stat *store)
+{
+	static const char *const ext[] = { "-wal", "-shm" };
+	char side[PATH_MAX + 8];
+	struct stat sb;
+	size_t i;
+	int n;
+
+	if ((store->st_mode & S_IWUSR) == 0)
+		return;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		n = snprintf(side, sizeof(side), "%s%s", real, ext[i]);
+		if (n < 0 || (size_t)n >= sizeof(side) ||
+		    lstat(side, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    sb.st_uid != geteuid() || (sb.st_mode & S_IWUSR) != 0)
+			continue;
+		(void)chmod(side, store->st_mode & 0777);
+	}
+}
+
 /* Create path with mode 0600 whatever the umask; EEXIST is no error (a
  * racing process made it). */
 static int
@@ -1442,6 +1469,8 @@ check_path(struct db *db)
 		if (rc != 0)
 			goto out;
 	}
+	if ((db->flags & DB_READONLY) == 0)
+		sidecar_modes(real, &sb);
 	db->netfs = is_netfs(realdir);
 out:
 	free(dir);

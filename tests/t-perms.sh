@@ -88,6 +88,18 @@ if [ -n "$BIN" ]; then
 	rc=$?
 	check "-a --pipe, read-only store: headers added (status $rc)" \
 	    sh -c "[ $rc = 0 ] && grep -q '^X-Spam-Flag: ' '$T/out'"
+	# Those reads left -wal and -shm with the store's mode then; the
+	# store writable again, training works (it failed with "attempt to
+	# write a readonly database"; found by review).
+	ls -l "$R" >"$T/ls-ro"
+	check "the reads left a read-only -shm" grep -q '^-r--r--r--.*-shm$' \
+	    "$T/ls-ro"
+	chmod 600 "$R/spamsift.db"
+	$run_as "$BIN" --homedir "$R" -s "$C/spam/spam-002.eml" 2>"$T/err"
+	rc=$?
+	check "store writable again: training works (status $rc)" [ "$rc" = 0 ]
+	check "... no read-only -wal or -shm left" \
+	    sh -c "! ls -l '$R' | grep -q '^-r--r--r--.*-\(wal\|shm\)\$'"
 	chmod 700 "$T"
 else
 	skip "-a on a read-only store: root without setpriv"
