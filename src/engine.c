@@ -729,6 +729,10 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			}
 			delta(e, p, p->cls, -1, &ts, &th);
 			weigh(e, p, -hg);
+			/* Shown to the learner, and taken back: the count of
+			 * messages it has seen goes down too (learning then
+			 * unlearning switched it on; found by review). */
+			nlr -= hg != 0;
 			outc[i] = LEARN_REMOVED;
 			rc = set_msg(e, p, older, DB_NONE, 0, day);
 			continue;
@@ -743,6 +747,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			if (!scaled) {
 				delta(e, p, have, -1, &ts, &th);
 				weigh(e, p, -hg);
+				nlr -= hg != 0;
 			}
 			outc[i] = LEARN_MOVED;
 		} else {
@@ -777,7 +782,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		    e->dw, day);
 	if (rc == 0 && (ts != 0 || th != 0))
 		rc = db_add_totals(e->db, ts, th);
-	if (rc == 0 && nlr > 0) {
+	if (rc == 0 && nlr != 0) {
 		/* Read inside the transaction: another writer may have
 		 * counted some since this engine opened the store. */
 		rc = db_meta_get(e->db, "lr_msgs", &lrm);
@@ -785,7 +790,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 			lrm = 0;
 			rc = 0;
 		}
-		lrm += nlr;
+		lrm = lrm + nlr > 0 ? lrm + nlr : 0;
 		if (rc == 0)
 			rc = db_meta_set(e->db, "lr_msgs", lrm);
 	}
@@ -793,7 +798,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 		rc = note_opts(e);
 	if (rc == 0)
 		rc = db_commit(e->db);
-	if (rc == 0 && nlr > 0)
+	if (rc == 0 && nlr != 0)
 		e->lr_msgs = lrm;
 	if (rc != 0)
 		goto dberr;

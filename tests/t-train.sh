@@ -190,6 +190,21 @@ for f in "$TOP"/tests/data/cs-0*.eml; do
 done
 check "one at a time: the learner is shown every message ($(lrn "$R"))" \
     [ "$(lrn "$R")" = "$(lrd "$R")" ] && [ "$(lrn "$R")" -ge 100 ]
+# Taken back, a message is taken off the learner's count too: learning
+# and unlearning one, again and again, left the count growing until the
+# learner counted in the score (found by review).
+n0=$(lrn "$R")
+for k in 1 2 3; do
+	"$SPAMSIFT" --homedir "$R" -q -s "$TOP/tests/data/html-only.eml"
+	"$SPAMSIFT" --homedir "$R" -q -S "$TOP/tests/data/html-only.eml"
+done
+check "learned and unlearned three times: the learner's count as before \
+($n0 -> $(lrn "$R"))" [ "$(lrn "$R")" = "$n0" ]
+"$SPAMSIFT" --homedir "$R" -q -s "$TOP/tests/data/html-only.eml"
+"$SPAMSIFT" --homedir "$R" -q -S -c "$TOP/tests/data/html-only.eml"
+check "... moved: counted once ($n0 -> $(lrn "$R"))" \
+    [ "$(lrn "$R")" = $((n0 + 1)) ]
+"$SPAMSIFT" --homedir "$R" -q -C "$TOP/tests/data/html-only.eml"
 "$SPAMSIFT" --homedir "$R" --show-db-status > "$T/status-r"
 check "--show-db-status: the learner is in the score" \
     grep -q '^learner [0-9]* messages (in the score)$' "$T/status-r"
