@@ -3,18 +3,22 @@
  * maint.c - export, import, check and prune (see maint.h for formats).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "src/maint.h"
 #include "src/score.h"
+#include "tokenizer/tokenizer.h"
 
 #define IMPORT_MAX_LINE 4096	/* bytes of one import line */
 #define IMPORT_BATCH 65536	/* token lines written in one call */
-#define DUMP_VERSION 2		/* 2: weights, the learned messages */
+#define DUMP_VERSION 3		/* 2: weights, the learned messages;
+				 * 3: #tokenizer, and #end last */
 #define META_MAX (INT64_MAX / 4) /* largest #meta count --load takes */
 
 struct exp {
@@ -90,8 +94,11 @@ dump_header(FILE *f, struct db *db, uint64_t ns, uint64_t nh)
 	size_t i;
 	int rc;
 
-	fprintf(f, "#spamsift-dump %d\n#messages %" PRIu64 " %" PRIu64 "\n",
-	    DUMP_VERSION, ns, nh);
+	rc = db_meta_get(db, "tok_version", &v);
+	if (rc != 0)
+		return rc;
+	fprintf(f, "#spamsift-dump %d\n#tokenizer %" PRId64 "\n#messages %"
+	    PRIu64 " %" PRIu64 "\n", DUMP_VERSION, v, ns, nh);
 	for (i = 0; i < sizeof(dump_meta) / sizeof(dump_meta[0]); i++) {
 		rc = db_meta_get(db, dump_meta[i].key, &v);
 		if (rc == 0)
@@ -127,6 +134,9 @@ export_all(struct exp *x, struct db *db)
 		fprintf(x->f, "#learned\n");
 		rc = db_foreach_msg(db, export_msg, x);
 	}
+	/* A dump cut short (a copy that stopped) is told by its end. */
+	if (rc == 0 && x->cls == DB_NONE)
+		fprintf(x->f, "#end\n");
 	return db_read_end(db, rc);
 }
 
@@ -138,10 +148,17 @@ do_export(const struct opts *o, struct db *db)
 	int rc;
 
 	if (strcmp(path, "-") != 0) {
-		x.f = fopen(path, "wx");
+		/* Private as the store: Message-IDs, addresses and words of
+		 * the user's mail (it was 0644 under umask 022). */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+
+		x.f = fd < 0 ? NULL : fdopen(fd, "w");
 		if (x.f == NULL) {
 			fprintf(stderr, "spamsift: %s: %s\n", path,
 			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
 			return EXIT_ERROR;
 		}
 	}
@@ -168,6 +185,7 @@ struct imp {
 	struct db *db;
 	int64_t day;		/* for class imports: today */
 	int version;		/* of a dump: 1 until a header says */
+	int open;		/* a version 3 dump begun, no #end yet */
 	int learned;		/* past the "#learned" line */
 	uint64_t kept;		/* learned messages the store knew */
 	char why[80];
@@ -314,8 +332,30 @@ version_line(struct imp *im, const char *v)
 		    "program reads versions 1 to %d", n, DUMP_VERSION);
 		return DB_EINVAL;
 	}
+	if (im->open)
+		return bad(im, "a dump begins before the last one's #end");
 	im->version = (int)n;
+	im->open = n >= 3;
 	im->learned = 0;
+	return 0;
+}
+
+/* "#tokenizer N" of a dump: its store's tokens are of that version, which
+ * this program must make too (--load stamped its own on them, and the
+ * store then scored mail with tokens it never makes; found by review). */
+static int
+tokenizer_line(struct imp *im, const char *v)
+{
+	long long n;
+	char *end;
+
+	if (number(v, &end, LLONG_MIN, LLONG_MAX, &n) != 0 || *end != '\0')
+		return bad(im, "not an import line");
+	if (n != TOK_VERSION) {
+		snprintf(im->why, sizeof(im->why), "a dump of tokenizer "
+		    "version %lld: this program's is %d", n, TOK_VERSION);
+		return DB_EINVAL;
+	}
 	return 0;
 }
 
@@ -361,6 +401,12 @@ header_line(struct imp *im, const char *line)
 
 	if (strncmp(line, "#spamsift-dump ", 15) == 0)
 		return version_line(im, line + 15);
+	if (strncmp(line, "#tokenizer ", 11) == 0 && im->o->io_class == DB_NONE)
+		return tokenizer_line(im, line + 11);
+	if (strcmp(line, "#end") == 0 && im->open) {
+		im->open = 0;
+		return 0;
+	}
 	if (strcmp(line, "#learned") == 0 && im->o->io_class == DB_NONE) {
 		im->learned = 1;
 		return 0;
@@ -479,17 +525,22 @@ import_file(struct imp *im, const char *path, FILE *f)
 	int rc = 0;
 
 	im->version = 1;
+	im->open = 0;
 	im->learned = 0;
 	im->why[0] = '\0';
 	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		tl = strlen(line);
-		if (tl > 0 && line[tl - 1] == '\n')
+		if (tl > 0 && line[tl - 1] == '\n') {
 			line[--tl] = '\0';
-		else if (!feof(f)) {
-			fprintf(stderr, "spamsift: %s:%zu: line too long\n",
-			    path, lineno);
-			return DB_EINVAL;
+		} else if (!feof(f)) {
+			rc = bad(im, "line too long");
+			break;
+		} else if (im->version >= 2) {
+			/* A dump's last line without its line end: the
+			 * file was cut (its number may be short). */
+			rc = bad(im, "cut short: no line end");
+			break;
 		}
 		/* '#' starts a comment or a header line, which never holds a
 		 * tab; a token line always does (its token may start '#'). */
@@ -511,13 +562,17 @@ import_file(struct imp *im, const char *path, FILE *f)
 		fprintf(stderr, "spamsift: %s: read error\n", path);
 		return DB_EIO;
 	}
+	if (rc == 0 && im->open) {
+		rc = bad(im, "cut short: the dump has no #end line");
+		fprintf(stderr, "spamsift: %s: %s\n", path, im->why);
+	}
 	return rc;
 }
 
 static int
 do_import(const struct opts *o, struct db *db)
 {
-	struct imp im = { o, db, db_today(), 1, 0, 0, "", 0, NULL, NULL,
+	struct imp im = { o, db, db_today(), 1, 0, 0, 0, "", 0, NULL, NULL,
 	    NULL, NULL, NULL, NULL, NULL, 0, 0 };
 	int i, n = o->nfiles > 0 ? o->nfiles : 1, rc;
 	int ex = EXIT_ERROR;

@@ -371,7 +371,7 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	    grep -q "tokenizer 99" "$T/out"
 	"$SPAMSIFT" --homedir "$A" --dump >"$T/out" 2>/dev/null
 	check "other tokenizer version: --dump reads it ($?)" \
-	    grep -q "^#spamsift-dump 2" "$T/out"
+	    grep -q "^#spamsift-dump 3" "$T/out"
 	"$SPAMSIFT" --homedir "$A" --check-db -q
 	check "other tokenizer version: --check-db reads it ($?)" [ $? = 0 ]
 	"$SPAMSIFT" --homedir "$A" -q -s "$h1" 2>/dev/null
