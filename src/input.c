@@ -79,6 +79,34 @@ input_read(int fd, void *buf, size_t n)
 int
 input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 {
+	return input_slurp_progress(fd, max, out, len, truncated, NULL);
+}
+
+/* Grow buf (n bytes held) to nc bytes.  With a progress function the
+ * bytes are copied to a new buffer, which fn is told of before the old
+ * one is freed: a signal handler reading what fn said never reads freed
+ * memory (realloc moves and frees in one step).  NULL on failure, buf
+ * then as it was. */
+static char *
+slurp_grow(char *buf, size_t n, size_t nc, input_progress_fn fn)
+{
+	char *nb;
+
+	if (fn == NULL)
+		return realloc(buf, nc);
+	nb = malloc(nc);
+	if (nb == NULL)
+		return NULL;
+	memcpy(nb, buf, n);
+	fn(nb, n);
+	free(buf);
+	return nb;
+}
+
+int
+input_slurp_progress(int fd, size_t max, char **out, size_t *len,
+    int *truncated, input_progress_fn fn)
+{
 	char *buf = NULL, *nb;
 	size_t cap = 0, n = 0;
 	ssize_t r;
@@ -105,7 +133,8 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 				*truncated = 1;
 				break;
 			}
-			nb = realloc(buf, cap * 2 < max ? cap * 2 : max);
+			nb = slurp_grow(buf, n, cap * 2 < max ? cap * 2 : max,
+			    fn);
 			if (nb == NULL) {
 				errno = ENOMEM;
 				goto fail;
@@ -119,6 +148,8 @@ input_slurp_max(int fd, size_t max, char **out, size_t *len, int *truncated)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (fn != NULL)
+			fn(buf, n);
 	}
 	*out = buf;
 	*len = n;

@@ -105,6 +105,12 @@ ssize_t input_read(int fd, void *buf, size_t n);
 int input_slurp(int fd, char **out, size_t *len, int *truncated);
 int input_slurp_max(int fd, size_t max, char **out, size_t *len,
     int *truncated);
+/* The same, telling fn (may be NULL) of the bytes held after each read
+ * and each move of the buffer, for pipe mode's rescue (rescue.h): the
+ * buffer fn was last told of stays valid until fn is told of another. */
+typedef void (*input_progress_fn)(const char *buf, size_t len);
+int input_slurp_progress(int fd, size_t max, char **out, size_t *len,
+    int *truncated, input_progress_fn fn);
 
 /* Split an mbox held in memory: the offset and length of message i are
  * found by calling with *pos at 0 and then at each returned end.  Returns

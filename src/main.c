@@ -318,9 +318,9 @@ warn_opts(struct run *r)
 	r->opts_warned = 1;
 	fprintf(stderr, "spamsift: %s: last trained with other tokenizer "
 	    "options (-j, -H, -B, --refer-header, --refer-all-header, "
-	    "--max-line, --no-word-pairs, --header-prefix): a message "
-	    "learned then and unlearned now leaves counts behind\n",
-	    r->dbpath);
+	    "--max-line, --no-word-pairs, --header-prefix), or by a "
+	    "spamsift before its limit of word pairs: a message learned "
+	    "then and unlearned now leaves counts behind\n", r->dbpath);
 }
 
 /* -a: learn the message as its verdict, now. */
@@ -512,7 +512,11 @@ pipe_each(struct run *r, pipe_fn one, size_t max, int *failed)
 			*failed = 1;
 			continue;
 		}
-		if (input_slurp_max(fd, max, &buf, &len, &trunc) != 0) {
+		/* Owed from its first byte: a timeout's signal during a
+		 * slow read lost the bytes read (found by review). */
+		rescue_arm(NULL, 0, fd);
+		if (input_slurp_progress(fd, max, &buf, &len, &trunc,
+		    rescue_update) != 0) {
 			/* Out of memory (or a read error) part way: what
 			 * was read, and the rest, go out as they came. */
 			fprintf(stderr, "spamsift: %s: %s\n", path,
@@ -710,7 +714,10 @@ cmd_train(struct run *r)
 		return r->o->pipe ? EXIT_TEMPFAIL : EXIT_ERROR;
 	for (i = 0; i < LEARN_OUTCOMES; i++) {
 		total += r->outcomes[i];
-		if (r->outcomes[i] > 0) {
+		/* Refused as learned before a scaling is not learned
+		 * too: one status for both (found by review). */
+		if (r->outcomes[i] > 0 && !(i == LEARN_SCALED &&
+		    r->outcomes[LEARN_NOTLEARNED] > 0)) {
 			kinds++;
 			which = i;
 		}

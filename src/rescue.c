@@ -23,6 +23,7 @@
  * fails with EFBIG, which the store reports. */
 static const int fatal[] = { SIGABRT, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE,
 	SIGILL, SIGTERM, SIGINT, SIGHUP, SIGALRM, SIGXCPU };
+#define FIRST_OUTSIDE 6		/* fatal[6..]: sent from outside */
 
 static volatile sig_atomic_t armed;
 static const char *volatile owed_buf;
@@ -114,8 +115,14 @@ rescue_install(void)
 	(void)sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_fatal;
-	sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+	/* All blocked but the ones that end a process from outside, the
+	 * one handled too (SA_NODEFER; SA_RESETHAND made it the default):
+	 * the handler may wait on a stalled input, and a second SIGTERM
+	 * (or a ^C) must still end it (found by review). */
 	sigfillset(&sa.sa_mask);
+	for (i = FIRST_OUTSIDE; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigdelset(&sa.sa_mask, fatal[i]);
 	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		if (sigaction(fatal[i], &sa, NULL) != 0)
 			return -1;
@@ -130,6 +137,15 @@ rescue_arm(const char *buf, size_t len, int fd)
 	owed_len = len;
 	owed_fd = fd;
 	armed = 1;
+}
+
+void
+rescue_update(const char *buf, size_t len)
+{
+	/* The buffer first: a handler between the two stores reads the
+	 * new buffer for the old length, which it holds too. */
+	owed_buf = buf;
+	owed_len = len;
 }
 
 void
