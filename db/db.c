@@ -212,9 +212,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	    "typeof(w) != 'integer' OR abs(w) > 2147483647",
 	[S_CHECK_META] = "SELECT count(*) FROM meta "
 	    "WHERE key IN ('spam_msgs', 'ham_msgs', 'tok_version')",
-	/* The learned messages as db_set_msg writes them (msg_row_ok). */
 	[S_MSG_SCALE] = "UPDATE msg SET class = class + 2 WHERE digest = ?1 "
 	    "AND class IN (1, 2)",
+	/* The learned messages as db_set_msg writes them (msg_row_ok). */
 	[S_CHECK_MSG] = "SELECT count(*) FROM msg WHERE "
 	    "typeof(digest) != 'blob' OR length(digest) != 32 OR "
 	    "class NOT IN (1, 2, 3, 4) OR typeof(g) != 'integer' OR "
@@ -4303,7 +4303,7 @@ out:
 int
 db_msg_scaled(struct db *db, const unsigned char digest[DB_DIGEST_BYTES])
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int src;
 	int rc;
 

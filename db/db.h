@@ -192,8 +192,9 @@ int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
 
 /* Call fn for every learned message, in digest order: its class (DB_SPAM
  * or DB_HAM), whether it was scaled (db_msg_get), Message-ID (NULL when
- * none), weight step and day, as db_set_msg stored them.  digest and msgid are borrowed for the call.
- * A non-zero return from fn stops the walk and is returned.  Errors:
+ * none), weight step and day, as db_set_msg stored them.  digest and
+ * msgid are borrowed for the call.  A non-zero return from fn stops the
+ * walk and is returned.  Errors:
  * DB_EIO, DB_ECORRUPT (a row that db_set_msg cannot have written),
  * DB_EINVAL (no fn, or inside another walk), or fn's value. */
 typedef int (*db_msg_fn)(void *ctx,
@@ -204,9 +205,10 @@ int db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx);
 /* Maintenance, each one transaction of its own (call outside db_begin).
  * db_scale: when spam (ham) totals exceed limit, scale that class's
  * counts by target/total (bsfilter's --max-mail and --min-mail; 0 <
- * target <= limit), dropping tokens that reach zero; a class within the
- * limit is left alone.  db_prune: drop tokens seen in at most max_count messages
- * whose last day is older than before_day.  *dropped may be NULL.
+ * target <= limit), dropping tokens that reach zero and marking its
+ * learned messages scaled (db_msg_get); a class within the limit is left
+ * alone.  db_prune: drop tokens seen in at most max_count messages whose
+ * last day is older than before_day.  *dropped may be NULL.
  * db_vacuum: VACUUM.  db_check: PRAGMA integrity_check; DB_ECORRUPT with
  * the first problem in db_errmsg.  Errors: DB_EIO, DB_EBUSY, DB_EFULL.
  * db_used: *share = the part of the store's pages (free ones included)

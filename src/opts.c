@@ -613,13 +613,16 @@ pipe_word(const char *a)
 	return n >= 4 && strncmp(a, "--pipe", n) == 0;
 }
 
-/* Whether a config file's option name is the subject prefix, whose value
+/* Whether a config file's option name is the subject prefix (or an
+ * abbreviation getopt_long takes for it, "mark-subject"), whose value
  * keeps the blanks it ends with ("[JUNK] "). */
 static int
 prefix_word(const char *name)
 {
-	return strcmp(name, "mark-subject-prefix") == 0 ||
-	    strcmp(name, "spam-subject-prefix") == 0;
+	size_t n = strlen(name);
+
+	return n > 0 && (strncmp(name, "mark-subject-prefix", n) == 0 ||
+	    strncmp(name, "spam-subject-prefix", n) == 0);
 }
 
 /* Drop the blanks s ends with, as bsfilter does to each line of its file

@@ -498,6 +498,12 @@ check "config with trailing blanks and CRLF: read (status $rc)" \
 check "... its values without the blanks" grep -q '^X-Trim-Flag: Yes$' "$T/out"
 check "... but the subject prefix with its own" \
     grep -q '^Subject: \[JUNK\] [^ ]' "$T/out"
+sed 's/^mark-subject-prefix /mark-subject /' "$T/blanks.conf" >"$T/abbr.conf"
+chmod 600 "$T/abbr.conf"
+"$SPAMSIFT" --config-file "$T/abbr.conf" --pipe <"$C/spam/spam-005.eml" \
+    >"$T/out" 2>"$T/err"
+check "... under an abbreviation of its name too" \
+    grep -q '^Subject: \[JUNK\] [^ ]' "$T/out"
 # A bad line names the file; a file others may write is refused.
 printf 'no-such-option 1\n' >"$T/bad.conf"
 chmod 600 "$T/bad.conf"

@@ -103,6 +103,19 @@ check "... the next run with the same options: nothing" [ ! -s "$T/err" ]
 "$SPAMSIFT" --homedir "$O" -q -s "$C/spam/spam-003.eml" 2>"$T/err"
 check "... back to the defaults: said again" \
     grep -q "last trained with other tokenizer options" "$T/err"
+# A store trained before the limit of 256 word pairs a message (its
+# fingerprint of the default options then): said too, once.
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$O/spamsift.db" "UPDATE meta SET value = 6164488360897943448 \
+	    WHERE key = 'tok_opts'"
+	"$SPAMSIFT" --homedir "$O" -q -s "$C/spam/spam-004.eml" 2>"$T/err"
+	check "a store from before the pair limit: said" \
+	    grep -q "before its limit of word pairs" "$T/err"
+	"$SPAMSIFT" --homedir "$O" -q -s "$C/spam/spam-005.eml" 2>"$T/err"
+	check "... once" [ ! -s "$T/err" ]
+else
+	skip "sqlite3 CLI absent: a store from before the pair limit"
+fi
 "$SPAMSIFT" --homedir "$O" --dump | grep -q '^#meta tok_opts [0-9]*$'
 check "--dump carries the options' fingerprint" [ $? = 0 ]
 
@@ -328,6 +341,9 @@ check "... said" grep -q '10 messages learned before --max-mail scaled' \
     "$T/err"
 m=$("$SPAMSIFT" --homedir "$M" --show-db-status | awk '$1=="messages"{print $3}')
 check "... the spam total kept ($m)" [ "$m" = 10 ]
+"$SPAMSIFT" --homedir "$M" -S "$1" "$TOP/tests/data/html-only.eml" \
+    2>/dev/null
+check "... with one never learned: still status 6 ($?)" [ $? = 6 ]
 "$SPAMSIFT" --homedir "$M" -s "$1" 2>/dev/null
 check "... learning one again: a duplicate (status $?)" [ $? = 4 ]
 "$SPAMSIFT" --homedir "$M" -S -c "$1" 2>/dev/null
