@@ -612,6 +612,33 @@ START_TEST(test_html_review)
 		tok_set_free(s);
 		tbuf_release(&m);
 	}
+	/* Invisible characters written raw, not as entities, neither stay
+	 * in a word nor split it (found by review). */
+	s = msg_tokens("Subject: x\nContent-Type: text/plain; charset=utf-8"
+	    "\n\nbuy v\xc2\xadiagra and c\xe2\x81\xa0heap fr\xe2\x80\x8b" "ee"
+	    " stuff\n");
+	ck_assert(has(s, "viagra") && has(s, "cheap") && has(s, "free"));
+	ck_assert(!has(s, "fr") && !has(s, "ee"));
+	tok_set_free(s);
+	/* A tag longer than TOK_MAX_HTML_TAG is skipped to its end: its
+	 * bytes past the limit became words (found by review). */
+	{
+		struct tbuf m = { 0 };
+		const char *head = "Subject: x\nContent-Type: text/html\n\n"
+		    "before <div style=\"font-family:";
+		int j;
+
+		ck_assert_int_eq(tbuf_add(&m, head, strlen(head)), 0);
+		for (j = 0; j < 2 * TOK_MAX_HTML_TAG / 16; j++)
+			ck_assert_int_eq(tbuf_add(&m, " fontname fontna,", 16),
+			    0);
+		ck_assert_int_eq(tbuf_add(&m, "\"> afterword\n\0", 14), 0);
+		s = msg_tokens(m.p);
+		ck_assert(has(s, "before") && has(s, "afterword"));
+		ck_assert(!has(s, "fontname") && !has(s, "fontna"));
+		tok_set_free(s);
+		tbuf_release(&m);
+	}
 	/* A text URL with a scheme in its query. */
 	s = msg_tokens("Subject: x\n\nsee www.good.example/go?to=https://"
 	    "evil.example/ now\n");

@@ -86,8 +86,8 @@ put_cp(struct tbuf *b, unsigned cp)
 
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		cp = 0xFFFD;
-	if (cp == 0xAD || cp == 0x200B || cp == 0x200C || cp == 0x200D)
-		return 0;	/* invisible: must not split a word */
+	if (tok_invisible(cp))
+		return 0;	/* must not split a word */
 	if (cp < 0x80) {
 		o[0] = (char)cp;
 		return tbuf_add(b, o, 1);
@@ -626,6 +626,14 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			j = end != NULL ? (size_t)(end - in) : start + lim;
 			rc = handle_tag(&h, in + start, j - start);
 			i = j < len ? j + 1 : len;
+			/* A tag longer than the limit (a data: image, a long
+			 * style) is examined that far and skipped to its '>':
+			 * read on from inside it, its base64 and CSS became
+			 * words (found by review). */
+			if (end == NULL && j < len) {
+				end = memchr(in + j, '>', len - j);
+				i = end != NULL ? (size_t)(end - in) + 1 : len;
+			}
 			/* Most tags start with no 's': no call for them. */
 			if (j - start < 5 || (in[start] | 0x20) != 's')
 				continue;

@@ -131,6 +131,16 @@ int tok_words(struct tok *t, const char *utf8, size_t len,
 /* words.c: whether the n bytes at s are all ASCII (eight at a time). */
 int tok_all_ascii(const char *s, size_t n);
 
+/* Characters that show nothing and must not split a word or stay in one
+ * ("v<soft hyphen>iagra" is viagra): soft hyphen, zero-width space,
+ * non-joiner and joiner, word joiner, zero-width no-break space. */
+static inline int
+tok_invisible(unsigned cp)
+{
+	return cp == 0xAD || (cp >= 0x200B && cp <= 0x200D) ||
+	    cp == 0x2060 || cp == 0xFEFF;
+}
+
 /* words.c: add tokens for one URL (host, parent domains, path words). */
 int tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set);
 

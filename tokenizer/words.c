@@ -504,6 +504,13 @@ icu_words(struct tok *t, const char *s, size_t n, const char *prefix,
 	    &err);
 	if (U_FAILURE(err))
 		return 0;
+	/* Invisible characters out, as an HTML entity's are (html.c): raw,
+	 * a soft hyphen stayed inside the word and a zero-width space split
+	 * it (found by review).  Bounded by ul. */
+	for (b = e = 0; b < ul; b++)
+		if (!tok_invisible(u->u[b]))
+			u->u[e++] = u->u[b];
+	ul = e;
 	text = u->u;
 	nl = ul;
 	if (!tok_all_ascii(s, n)) {
