@@ -575,6 +575,26 @@ START_TEST(test_html_review)
 		{ "<table bgcolor=\"#000000\"><tr><td>x <font color=\"black\">"
 		  "inkword</font></td></tr></table>", "hidden:inkword",
 		  "inkword" },
+		/* an element's own style background: white on blue shows,
+		 * black on black hides, and ends with the element */
+		{ "<a style=\"background-color:#0066cc;color:#ffffff\">"
+		  "buttonword</a>", "buttonword", "hidden:buttonword" },
+		{ "<div style=\"background:black\"><font color=\"black\">"
+		  "darkword</font></div>", "hidden:darkword", "darkword" },
+		{ "<div style=\"background:black\">x</div><font color="
+		  "\"black\">afterword</font>", "afterword",
+		  "hidden:afterword" },
+		/* end tags left out: a block ends an open p, an li an li */
+		{ "<p style=\"display:none\">secretword<p>shownword</p>",
+		  "shownword", "hidden:shownword" },
+		{ "<p style=\"display:none\">secretword<div>divword</div>",
+		  "divword", "hidden:divword" },
+		{ "<ul><li style=\"display:none\">a<li>itemword</ul>",
+		  "itemword", "hidden:itemword" },
+		{ "<p style=\"display:none\">a <span>spanword</span> b",
+		  "hidden:spanword", "spanword" },
+		{ "<div style=\"display:none\"><p>a<p>innerword</div>",
+		  "hidden:innerword", "innerword" },
 	};
 	char msg[1024];
 	struct tok_set *s;

@@ -426,6 +426,50 @@ text_end(const char *in, size_t len, size_t i)
 	return i;
 }
 
+/* Close the elements from the top of the stack down to d, d included. */
+static int
+pop_to(struct html *h, int d)
+{
+	int hides = h->hidden;
+
+	while (h->depth > d) {
+		h->depth--;
+		h->hidden -= h->stack[h->depth].hidden;
+		/* A table's colour ends with it (it stayed for the rest of
+		 * the page: text after a black table, black on white, was
+		 * hidden; found by review). */
+		if (h->stack[h->depth].sets_bg)
+			memcpy(h->bg, h->stack[h->depth].bg, sizeof(h->bg));
+	}
+	/* Hidden text ends here: the next hidden words are others, however
+	 * close their elements are. */
+	return hides > 0 && h->hidden == 0 ? tbuf_addc(h->hid, ' ') : 0;
+}
+
+/* An open element called name (p or li) that a new one ends: searched
+ * from the top of the stack down to the first element that bounds it
+ * (a table cell or table for p, a list for li), and closed with what
+ * is above it. */
+static int
+implied_end(struct html *h, const char *name)
+{
+	static const char *const p_bounds[] = { "td", "th", "table",
+		"caption", "button", NULL };
+	static const char *const li_bounds[] = { "ul", "ol", NULL };
+	const char *const *b;
+	int d;
+
+	for (d = h->depth - 1; d >= 0; d--) {
+		if (strcmp(h->stack[d].name, name) == 0)
+			return pop_to(h, d);
+		for (b = strcmp(name, "li") == 0 ? li_bounds : p_bounds;
+		    *b != NULL; b++)
+			if (strcmp(h->stack[d].name, *b) == 0)
+				return 0;
+	}
+	return 0;
+}
+
 static int
 handle_tag(struct html *h, const char *tag, size_t n)
 {
@@ -452,45 +496,36 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		for (d = h->depth - 1; d >= 0; d--)
 			if (strcmp(h->stack[d].name, name) == 0)
 				break;
-		if (d < 0)
-			return rc;
-		hides = h->hidden;
-		while (h->depth > d) {
-			h->depth--;
-			h->hidden -= h->stack[h->depth].hidden;
-			/* A table's colour ends with it (it stayed for the
-			 * rest of the page: text after a black table, black
-			 * on white, was hidden; found by review). */
-			if (h->stack[h->depth].sets_bg)
-				memcpy(h->bg, h->stack[h->depth].bg,
-				    sizeof(h->bg));
-		}
-		/* Hidden text ends here: the next hidden words are others,
-		 * however close their elements are. */
-		if (rc == 0 && hides > 0 && h->hidden == 0)
-			rc = tbuf_addc(h->hid, ' ');
-		return rc;
+		return rc == 0 && d >= 0 ? pop_to(h, d) : rc;
 	}
+	/* End tags HTML lets a page leave out: a block closes an open p,
+	 * an li an open li of its list (a hidden <p> or <li> left open hid
+	 * the rest of the page; found by review). */
+	if (rc == 0 && is_block(name, k))
+		rc = implied_end(h, "p");
+	if (rc == 0 && strcmp(name, "li") == 0)
+		rc = implied_end(h, "li");
 	attrs_scan(&a, tag, n);
 	memcpy(oldbg, h->bg, sizeof(oldbg));
-	if (strcmp(name, "body") == 0 || strcmp(name, "table") == 0 ||
-	    strcmp(name, "td") == 0) {
-		if (attr(&a, A_BGCOLOR, val, sizeof(val))) {
-			colour(val, c, sizeof(c));
+	/* The background an element gives its text, by attribute or by
+	 * its own style (a button's white text on blue was read as white on
+	 * the page's white, hidden; found by review); body's is the page's
+	 * for good, any other's ends with the element. */
+	if (attr(&a, A_BGCOLOR, val, sizeof(val))) {
+		colour(val, c, sizeof(c));
+		snprintf(h->bg, sizeof(h->bg), "%s", c);
+		sets_bg = strcmp(name, "body") != 0;
+	}
+	if (attr(&a, A_STYLE, val, sizeof(val))) {
+		char bgv[64];
+
+		css(val, "background-color", bgv, sizeof(bgv));
+		if (bgv[0] == '\0')
+			css(val, "background", bgv, sizeof(bgv));
+		if (bgv[0] != '\0') {
+			colour(bgv, c, sizeof(c));
 			snprintf(h->bg, sizeof(h->bg), "%s", c);
 			sets_bg = strcmp(name, "body") != 0;
-		}
-		if (strcmp(name, "body") == 0 &&
-		    attr(&a, A_STYLE, val, sizeof(val))) {
-			char bgv[64];
-
-			css(val, "background-color", bgv, sizeof(bgv));
-			if (bgv[0] == '\0')
-				css(val, "background", bgv, sizeof(bgv));
-			if (bgv[0] != '\0') {
-				colour(bgv, c, sizeof(c));
-				snprintf(h->bg, sizeof(h->bg), "%s", c);
-			}
 		}
 	}
 	if (rc == 0 && (attr(&a, A_HREF, val, sizeof(val)) ||
