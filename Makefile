@@ -15,8 +15,13 @@ LDFLAGS ?=
 VERSION = 0.1.0
 PKGS = gmime-3.0 icu-uc icu-i18n sqlite3
 # Debian packages for the build, the tests, and the fuzz targets.
-DEB_BUILD = pkg-config libgmime-3.0-dev libicu-dev libsqlite3-dev
-DEB_CHECK = check procmail maildrop mandoc valgrind sqlite3 time
+# The compilers too (a minimal Debian has none; g++ brings libstdc++.a,
+# which the static link of ICU needs), and libidn2-dev (its libidn2.a
+# keeps GMime's libidn2 out of the binary's shared objects: t-install).
+DEB_BUILD = pkg-config gcc g++ libgmime-3.0-dev libicu-dev libsqlite3-dev \
+	libidn2-dev
+DEB_CHECK = check procmail maildrop mandoc valgrind sqlite3 time \
+	libxml2-utils
 DEB_FUZZ = clang libclang-rt-14-dev
 
 # Evaluated when a recipe runs, i.e. after 'deps' has installed them.
@@ -58,11 +63,12 @@ all: spamsift
 # Find the libraries; on Debian as root install what is missing, otherwise
 # say exactly what to install.
 deps:
-	@sh tests/deps.sh "$(PKG_CONFIG)" "$(PKGS)" "$(DEB_BUILD)"
+	@sh tests/deps.sh "$(PKG_CONFIG)" "$(PKGS) libidn2" "$(DEB_BUILD)" \
+	    $(CC) g++
 
 check-deps: deps
 	@sh tests/deps.sh "$(PKG_CONFIG)" "check" "$(DEB_CHECK)" \
-	    procmail formail maildrop mandoc valgrind sqlite3
+	    procmail formail maildrop mandoc valgrind sqlite3 xmllint
 
 %.o: %.c $(HEADERS) | deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<

@@ -838,9 +838,11 @@ explain_one(struct run *r, const struct input_msg *m)
 	printf("logistic z %f p %f share %g%s\n", v.r.lr_z, v.r.lr_p,
 	    v.lr_weight, v.lr_weight > 0.0 || r->o->sp.lr_weight == 0.0 ?
 	    "" : " (not yet: the weights have not learned enough)");
-	printf("method %s tokens %zu used %zu H %f S %f score %f %s\n",
+	/* The score as the report line prints it (prob_decimals). */
+	printf("method %s tokens %zu used %zu H %f S %f score %.*f %s\n",
 	    score_method_name(r->o->sp.method), v.ntokens, v.r.used, v.r.h,
-	    v.r.s, v.score, v.verdict == VERDICT_SPAM ? "spam" :
+	    v.r.s, prob_decimals(v.score), v.score,
+	    v.verdict == VERDICT_SPAM ? "spam" :
 	    (v.verdict == VERDICT_UNSURE ? "unsure" : "clean"));
 	if (v.cutoff > opts_spam_cutoff(r->o))
 		printf("warm-up: the store has learned %llu ham, fewer than "
