@@ -9,7 +9,8 @@
  * slides and grows as it does past 1 MB for real), or cut in
  * pieces into a Maildir, an MH folder or a plain directory.  Besides the
  * sanitizers it checks, against models written here independently:
- * every split message lies between separator lines and holds none; the
+ * every split message lies between separator lines (past the first, a
+ * From line with a time and a year) and holds none; the
  * pieces (leading junk, "From " lines, blank lines, messages) cover the
  * input in order; mboxrd unquoting drops exactly one '>' from each
  * ">...From " line; a single message comes back byte for byte; folder
@@ -103,7 +104,34 @@ put(const char *name, const uint8_t *b, size_t n)
 	close(fd);
 }
 
-/* A "From " line that follows a blank line or starts the buffer. */
+/* Does the line at k, within its first 1024 bytes, hold a time ("d:dd"
+ * or "dd:dd") and a year (four digits, the first 1 or 2, alone)? */
+static int
+dated(const char *b, size_t len, size_t k)
+{
+	size_t end = len - k > 1024 ? k + 1024 : len, i, run = 0;
+	int time = 0, year = 0;
+
+	for (i = k; i < end && b[i] != '\n'; i++) {
+		if (b[i] >= '0' && b[i] <= '9') {
+			run++;
+			continue;
+		}
+		if (b[i] == ':' && (run == 1 || run == 2) && i + 2 < end &&
+		    b[i + 1] >= '0' && b[i + 1] <= '9' &&
+		    b[i + 2] >= '0' && b[i + 2] <= '9')
+			time = 1;
+		if (run == 4 && (b[i - 4] == '1' || b[i - 4] == '2'))
+			year = 1;
+		run = 0;
+	}
+	if (run == 4 && (b[i - 4] == '1' || b[i - 4] == '2'))
+		year = 1;
+	return time && year;
+}
+
+/* A "From " line that starts the buffer, or that follows a blank line
+ * and carries a date. */
 static int
 sep_at(const char *b, size_t len, size_t k)
 {
@@ -113,9 +141,10 @@ sep_at(const char *b, size_t len, size_t k)
 		return 1;
 	if (b[k - 1] != '\n')
 		return 0;
-	if (k == 1 || b[k - 2] == '\n')
-		return 1;
-	return k >= 3 && b[k - 2] == '\r' && b[k - 3] == '\n';
+	if (!(k == 1 || b[k - 2] == '\n' || (k >= 3 && b[k - 2] == '\r' &&
+	    b[k - 3] == '\n')))
+		return 0;
+	return dated(b, len, k);
 }
 
 /* Do the n bytes at b end with an empty line ("\n\n" or "\n\r\n")? */
