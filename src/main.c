@@ -833,8 +833,8 @@ explain_one(struct run *r, const struct input_msg *m)
 		    st->ham, st->p, st->used ? "yes" : "no",
 		    (double)st->w / SCORE_W_ONE);
 	}
-	printf("combiner %s score %f\n", score_method_name(r->o->sp.method),
-	    v.r.comb);
+	printf("combiner %s score %.*f\n", score_method_name(r->o->sp.method),
+	    prob_decimals(v.r.comb), v.r.comb);
 	printf("logistic z %f p %f share %g%s\n", v.r.lr_z, v.r.lr_p,
 	    v.lr_weight, v.lr_weight > 0.0 || r->o->sp.lr_weight == 0.0 ?
 	    "" : " (not yet: the weights have not learned enough)");

@@ -575,6 +575,11 @@ START_TEST(test_html_review)
 		{ "<table bgcolor=\"#000000\"><tr><td>x <font color=\"black\">"
 		  "inkword</font></td></tr></table>", "hidden:inkword",
 		  "inkword" },
+		/* a link's host written with entities (found by review) */
+		{ "<a href=\"http://&#119;&#119;&#119;.entity.example/x\">y</a>",
+		  "url:www.entity.example", "url:&" },
+		{ "<a href=\"h&#116;tp://spelled.example/?a=1&amp;b=2\">y</a>",
+		  "url:spelled.example", "url:www.entity.example" },
 		/* an element's own style background: white on blue shows,
 		 * black on black hides, and ends with the element */
 		{ "<a style=\"background-color:#0066cc;color:#ffffff\">"
