@@ -372,18 +372,36 @@ engine_should_learn(int mode, enum db_class cls, double score, double cutoff,
 	return wrong || (have != DB_NONE && have != cls);
 }
 
+/* What the store remembers of a message, by its digest, else by its
+ * digest of before (tok_digests; has_older), the whole body: then
+ * *found_older is set, for set_msg to move the row to the digest of now.
+ * hg and scaled as db_msg_get's. */
+static int
+digests_get(struct engine *e, const unsigned char *digest,
+    const unsigned char *older, int has_older, enum db_class *have,
+    int64_t *hg, int *scaled, int *found_older)
+{
+	int rc;
+
+	*found_older = 0;
+	rc = db_msg_get(e->db, digest, have, hg, scaled);
+	if (rc != 0 || *have != DB_NONE || !has_older)
+		return rc;
+	rc = db_msg_get(e->db, older, have, hg, scaled);
+	*found_older = rc == 0 && *have != DB_NONE;
+	return rc;
+}
+
 int
 engine_learned_class(struct engine *e, const char *buf, size_t len,
     enum db_class *cls)
 {
 	unsigned char digest[TOK_DIGEST_BYTES], older[TOK_DIGEST_BYTES];
-	int rc, has_older;
+	int rc, has_older, found_older;
 
 	has_older = tok_digests(buf, len, digest, older, NULL, 0);
-	rc = db_msg_class(e->db, digest, cls);
-	/* Learned under its digest of before (the whole body). */
-	if (rc == 0 && *cls == DB_NONE && has_older)
-		rc = db_msg_class(e->db, older, cls);
+	rc = digests_get(e, digest, older, has_older, cls, NULL, NULL,
+	    &found_older);
 	if (rc != 0)
 		snprintf(e->err, sizeof(e->err), "%s", db_errmsg(e->db, rc));
 	return rc;
@@ -638,26 +656,8 @@ engine_opts_changed(const struct engine *e)
 	return e->opts_changed;
 }
 
-/* What the store remembers of pending message p, by its digest, else
- * by its digest of before (tok_digests): then *older is set, for
- * set_msg to move the row to the digest of now. */
-static int
-msg_get(struct engine *e, const struct pending *p, enum db_class *have,
-    int64_t *hg, int *scaled, int *older)
-{
-	int rc;
-
-	*older = 0;
-	rc = db_msg_get(e->db, p->digest, have, hg, scaled);
-	if (rc != 0 || *have != DB_NONE || !p->has_older)
-		return rc;
-	rc = db_msg_get(e->db, p->older, have, hg, scaled);
-	*older = rc == 0 && *have != DB_NONE;
-	return rc;
-}
-
 /* db_set_msg of p under its digest, and its row under the digest of
- * before gone when it was found so (msg_get). */
+ * before gone when it was found so (digests_get). */
 static int
 set_msg(struct engine *e, const struct pending *p, int older,
     enum db_class cls, int64_t g, int64_t day)
@@ -713,7 +713,8 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 	for (i = 0; i < e->npend && rc == 0; i++) {
 		struct pending *p = &e->pend[i];
 
-		rc = msg_get(e, p, &have, &hg, &scaled, &older);
+		rc = digests_get(e, p->digest, p->older, p->has_older, &have,
+		    &hg, &scaled, &older);
 		if (rc != 0)
 			break;
 		if (p->sub) {
