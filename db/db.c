@@ -946,6 +946,15 @@ msg_row_ok(int64_t cls, int64_t g)
 	return cls >= DB_SPAM && cls <= DB_HAM + MSG_SCALED && weight_ok(g);
 }
 
+/* The class a msg row's class (msg_row_ok) was learned as, and whether
+ * it is marked scaled. */
+static enum db_class
+msg_row_class(int64_t cls, int *scaled)
+{
+	*scaled = cls > DB_HAM;
+	return (enum db_class)(*scaled ? cls - MSG_SCALED : cls);
+}
+
 /* Add dspam/dham/dw to tok with the SQL's clamping; a new token is only
  * created by a positive delta.  0/0 entries stay and read as unknown. */
 static int
@@ -3910,11 +3919,13 @@ db_msg_get(struct db *db, const unsigned char digest[DB_DIGEST_BYTES],
 			    "%lld or weight step %lld", (long long)v,
 			    (long long)w);
 		} else {
-			*cls = (enum db_class)(v > DB_HAM ? v - MSG_SCALED : v);
+			int sc;
+
+			*cls = msg_row_class(v, &sc);
 			if (g != NULL)
 				*g = w;
 			if (scaled != NULL)
-				*scaled = v > DB_HAM;
+				*scaled = sc;
 		}
 	} else if (src != SQLITE_DONE) {
 		rc = sql_err(db, src);
@@ -4642,8 +4653,9 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 	sqlite3_stmt *st = NULL;
 	const unsigned char *digest;
 	const char *msgid;
+	enum db_class c;
 	int64_t cls, g;
-	int src;
+	int src, scaled;
 	int rc;
 
 	rc = walk_begin(db, fn != NULL, S_MSG_ALL, "db_foreach_msg", &st);
@@ -4665,8 +4677,8 @@ db_foreach_msg(struct db *db, db_msg_fn fn, void *ctx)
 			break;
 		}
 		msgid = (const char *)sqlite3_column_text(st, 2);
-		rc = fn(ctx, digest, (enum db_class)(cls > DB_HAM ?
-		    cls - MSG_SCALED : cls), cls > DB_HAM, msgid, g,
+		c = msg_row_class(cls, &scaled);
+		rc = fn(ctx, digest, c, scaled, msgid, g,
 		    sqlite3_column_int64(st, 3));
 		if (rc != 0)
 			break;
