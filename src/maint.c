@@ -318,15 +318,25 @@ hexval(char c)
 	return -1;
 }
 
+/* The number a header line ends with, v: 0, or bad(). */
+static int
+header_number(struct imp *im, const char *v, long long *n)
+{
+	char *end;
+
+	if (number(v, &end, LLONG_MIN, LLONG_MAX, n) != 0 || *end != '\0')
+		return bad(im, "not an import line");
+	return 0;
+}
+
 /* "#spamsift-dump N": a dump starts (files may be concatenated). */
 static int
 version_line(struct imp *im, const char *v)
 {
 	long long n;
-	char *end;
 
-	if (number(v, &end, LLONG_MIN, LLONG_MAX, &n) != 0 || *end != '\0')
-		return bad(im, "not an import line");
+	if (header_number(im, v, &n) != 0)
+		return DB_EINVAL;
 	if (n < 1 || n > DUMP_VERSION) {
 		snprintf(im->why, sizeof(im->why), "dump version %lld: this "
 		    "program reads versions 1 to %d", n, DUMP_VERSION);
@@ -347,10 +357,9 @@ static int
 tokenizer_line(struct imp *im, const char *v)
 {
 	long long n;
-	char *end;
 
-	if (number(v, &end, LLONG_MIN, LLONG_MAX, &n) != 0 || *end != '\0')
-		return bad(im, "not an import line");
+	if (header_number(im, v, &n) != 0)
+		return DB_EINVAL;
 	if (n != TOK_VERSION) {
 		snprintf(im->why, sizeof(im->why), "a dump of tokenizer "
 		    "version %lld: this program's is %d", n, TOK_VERSION);
