@@ -22,7 +22,7 @@
 struct elem {
 	char name[12];
 	int hidden;
-	int sets_bg;		/* a table or td with bgcolor: bg below */
+	int sets_bg;		/* gave its text a background: bg below */
 	char bg[32];		/* the background before it, put back at
 				 * its end */
 };
@@ -426,6 +426,16 @@ text_end(const char *in, size_t len, size_t i)
 	return i;
 }
 
+/* The entity at s (n bytes, s[0] == '&') decoded into out, *used its
+ * bytes; *used 0 when it is no entity (nothing written). */
+static int
+put_entity(struct tbuf *out, const char *s, size_t n, size_t *used)
+{
+	unsigned cp = entity(s, n, used);
+
+	return *used > 0 ? put_cp(out, cp) : 0;
+}
+
 /* A link's address as a browser reads it, entities decoded: written
  * "http://&#119;&#119;&#119;.host/", its host gave no url: token (found
  * by review).  Bounded by the value (TOK_MAX_HTML_ATTR). */
@@ -433,14 +443,12 @@ static int
 add_url(struct html *h, const char *val)
 {
 	size_t i = 0, n = strlen(val), used;
-	unsigned cp;
 	int rc = 0;
 
 	while (i < n && rc == 0) {
 		if (val[i] == '&') {
-			cp = entity(val + i, n - i, &used);
+			rc = put_entity(h->urls, val + i, n - i, &used);
 			if (used > 0) {
-				rc = put_cp(h->urls, cp);
 				i += used;
 				continue;
 			}
@@ -470,24 +478,25 @@ pop_to(struct html *h, int d)
 	return hides > 0 && h->hidden == 0 ? tbuf_addc(h->hid, ' ') : 0;
 }
 
-/* An open element called name (p or li) that a new one ends: searched
- * from the top of the stack down to the first element that bounds it
- * (a table cell or table for p, a list for li), and closed with what
- * is above it. */
+/* What bounds the search for an open p (a table cell or table) and for
+ * an open li (its list): implied_end. */
+static const char *const p_bounds[] = { "td", "th", "table", "caption",
+	"button", NULL };
+static const char *const li_bounds[] = { "ul", "ol", NULL };
+
+/* An open element called name that a new one ends: searched from the
+ * top of the stack down to the first of bounds, and closed with what is
+ * above it. */
 static int
-implied_end(struct html *h, const char *name)
+implied_end(struct html *h, const char *name, const char *const *bounds)
 {
-	static const char *const p_bounds[] = { "td", "th", "table",
-		"caption", "button", NULL };
-	static const char *const li_bounds[] = { "ul", "ol", NULL };
 	const char *const *b;
 	int d;
 
 	for (d = h->depth - 1; d >= 0; d--) {
 		if (strcmp(h->stack[d].name, name) == 0)
 			return pop_to(h, d);
-		for (b = strcmp(name, "li") == 0 ? li_bounds : p_bounds;
-		    *b != NULL; b++)
+		for (b = bounds; *b != NULL; b++)
 			if (strcmp(h->stack[d].name, *b) == 0)
 				return 0;
 	}
@@ -526,28 +535,31 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * an li an open li of its list (a hidden <p> or <li> left open hid
 	 * the rest of the page; found by review). */
 	if (rc == 0 && is_block(name, k))
-		rc = implied_end(h, "p");
+		rc = implied_end(h, "p", p_bounds);
 	if (rc == 0 && strcmp(name, "li") == 0)
-		rc = implied_end(h, "li");
+		rc = implied_end(h, "li", li_bounds);
 	attrs_scan(&a, tag, n);
 	memcpy(oldbg, h->bg, sizeof(oldbg));
 	/* The background an element gives its text, by attribute or by
 	 * its own style (a button's white text on blue was read as white on
 	 * the page's white, hidden; found by review); body's is the page's
 	 * for good, any other's ends with the element. */
-	if (attr(&a, A_BGCOLOR, val, sizeof(val))) {
-		colour(val, c, sizeof(c));
-		snprintf(h->bg, sizeof(h->bg), "%s", c);
-		sets_bg = strcmp(name, "body") != 0;
-	}
-	if (attr(&a, A_STYLE, val, sizeof(val))) {
-		char bgv[64];
+	{
+		char bgv[64] = "";
+		const char *bg = NULL;
 
-		css(val, "background-color", bgv, sizeof(bgv));
-		if (bgv[0] == '\0')
-			css(val, "background", bgv, sizeof(bgv));
-		if (bgv[0] != '\0') {
-			colour(bgv, c, sizeof(c));
+		/* The style's, else the attribute's. */
+		if (attr(&a, A_STYLE, val, sizeof(val))) {
+			css(val, "background-color", bgv, sizeof(bgv));
+			if (bgv[0] == '\0')
+				css(val, "background", bgv, sizeof(bgv));
+			if (bgv[0] != '\0')
+				bg = bgv;
+		}
+		if (bg == NULL && attr(&a, A_BGCOLOR, val, sizeof(val)))
+			bg = val;
+		if (bg != NULL) {
+			colour(bg, c, sizeof(c));
 			snprintf(h->bg, sizeof(h->bg), "%s", c);
 			sets_bg = strcmp(name, "body") != 0;
 		}
@@ -646,7 +658,6 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 {
 	struct html h;
 	size_t i = 0, j, used, start, lim;
-	unsigned cp;
 	int rc = 0;
 	const char *end;
 
@@ -701,9 +712,8 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			continue;
 		}
 		if (in[i] == '&') {
-			cp = entity(in + i, len - i, &used);
+			rc = put_entity(out, in + i, len - i, &used);
 			if (used > 0) {
-				rc = put_cp(out, cp);
 				i += used;
 				continue;
 			}
