@@ -389,7 +389,9 @@ ascii_pair_word(struct tok *t, const char *s, size_t n, struct tok_set *set)
 	rc = tok_set_add(set, w, n);
 	if (rc != 0)
 		return rc;
-	if (!letters || n < 3) {
+	/* Past the message's last pair the previous word no longer
+	 * matters. */
+	if (!letters || n < 3 || t->npairs >= TOK_MAX_PAIRS) {
 		u->prevlen = 0;
 		return 0;
 	}
