@@ -534,7 +534,8 @@ END_TEST
  * backslash ends a URL's host; "://" in a www. URL's query names no
  * host; a protocol-relative URL has its host, a number for a host is an
  * IPv4 address; a quoted '>' does not end a tag; <div hidden> hides; a
- * table's background colour ends with the table. */
+ * table's background colour ends with the table; an attribute's name
+ * inside another's value names nothing. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -600,6 +601,20 @@ START_TEST(test_html_review)
 		  "hidden:spanword", "spanword" },
 		{ "<div style=\"display:none\"><p>a<p>innerword</div>",
 		  "hidden:innerword", "innerword" },
+		/* attribute names inside another's value name nothing; an
+		 * element named like one is no attribute */
+		{ "<a title=\"go href=http://decoy.example/\" "
+		  "href=\"http://real.example/\">y</a>", "url:real.example",
+		  "url:decoy.example" },
+		{ "<span title=\"hidden text\">seenword</span>", "seenword",
+		  "hidden:seenword" },
+		{ "<span title=\"x style=display:none y\">plainword</span>",
+		  "plainword", "hidden:plainword" },
+		{ "<hidden>tagword</hidden>", "tagword", "hidden:tagword" },
+		{ "<SPAN data-x=\"1\" STYLE = \"display:none\">capsword"
+		  "</SPAN>", "hidden:capsword", "capsword" },
+		{ "<a href = http://spaced.example/x title=t>y</a>",
+		  "url:spaced.example", "url:t" },
 	};
 	char msg[1024];
 	struct tok_set *s;

@@ -188,55 +188,72 @@ struct attrs {
 	size_t at[A_COUNT];
 };
 
-/* Whether the attribute id is named at tag[i] (any case) and followed
- * by '=': then its value's start, else 0. */
-static size_t
-attr_at(const char *tag, size_t n, size_t i, enum attr_id id)
+static int
+tag_space(char c)
 {
-	size_t nl = attr_names[id].len, j;
-
-	if (i + nl > n || strncasecmp(tag + i, attr_names[id].name, nl) != 0)
-		return 0;
-	j = i + nl;
-	/* "hidden" is a boolean attribute: <div hidden> hides. */
-	if (id == A_HIDDEN && (j == n || isspace((unsigned char)tag[j]) ||
-	    tag[j] == '/'))
-		return j;
-	while (j < n && isspace((unsigned char)tag[j]))
-		j++;
-	if (j >= n || tag[j] != '=')
-		return 0;
-	j++;
-	while (j < n && isspace((unsigned char)tag[j]))
-		j++;
-	return j;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
-/* Find every attribute of attr_names in one pass over the tag's text:
- * for each, the first place its name begins the text or follows a
- * space, a quote or '/', and is followed by '=' (inside another's value
- * too: a single forward pass, not a parser). */
+/* The attributes of attr_names in a tag's text (its name first, no
+ * '<' or '>'), read as HTML's tokenizer reads them: a name ends at a
+ * space, '/', '=' or '>', and a value is quoted or runs to a space or
+ * '>'.  A name inside another attribute's value names nothing: a title
+ * of "hidden" hid its element's text, and title="... href=..." gave a
+ * decoy link (found by review).  The first of a name counts, as in a
+ * browser; a value-less attribute counts only for "hidden" (<div
+ * hidden>, value ""). */
 static void
 attrs_scan(struct attrs *a, const char *tag, size_t n)
 {
-	size_t i, j;
-	int id, c;
+	size_t i = 0, nb, ne, v;
+	int id;
 
 	memset(a, 0, sizeof(*a));
 	a->tag = tag;
 	a->n = n;
-	for (i = 0; i < n; i++) {	/* bounded by TOK_MAX_HTML_TAG */
-		if (i > 0 && !isspace((unsigned char)tag[i - 1]) &&
-		    tag[i - 1] != '"' && tag[i - 1] != '\'' &&
-		    tag[i - 1] != '/')
-			continue;
-		c = tolower((unsigned char)tag[i]);
-		if (c != 'a' && c != 'b' && c != 'c' && c != 'h' && c != 's')
-			continue;	/* no name of attr_names starts so */
-		for (id = 0; id < A_COUNT; id++)
-			if (attr_names[id].name[0] == c && a->at[id] == 0 &&
-			    (j = attr_at(tag, n, i, id)) != 0)
-				a->at[id] = j;
+	/* Every step moves i on: bounded by n (TOK_MAX_HTML_TAG). */
+	while (i < n && !tag_space(tag[i]) && tag[i] != '/')
+		i++;			/* the tag's name */
+	while (i < n) {
+		while (i < n && (tag_space(tag[i]) || tag[i] == '/'))
+			i++;
+		if (i >= n)
+			break;
+		/* A name; an '=' first is part of it, as HTML has it. */
+		nb = i++;
+		while (i < n && !tag_space(tag[i]) && tag[i] != '/' &&
+		    tag[i] != '=')
+			i++;
+		ne = i;
+		while (i < n && tag_space(tag[i]))
+			i++;
+		v = 0;
+		if (i < n && tag[i] == '=') {
+			i++;
+			while (i < n && tag_space(tag[i]))
+				i++;
+			v = i;		/* > 0: past the tag's name */
+			if (i < n && (tag[i] == '"' || tag[i] == '\'')) {
+				const char *q = memchr(tag + i + 1, tag[i],
+				    n - i - 1);
+
+				i = q == NULL ? n : (size_t)(q - tag) + 1;
+			} else {
+				while (i < n && !tag_space(tag[i]))
+					i++;
+			}
+		}
+		for (id = 0; id < A_COUNT; id++) {
+			if (a->at[id] != 0 || ne - nb != attr_names[id].len ||
+			    strncasecmp(tag + nb, attr_names[id].name,
+			    ne - nb) != 0)
+				continue;
+			if (v != 0)
+				a->at[id] = v;
+			else if (id == A_HIDDEN)
+				a->at[id] = ne;	/* the value "" */
+			break;
+		}
 	}
 }
 
