@@ -535,7 +535,7 @@ END_TEST
  * host; a protocol-relative URL has its host, a number for a host is an
  * IPv4 address; a quoted '>' does not end a tag; <div hidden> hides; a
  * table's background colour ends with the table; an attribute's name
- * inside another's value names nothing. */
+ * inside another's value names nothing; colours are read as colours. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -615,6 +615,30 @@ START_TEST(test_html_review)
 		  "</SPAN>", "hidden:capsword", "capsword" },
 		{ "<a href = http://spaced.example/x title=t>y</a>",
 		  "url:spaced.example", "url:t" },
+		/* colours read as colours: rgb(), near the background,
+		 * transparent, old hex without '#', a background shorthand;
+		 * light grey still shows */
+		{ "<span style=\"color:rgb(255, 255,255)\">rgbword</span>",
+		  "hidden:rgbword", "rgbword" },
+		{ "<span style=\"color: rgba(100%,100%,100%,1)\">pctword"
+		  "</span>", "hidden:pctword", "pctword" },
+		{ "<font color=\"#FEFEFE\">nearword</font>", "hidden:nearword",
+		  "nearword" },
+		{ "<font color=\"Snow\">snowword</font>", "hidden:snowword",
+		  "snowword" },
+		{ "<span style=\"color:transparent\">clearword</span>",
+		  "hidden:clearword", "clearword" },
+		{ "<body bgcolor=\"000000\"><font color=\"#010101\">"
+		  "hexword</font>", "hidden:hexword", "hexword" },
+		{ "<div style=\"background:#000 url(x.png) no-repeat\">"
+		  "<font color=black>shortword</font></div>",
+		  "hidden:shortword", "shortword" },
+		{ "<font color=\"#eeeeee\">greyword</font>", "greyword",
+		  "hidden:greyword" },
+		{ "<body bgcolor=\"papayawhip\"><font color=\"PapayaWhip\">"
+		  "papword</font>", "hidden:papword", "papword" },
+		{ "<body bgcolor=\"papayawhip\"><font color=\"peachpuff\">"
+		  "peachword</font>", "peachword", "hidden:peachword" },
 	};
 	char msg[1024];
 	struct tok_set *s;

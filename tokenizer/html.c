@@ -23,8 +23,8 @@ struct elem {
 	char name[12];
 	int hidden;
 	int sets_bg;		/* gave its text a background: bg below */
-	char bg[32];		/* the background before it, put back at
-				 * its end */
+	long bg;		/* the background before it (colour()), put
+				 * back at its end */
 };
 
 struct html {
@@ -32,7 +32,7 @@ struct html {
 	struct elem stack[TOK_MAX_HTML_STACK];
 	int depth;
 	int hidden;		/* elements on the stack that hide */
-	char bg[32];		/* page background colour, normalised */
+	long bg;		/* text's background now: colour() */
 };
 
 static const struct {
@@ -281,22 +281,169 @@ attr(const struct attrs *a, enum attr_id id, char *val, size_t valsz)
 	return 1;
 }
 
-/* Normalise a colour: lower case, no spaces, "#fff" -> "#ffffff",
- * "white" -> "#ffffff", "black" -> "#000000". */
-static void
-colour(const char *in, char *out, size_t outsz)
-{
-	size_t i, k = 0;
+#define COLOUR_NONE	(-1L)	/* colour(): no colour given */
+#define COLOUR_NAMED	(1L << 24) /* and up: a name not in colours[] */
+#define COLOUR_NEAR	24	/* |dr| + |dg| + |db| that reads as same */
+#define COLOUR_WORD_MAX	64	/* bytes of one word of a colour value */
 
-	for (i = 0; in[i] != '\0' && k + 1 < outsz; i++)
-		if (!isspace((unsigned char)in[i]) && in[i] != ';' &&
-		    in[i] != '!')
-			out[k++] = (char)tolower((unsigned char)in[i]);
-	out[k] = '\0';
-	if (strcmp(out, "white") == 0 || strcmp(out, "#fff") == 0)
-		snprintf(out, outsz, "#ffffff");
-	else if (strcmp(out, "black") == 0 || strcmp(out, "#000") == 0)
-		snprintf(out, outsz, "#000000");
+/* The colour names, near-white ones first: text in "snow" on white is
+ * as unreadable as white on white. */
+static const struct {
+	const char *name;
+	long rgb;
+} colours[] = {
+	{ "white", 0xFFFFFF }, { "snow", 0xFFFAFA }, { "ivory", 0xFFFFF0 },
+	{ "ghostwhite", 0xF8F8FF }, { "whitesmoke", 0xF5F5F5 },
+	{ "azure", 0xF0FFFF }, { "mintcream", 0xF5FFFA },
+	{ "floralwhite", 0xFFFAF0 }, { "seashell", 0xFFF5EE },
+	{ "honeydew", 0xF0FFF0 }, { "aliceblue", 0xF0F8FF },
+	{ "lavenderblush", 0xFFF0F5 }, { "linen", 0xFAF0E6 },
+	{ "oldlace", 0xFDF5E6 }, { "black", 0x000000 },
+	{ "silver", 0xC0C0C0 }, { "gray", 0x808080 }, { "grey", 0x808080 },
+	{ "red", 0xFF0000 }, { "maroon", 0x800000 }, { "yellow", 0xFFFF00 },
+	{ "olive", 0x808000 }, { "lime", 0x00FF00 }, { "green", 0x008000 },
+	{ "aqua", 0x00FFFF }, { "cyan", 0x00FFFF }, { "teal", 0x008080 },
+	{ "blue", 0x0000FF }, { "navy", 0x000080 }, { "fuchsia", 0xFF00FF },
+	{ "magenta", 0xFF00FF }, { "purple", 0x800080 },
+	{ "orange", 0xFFA500 },
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "#rgb" or "#rrggbb" (the '#' may be left out, as browsers allow in
+ * old attributes) as 0xRRGGBB, else COLOUR_NONE. */
+static long
+colour_hex(const char *w, size_t n)
+{
+	long v = 0;
+	size_t i;
+	int d;
+
+	if (n > 0 && w[0] == '#') {
+		w++;
+		n--;
+	}
+	if (n != 3 && n != 6)
+		return COLOUR_NONE;
+	for (i = 0; i < n; i++) {
+		if ((d = hexval((unsigned char)w[i])) < 0)
+			return COLOUR_NONE;
+		v = n == 3 ? v << 8 | d << 4 | d : v << 4 | d;
+	}
+	return v;
+}
+
+/* "rgb(r, g, b)" or "rgba(r, g, b, a)", numbers or percentages, commas
+ * or spaces between (at w, NUL-ended), else COLOUR_NONE.  The alpha is
+ * not read. */
+static long
+colour_fn(const char *w)
+{
+	long v = 0;
+	double x;
+	char *end;
+	int k;
+
+	w += strncasecmp(w, "rgba(", 5) == 0 ? 5 : 4;
+	for (k = 0; k < 3; k++) {
+		while (*w == ' ' || *w == ',')
+			w++;
+		x = strtod(w, &end);
+		if (end == w)
+			return COLOUR_NONE;
+		if (*end == '%') {
+			x = x * 255 / 100;
+			end++;
+		}
+		x = x < 0 ? 0 : x > 255 ? 255 : x;
+		v = v << 8 | (long)(x + 0.5);
+		w = end;
+	}
+	return v;
+}
+
+/* A colour value (an attribute's, or a CSS colour or background) as
+ * 0xRRGGBB: "#fff", "#ffffff", "ffffff", rgb()/rgba(), a name of
+ * colours[], or the first of these among the words of a "background"
+ * shorthand ("#fff url(x.png) no-repeat").  A single word that is none
+ * of these gives COLOUR_NAMED and up, the same for the same word (any
+ * case): two such colours are equal only to each other.  Else (empty,
+ * or several words none a colour) COLOUR_NONE. */
+static long
+colour(const char *in)
+{
+	char w[COLOUR_WORD_MAX + 1];
+	const char *p = in, *fn;
+	size_t n, i, words = 0;
+	unsigned long hash = 5381;
+	long v;
+
+	fn = strcasestr(in, "rgb");
+	if (fn != NULL && (fn[3] == '(' || (tolower((unsigned char)fn[3]) ==
+	    'a' && fn[4] == '(')))
+		return colour_fn(fn);
+	/* Bounded by in's NUL: each word moves p on. */
+	for (;;) {
+		while (*p != '\0' && (isspace((unsigned char)*p) || *p == ';'))
+			p++;
+		if (*p == '\0')
+			break;
+		for (n = 0; p[n] != '\0' && !isspace((unsigned char)p[n]) &&
+		    p[n] != ';'; n++)
+			;
+		words++;
+		v = colour_hex(p, n);
+		if (v != COLOUR_NONE)
+			return v;
+		for (i = 0; n <= COLOUR_WORD_MAX && i < n; i++)
+			w[i] = (char)tolower((unsigned char)p[i]);
+		w[n <= COLOUR_WORD_MAX ? n : 0] = '\0';
+		for (i = 0; i < sizeof(colours) / sizeof(colours[0]); i++)
+			if (strcmp(w, colours[i].name) == 0)
+				return colours[i].rgb;
+		for (i = 0; i < n; i++)
+			hash = hash * 33 + (unsigned char)tolower(
+			    (unsigned char)p[i]);
+		p += n;
+	}
+	return words == 1 ? COLOUR_NAMED + (long)(hash % (1UL << 24)) :
+	    COLOUR_NONE;
+}
+
+/* Whether text in colour fg cannot be read on bg: the same name, or
+ * colours COLOUR_NEAR apart at most (#fefefe on white). */
+static int
+same_colour(long fg, long bg)
+{
+	long d = 0;
+	int k;
+
+	if (fg == COLOUR_NONE || bg == COLOUR_NONE)
+		return 0;
+	if (fg >= COLOUR_NAMED || bg >= COLOUR_NAMED)
+		return fg == bg;
+	for (k = 0; k < 24; k += 8)
+		d += labs((fg >> k & 0xFF) - (bg >> k & 0xFF));
+	return d <= COLOUR_NEAR;
+}
+
+/* Whether a text colour value hides its text on bg: near bg, or
+ * "transparent". */
+static int
+colour_hides(const char *v, long bg)
+{
+	while (isspace((unsigned char)*v))
+		v++;
+	if (strncasecmp(v, "transparent", 11) == 0)
+		return 1;
+	return same_colour(colour(v), bg);
 }
 
 /* The value of a CSS property in a style attribute, or "". */
@@ -364,7 +511,7 @@ tiny_font(const char *v)
 static int
 tag_hides(struct html *h, const struct attrs *a)
 {
-	char style[TOK_MAX_HTML_ATTR], v[64], c[32];
+	char style[TOK_MAX_HTML_ATTR], v[64];
 	char fg[TOK_MAX_HTML_ATTR];
 
 	if (attr(a, A_HIDDEN, v, sizeof(v)))
@@ -380,15 +527,11 @@ tag_hides(struct html *h, const struct attrs *a)
 		if (tiny_font(v))
 			return 1;
 		css(style, "color", v, sizeof(v));
-		colour(v, c, sizeof(c));
-		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
+		if (colour_hides(v, h->bg))
 			return 1;
 	}
-	if (attr(a, A_COLOR, fg, sizeof(fg))) {
-		colour(fg, c, sizeof(c));
-		if (c[0] != '\0' && strcmp(c, h->bg) == 0)
-			return 1;
-	}
+	if (attr(a, A_COLOR, fg, sizeof(fg)) && colour_hides(fg, h->bg))
+		return 1;
 	if (a->n >= 4 && strncasecmp(a->tag, "font", 4) == 0 &&
 	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
 	    strcmp(v, "-10") == 0))
@@ -488,7 +631,7 @@ pop_to(struct html *h, int d)
 		 * the page: text after a black table, black on white, was
 		 * hidden; found by review). */
 		if (h->stack[h->depth].sets_bg)
-			memcpy(h->bg, h->stack[h->depth].bg, sizeof(h->bg));
+			h->bg = h->stack[h->depth].bg;
 	}
 	/* Hidden text ends here: the next hidden words are others, however
 	 * close their elements are. */
@@ -523,10 +666,11 @@ implied_end(struct html *h, const char *name, const char *const *bounds)
 static int
 handle_tag(struct html *h, const char *tag, size_t n)
 {
-	char name[12], val[TOK_MAX_HTML_ATTR], c[32], oldbg[32];
+	char name[12], val[TOK_MAX_HTML_ATTR];
 	struct attrs a;
 	size_t k = 0, i = 0;
 	int closing = 0, rc = 0, hides, sets_bg = 0;
+	long oldbg;
 
 	if (n > 0 && tag[0] == '/') {
 		closing = 1;
@@ -556,7 +700,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	if (rc == 0 && strcmp(name, "li") == 0)
 		rc = implied_end(h, "li", li_bounds);
 	attrs_scan(&a, tag, n);
-	memcpy(oldbg, h->bg, sizeof(oldbg));
+	oldbg = h->bg;
 	/* The background an element gives its text, by attribute or by
 	 * its own style (a button's white text on blue was read as white on
 	 * the page's white, hidden; found by review); body's is the page's
@@ -576,8 +720,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		if (bg == NULL && attr(&a, A_BGCOLOR, val, sizeof(val)))
 			bg = val;
 		if (bg != NULL) {
-			colour(bg, c, sizeof(c));
-			snprintf(h->bg, sizeof(h->bg), "%s", c);
+			h->bg = colour(bg);
 			sets_bg = strcmp(name, "body") != 0;
 		}
 	}
@@ -619,7 +762,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	memcpy(h->stack[h->depth].name, name, k + 1);
 	h->stack[h->depth].hidden = hides;
 	h->stack[h->depth].sets_bg = sets_bg;
-	memcpy(h->stack[h->depth].bg, oldbg, sizeof(oldbg));
+	h->stack[h->depth].bg = oldbg;
 	h->hidden += hides;
 	h->depth++;
 	return rc;
@@ -682,7 +825,7 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 	h.vis = vis;
 	h.hid = hid;
 	h.urls = urls;
-	snprintf(h.bg, sizeof(h.bg), "#ffffff");
+	h.bg = 0xFFFFFF;
 	while (i < len && rc == 0) {
 		struct tbuf *out = h.hidden ? h.hid : h.vis;
 
