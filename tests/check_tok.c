@@ -202,6 +202,59 @@ msg_set(struct tok *t, const char *msg)
 	return s;
 }
 
+/* A raw 8-bit header of kanji alone (no kana to tell Japanese from
+ * Chinese) in a message labelled Japanese elsewhere reads in the label's
+ * charset: the body's, an encoded word's, ISO-2022-JP's (either
+ * multi-byte charset then), on both parsing paths.  A Latin-1 subject
+ * under a Japanese body label stays Latin-1. */
+START_TEST(test_ja_hint)
+{
+	/* "東京都庁" in EUC-JP and in Shift_JIS */
+#define EUC_TOKYO "\xc5\xec\xb5\xfe\xc5\xd4\xc4\xa3"
+#define SJIS_TOKYO "\x93\x8c\x8b\x9e\x93\x73\x92\xa1"
+	static const char *const cases[][3] = {
+		/* message, a token that must be there, one that must not */
+		{ "Subject: " EUC_TOKYO "\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=EUC-JP\n\nx\n",
+		  "subject:東京", "subject:模" },
+		{ "Subject: " EUC_TOKYO "\nTo: =?euc-jp?B?xsy1/g==?= "
+		  "<b@example.com>\nMIME-Version: 1.0\n\nx\n",
+		  "subject:都庁", "subject:模" },
+		{ "Subject: " EUC_TOKYO "\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=\"iso-2022-jp\"\n\nx\n",
+		  "subject:東京", "subject:模" },
+		{ "Subject: " SJIS_TOKYO "\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=EUC-JP\n\nx\n",
+		  "subject:都庁", "subject:東京都庁" },
+		{ "Subject: caf\xe9 cr\xe8me\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=EUC-JP\n\nx\n",
+		  "subject:caf\xc3\xa9", "subject:東京" },
+	};
+#undef EUC_TOKYO
+#undef SJIS_TOKYO
+	struct tok_opts o;
+	struct tok *t = NULL;
+	struct tok_set *s;
+	size_t i;
+	int path;
+
+	tok_opts_init(&o);
+	ck_assert_int_eq(tok_new(&t, &o), 0);
+	for (path = 0; path < 2; path++) {
+		t->no_simple = path;
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			s = msg_set(t, cases[i][0]);
+			ck_assert_msg(has(s, cases[i][1]), "path %d case %zu: "
+			    "no \"%s\"", path, i, cases[i][1]);
+			ck_assert_msg(!has(s, cases[i][2]), "path %d case %zu: "
+			    "\"%s\"", path, i, cases[i][2]);
+			tok_set_free(s);
+		}
+	}
+	tok_free(t);
+}
+END_TEST
+
 /* Text with a byte lost or cut, and labels as mail writes them (found by
  * review; each case was decoded as another script, or split): a QP soft
  * break after blanks joins its word; declared UTF-8 with
@@ -2186,6 +2239,7 @@ tok_suite(void)
 	tcase_add_test(tc, test_split_encoded_words);
 	tcase_add_test(tc, test_declared_charsets);
 	tcase_add_test(tc, test_charset_glitches);
+	tcase_add_test(tc, test_ja_hint);
 	tcase_add_test(tc, test_words_history);
 	tcase_add_test(tc, test_file_names);
 	suite_add_tcase(s, tc);

@@ -21,6 +21,8 @@
 #include "tokenizer/tok_priv.h"
 
 #define CHARSET_NAME_MAX 31
+#define HINT_SCAN_BYTES	(256 * 1024)	/* of a message ja_hint reads */
+#define HINT_LABELS	32		/* charset labels it reads at most */
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
 				 * bytes in the detector's sample */
 #define JA_LENIENT_KANA 4	/* kana letters ja_guess wants of a
@@ -647,6 +649,84 @@ is_japanese_iconv(const char *name)
 	    strcmp(name, "EUC-JP-MS") == 0;
 }
 
+/* The Japanese charset the message's own labels name, if any: the
+ * first of the charset= parameters (Content-Type, or an HTML <meta>) and
+ * encoded words' charsets in its first HINT_SCAN_BYTES, up to HINT_LABELS
+ * of them, that is Japanese.  Looked for once a message, and only when
+ * unlabelled 8-bit text needs it (t->raw holds the message). */
+static const char *
+ja_hint(struct tok *t)
+{
+	const char *s = t->raw.p, *p, *end, *v, *name;
+	char label[CHARSET_NAME_MAX + 1], buf[CHARSET_NAME_MAX + 1];
+	size_t k, labels = 0;
+
+	if (t->hint_done)
+		return t->hint;
+	t->hint_done = 1;
+	t->hint = NULL;
+	if (s == NULL)
+		return NULL;
+	end = s + (t->raw.len < HINT_SCAN_BYTES ? t->raw.len : HINT_SCAN_BYTES);
+	/* Each '=' looked at once: bounded by HINT_SCAN_BYTES. */
+	for (p = s; labels < HINT_LABELS &&
+	    (p = memchr(p, '=', (size_t)(end - p))) != NULL; p++) {
+		if (p + 1 < end && p[1] == '?')
+			v = p + 2;
+		else if (p - s >= 7 && strncasecmp(p - 7, "charset", 7) == 0) {
+			v = p + 1;
+			while (v < end && (*v == '"' || *v == '\'' || *v == ' '))
+				v++;
+		} else
+			continue;
+		for (k = 0; v + k < end && k < CHARSET_NAME_MAX &&
+		    (isalnum((unsigned char)v[k]) || v[k] == '-' ||
+		    v[k] == '_' || v[k] == '.' || v[k] == ':'); k++)
+			label[k] = v[k];
+		label[k] = '\0';
+		if (k == 0)
+			continue;
+		labels++;
+		name = alias_lookup(label, buf, sizeof(buf));
+		if (name == NULL || !is_japanese_iconv(name))
+			continue;
+		t->hint = strcmp(name, "CP932") == 0 ? "CP932" :
+		    strcmp(name, "JIS") == 0 ? "JIS" : "EUC-JP-MS";
+		break;
+	}
+	return t->hint;
+}
+
+/* Unlabelled 8-bit text of a message labelled Japanese elsewhere: the
+ * multi-byte charset the label names first (for ISO-2022-JP, whose text
+ * is 7-bit, either), strictly, if it reads as Japanese even without
+ * kana.  Kanji alone, a raw EUC-JP subject "会議室予約", read as Chinese
+ * or Cyrillic by the detector.  0 with out filled, 1 when neither fits,
+ * or TOK_ENOMEM. */
+static int
+ja_hinted(struct tok *t, const char *hint, const char *in, size_t len,
+    struct tbuf *out)
+{
+	const char *cands[2] = { "CP932", "EUC-JP-MS" };
+	size_t bad, mark = out->len, i;
+	int rc;
+
+	if (strcmp(hint, "EUC-JP-MS") == 0) {
+		cands[0] = "EUC-JP-MS";
+		cands[1] = "CP932";
+	}
+	for (i = 0; i < 2; i++) {
+		rc = decode(t, cands[i], in, len, out, &bad, 0);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark,
+		    0))
+			return 0;
+		(void)cut_back(out, mark);
+	}
+	return 1;
+}
+
 /* The detector's answer for one input: asked once per tok_to_utf8, which
  * may look at it twice (ICU keeps the matches until the next setText). */
 struct det_answer {
@@ -820,6 +900,11 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		rc = ja_guess(t, name != NULL && (strcmp(name, "CP932") == 0 ||
 		    strcmp(name, "EUC-JP-MS") == 0) ? name : NULL, in, len,
 		    out, max_bad);
+		if (rc <= 0)
+			return rc;
+	}
+	if (name == NULL && ja_hint(t) != NULL) {
+		rc = ja_hinted(t, t->hint, in, len, out);
 		if (rc <= 0)
 			return rc;
 	}

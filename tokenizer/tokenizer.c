@@ -1644,6 +1644,7 @@ tok_message(struct tok *t, const char *buf, size_t len, struct tok_set *set)
 
 	t->parts = 0;
 	t->npairs = 0;
+	t->hint_done = 0;	/* raw is this message's from here */
 	rc = normalise(t, buf, len);
 	if (rc != 0 || t->raw.len == 0)
 		goto out;
@@ -1694,6 +1695,8 @@ tok_text(struct tok *t, const char *utf8, size_t len, struct tok_set *set)
 
 	t->text.len = 0;
 	t->npairs = 0;
+	t->hint_done = 1;	/* no message: no labels */
+	t->hint = NULL;
 	rc = tok_to_utf8(t, "UTF-8", utf8, len, &t->text);
 	if (rc == 0 && t->text.len > 0)
 		rc = tok_words(t, t->text.p, t->text.len, "", set);
