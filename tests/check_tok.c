@@ -588,7 +588,8 @@ END_TEST
  * host; a protocol-relative URL has its host, a number for a host is an
  * IPv4 address; a quoted '>' does not end a tag; <div hidden> hides; a
  * table's background colour ends with the table; an attribute's name
- * inside another's value names nothing; colours are read as colours. */
+ * inside another's value names nothing; colours are read as colours;
+ * numeric references 128-159 are Windows-1252's; more named entities. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -692,6 +693,14 @@ START_TEST(test_html_review)
 		  "papword</font>", "hidden:papword", "papword" },
 		{ "<body bgcolor=\"papayawhip\"><font color=\"peachpuff\">"
 		  "peachword</font>", "peachword", "hidden:peachword" },
+		/* numeric references 128-159 as Windows-1252, as HTML has
+		 * them; entities that need their ';' */
+		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },
+		{ "&#147;quoted&#148; &#x96; end", "quoted", "\xc2\x93" },
+		{ "&hearts;loveword&hearts; &rarr;clickword", "loveword",
+		  "hearts" },
+		{ "&rarr;clickword", "clickword", "rarr" },
+		{ "a &heartsick; b", "heartsick", "\xe2\x99\xa5" },
 	};
 	char msg[1024];
 	struct tok_set *s;

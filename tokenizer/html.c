@@ -79,6 +79,52 @@ static const struct {
 	{ "OElig", 0x152 }, { "scaron", 0x161 }, { "Scaron", 0x160 },
 };
 
+/* Entities HTML reads only with their ';' ("&hearts;", not "&heartsick"):
+ * arrows, card suits, typographic marks, spaces and the like, which
+ * spam decorates with. */
+static const struct {
+	const char *name;
+	unsigned cp;
+} entities_semi[] = {
+	{ "hearts", 0x2665 }, { "spades", 0x2660 }, { "clubs", 0x2663 },
+	{ "diams", 0x2666 }, { "rarr", 0x2192 }, { "larr", 0x2190 },
+	{ "uarr", 0x2191 }, { "darr", 0x2193 }, { "harr", 0x2194 },
+	{ "rArr", 0x21D2 }, { "lArr", 0x21D0 }, { "star", 0x2606 },
+	{ "starf", 0x2605 }, { "check", 0x2713 }, { "cross", 0x2717 },
+	{ "phone", 0x260E }, { "female", 0x2640 }, { "male", 0x2642 },
+	{ "sung", 0x266A }, { "loz", 0x25CA }, { "squ", 0x25A1 },
+	{ "ensp", 0x2002 }, { "emsp", 0x2003 }, { "thinsp", 0x2009 },
+	{ "hairsp", 0x200A }, { "numsp", 0x2007 }, { "puncsp", 0x2008 },
+	{ "NoBreak", 0x2060 }, { "ZeroWidthSpace", 0x200B },
+	{ "lrm", 0x200E }, { "rlm", 0x200F },
+	{ "lsaquo", 0x2039 }, { "rsaquo", 0x203A }, { "sbquo", 0x201A },
+	{ "bdquo", 0x201E }, { "dagger", 0x2020 }, { "Dagger", 0x2021 },
+	{ "permil", 0x2030 }, { "prime", 0x2032 }, { "Prime", 0x2033 },
+	{ "oline", 0x203E }, { "frasl", 0x2044 }, { "minus", 0x2212 },
+	{ "infin", 0x221E }, { "ne", 0x2260 }, { "le", 0x2264 },
+	{ "ge", 0x2265 }, { "asymp", 0x2248 }, { "fnof", 0x192 },
+	{ "circ", 0x2C6 }, { "tilde", 0x2DC }, { "Yuml", 0x178 },
+	{ "apos", '\'' }, { "quest", '?' }, { "excl", '!' },
+	{ "dollar", '$' }, { "percnt", '%' }, { "commat", '@' },
+	{ "period", '.' }, { "comma", ',' }, { "colon", ':' },
+	{ "semi", ';' }, { "lowbar", '_' }, { "hyphen", 0x2010 },
+	{ "dash", 0x2010 }, { "lpar", '(' }, { "rpar", ')' },
+	{ "sol", '/' }, { "num", '#' }, { "plus", '+' }, { "equals", '=' },
+	{ "ast", '*' }, { "Hat", '^' }, { "grave", '`' },
+	{ "lsqb", '[' }, { "rsqb", ']' }, { "lcub", '{' }, { "rcub", '}' },
+	{ "verbar", '|' }, { "bsol", '\\' }, { "Tab", '\t' },
+	{ "NewLine", '\n' },
+};
+
+/* HTML's reading of numeric references 0x80-0x9F: Windows-1252's
+ * characters there ("don&#146;t" is "don’t"), 0 where it has none. */
+static const unsigned short c1_cp1252[32] = {
+	0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+	0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
 static int
 put_cp(struct tbuf *b, unsigned cp)
 {
@@ -147,7 +193,22 @@ entity(const char *s, size_t n, size_t *used)
 		if (i < n && s[i] == ';')
 			i++;
 		*used = i;
+		if (cp >= 0x80 && cp <= 0x9F && c1_cp1252[cp - 0x80] != 0)
+			return c1_cp1252[cp - 0x80];
 		return cp > 0x10FFFF ? 0xFFFD : (unsigned)cp;
+	}
+	for (k = 0; k < sizeof(entities_semi) / sizeof(entities_semi[0]);
+	    k++) {
+		size_t l;
+
+		if (entities_semi[k].name[0] != s[1])
+			continue;
+		l = strlen(entities_semi[k].name);
+		if (l + 2 <= n && s[l + 1] == ';' &&
+		    strncmp(s + 1, entities_semi[k].name, l) == 0) {
+			*used = l + 2;
+			return entities_semi[k].cp;
+		}
 	}
 	for (k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
 		size_t l;
