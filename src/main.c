@@ -897,6 +897,15 @@ main(int argc, char **argv)
 		opts_release(&o);
 		return rc < 0 ? 0 : rc;
 	}
+	/* What only reads out (--show-tokens, --explain, --show-db-status,
+	 * an export) ends as cat does when its reader goes: "| head" gave
+	 * "spamsift: stdout: Broken pipe" after tokenizing every message
+	 * left.  Everything else keeps SIGPIPE ignored: pipe mode must pass
+	 * the message on or fail with EX_TEMPFAIL, and a training whose
+	 * progress goes to a closed pipe still finishes. */
+	if (!o.pipe && (o.cmd == CMD_TOKENS || o.cmd == CMD_EXPLAIN ||
+	    o.cmd == CMD_STATUS || o.cmd == CMD_EXPORT))
+		signal(SIGPIPE, SIG_DFL);
 	/* Pipe mode owes standard input's message from here on (each
 	 * message as it is read: pipe_each), even to a crash. */
 	if (o.pipe) {
