@@ -120,7 +120,7 @@ valid_utf8(const char *s, size_t n)
 static void
 assert_clean_tokens(const struct tok_set *s, const char *what)
 {
-	size_t i, n = tok_set_count(s), l;
+	size_t i, k, n = tok_set_count(s), l;
 
 	for (i = 0; i < n; i++) {
 		const char *t = tok_set_token(s, i, &l);
@@ -131,6 +131,10 @@ assert_clean_tokens(const struct tok_set *s, const char *what)
 		ck_assert_msg(strpbrk(t, " \t\r\n") == NULL,
 		    "%s: blank in token '%s'", what, t);
 		ck_assert_msg(strlen(t) == l, "%s: NUL in token", what);
+		for (k = 0; k < l; k++)
+			ck_assert_msg((unsigned char)t[k] >= 0x20 &&
+			    t[k] != 0x7F, "%s: control byte in token '%s'",
+			    what, t);
 	}
 }
 
@@ -296,6 +300,12 @@ START_TEST(test_charset_glitches)
 		{ "Content-Transfer-Encoding: quoted-printable\n\n"
 		  "an unbeliev=  \nable deal, incred=\r\nible\n",
 		  "unbelievable" },
+		/* control and 8-bit bytes in MIME names make no token */
+		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
+		  "charset=\"ut\x01" "f-8\"\nContent-Transfer-Encoding: "
+		  "8\x02" "bit\n\nplainword\n", "plainword" },
+		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
+		  "charset=\"\xe9t\xe9\"\n\nplainword\n", "plainword" },
 	};
 	struct tok_opts o;
 	struct tok *t = NULL;

@@ -911,8 +911,11 @@ tag_token(struct tok_set *set, const char *tag, const char *a,
 	    b ? b : "");
 	if (k <= 0 || (size_t)k >= sizeof(buf))
 		return 0;
+	/* MIME names are printable ASCII: a control or 8-bit byte (a
+	 * token no other text gives, not UTF-8 even) makes no token. */
 	for (i = 0; i < k; i++) {
-		if (isspace((unsigned char)buf[i]) || buf[i] == '\0')
+		if ((unsigned char)buf[i] <= 0x20 ||
+		    (unsigned char)buf[i] >= 0x7F)
 			return 0;
 		buf[i] = (char)tolower((unsigned char)buf[i]);
 	}

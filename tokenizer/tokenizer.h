@@ -8,10 +8,10 @@
  * distinct tokens of one message with their counts; it is reused with
  * tok_set_reset().
  *
- * Tokens are UTF-8, NFKC-normalised, never contain NUL, CR, LF or space, and
- * are at most TOK_MAX_TOKEN_BYTES long.  Header words carry the header name
- * as a tag ("subject:free"); other features carry their own tag ("url:",
- * "ip:", "ct:", "file:").  Body words carry no tag.
+ * Tokens are UTF-8, NFKC-normalised, never contain a control byte or a
+ * space, and are at most TOK_MAX_TOKEN_BYTES long.  Header words carry
+ * the header name as a tag ("subject:free"); other features carry their
+ * own tag ("url:", "ip:", "ct:", "file:").  Body words carry no tag.
  *
  * Return convention: 0 on success or a negative TOK_E* code; tok_strerror()
  * gives the text.  The module never prints and never exits.

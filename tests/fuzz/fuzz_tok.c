@@ -6,7 +6,7 @@
  * pairs, line cut); the rest is the message, given to tok_message,
  * tok_text and tok_digest.  Besides the sanitizers, the target checks the
  * promises of tokenizer.h on every token (non-empty, at most
- * TOK_MAX_TOKEN_BYTES, valid UTF-8, no NUL, CR, LF or space, at most
+ * TOK_MAX_TOKEN_BYTES, valid UTF-8, no control byte or space, at most
  * TOK_MAX_TOKENS of them) and that tok_digest is a pure function that
  * NUL-terminates its Message-ID within the size given, and (for inputs
  * up to FUZZ_STATE_MAX_BYTES) that a message's tokens do not depend on
@@ -98,9 +98,8 @@ check_set(const struct tok_set *s)
 		if (tok_set_freq(s, i) == 0)
 			die("token with count 0", t, len);
 		for (j = 0; j < len; j += k) {
-			if (t[j] == '\0' || t[j] == '\r' || t[j] == '\n' ||
-			    t[j] == ' ')
-				die("NUL, CR, LF or space in token", t, len);
+			if ((unsigned char)t[j] <= 0x20 || t[j] == 0x7F)
+				die("control byte or space in token", t, len);
 			k = utf8_len((const unsigned char *)t + j, len - j);
 			if (k == 0)
 				die("token is not UTF-8", t, len);
