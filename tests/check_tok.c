@@ -599,7 +599,8 @@ END_TEST
  * IPv4 address; a quoted '>' does not end a tag; <div hidden> hides; a
  * table's background colour ends with the table; an attribute's name
  * inside another's value names nothing; colours are read as colours;
- * numeric references 128-159 are Windows-1252's; more named entities. */
+ * numeric references 128-159 are Windows-1252's; more named entities;
+ * international and IPv6 hosts. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -711,6 +712,18 @@ START_TEST(test_html_review)
 		  "hearts" },
 		{ "&rarr;clickword", "clickword", "rarr" },
 		{ "a &heartsick; b", "heartsick", "\xe2\x99\xa5" },
+		/* hosts: an IDN in Unicode or punycode is one host, a
+		 * Cyrillic look-alike is another; an IPv6 literal is an IP */
+		{ "<a href=\"http://www.\xe4\xbe\x8b\xe3\x81\x88.jp/x\">y</a>",
+		  "url:\xe4\xbe\x8b\xe3\x81\x88.jp", "url:www" },
+		{ "<a href=\"http://xn--r8jz45g.JP/x\">y</a>",
+		  "url:\xe4\xbe\x8b\xe3\x81\x88.jp", "url:xn--r8jz45g.jp" },
+		{ "<a href=\"http://p&#x430;ypal.com/\">y</a>",
+		  "url:p\xd0\xb0ypal.com", "url:paypal.com" },
+		{ "<a href=\"http://[2001:DB8::1]:8080/x\">y</a>",
+		  "url:[2001:db8::1]", "url:[2001" },
+		{ "<a href=\"http://[2001:DB8::1]:8080/x\">y</a>", "url:ip",
+		  "url:8080" },
 	};
 	char msg[1024];
 	struct tok_set *s;

@@ -55,6 +55,7 @@
 #define TOK_MAX_HTML_TAG	4096	/* bytes of one tag examined */
 #define TOK_MAX_HTML_ATTR	2048	/* bytes of one attribute kept */
 #define TOK_MAX_URL_BYTES	2048	/* of one URL examined */
+#define TOK_MAX_HOST_BYTES	255	/* of a URL's host (DNS allows 253) */
 #define TOK_MAX_URL_WORDS	8	/* path words per URL */
 #define TOK_MAX_JA_RUN		256	/* UTF-16 units of a Japanese run */
 #define TOK_DETECT_BYTES	(4 * 1024) /* shown to the detector */

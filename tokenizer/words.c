@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include <unicode/ubrk.h>
+#include <unicode/uidna.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/uchar.h>
@@ -36,6 +37,7 @@ struct tok_icu {
 	char pair[2 * TOK_MAX_TOKEN_BYTES + 2];
 	size_t prevlen;
 	unsigned char acls[256];	/* aclass_of() of every byte */
+	UIDNA *idna;		/* UTS #46, opened for the first IDN host */
 };
 
 static void aclass_table(unsigned char *tab);
@@ -103,6 +105,8 @@ tok_icu_free(struct tok_icu *u)
 		return;
 	if (u->brk != NULL)
 		ubrk_close(u->brk);
+	if (u->idna != NULL)
+		uidna_close(u->idna);
 	free(u->u);
 	free(u->n);
 	free(u->f);
@@ -676,15 +680,67 @@ url_char(unsigned char c)
 	    c != '\\' && c != '^';
 }
 
+/* An internationalised host (UTF-8, or "xn--" labels), host[0, *h), in
+ * the one form UTS #46 gives its Unicode spelling (case-folded, NFKC,
+ * ideographic full stops as dots), in place: "例え.jp" and
+ * "xn--r8jz45g.jp" are one host, "pаypal.com" with a Cyrillic 'а' stays
+ * apart from paypal.com.  0 with the host rewritten, 1 when UTS #46
+ * finds it no host (a bad punycode, a stray symbol), TOK_ENOMEM. */
+static int
+idn_host(struct tok *t, char *host, size_t *h, size_t cap)
+{
+	struct tok_icu *u = t->icu;
+	char out[TOK_MAX_HOST_BYTES + 1];
+	UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+	UErrorCode err = U_ZERO_ERROR;
+	int32_t n;
+
+	if (u->idna == NULL) {
+		u->idna = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_UNICODE,
+		    &err);
+		if (U_FAILURE(err)) {
+			u->idna = NULL;
+			return err == U_MEMORY_ALLOCATION_ERROR ? TOK_ENOMEM :
+			    1;
+		}
+	}
+	n = uidna_nameToUnicodeUTF8(u->idna, host, (int32_t)*h, out,
+	    (int32_t)sizeof(out) - 1, &info, &err);
+	if (U_FAILURE(err) || info.errors != 0 || n <= 0 ||
+	    (size_t)n >= cap)
+		return 1;
+	memcpy(host, out, (size_t)n);
+	*h = (size_t)n;
+	return 0;
+}
+
+/* The host of an IPv6 literal, "[2001:db8::1]" (the brackets kept), at
+ * url[i] == '[': its length, or 0 when it is none. */
+static size_t
+ipv6_host(const char *url, size_t i, size_t len, char *host, size_t cap)
+{
+	size_t k, h = 0;
+
+	for (k = i; k < len && h + 1 < cap; k++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)url[k]);
+
+		host[h++] = (char)c;
+		if (c == ']')
+			return h > 3 ? h : 0;
+		if (k > i && !isxdigit(c) && c != ':' && c != '.')
+			return 0;
+	}
+	return 0;
+}
+
 int
 tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 {
-	char host[256], w[TOK_MAX_TOKEN_BYTES + 1];
+	char host[TOK_MAX_HOST_BYTES + 1], w[TOK_MAX_TOKEN_BYTES + 1];
 	size_t i = 0, h = 0, k, nw = 0;
 	const char *p;
-	int rc = 0, dots = 0, digits = 1;
+	int rc = 0, dots = 0, digits = 1, intl = 0;
 
-	(void)t;
 	if (len > TOK_MAX_URL_BYTES)
 		len = TOK_MAX_URL_BYTES;
 	/* The scheme's "://" before any path, query or fragment: one in a
@@ -710,20 +766,46 @@ tok_url(struct tok *t, const char *url, size_t len, struct tok_set *set)
 	    url[k] != '#' && url[k] != '\\'; k++)
 		if (url[k] == '@')
 			i = k + 1;
+	if (i < len && url[i] == '[') {
+		/* An IPv6 literal: a host by number, as an IPv4 one. */
+		h = ipv6_host(url, i, len, host, sizeof(host));
+		if (h == 0)
+			return 0;
+		rc = tok_emit(set, "url:", host, h);
+		return rc == 0 ? tok_set_add(set, "url:ip", 6) : rc;
+	}
+	/* Bytes of 128 and up are an IDN host's UTF-8 (a link's: URLs in
+	 * text end before them). */
 	for (; i < len && h + 1 < sizeof(host) && url[i] != '/' &&
 	    url[i] != '?' && url[i] != '#' && url[i] != ':'; i++) {
 		unsigned char c = (unsigned char)tolower((unsigned char)url[i]);
 
-		if (!isalnum(c) && c != '.' && c != '-' && c != '_')
+		if (!isalnum(c) && c != '.' && c != '-' && c != '_' &&
+		    c < 0x80)
 			break;
 		if (c == '.')
 			dots++;
 		else if (!isdigit(c))
 			digits = 0;
+		intl |= c >= 0x80 || (c == '-' && h >= 3 &&
+		    (h == 3 || host[h - 4] == '.') &&
+		    memcmp(host + h - 3, "xn-", 3) == 0);
 		host[h++] = (char)c;
 	}
 	while (h > 0 && host[h - 1] == '.')
 		h--;
+	if (intl && h > 0) {
+		rc = idn_host(t, host, &h, sizeof(host));
+		if (rc < 0)
+			return rc;
+		/* Not a host UTS #46 reads: kept as written if ASCII ("xn--"
+		 * with a bad punycode), else (maybe cut inside a character)
+		 * dropped. */
+		if (rc == 1 && !tok_all_ascii(host, h))
+			return 0;
+		for (k = 0, dots = 0; k < h; k++)
+			dots += host[k] == '.';
+	}
 	host[h] = '\0';
 	/* A host of digits alone is an IPv4 address as one number
 	 * ("http://3232235777/"), which browsers take. */
