@@ -210,7 +210,8 @@ msg_set(struct tok *t, const char *msg)
  * Chinese) in a message labelled Japanese elsewhere reads in the label's
  * charset: the body's, an encoded word's, ISO-2022-JP's (either
  * multi-byte charset then), on both parsing paths.  A Latin-1 subject
- * under a Japanese body label stays Latin-1. */
+ * under a Japanese body label stays Latin-1.  Labelled EUC-JP kanji that
+ * happen to be valid UTF-8 read as EUC-JP. */
 START_TEST(test_ja_hint)
 {
 	/* "東京都庁" in EUC-JP and in Shift_JIS */
@@ -233,6 +234,20 @@ START_TEST(test_ja_hint)
 		{ "Subject: caf\xe9 cr\xe8me\nMIME-Version: 1.0\n"
 		  "Content-Type: text/plain; charset=EUC-JP\n\nx\n",
 		  "subject:caf\xc3\xa9", "subject:東京" },
+		/* EUC-JP that is valid UTF-8 too ("発表" is "ȯɽ") reads as
+		 * its label says; Latin or Japanese UTF-8 under that label
+		 * stays UTF-8 */
+		{ "Subject: =?EUC-JP?B?yK/JvQ==?=\n\nx\n", "subject:発表",
+		  "subject:\xc8\xaf\xc9\xbd" },
+		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
+		  "charset=euc-jp\n\n\xc8\xaf\xc9\xbd\n", "発表",
+		  "\xc8\xaf\xc9\xbd" },
+		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
+		  "charset=euc-jp\n\ncaf\xc3\xa9 cr\xc3\xa8me\n",
+		  "caf\xc3\xa9", "cr" },
+		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
+		  "charset=shift_jis\n\n日本語のテキスト\n", "テキスト",
+		  "cr" },
 	};
 #undef EUC_TOKYO
 #undef SJIS_TOKYO

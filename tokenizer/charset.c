@@ -727,6 +727,45 @@ ja_hinted(struct tok *t, const char *hint, const char *in, size_t len,
 	return 1;
 }
 
+/* Whether UTF-8 text has a non-ASCII character next to an ASCII letter,
+ * as Latin text does ("café", "Müller"). */
+static int
+latin_like(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		if ((u[i] >= 0x80 && isalpha(u[i + 1]) && u[i + 1] < 0x80) ||
+		    (isalpha(u[i]) && u[i] < 0x80 && u[i + 1] >= 0xC0))
+			return 1;
+	return 0;
+}
+
+/* Text labelled Shift_JIS or EUC-JP whose bytes are valid UTF-8 too:
+ * the label's reading when it is Japanese and the UTF-8 one is neither
+ * Japanese nor Latin-like.  Some 930 EUC-JP kanji pairs are UTF-8 by
+ * chance: "発表" read as "ȯɽ".  Japanese UTF-8 under a Japanese label (a
+ * mailer's lie) reads as Japanese and stays UTF-8; so does "café".  0
+ * with out filled, 1 for UTF-8, TOK_ENOMEM. */
+static int
+ja_over_utf8(struct tok *t, const char *name, const char *in, size_t len,
+    struct tbuf *out)
+{
+	size_t bad, mark = out->len;
+	int rc;
+
+	if (reads_japanese(in, len, 0) || latin_like(in, len))
+		return 1;
+	rc = decode(t, name, in, len, out, &bad, 0);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && reads_japanese(out->p + mark, out->len - mark, 0))
+		return 0;
+	(void)cut_back(out, mark);
+	return 1;
+}
+
 /* The detector's answer for one input: asked once per tok_to_utf8, which
  * may look at it twice (ICU keeps the matches until the next setText). */
 struct det_answer {
@@ -884,9 +923,17 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	/* 7-bit with escapes is ISO-2022-JP whatever the label says. */
 	if (!high && esc && (name == NULL || strcmp(name, "UTF-7") != 0))
 		name = "JIS";
-	/* Valid UTF-8 with 8-bit bytes is UTF-8: labels lie, bytes don't. */
-	if (high && utf8_valid(in, len))
+	/* Valid UTF-8 with 8-bit bytes is UTF-8: labels lie, bytes don't;
+	 * but a Japanese label may be right about bytes that are both. */
+	if (high && utf8_valid(in, len)) {
+		if (name != NULL && (strcmp(name, "CP932") == 0 ||
+		    strcmp(name, "EUC-JP-MS") == 0)) {
+			rc = ja_over_utf8(t, name, in, len, out);
+			if (rc <= 0)
+				return rc;
+		}
 		return tbuf_add(out, in, len);
+	}
 	max_bad = len / 200 + 2;
 	/* Japanese, declared or not: the declared multi-byte charset if it
 	 * reads as Japanese, else the other one if that does.  Reading as
