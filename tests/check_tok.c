@@ -282,7 +282,8 @@ END_TEST
  * byte stay Japanese; "windows-1252" in lower case is checked as the
  * capitals are; a UTF-16 byte-order mark counts for its own part only;
  * a multipart without a boundary has its text decoded; a Q-encoded word
- * and a uuencode line read by hand read as they did. */
+ * and a uuencode line read by hand read as they did; UTF-16, UCS-2 and
+ * UTF-32 without a byte-order mark read in the order their NULs show. */
 START_TEST(test_charset_glitches)
 {
 	static const char *const cases[][2] = {
@@ -315,6 +316,22 @@ START_TEST(test_charset_glitches)
 		{ "Content-Transfer-Encoding: quoted-printable\n\n"
 		  "an unbeliev=  \nable deal, incred=\r\nible\n",
 		  "unbelievable" },
+		/* wide charsets without a byte-order mark: the order their
+		 * NULs show (glibc took the machine's, and UCS-2 text of
+		 * ASCII letters was taken for ASCII) */
+		{ "Content-Type: text/plain; charset=ucs-2\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "AGMAaABlAGEAcAAgAHAAaABhAHIAbQBhAGMAeQ==\n", "pharmacy" },
+		{ "Content-Type: text/plain; charset=UTF-16\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "AGMAaABlAGEAcAAgAHAAaABhAHIAbQBhAGMAeQ==\n", "pharmacy" },
+		{ "Content-Type: text/plain; charset=utf-16\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "YwBoAGUAYQBwACAAcABoAGEAcgBtAGEAYwB5AA==\n", "pharmacy" },
+		{ "Content-Type: text/plain; charset=utf-32\n"
+		  "Content-Transfer-Encoding: base64\n\n"
+		  "YwAAAGgAAABlAAAAYQAAAHAAAAAgAAAAcAAAAGgAAABhAAAAcgAAAG0AAABhAAAA"
+		  "YwAAAHkAAAA=\n", "pharmacy" },
 		/* control and 8-bit bytes in MIME names make no token */
 		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
 		  "charset=\"ut\x01" "f-8\"\nContent-Transfer-Encoding: "

@@ -21,6 +21,7 @@
 #include "tokenizer/tok_priv.h"
 
 #define CHARSET_NAME_MAX 31
+#define WIDE_SNIFF_BYTES 4096	/* of UTF-16/32 text wide_order reads */
 #define HINT_SCAN_BYTES	(256 * 1024)	/* of a message ja_hint reads */
 #define HINT_LABELS	32		/* charset labels it reads at most */
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
@@ -60,6 +61,9 @@ static const struct {
 	{ "x-windows-949", "CP949" }, { "uhc", "CP949" },
 	{ "utf-8", "UTF-8" }, { "utf8", "UTF-8" }, { "x-utf8", "UTF-8" },
 	{ "utf-7", "UTF-7" }, { "unicode-1-1-utf-7", "UTF-7" },
+	/* UCS-2 is UTF-16 without surrogates (wide_order: byte order). */
+	{ "ucs-2", "UTF-16" }, { "iso-10646-ucs-2", "UTF-16" },
+	{ "csunicode", "UTF-16" },
 	{ "us-ascii", "WINDOWS-1252" }, { "ascii", "WINDOWS-1252" },
 	{ "iso-8859-1", "WINDOWS-1252" }, { "latin1", "WINDOWS-1252" },
 	{ "iso8859-1", "WINDOWS-1252" }, { "iso_8859-1", "WINDOWS-1252" },
@@ -294,10 +298,10 @@ tok_charset_release(struct tok *t)
 	t->csd = NULL;
 }
 
-/* Whether a converter of name keeps what a byte-order mark said for
- * good: glibc's UTF-16 and UTF-32 read it on first use only, and a reset
- * does not forget it (a cached one read the next part, or message, in
- * the first one's byte order). */
+/* Whether name is a wide charset, whose converter keeps what a
+ * byte-order mark said for good: glibc's UTF-16 and UTF-32 read it on
+ * first use only, and a reset does not forget it (a cached one read the
+ * next part, or message, in the first one's byte order). */
 static int
 bom_bound(const char *name)
 {
@@ -511,6 +515,42 @@ utf8_lenient(const char *in, size_t len, struct tbuf *out, size_t *bad,
 	return rc;
 }
 
+/* The byte order of UTF-16 or UTF-32 text without a byte-order mark:
+ * the one its NULs show (ASCII characters have them on the high side),
+ * else big-endian, as RFC 2781 has it (glibc takes the machine's).  Any
+ * other name, or text with a mark, keeps name. */
+static const char *
+wide_order(const char *name, const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i, hi = 0, lo = 0, n = len < WIDE_SNIFF_BYTES ? len :
+	    WIDE_SNIFF_BYTES;
+	int w;
+
+	if (strcasecmp(name, "UTF-16") == 0 ||
+	    strcasecmp(name, "UNICODE") == 0)
+		w = 2;
+	else if (strcasecmp(name, "UTF-32") == 0 ||
+	    strcasecmp(name, "UCS-4") == 0)
+		w = 4;
+	else
+		return name;
+	if (w == 2 && len >= 2 && ((s[0] == 0xFE && s[1] == 0xFF) ||
+	    (s[0] == 0xFF && s[1] == 0xFE)))
+		return "UTF-16";
+	if (w == 4 && len >= 4 && ((s[0] == 0 && s[1] == 0 && s[2] == 0xFE &&
+	    s[3] == 0xFF) || (s[0] == 0xFF && s[1] == 0xFE && s[2] == 0 &&
+	    s[3] == 0)))
+		return "UTF-32";
+	for (i = 0; i + (size_t)w <= n; i += (size_t)w) {
+		hi += s[i] == 0 && s[i + (size_t)w - 1] != 0;
+		lo += s[i] != 0 && s[i + (size_t)w - 1] == 0;
+	}
+	if (w == 2)
+		return lo > hi ? "UTF-16LE" : "UTF-16BE";
+	return lo > hi ? "UTF-32LE" : "UTF-32BE";
+}
+
 /* Decode with the named converter ("JIS" is ours).  Return as conv(). */
 static int
 decode(struct tok *t, const char *name, const char *in, size_t len,
@@ -527,7 +567,8 @@ decode(struct tok *t, const char *name, const char *in, size_t len,
 		return tbuf_add(out, in, len);
 	}
 	if (strcmp(name, "JIS") != 0)
-		return conv(t, name, in, len, out, bad, max_bad);
+		return conv(t, wide_order(name, in, len), in, len, out, bad,
+		    max_bad);
 	rc = jis_to_sjis(in, len, &sj, &jbad);
 	if (rc == 0 && jbad > max_bad)
 		rc = 1;
@@ -915,10 +956,11 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 	high = nhigh > 0;
 	if (charset != NULL)
 		name = alias_lookup(charset, namebuf, sizeof(namebuf));
-	/* Pure ASCII is the same in every charset we decode but these. */
+	/* Pure ASCII is the same in every charset we decode but UTF-7 and
+	 * the wide ones (UCS-2 text of ASCII letters has no 8-bit byte,
+	 * only NULs: it gave no word at all). */
 	if (!high && !esc && (name == NULL || (strcmp(name, "UTF-7") != 0 &&
-	    strncasecmp(name, "UTF-16", 6) != 0 &&
-	    strncasecmp(name, "UTF-32", 6) != 0)))
+	    !bom_bound(name))))
 		return tbuf_add(out, in, len);
 	/* 7-bit with escapes is ISO-2022-JP whatever the label says. */
 	if (!high && esc && (name == NULL || strcmp(name, "UTF-7") != 0))
