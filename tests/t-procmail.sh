@@ -282,6 +282,14 @@ for f in "$HOME"/Maildir/.Spam/cur/*; do
 done
 check "procmailrc.train: both spam moved into .Spam/cur intact" \
     [ "$found" = 2 ]
+n=$(find "$HOME/Maildir/.Spam/cur" "$HOME/Maildir/cur" -type f \
+    ! -name '*:2,*' | wc -l)
+check "procmailrc.train: every name in cur/ ends with :2,flags ($n not)" \
+    [ "$n" = 0 ]
+check "procmailrc.train: a name from cur/ kept its flags" \
+    [ -f "$HOME/Maildir/.Spam/cur/1700000002.1.test:2,S" ]
+check "procmailrc.train: a name from new/ got :2," \
+    [ -f "$HOME/Maildir/.Spam/cur/1700000001.1.test:2," ]
 found=0
 for f in "$HOME"/Maildir/cur/*; do
 	[ -f "$f" ] || continue
