@@ -756,6 +756,19 @@ START_TEST(test_html_review)
 		  "url:[2001:db8::1]", "url:[2001" },
 		{ "<a href=\"http://[2001:DB8::1]:8080/x\">y</a>", "url:ip",
 		  "url:8080" },
+		/* a host UTS #46 maps to one with a space or '/' goes
+		 * nowhere; hyphens a browser allows; tabs and line ends
+		 * dropped from a link as a browser drops them */
+		{ "<a href=\"http://free\xe3\x80\x80money.example/\">"
+		  "linkword</a>", "linkword", "url:free money.example" },
+		{ "<a href=\"http://evil.example\xef\xbc\x8fpaypal.com/\">"
+		  "linkword</a>", "linkword", "url:evil.example/paypal.com" },
+		{ "<a href=\"http://ab--cd.\xe4\xbe\x8b\xe3\x81\x88.jp/\">"
+		  "y</a>", "url:\xe4\xbe\x8b\xe3\x81\x88.jp", "url:ab" },
+		{ "<a href=\"http://x&NewLine;paypal.com/login\">y</a>",
+		  "url:xpaypal.com", "url:paypal.com" },
+		{ "<a href=\"http://ex&Tab;ample.com/\">y</a>",
+		  "url:example.com", "url:ex" },
 	};
 	char msg[1024];
 	struct tok_set *s;

@@ -663,20 +663,35 @@ put_entity(struct tbuf *out, const char *s, size_t n, size_t *used)
 static int
 add_url(struct html *h, const char *val)
 {
-	size_t i = 0, n = strlen(val), used;
+	struct tbuf *u = h->urls;
+	size_t i = 0, n = strlen(val), used, start = u->len, k, b;
 	int rc = 0;
 
 	while (i < n && rc == 0) {
 		if (val[i] == '&') {
-			rc = put_entity(h->urls, val + i, n - i, &used);
+			rc = put_entity(u, val + i, n - i, &used);
 			if (used > 0) {
 				i += used;
 				continue;
 			}
 		}
-		rc = tbuf_addc(h->urls, val[i++]);
+		rc = tbuf_addc(u, val[i++]);
 	}
-	return rc == 0 ? tbuf_addc(h->urls, '\n') : rc;
+	if (rc != 0)
+		return rc;
+	/* As a browser reads a link: tabs and line ends anywhere go, and
+	 * controls and spaces at either end ("http://x&NewLine;paypal.com/"
+	 * is xpaypal.com; the line end made paypal.com its own link). */
+	for (i = k = start; i < u->len; i++)
+		if (u->p[i] != '\t' && u->p[i] != '\n' && u->p[i] != '\r')
+			u->p[k++] = u->p[i];
+	for (b = start; b < k && (unsigned char)u->p[b] <= 0x20; b++)
+		;
+	while (k > b && (unsigned char)u->p[k - 1] <= 0x20)
+		k--;
+	memmove(u->p + start, u->p + b, k - b);
+	u->len = start + (k - b);
+	return tbuf_addc(u, '\n');
 }
 
 /* Close the elements from the top of the stack down to d, d included. */

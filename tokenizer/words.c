@@ -693,7 +693,7 @@ idn_host(struct tok *t, char *host, size_t *h, size_t cap)
 	char out[TOK_MAX_HOST_BYTES + 1];
 	UIDNAInfo info = UIDNA_INFO_INITIALIZER;
 	UErrorCode err = U_ZERO_ERROR;
-	int32_t n;
+	int32_t n, k;
 
 	if (u->idna == NULL) {
 		u->idna = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_UNICODE,
@@ -706,9 +706,22 @@ idn_host(struct tok *t, char *host, size_t *h, size_t cap)
 	}
 	n = uidna_nameToUnicodeUTF8(u->idna, host, (int32_t)*h, out,
 	    (int32_t)sizeof(out) - 1, &info, &err);
-	if (U_FAILURE(err) || info.errors != 0 || n <= 0 ||
+	/* Hyphens where DNS labels may not have them, and lengths, are
+	 * no error to a browser (WHATWG URL: CheckHyphens off): a host
+	 * such as -x.例え.jp still goes to 例え.jp. */
+	if (U_FAILURE(err) || (info.errors & ~(UIDNA_ERROR_LEADING_HYPHEN |
+	    UIDNA_ERROR_TRAILING_HYPHEN | UIDNA_ERROR_HYPHEN_3_4 |
+	    UIDNA_ERROR_EMPTY_LABEL | UIDNA_ERROR_LABEL_TOO_LONG |
+	    UIDNA_ERROR_DOMAIN_NAME_TOO_LONG)) != 0 || n <= 0 ||
 	    (size_t)n >= cap)
 		return 1;
+	/* UTS #46 without STD3 rules maps U+3000 to a space, U+FF0F to
+	 * '/': a host with such a character goes nowhere. */
+	for (k = 0; k < n; k++)
+		if ((unsigned char)out[k] < 0x80 &&
+		    !isalnum((unsigned char)out[k]) && out[k] != '.' &&
+		    out[k] != '-' && out[k] != '_')
+			return 1;
 	memcpy(host, out, (size_t)n);
 	*h = (size_t)n;
 	return 0;
