@@ -736,6 +736,35 @@ START_TEST(test_html_review)
 		  "papword</font>", "hidden:papword", "papword" },
 		{ "<body bgcolor=\"papayawhip\"><font color=\"peachpuff\">"
 		  "peachword</font>", "peachword", "hidden:peachword" },
+		/* alpha, hsl(), CSS's 4- and 8-digit hex, old attributes'
+		 * own parsing; a background of no colour leaves the one
+		 * under it (found by review) */
+		{ "<span style=\"color:rgba(0,0,0,0)\">alphaword</span>",
+		  "hidden:alphaword", "alphaword" },
+		{ "<span style=\"color:rgb(0 0 0 / 0)\">slashword</span>",
+		  "hidden:slashword", "slashword" },
+		{ "<span style=\"color:#ffffff00\">hexaword</span>",
+		  "hidden:hexaword", "hexaword" },
+		{ "<span style=\"color:#FFFF\">shortaword</span>",
+		  "hidden:shortaword", "shortaword" },
+		{ "<span style=\"color:hsl(0deg, 0%, 100%)\">hslword</span>",
+		  "hidden:hslword", "hslword" },
+		{ "<div style=\"background:transparent\"><font color=white>"
+		  "clearbgword</font></div>", "hidden:clearbgword",
+		  "clearbgword" },
+		{ "<div style=\"background:url(x.png) no-repeat\"><font "
+		  "color=white>urlbgword</font></div>", "hidden:urlbgword",
+		  "urlbgword" },
+		{ "<table bgcolor=transparent><tr><td><font color=white>"
+		  "tablebgword</font></td></tr></table>", "hidden:tablebgword",
+		  "tablebgword" },
+		{ "<font color=\"ffffffff\">legacyword</font>",
+		  "hidden:legacyword", "legacyword" },
+		{ "<font color=fffffg>gword</font>", "hidden:gword", "gword" },
+		{ "<font color=\"#fff0\">yellowword</font>", "yellowword",
+		  "hidden:yellowword" },
+		{ "<span style=\"color:rgb(nan,nan,nan)\">nanword</span>",
+		  "nanword", "hidden:nanword" },
 		/* numeric references 128-159 as Windows-1252, as HTML has
 		 * them; entities that need their ';' */
 		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },

@@ -10,6 +10,7 @@
  * ones.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,32 +343,114 @@ attr(const struct attrs *a, enum attr_id id, char *val, size_t valsz)
 	return 1;
 }
 
-#define COLOUR_NONE	(-1L)	/* colour(): no colour given */
-#define COLOUR_NAMED	(1L << 24) /* and up: a name not in colours[] */
+#define COLOUR_NONE	(-1L)	/* no colour, or none we read */
+#define COLOUR_CLEAR	(-2L)	/* transparent: what is under it shows */
 #define COLOUR_NEAR	24	/* |dr| + |dg| + |db| that reads as same */
-#define COLOUR_WORD_MAX	64	/* bytes of one word of a colour value */
+#define COLOUR_WORD_MAX	32	/* bytes of a colour name compared */
+#define LEGACY_MAX	128	/* characters of an old colour attribute */
+#define CLEAR_ALPHA	0.1	/* an alpha at most this is transparent */
 
-/* The colour names, near-white ones first: text in "snow" on white is
- * as unreadable as white on white. */
-static const struct {
+/* CSS's named colours, sorted for bsearch. */
+static const struct colour_name {
 	const char *name;
 	long rgb;
 } colours[] = {
-	{ "white", 0xFFFFFF }, { "snow", 0xFFFAFA }, { "ivory", 0xFFFFF0 },
-	{ "ghostwhite", 0xF8F8FF }, { "whitesmoke", 0xF5F5F5 },
-	{ "azure", 0xF0FFFF }, { "mintcream", 0xF5FFFA },
-	{ "floralwhite", 0xFFFAF0 }, { "seashell", 0xFFF5EE },
-	{ "honeydew", 0xF0FFF0 }, { "aliceblue", 0xF0F8FF },
-	{ "lavenderblush", 0xFFF0F5 }, { "linen", 0xFAF0E6 },
-	{ "oldlace", 0xFDF5E6 }, { "black", 0x000000 },
-	{ "silver", 0xC0C0C0 }, { "gray", 0x808080 }, { "grey", 0x808080 },
-	{ "red", 0xFF0000 }, { "maroon", 0x800000 }, { "yellow", 0xFFFF00 },
-	{ "olive", 0x808000 }, { "lime", 0x00FF00 }, { "green", 0x008000 },
-	{ "aqua", 0x00FFFF }, { "cyan", 0x00FFFF }, { "teal", 0x008080 },
-	{ "blue", 0x0000FF }, { "navy", 0x000080 }, { "fuchsia", 0xFF00FF },
-	{ "magenta", 0xFF00FF }, { "purple", 0x800080 },
-	{ "orange", 0xFFA500 },
+	{ "aliceblue", 0xF0F8FF }, { "antiquewhite", 0xFAEBD7 },
+	{ "aqua", 0x00FFFF }, { "aquamarine", 0x7FFFD4 },
+	{ "azure", 0xF0FFFF }, { "beige", 0xF5F5DC }, { "bisque", 0xFFE4C4 },
+	{ "black", 0x000000 }, { "blanchedalmond", 0xFFEBCD },
+	{ "blue", 0x0000FF }, { "blueviolet", 0x8A2BE2 },
+	{ "brown", 0xA52A2A }, { "burlywood", 0xDEB887 },
+	{ "cadetblue", 0x5F9EA0 }, { "chartreuse", 0x7FFF00 },
+	{ "chocolate", 0xD2691E }, { "coral", 0xFF7F50 },
+	{ "cornflowerblue", 0x6495ED }, { "cornsilk", 0xFFF8DC },
+	{ "crimson", 0xDC143C }, { "cyan", 0x00FFFF },
+	{ "darkblue", 0x00008B }, { "darkcyan", 0x008B8B },
+	{ "darkgoldenrod", 0xB8860B }, { "darkgray", 0xA9A9A9 },
+	{ "darkgreen", 0x006400 }, { "darkgrey", 0xA9A9A9 },
+	{ "darkkhaki", 0xBDB76B }, { "darkmagenta", 0x8B008B },
+	{ "darkolivegreen", 0x556B2F }, { "darkorange", 0xFF8C00 },
+	{ "darkorchid", 0x9932CC }, { "darkred", 0x8B0000 },
+	{ "darksalmon", 0xE9967A }, { "darkseagreen", 0x8FBC8F },
+	{ "darkslateblue", 0x483D8B }, { "darkslategray", 0x2F4F4F },
+	{ "darkslategrey", 0x2F4F4F }, { "darkturquoise", 0x00CED1 },
+	{ "darkviolet", 0x9400D3 }, { "deeppink", 0xFF1493 },
+	{ "deepskyblue", 0x00BFFF }, { "dimgray", 0x696969 },
+	{ "dimgrey", 0x696969 }, { "dodgerblue", 0x1E90FF },
+	{ "firebrick", 0xB22222 }, { "floralwhite", 0xFFFAF0 },
+	{ "forestgreen", 0x228B22 }, { "fuchsia", 0xFF00FF },
+	{ "gainsboro", 0xDCDCDC }, { "ghostwhite", 0xF8F8FF },
+	{ "gold", 0xFFD700 }, { "goldenrod", 0xDAA520 }, { "gray", 0x808080 },
+	{ "green", 0x008000 }, { "greenyellow", 0xADFF2F },
+	{ "grey", 0x808080 }, { "honeydew", 0xF0FFF0 },
+	{ "hotpink", 0xFF69B4 }, { "indianred", 0xCD5C5C },
+	{ "indigo", 0x4B0082 }, { "ivory", 0xFFFFF0 }, { "khaki", 0xF0E68C },
+	{ "lavender", 0xE6E6FA }, { "lavenderblush", 0xFFF0F5 },
+	{ "lawngreen", 0x7CFC00 }, { "lemonchiffon", 0xFFFACD },
+	{ "lightblue", 0xADD8E6 }, { "lightcoral", 0xF08080 },
+	{ "lightcyan", 0xE0FFFF }, { "lightgoldenrodyellow", 0xFAFAD2 },
+	{ "lightgray", 0xD3D3D3 }, { "lightgreen", 0x90EE90 },
+	{ "lightgrey", 0xD3D3D3 }, { "lightpink", 0xFFB6C1 },
+	{ "lightsalmon", 0xFFA07A }, { "lightseagreen", 0x20B2AA },
+	{ "lightskyblue", 0x87CEFA }, { "lightslategray", 0x778899 },
+	{ "lightslategrey", 0x778899 }, { "lightsteelblue", 0xB0C4DE },
+	{ "lightyellow", 0xFFFFE0 }, { "lime", 0x00FF00 },
+	{ "limegreen", 0x32CD32 }, { "linen", 0xFAF0E6 },
+	{ "magenta", 0xFF00FF }, { "maroon", 0x800000 },
+	{ "mediumaquamarine", 0x66CDAA }, { "mediumblue", 0x0000CD },
+	{ "mediumorchid", 0xBA55D3 }, { "mediumpurple", 0x9370DB },
+	{ "mediumseagreen", 0x3CB371 }, { "mediumslateblue", 0x7B68EE },
+	{ "mediumspringgreen", 0x00FA9A }, { "mediumturquoise", 0x48D1CC },
+	{ "mediumvioletred", 0xC71585 }, { "midnightblue", 0x191970 },
+	{ "mintcream", 0xF5FFFA }, { "mistyrose", 0xFFE4E1 },
+	{ "moccasin", 0xFFE4B5 }, { "navajowhite", 0xFFDEAD },
+	{ "navy", 0x000080 }, { "oldlace", 0xFDF5E6 }, { "olive", 0x808000 },
+	{ "olivedrab", 0x6B8E23 }, { "orange", 0xFFA500 },
+	{ "orangered", 0xFF4500 }, { "orchid", 0xDA70D6 },
+	{ "palegoldenrod", 0xEEE8AA }, { "palegreen", 0x98FB98 },
+	{ "paleturquoise", 0xAFEEEE }, { "palevioletred", 0xDB7093 },
+	{ "papayawhip", 0xFFEFD5 }, { "peachpuff", 0xFFDAB9 },
+	{ "peru", 0xCD853F }, { "pink", 0xFFC0CB }, { "plum", 0xDDA0DD },
+	{ "powderblue", 0xB0E0E6 }, { "purple", 0x800080 },
+	{ "red", 0xFF0000 }, { "rosybrown", 0xBC8F8F },
+	{ "royalblue", 0x4169E1 }, { "saddlebrown", 0x8B4513 },
+	{ "salmon", 0xFA8072 }, { "sandybrown", 0xF4A460 },
+	{ "seagreen", 0x2E8B57 }, { "seashell", 0xFFF5EE },
+	{ "sienna", 0xA0522D }, { "silver", 0xC0C0C0 },
+	{ "skyblue", 0x87CEEB }, { "slateblue", 0x6A5ACD },
+	{ "slategray", 0x708090 }, { "slategrey", 0x708090 },
+	{ "snow", 0xFFFAFA }, { "springgreen", 0x00FF7F },
+	{ "steelblue", 0x4682B4 }, { "tan", 0xD2B48C }, { "teal", 0x008080 },
+	{ "thistle", 0xD8BFD8 }, { "tomato", 0xFF6347 },
+	{ "turquoise", 0x40E0D0 }, { "violet", 0xEE82EE },
+	{ "wheat", 0xF5DEB3 }, { "white", 0xFFFFFF },
+	{ "whitesmoke", 0xF5F5F5 }, { "yellow", 0xFFFF00 },
+	{ "yellowgreen", 0x9ACD32 },
 };
+
+static int
+colour_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct colour_name *)e)->name);
+}
+
+/* The named colour w[0, n) (any case), else COLOUR_NONE. */
+static long
+colour_named(const char *w, size_t n)
+{
+	char k[COLOUR_WORD_MAX + 1];
+	const struct colour_name *c;
+	size_t i;
+
+	if (n == 0 || n > COLOUR_WORD_MAX)
+		return COLOUR_NONE;
+	for (i = 0; i < n; i++)
+		k[i] = (char)tolower((unsigned char)w[i]);
+	k[n] = '\0';
+	c = bsearch(k, colours, sizeof(colours) / sizeof(colours[0]),
+	    sizeof(colours[0]), colour_cmp);
+	return c != NULL ? c->rgb : COLOUR_NONE;
+}
 
 static int
 hexval(int c)
@@ -378,133 +461,239 @@ hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* "#rgb" or "#rrggbb" (the '#' may be left out, as browsers allow in
- * old attributes) as 0xRRGGBB, else COLOUR_NONE. */
+/* "#rgb", "#rgba", "#rrggbb" or "#rrggbbaa" (the '#' may be left out of
+ * the first and third, as browsers allow in mail's quirks mode) as
+ * 0xRRGGBB, COLOUR_CLEAR for an alpha of about 0, else COLOUR_NONE. */
 static long
 colour_hex(const char *w, size_t n)
 {
-	long v = 0;
-	size_t i;
-	int d;
+	long v = 0, alpha = 0xFF;
+	size_t i, digits;
+	int d, hash = n > 0 && w[0] == '#';
 
-	if (n > 0 && w[0] == '#') {
-		w++;
-		n--;
-	}
-	if (n != 3 && n != 6)
+	w += hash;
+	n -= (size_t)hash;
+	if (n != 3 && n != 6 && (!hash || (n != 4 && n != 8)))
 		return COLOUR_NONE;
+	digits = n == 3 || n == 6 ? n : n - n / 4;	/* the rest: alpha */
+	if (digits < n)
+		alpha = 0;
 	for (i = 0; i < n; i++) {
 		if ((d = hexval((unsigned char)w[i])) < 0)
 			return COLOUR_NONE;
-		v = n == 3 ? v << 8 | d << 4 | d : v << 4 | d;
+		if (i < digits)
+			v = n <= 4 ? v << 8 | d << 4 | d : v << 4 | d;
+		else
+			alpha = n == 4 ? d * 17 : alpha << 4 | d;
 	}
-	return v;
+	return alpha <= 0xFF * CLEAR_ALPHA ? COLOUR_CLEAR : v;
 }
 
-/* "rgb(r, g, b)" or "rgba(r, g, b, a)", numbers or percentages, commas
- * or spaces between (at w, NUL-ended), else COLOUR_NONE.  The alpha is
- * not read. */
+/* A CSS number at *p ([+-]digits[.digits], no exponent, no "nan"), its
+ * '%' if any (then *pct = 1): 0 with *p past it, -1. */
+static int
+css_num(const char **p, double *x, int *pct)
+{
+	const char *s = *p;
+	double v = 0, f = 0.1;
+	int neg = 0, digits = 0;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	for (; *s >= '0' && *s <= '9' && digits < 16; s++, digits++)
+		v = v * 10 + (*s - '0');
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++, f /= 10)
+			v += f * (*s - '0');
+	if (digits == 0)
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		s++;			/* past 16 digits: no matter */
+	*pct = *s == '%';
+	s += *pct;
+	*x = neg ? -v : v;
+	*p = s;
+	return 0;
+}
+
+static long
+clamp_byte(double x)
+{
+	return x < 0 ? 0 : x > 255 ? 255 : (long)(x + 0.5);
+}
+
+/* One channel (n: 0 red, 8 green, 4 blue) of HSL (h in degrees, s
+ * and l from 0 to 1), from 0 to 1: CSS Color 4's hslToRgb. */
+static double
+hsl_channel(double h, double s, double l, int n)
+{
+	double k = fmod(n + h / 30, 12), a = s * (l < 1 - l ? l : 1 - l);
+	double m = k - 3 < 9 - k ? k - 3 : 9 - k;
+
+	m = m < 1 ? m : 1;
+	return l - a * (m > -1 ? m : -1);
+}
+
+/* HSL as 0xRRGGBB. */
+static long
+hsl_rgb(double h, double s, double l)
+{
+	h = fmod(h, 360);
+	if (h < 0)
+		h += 360;
+	return clamp_byte(hsl_channel(h, s, l, 0) * 255) << 16 |
+	    clamp_byte(hsl_channel(h, s, l, 8) * 255) << 8 |
+	    clamp_byte(hsl_channel(h, s, l, 4) * 255);
+}
+
+/* rgb(), rgba(), hsl() or hsla() at w (NUL-ended): three components
+ * (numbers or percentages, commas or spaces between), then an alpha
+ * after ',' or '/' if any.  0xRRGGBB, COLOUR_CLEAR for an alpha of about
+ * 0, else COLOUR_NONE. */
 static long
 colour_fn(const char *w)
 {
-	long v = 0;
-	double x;
-	char *end;
-	int k;
+	double x[4] = { 0, 0, 0, 1 };
+	const char *p;
+	int k, pct, hsl = tolower((unsigned char)w[0]) == 'h';
 
-	w += strncasecmp(w, "rgba(", 5) == 0 ? 5 : 4;
-	for (k = 0; k < 3; k++) {
-		while (*w == ' ' || *w == ',')
-			w++;
-		x = strtod(w, &end);
-		if (end == w)
+	p = strchr(w, '(') + 1;		/* colour() found it */
+	for (k = 0; k < 4; k++) {
+		while (*p == ' ' || *p == ',' || (k == 3 && *p == '/'))
+			p++;
+		if (k == 3 && *p == ')')
+			break;
+		if (css_num(&p, &x[k], &pct) != 0)
 			return COLOUR_NONE;
-		if (*end == '%') {
-			x = x * 255 / 100;
-			end++;
-		}
-		x = x < 0 ? 0 : x > 255 ? 255 : x;
-		v = v << 8 | (long)(x + 0.5);
-		w = end;
+		if (hsl && k == 0 && strncasecmp(p, "deg", 3) == 0)
+			p += 3;
+		if (pct)
+			x[k] = k == 3 || hsl ? x[k] / 100 : x[k] * 255 / 100;
 	}
-	return v;
+	if (x[3] <= CLEAR_ALPHA)
+		return COLOUR_CLEAR;
+	if (hsl)
+		return hsl_rgb(x[0], x[1] < 0 ? 0 : x[1] > 1 ? 1 : x[1],
+		    x[2] < 0 ? 0 : x[2] > 1 ? 1 : x[2]);
+	return clamp_byte(x[0]) << 16 | clamp_byte(x[1]) << 8 |
+	    clamp_byte(x[2]);
 }
 
-/* A colour value (an attribute's, or a CSS colour or background) as
- * 0xRRGGBB: "#fff", "#ffffff", "ffffff", rgb()/rgba(), a name of
- * colours[], or the first of these among the words of a "background"
- * shorthand ("#fff url(x.png) no-repeat").  A single word that is none
- * of these gives COLOUR_NAMED and up, the same for the same word (any
- * case): two such colours are equal only to each other.  Else (empty,
- * or several words none a colour) COLOUR_NONE. */
+/* A CSS colour value (of color, background-color, or the first colour
+ * among the words of a "background" shorthand, "#fff url(x.png)
+ * no-repeat"): 0xRRGGBB, COLOUR_CLEAR for transparent, or COLOUR_NONE
+ * (none given: "none", "inherit", an unknown word). */
 static long
 colour(const char *in)
 {
-	char w[COLOUR_WORD_MAX + 1];
 	const char *p = in, *fn;
-	size_t n, i, words = 0;
-	unsigned long hash = 5381;
+	size_t n;
 	long v;
 
-	fn = strcasestr(in, "rgb");
-	if (fn != NULL && (fn[3] == '(' || (tolower((unsigned char)fn[3]) ==
-	    'a' && fn[4] == '(')))
-		return colour_fn(fn);
+	/* The first "rgb(" or "hsl(" (with or without an 'a'). */
+	for (fn = in; (fn = strpbrk(fn, "rRhH")) != NULL; fn++)
+		if ((strncasecmp(fn, "rgb", 3) == 0 ||
+		    strncasecmp(fn, "hsl", 3) == 0) && (fn[3] == '(' ||
+		    (tolower((unsigned char)fn[3]) == 'a' && fn[4] == '(')))
+			return colour_fn(fn);
 	/* Bounded by in's NUL: each word moves p on. */
 	for (;;) {
 		while (*p != '\0' && (isspace((unsigned char)*p) || *p == ';'))
 			p++;
 		if (*p == '\0')
-			break;
+			return COLOUR_NONE;
 		for (n = 0; p[n] != '\0' && !isspace((unsigned char)p[n]) &&
 		    p[n] != ';'; n++)
 			;
-		words++;
-		v = colour_hex(p, n);
-		if (v != COLOUR_NONE)
+		if (n == 11 && strncasecmp(p, "transparent", 11) == 0)
+			return COLOUR_CLEAR;
+		if ((v = colour_hex(p, n)) != COLOUR_NONE ||
+		    (v = colour_named(p, n)) != COLOUR_NONE)
 			return v;
-		for (i = 0; n <= COLOUR_WORD_MAX && i < n; i++)
-			w[i] = (char)tolower((unsigned char)p[i]);
-		w[n <= COLOUR_WORD_MAX ? n : 0] = '\0';
-		for (i = 0; i < sizeof(colours) / sizeof(colours[0]); i++)
-			if (strcmp(w, colours[i].name) == 0)
-				return colours[i].rgb;
-		for (i = 0; i < n; i++)
-			hash = hash * 33 + (unsigned char)tolower(
-			    (unsigned char)p[i]);
 		p += n;
 	}
-	return words == 1 ? COLOUR_NAMED + (long)(hash % (1UL << 24)) :
-	    COLOUR_NONE;
 }
 
-/* Whether text in colour fg cannot be read on bg: the same name, or
- * colours COLOUR_NEAR apart at most (#fefefe on white). */
+/* An old HTML colour attribute (font color, bgcolor) as a browser reads
+ * it: a name, "#rgb", else each character not a hex digit taken as '0',
+ * the rest cut in three and each third to its last two significant
+ * digits ("ffffffff" and "fffffg" are white enough to hide).  0xRRGGBB,
+ * or COLOUR_NONE (empty, "transparent"). */
+static long
+colour_legacy(const char *in)
+{
+	char d[LEGACY_MAX + 3];
+	const unsigned char *u;
+	size_t n, k = 0, third, i, skip;
+	long v = 0, c;
+	int part;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	n = strlen(in);
+	while (n > 0 && isspace((unsigned char)in[n - 1]))
+		n--;
+	if (n == 0 || (n == 11 && strncasecmp(in, "transparent", 11) == 0))
+		return COLOUR_NONE;
+	if ((c = colour_named(in, n)) != COLOUR_NONE)
+		return c;
+	if (n == 4 && in[0] == '#' && (c = colour_hex(in, 4)) >= 0)
+		return c;
+	u = (const unsigned char *)in + (in[0] == '#');
+	n -= in[0] == '#';
+	/* One digit a character (a character past U+FFFF: two). */
+	for (i = 0; i < n && k < LEGACY_MAX; i++) {
+		if (u[i] >= 0xF0) {
+			d[k++] = '0';
+			d[k++] = '0';
+		} else if (u[i] >= 0x80) {
+			if ((u[i] & 0xC0) == 0xC0)
+				d[k++] = '0';	/* a character's lead byte */
+		} else
+			d[k++] = hexval(u[i]) >= 0 ? (char)u[i] : '0';
+	}
+	if (k > LEGACY_MAX)
+		k = LEGACY_MAX;
+	while (k == 0 || k % 3 != 0)
+		d[k++] = '0';
+	third = k / 3;
+	skip = third > 8 ? third - 8 : 0;
+	/* Leading zeros common to all three go, down to two digits. */
+	while (third - skip > 2 && d[skip] == '0' && d[third + skip] == '0' &&
+	    d[2 * third + skip] == '0')
+		skip++;
+	for (part = 0; part < 3; part++) {
+		c = 0;
+		for (i = skip; i < third && i < skip + 2; i++)
+			c = c << 4 | hexval((unsigned char)d[part * third + i]);
+		v = v << 8 | c;
+	}
+	return v;
+}
+
+/* Whether text in colour fg cannot be read on bg: colours COLOUR_NEAR
+ * apart at most (#fefefe on white). */
 static int
 same_colour(long fg, long bg)
 {
 	long d = 0;
 	int k;
 
-	if (fg == COLOUR_NONE || bg == COLOUR_NONE)
+	if (fg < 0 || bg < 0)
 		return 0;
-	if (fg >= COLOUR_NAMED || bg >= COLOUR_NAMED)
-		return fg == bg;
 	for (k = 0; k < 24; k += 8)
 		d += labs((fg >> k & 0xFF) - (bg >> k & 0xFF));
 	return d <= COLOUR_NEAR;
 }
 
-/* Whether a text colour value hides its text on bg: near bg, or
- * "transparent". */
+/* Whether text in colour fg (a colour() or colour_legacy() value) hides
+ * on bg: near it, or transparent. */
 static int
-colour_hides(const char *v, long bg)
+colour_hides(long fg, long bg)
 {
-	while (isspace((unsigned char)*v))
-		v++;
-	if (strncasecmp(v, "transparent", 11) == 0)
-		return 1;
-	return same_colour(colour(v), bg);
+	return fg == COLOUR_CLEAR || same_colour(fg, bg);
 }
 
 /* The value of a CSS property in a style attribute, or "". */
@@ -588,10 +777,11 @@ tag_hides(struct html *h, const struct attrs *a)
 		if (tiny_font(v))
 			return 1;
 		css(style, "color", v, sizeof(v));
-		if (colour_hides(v, h->bg))
+		if (colour_hides(colour(v), h->bg))
 			return 1;
 	}
-	if (attr(a, A_COLOR, fg, sizeof(fg)) && colour_hides(fg, h->bg))
+	if (attr(a, A_COLOR, fg, sizeof(fg)) &&
+	    colour_hides(colour_legacy(fg), h->bg))
 		return 1;
 	if (a->n >= 4 && strncasecmp(a->tag, "font", 4) == 0 &&
 	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
@@ -783,20 +973,21 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * for good, any other's ends with the element. */
 	{
 		char bgv[64] = "";
-		const char *bg = NULL;
+		long bg = COLOUR_NONE;
 
-		/* The style's, else the attribute's. */
+		/* The style's, else the attribute's.  Transparent, or no
+		 * colour at all ("none", "url(x.png)"), leaves the one under
+		 * it: white text in a transparent div on white is hidden. */
 		if (attr(&a, A_STYLE, val, sizeof(val))) {
 			css(val, "background-color", bgv, sizeof(bgv));
 			if (bgv[0] == '\0')
 				css(val, "background", bgv, sizeof(bgv));
-			if (bgv[0] != '\0')
-				bg = bgv;
+			bg = colour(bgv);
 		}
-		if (bg == NULL && attr(&a, A_BGCOLOR, val, sizeof(val)))
-			bg = val;
-		if (bg != NULL) {
-			h->bg = colour(bg);
+		if (bg == COLOUR_NONE && attr(&a, A_BGCOLOR, val, sizeof(val)))
+			bg = colour_legacy(val);
+		if (bg >= 0) {
+			h->bg = bg;
 			sets_bg = strcmp(name, "body") != 0;
 		}
 	}
