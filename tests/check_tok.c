@@ -765,6 +765,18 @@ START_TEST(test_html_review)
 		  "hidden:yellowword" },
 		{ "<span style=\"color:rgb(nan,nan,nan)\">nanword</span>",
 		  "nanword", "hidden:nanword" },
+		/* CSS's last declaration counts (an !important one before
+		 * a plain one); a first attribute without a value counts;
+		 * only Latin-1's entities go without ';' */
+		{ "<span style=\"color:#000;color:#fff\">lastword</span>",
+		  "hidden:lastword", "lastword" },
+		{ "<span style=\"color:#fff !important;color:#000\">impword2"
+		  "</span>", "hidden:impword2", "impword2" },
+		{ "<span style=\"display:none;display:inline\">shownagain"
+		  "</span>", "shownagain", "hidden:shownagain" },
+		{ "<span style style=\"display:none\">emptyfirst</span>",
+		  "emptyfirst", "hidden:emptyfirst" },
+		{ "a &trademark; b", "trademark", "tmark" },
 		/* numeric references 128-159 as Windows-1252, as HTML has
 		 * them; entities that need their ';' */
 		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },

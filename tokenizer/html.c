@@ -36,23 +36,22 @@ struct html {
 	long bg;		/* text's background now: colour() */
 };
 
+/* Entities HTML reads with or without their ';': Latin-1's, its legacy
+ * set ("&copy" in "&copy 2002"). */
 static const struct {
 	const char *name;
 	unsigned cp;
 } entities[] = {
 	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
-	{ "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
-	{ "trade", 0x2122 }, { "euro", 0x20AC }, { "pound", 0xA3 },
-	{ "yen", 0xA5 }, { "cent", 0xA2 }, { "mdash", 0x2014 },
-	{ "ndash", 0x2013 }, { "hellip", 0x2026 }, { "laquo", 0xAB },
-	{ "raquo", 0xBB }, { "ldquo", 0x201C }, { "rdquo", 0x201D },
-	{ "lsquo", 0x2018 }, { "rsquo", 0x2019 }, { "bull", 0x2022 },
+	{ "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
+	{ "pound", 0xA3 }, { "yen", 0xA5 }, { "cent", 0xA2 },
+	{ "laquo", 0xAB }, { "raquo", 0xBB },
 	{ "middot", 0xB7 }, { "eacute", 0xE9 }, { "egrave", 0xE8 },
 	{ "aacute", 0xE1 }, { "agrave", 0xE0 }, { "ouml", 0xF6 },
 	{ "uuml", 0xFC }, { "auml", 0xE4 }, { "szlig", 0xDF },
 	{ "ccedil", 0xE7 }, { "ntilde", 0xF1 }, { "iexcl", 0xA1 },
 	{ "iquest", 0xBF }, { "times", 0xD7 }, { "deg", 0xB0 },
-	{ "zwnj", 0x200C }, { "zwj", 0x200D }, { "shy", 0xAD },
+	{ "shy", 0xAD },
 	/* HTML's legacy capitals, and the rest of Latin-1's letters. */
 	{ "AMP", '&' }, { "LT", '<' }, { "GT", '>' }, { "QUOT", '"' },
 	{ "Agrave", 0xC0 }, { "Aacute", 0xC1 }, { "Acirc", 0xC2 },
@@ -76,17 +75,22 @@ static const struct {
 	{ "sect", 0xA7 }, { "para", 0xB6 }, { "plusmn", 0xB1 },
 	{ "frac12", 0xBD }, { "frac14", 0xBC }, { "frac34", 0xBE },
 	{ "sup1", 0xB9 }, { "sup2", 0xB2 }, { "sup3", 0xB3 },
-	{ "micro", 0xB5 }, { "divide", 0xF7 }, { "oelig", 0x153 },
-	{ "OElig", 0x152 }, { "scaron", 0x161 }, { "Scaron", 0x160 },
+	{ "micro", 0xB5 }, { "divide", 0xF7 },
 };
 
-/* Entities HTML reads only with their ';' ("&hearts;", not "&heartsick"):
- * arrows, card suits, typographic marks, spaces and the like, which
- * spam decorates with. */
+/* Entities HTML reads only with their ';' ("&hearts;", not "&heartsick";
+ * "&trade;", not "&trademark"): typographic marks, arrows, card suits,
+ * spaces and the like, which spam decorates with. */
 static const struct {
 	const char *name;
 	unsigned cp;
 } entities_semi[] = {
+	{ "apos", '\'' }, { "trade", 0x2122 }, { "euro", 0x20AC },
+	{ "mdash", 0x2014 }, { "ndash", 0x2013 }, { "hellip", 0x2026 },
+	{ "ldquo", 0x201C }, { "rdquo", 0x201D }, { "lsquo", 0x2018 },
+	{ "rsquo", 0x2019 }, { "bull", 0x2022 }, { "zwnj", 0x200C },
+	{ "zwj", 0x200D }, { "oelig", 0x153 }, { "OElig", 0x152 },
+	{ "scaron", 0x161 }, { "Scaron", 0x160 },
 	{ "hearts", 0x2665 }, { "spades", 0x2660 }, { "clubs", 0x2663 },
 	{ "diams", 0x2666 }, { "rarr", 0x2192 }, { "larr", 0x2190 },
 	{ "uarr", 0x2191 }, { "darr", 0x2193 }, { "harr", 0x2194 },
@@ -105,7 +109,7 @@ static const struct {
 	{ "infin", 0x221E }, { "ne", 0x2260 }, { "le", 0x2264 },
 	{ "ge", 0x2265 }, { "asymp", 0x2248 }, { "fnof", 0x192 },
 	{ "circ", 0x2C6 }, { "tilde", 0x2DC }, { "Yuml", 0x178 },
-	{ "apos", '\'' }, { "quest", '?' }, { "excl", '!' },
+	{ "quest", '?' }, { "excl", '!' },
 	{ "dollar", '$' }, { "percnt", '%' }, { "commat", '@' },
 	{ "period", '.' }, { "comma", ',' }, { "colon", ':' },
 	{ "semi", ';' }, { "lowbar", '_' }, { "hyphen", 0x2010 },
@@ -243,7 +247,9 @@ static const struct {
 };
 
 /* Where each attribute's value starts in a tag's text (after the '='
- * and any spaces), or 0 when absent (a value never starts at 0). */
+ * and any spaces), or 0 when absent (a value never starts at 0), or
+ * AT_EMPTY when it has no value. */
+#define AT_EMPTY	((size_t)-1)
 struct attrs {
 	const char *tag;
 	size_t n;
@@ -262,8 +268,7 @@ tag_space(char c)
  * '>'.  A name inside another attribute's value names nothing: a title
  * of "hidden" hid its element's text, and title="... href=..." gave a
  * decoy link (found by review).  The first of a name counts, as in a
- * browser; a value-less attribute counts only for "hidden" (<div
- * hidden>, value ""). */
+ * browser, with or without a value (<div hidden>: AT_EMPTY). */
 static void
 attrs_scan(struct attrs *a, const char *tag, size_t n)
 {
@@ -310,10 +315,10 @@ attrs_scan(struct attrs *a, const char *tag, size_t n)
 			    strncasecmp(tag + nb, attr_names[id].name,
 			    ne - nb) != 0)
 				continue;
-			if (v != 0)
-				a->at[id] = v;
-			else if (id == A_HIDDEN)
-				a->at[id] = ne;	/* the value "" */
+			/* Without a value it is there, empty: a later one of
+			 * the same name counts no more than in a browser
+			 * (<span style style="display:none"> shows). */
+			a->at[id] = v != 0 ? v : AT_EMPTY;
 			break;
 		}
 	}
@@ -329,6 +334,10 @@ attr(const struct attrs *a, enum attr_id id, char *val, size_t valsz)
 
 	if (j == 0)
 		return 0;
+	if (j == AT_EMPTY) {
+		val[0] = '\0';
+		return 1;
+	}
 	q = (j < a->n && (a->tag[j] == '"' || a->tag[j] == '\'')) ?
 	    a->tag[j] : 0;
 	if (q)
@@ -696,37 +705,41 @@ colour_hides(long fg, long bg)
 	return fg == COLOUR_CLEAR || same_colour(fg, bg);
 }
 
-/* The value of a CSS property in a style attribute, or "". */
+/* The value of a CSS property in a style attribute, or "": the last
+ * declaration of it, or the last marked "!important" if any, as CSS
+ * has it ("color:#000;color:#fff" is white). */
 static void
 css(const char *style, const char *prop, char *out, size_t outsz)
 {
-	const char *p = style, *v;
-	size_t pl = strlen(prop), k = 0;
+	const char *p = style, *v, *e;
+	size_t pl = strlen(prop), k;
+	int imp, had_imp = 0;
 
 	out[0] = '\0';
-	while ((p = strcasestr(p, prop)) != NULL) {
-		if (p > style && (isalnum((unsigned char)p[-1]) || p[-1] == '-')) {
-			p += pl;
+	/* Each match moves p on: bounded by the style's length. */
+	for (; (p = strcasestr(p, prop)) != NULL; p += pl) {
+		if (p > style && (isalnum((unsigned char)p[-1]) || p[-1] == '-'))
 			continue;
-		}
 		v = p + pl;
 		while (isspace((unsigned char)*v))
 			v++;
-		if (*v != ':') {
-			p += pl;
+		if (*v != ':')
 			continue;
-		}
 		v++;
 		while (isspace((unsigned char)*v))
 			v++;
-		/* Up to ';' or "!important" (which changes nothing here). */
-		while (*v != '\0' && *v != ';' && *v != '"' && *v != '!' &&
-		    k + 1 < outsz)
-			out[k++] = (char)tolower((unsigned char)*v++);
+		for (e = v; *e != '\0' && *e != ';' && *e != '"' && *e != '!';
+		    e++)
+			;
+		imp = *e == '!' && strncasecmp(e + 1, "important", 9) == 0;
+		if (had_imp && !imp)
+			continue;
+		had_imp |= imp;
+		for (k = 0; v < e && k + 1 < outsz; v++)
+			out[k++] = (char)tolower((unsigned char)*v);
 		while (k > 0 && isspace((unsigned char)out[k - 1]))
 			k--;
 		out[k] = '\0';
-		return;
 	}
 }
 
