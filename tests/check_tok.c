@@ -209,7 +209,8 @@ msg_set(struct tok *t, const char *msg)
 /* A raw 8-bit header of kanji alone (no kana to tell Japanese from
  * Chinese) in a message labelled Japanese elsewhere reads in the label's
  * charset: the body's, an encoded word's, ISO-2022-JP's (either
- * multi-byte charset then), on both parsing paths.  A Latin-1 subject
+ * multi-byte charset then), on both parsing paths; Chinese and Korean
+ * likewise, and only the first label of a header or <meta> counts.  A Latin-1 subject
  * under a Japanese body label stays Latin-1.  Labelled EUC-JP kanji that
  * happen to be valid UTF-8 read as EUC-JP. */
 START_TEST(test_ja_hint)
@@ -217,6 +218,10 @@ START_TEST(test_ja_hint)
 	/* "東京都庁" in EUC-JP and in Shift_JIS */
 #define EUC_TOKYO "\xc5\xec\xb5\xfe\xc5\xd4\xc4\xa3"
 #define SJIS_TOKYO "\x93\x8c\x8b\x9e\x93\x73\x92\xa1"
+	/* "免费发票代开增值税专用发票" in GB2312, "회의실" in EUC-KR */
+#define GB_INVOICE "\xc3\xe2\xb7\xd1\xb7\xa2\xc6\xb1\xb4\xfa\xbf\xaa" \
+    "\xd4\xf6\xd6\xb5\xcb\xb0\xd7\xa8\xd3\xc3\xb7\xa2\xc6\xb1"
+#define KR_ROOM "\xc8\xb8\xc0\xc7\xbd\xc7"
 	static const char *const cases[][3] = {
 		/* message, a token that must be there, one that must not */
 		{ "Subject: " EUC_TOKYO "\nMIME-Version: 1.0\n"
@@ -248,9 +253,27 @@ START_TEST(test_ja_hint)
 		{ "MIME-Version: 1.0\nContent-Type: text/plain; "
 		  "charset=shift_jis\n\n日本語のテキスト\n", "テキスト",
 		  "cr" },
+		/* only labels in headers and <meta> lines count, and only
+		 * the first (found by review): a "charset=shift_jis" in a
+		 * body, or a Japanese part after a Korean one, is none;
+		 * Chinese and Korean labels count as Japanese ones do */
+		{ "Subject: " GB_INVOICE "\nMIME-Version: 1.0\nContent-Type: "
+		  "text/plain; charset=us-ascii\n\nhttp://x.example/?a=?"
+		  "shift_jis charset=shift_jis\n", "subject:免费",
+		  "subject:喘" },
+		{ "Subject: " KR_ROOM "\nMIME-Version: 1.0\nContent-Type: "
+		  "multipart/mixed; boundary=BB\n\n--BB\nContent-Type: "
+		  "text/plain; charset=euc-kr\n\nx\n--BB\nContent-Type: "
+		  "text/plain; charset=iso-2022-jp\n\ny\n--BB--\n",
+		  "subject:회의실", "subject:θέΐη" },
+		{ "Subject: \xc3\xe2\xb7\xd1\nMIME-Version: 1.0\n"
+		  "Content-Type: text/plain; charset=gb2312\n\nx\n",
+		  "subject:免费", "subject:цБ" },
 	};
 #undef EUC_TOKYO
 #undef SJIS_TOKYO
+#undef GB_INVOICE
+#undef KR_ROOM
 	struct tok_opts o;
 	struct tok *t = NULL;
 	struct tok_set *s;

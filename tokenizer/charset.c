@@ -22,7 +22,7 @@
 
 #define CHARSET_NAME_MAX 31
 #define WIDE_SNIFF_BYTES 4096	/* of UTF-16/32 text wide_order reads */
-#define HINT_SCAN_BYTES	(256 * 1024)	/* of a message ja_hint reads */
+#define HINT_SCAN_BYTES	(256 * 1024)	/* of a message cjk_hint reads */
 #define HINT_LABELS	32		/* charset labels it reads at most */
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
 				 * bytes in the detector's sample */
@@ -690,17 +690,96 @@ is_japanese_iconv(const char *name)
 	    strcmp(name, "EUC-JP-MS") == 0;
 }
 
-/* The Japanese charset the message's own labels name, if any: the
- * first of the charset= parameters (Content-Type, or an HTML <meta>) and
- * encoded words' charsets in its first HINT_SCAN_BYTES, up to HINT_LABELS
- * of them, that is Japanese.  Looked for once a message, and only when
- * unlabelled 8-bit text needs it (t->raw holds the message). */
-static const char *
-ja_hint(struct tok *t)
+/* The label at v (up to end) in lbl (CHARSET_NAME_MAX + 1 bytes). */
+static size_t
+label_at(const char *v, const char *end, char *lbl)
 {
-	const char *s = t->raw.p, *p, *end, *v, *name;
-	char label[CHARSET_NAME_MAX + 1], buf[CHARSET_NAME_MAX + 1];
-	size_t k, labels = 0;
+	size_t k;
+
+	for (k = 0; v + k < end && k < CHARSET_NAME_MAX &&
+	    (isalnum((unsigned char)v[k]) || v[k] == '-' || v[k] == '_' ||
+	    v[k] == '.' || v[k] == ':'); k++)
+		lbl[k] = v[k];
+	lbl[k] = '\0';
+	return k;
+}
+
+/* The first charset label of the line [p, e) that tells what 8-bit
+ * bytes are (not UTF-8, whose bytes say so themselves, nor US-ASCII):
+ * an encoded word's if hdr, a charset= parameter's.  Its iconv name, or
+ * NULL; *seen counts the labels read. */
+static const char *
+line_label(const char *p, const char *e, int hdr, char *buf,
+    size_t *seen)
+{
+	char lbl[CHARSET_NAME_MAX + 1];
+	const char *s = p, *v, *name;
+
+	/* Each '=' looked at once: bounded by the line. */
+	for (; *seen < HINT_LABELS &&
+	    (p = memchr(p, '=', (size_t)(e - p))) != NULL; p++) {
+		if (hdr && p + 1 < e && p[1] == '?')
+			v = p + 2;
+		else if (p - s >= 7 && strncasecmp(p - 7, "charset", 7) == 0) {
+			v = p + 1;
+			while (v < e && (*v == '"' || *v == '\'' || *v == ' '))
+				v++;
+		} else
+			continue;
+		if (label_at(v, e, lbl) == 0)
+			continue;
+		(*seen)++;
+		name = alias_lookup(lbl, buf, CHARSET_NAME_MAX + 1);
+		if (name != NULL && strcmp(name, "UTF-8") != 0 &&
+		    strcasecmp(lbl, "us-ascii") != 0 &&
+		    strcasecmp(lbl, "ascii") != 0)
+			return name;
+	}
+	return NULL;
+}
+
+/* name (an alias_lookup answer, maybe in a caller's buffer) as a
+ * static string: the CJK charsets cjk_hint keeps. */
+static const char *
+hint_name(const char *name)
+{
+	static const char *const kept[] = { "CP932", "JIS", "EUC-JP-MS",
+	    "GB18030", "BIG5-HKSCS", "CP949" };
+	size_t i;
+
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (strcmp(name, kept[i]) == 0)
+			return kept[i];
+	return NULL;
+}
+
+/* Whether the line [p, e) has an HTML "<meta" (any case). */
+static int
+has_meta(const char *p, const char *e)
+{
+	/* Each '<' looked at once: bounded by the line. */
+	for (; (p = memchr(p, '<', (size_t)(e - p))) != NULL; p++)
+		if (e - p >= 5 && strncasecmp(p + 1, "meta", 4) == 0)
+			return 1;
+	return 0;
+}
+
+/* The CJK charset the message's own labels name, if any: the first
+ * label in a header (the message's, or a part's after a boundary line)
+ * or an HTML <meta> line, among its first HINT_SCAN_BYTES, that tells
+ * what 8-bit bytes are, when it is Japanese, Chinese or Korean.  Words of a body do not
+ * count (a spammer's "charset=shift_jis" in a URL turned Chinese into
+ * kanji salad; found by review), nor a later label: the first of a
+ * Korean part then an ISO-2022-JP one is Korean.  Looked for once a
+ * message, and only when unlabelled 8-bit text needs it (t->raw holds
+ * the message). */
+static const char *
+cjk_hint(struct tok *t)
+{
+	const char *s = t->raw.p, *p, *e, *end, *name = NULL;
+	char buf[CHARSET_NAME_MAX + 1];
+	size_t seen = 0;
+	int hdr = 1;
 
 	if (t->hint_done)
 		return t->hint;
@@ -709,59 +788,90 @@ ja_hint(struct tok *t)
 	if (s == NULL)
 		return NULL;
 	end = s + (t->raw.len < HINT_SCAN_BYTES ? t->raw.len : HINT_SCAN_BYTES);
-	/* Each '=' looked at once: bounded by HINT_SCAN_BYTES. */
-	for (p = s; labels < HINT_LABELS &&
-	    (p = memchr(p, '=', (size_t)(end - p))) != NULL; p++) {
-		if (p + 1 < end && p[1] == '?')
-			v = p + 2;
-		else if (p - s >= 7 && strncasecmp(p - 7, "charset", 7) == 0) {
-			v = p + 1;
-			while (v < end && (*v == '"' || *v == '\'' || *v == ' '))
-				v++;
-		} else
-			continue;
-		for (k = 0; v + k < end && k < CHARSET_NAME_MAX &&
-		    (isalnum((unsigned char)v[k]) || v[k] == '-' ||
-		    v[k] == '_' || v[k] == '.' || v[k] == ':'); k++)
-			label[k] = v[k];
-		label[k] = '\0';
-		if (k == 0)
-			continue;
-		labels++;
-		name = alias_lookup(label, buf, sizeof(buf));
-		if (name == NULL || !is_japanese_iconv(name))
-			continue;
-		t->hint = strcmp(name, "CP932") == 0 ? "CP932" :
-		    strcmp(name, "JIS") == 0 ? "JIS" : "EUC-JP-MS";
-		break;
+	/* Line by line: bounded by HINT_SCAN_BYTES. */
+	for (p = s; p < end && name == NULL && seen < HINT_LABELS; p = e + 1) {
+		e = memchr(p, '\n', (size_t)(end - p));
+		if (e == NULL)
+			e = end;
+		if (e == p || (e == p + 1 && *p == '\r'))
+			hdr = 0;	/* a header ends */
+		else if (e - p >= 2 && p[0] == '-' && p[1] == '-')
+			hdr = 1;	/* a boundary: a part's header next */
+		else if (hdr || has_meta(p, e))
+			name = line_label(p, e, hdr, buf, &seen);
 	}
+	if (name != NULL && (is_japanese_iconv(name) ||
+	    strcmp(name, "GB18030") == 0 || strcmp(name, "BIG5-HKSCS") == 0 ||
+	    strcmp(name, "CP949") == 0))
+		t->hint = hint_name(name);
 	return t->hint;
 }
 
-/* Unlabelled 8-bit text of a message labelled Japanese elsewhere: the
- * multi-byte charset the label names first (for ISO-2022-JP, whose text
- * is 7-bit, either), strictly, if it reads as Japanese even without
- * kana.  Kanji alone, a raw EUC-JP subject "会議室予約", read as Chinese
- * or Cyrillic by the detector.  0 with out filled, 1 when neither fits,
- * or TOK_ENOMEM. */
+/* Does UTF-8 text read as Chinese or Korean: ideographs or Hangul
+ * syllables (with CJK punctuation and full-width forms) seven tenths of
+ * its non-ASCII characters at least, and one at least? */
 static int
-ja_hinted(struct tok *t, const char *hint, const char *in, size_t len,
+reads_cjk(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k, cjk = 0, other = 0;
+	unsigned cp;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(u + i, n - i);
+		if (k != 3) {
+			other++;
+			i += k > 0 ? k : 1;
+			continue;
+		}
+		cp = ((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) |
+		    (u[i + 2] & 0x3Fu);
+		if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
+		    (cp >= 0xAC00 && cp <= 0xD7A3) ||
+		    (cp >= 0x3000 && cp <= 0x303F) ||
+		    (cp >= 0xFF01 && cp <= 0xFF5E))
+			cjk++;
+		else
+			other++;
+		i += k;
+	}
+	return cjk > 0 && cjk * 10 >= (cjk + other) * 7;
+}
+
+/* Unlabelled 8-bit text of a message labelled Chinese, Japanese or
+ * Korean elsewhere: the multi-byte charset the label names, strictly,
+ * if it reads as such text (Japanese even without kana; for Japanese
+ * labels the other Japanese charset next, and for ISO-2022-JP, whose
+ * text is 7-bit, either).  Kanji alone, a raw EUC-JP subject "会議室予約",
+ * read as Chinese or Cyrillic by the detector; three Hangul syllables
+ * as Greek.  0 with out filled, 1 when none fits, or TOK_ENOMEM. */
+static int
+cjk_hinted(struct tok *t, const char *hint, const char *in, size_t len,
     struct tbuf *out)
 {
 	const char *cands[2] = { "CP932", "EUC-JP-MS" };
-	size_t bad, mark = out->len, i;
-	int rc;
+	size_t bad, mark = out->len, i, nc = 2;
+	int rc, ja = is_japanese_iconv(hint), ok;
 
 	if (strcmp(hint, "EUC-JP-MS") == 0) {
 		cands[0] = "EUC-JP-MS";
 		cands[1] = "CP932";
+	} else if (!ja) {
+		cands[0] = hint;
+		nc = 1;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nc; i++) {
 		rc = decode(t, cands[i], in, len, out, &bad, 0);
 		if (rc < 0)
 			return rc;
-		if (rc == 0 && reads_japanese(out->p + mark, out->len - mark,
-		    0))
+		ok = rc == 0 && (ja ? reads_japanese(out->p + mark,
+		    out->len - mark, 0) : reads_cjk(out->p + mark,
+		    out->len - mark));
+		if (ok)
 			return 0;
 		(void)cut_back(out, mark);
 	}
@@ -992,8 +1102,8 @@ tok_to_utf8(struct tok *t, const char *charset, const char *in, size_t len,
 		if (rc <= 0)
 			return rc;
 	}
-	if (name == NULL && ja_hint(t) != NULL) {
-		rc = ja_hinted(t, t->hint, in, len, out);
+	if (name == NULL && cjk_hint(t) != NULL) {
+		rc = cjk_hinted(t, t->hint, in, len, out);
 		if (rc <= 0)
 			return rc;
 	}

@@ -103,9 +103,9 @@ struct tok {
 	struct tbuf urls;	/* URLs found in HTML attributes */
 	struct tbuf hdr;	/* one header value as UTF-8 */
 	size_t parts;		/* leaves visited in this message */
-	int hint_done;		/* ja_hint looked at raw: hint is set */
-	const char *hint;	/* the Japanese charset raw's labels name,
-				 * for unlabelled text (charset.c); static */
+	int hint_done;		/* cjk_hint looked at raw: hint is set */
+	const char *hint;	/* the CJK charset raw's labels name, for
+				 * unlabelled text (charset.c); static */
 	size_t npairs;		/* word pairs it gave (TOK_MAX_PAIRS) */
 	struct tok_field fld[TOK_MAX_HEADERS]; /* simple path's fields */
 	size_t nfld;
