@@ -800,6 +800,11 @@ START_TEST(test_html_review)
 		{ "<span style style=\"display:none\">emptyfirst</span>",
 		  "emptyfirst", "hidden:emptyfirst" },
 		{ "a &trademark; b", "trademark", "tmark" },
+		/* a quote in a name or an unquoted value opens nothing: the
+		 * tag ends at its '>' as in a browser (found by review) */
+		{ "<b =\">shownone text<i \">after</i>", "shownone",
+		  "after" },
+		{ "<span title=x=\">showntwo<i \">", "showntwo", "title" },
 		/* numeric references 128-159 as Windows-1252, as HTML has
 		 * them; entities that need their ';' */
 		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },

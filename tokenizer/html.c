@@ -1062,34 +1062,50 @@ skip_raw(const char *in, size_t len, size_t i, const char *name)
 	return len;
 }
 
-/* The '>' that ends a tag of at most n bytes at s, or NULL: one inside a
- * quoted attribute value does not (title=">" style="display:none" ended
- * the tag early, found by review); a quote that never closes within n
- * bytes counts for nothing (the first '>', as before). */
+/* The '>' that ends a tag of at most n bytes at s, or NULL, read as
+ * attrs_scan reads a tag (HTML's tokenizer): its name, then attributes,
+ * where a quote opens a value only right after a name's '=' (and
+ * blanks).  One inside a quoted value does not end it (title=">"
+ * style="display:none" ended the tag early, found by review); one in an
+ * unquoted value or a name does (<b =">text<i "> shows its text: the
+ * quote there is part of a name, and swallowed it; found by review).  A
+ * quote that never closes within n bytes counts for nothing (the first
+ * '>'). */
 static const char *
 tag_end(const char *s, size_t n)
 {
-	size_t i, k;
-	char q = 0;
+	const char *q;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {	/* bounded by n (TOK_MAX_HTML_TAG) */
-		if (q != 0) {
-			if (s[i] == q)
-				q = 0;
-			continue;
-		}
-		if (s[i] == '>')
-			return s + i;
-		if (s[i] != '"' && s[i] != '\'')
-			continue;
-		/* A quote opens a value only after '=' (and blanks). */
-		for (k = i; k > 0 && (s[k - 1] == ' ' || s[k - 1] == '\t' ||
-		    s[k - 1] == '\r' || s[k - 1] == '\n'); k--)
+	/* Every step moves i on: bounded by n (TOK_MAX_HTML_TAG). */
+	while (i < n && !tag_space(s[i]) && s[i] != '/' && s[i] != '>')
+		i++;
+	while (i < n) {
+		while (i < n && (tag_space(s[i]) || s[i] == '/'))
+			i++;
+		if (i >= n || s[i] == '>')
+			break;
+		/* A name; an '=' first is part of it. */
+		for (i++; i < n && !tag_space(s[i]) && s[i] != '/' &&
+		    s[i] != '=' && s[i] != '>'; i++)
 			;
-		if (k > 0 && s[k - 1] == '=')
-			q = s[i];
+		while (i < n && tag_space(s[i]))
+			i++;
+		if (i >= n || s[i] != '=')
+			continue;
+		for (i++; i < n && tag_space(s[i]); i++)
+			;
+		if (i < n && (s[i] == '"' || s[i] == '\'')) {
+			q = memchr(s + i + 1, s[i], n - i - 1);
+			if (q == NULL)
+				return memchr(s, '>', n);
+			i = (size_t)(q - s) + 1;
+		} else {
+			while (i < n && !tag_space(s[i]) && s[i] != '>')
+				i++;
+		}
 	}
-	return q != 0 ? memchr(s, '>', n) : NULL;
+	return i < n ? s + i : NULL;
 }
 
 int
