@@ -655,7 +655,7 @@ END_TEST
  * table's background colour ends with the table; an attribute's name
  * inside another's value names nothing; colours are read as colours;
  * numeric references 128-159 are Windows-1252's; more named entities;
- * international and IPv6 hosts. */
+ * international and IPv6 hosts; text colours are inherited. */
 START_TEST(test_html_review)
 {
 	static const char *const cases[][3] = {
@@ -805,6 +805,24 @@ START_TEST(test_html_review)
 		{ "<b =\">shownone text<i \">after</i>", "shownone",
 		  "after" },
 		{ "<span title=x=\">showntwo<i \">", "showntwo", "title" },
+		/* a text colour is inherited and may be changed again
+		 * inside; body's text attribute gives one; no colour known,
+		 * nothing hidden; a void element's colours are none */
+		{ "<div style=\"background:#000;color:#fff\"><div style=\""
+		  "background:#fff\">inheritword</div></div>",
+		  "hidden:inheritword", "inheritword" },
+		{ "<body text=\"#ffffff\">bodytextword</body>",
+		  "hidden:bodytextword", "bodytextword" },
+		{ "<font color=white>hidepart <font color=black>showpart"
+		  "</font></font>", "showpart", "hidden:showpart" },
+		{ "<font color=white>hidepart <font color=black>x</font>"
+		  "</font>", "hidden:hidepart", "hidepart" },
+		{ "<table><tr><td bgcolor=#000>darkcell</td></tr></table>",
+		  "darkcell", "hidden:darkcell" },
+		{ "<body bgcolor=black text=white>whiteonblack</body>",
+		  "whiteonblack", "hidden:whiteonblack" },
+		{ "<br style=\"background:black\"><font color=black>afterbr"
+		  "</font>", "afterbr", "hidden:afterbr" },
 		/* numeric references 128-159 as Windows-1252, as HTML has
 		 * them; entities that need their ';' */
 		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },

@@ -23,9 +23,9 @@
 struct elem {
 	char name[12];
 	int hidden;
-	int sets_bg;		/* gave its text a background: bg below */
-	long bg;		/* the background before it (colour()), put
-				 * back at its end */
+	int sets;		/* gave its text a colour or a background:
+				 * fg and bg below are put back at its end */
+	long fg, bg;		/* the text's colours before it */
 };
 
 struct html {
@@ -33,7 +33,9 @@ struct html {
 	struct elem stack[TOK_MAX_HTML_STACK];
 	int depth;
 	int hidden;		/* elements on the stack that hide */
-	long bg;		/* text's background now: colour() */
+	long fg;		/* text's colour now (colour()), COLOUR_NONE
+				 * until an element gives one */
+	long bg;		/* text's background now */
 };
 
 /* Entities HTML reads with or without their ';': Latin-1's, its legacy
@@ -232,7 +234,7 @@ entity(const char *s, size_t n, size_t *used)
 /* The attributes handle_tag and tag_hides read. */
 enum attr_id {
 	A_HREF, A_SRC, A_ACTION, A_ALT, A_BGCOLOR, A_STYLE, A_HIDDEN,
-	A_COLOR, A_SIZE, A_COUNT
+	A_COLOR, A_SIZE, A_TEXT, A_COUNT
 };
 
 static const struct {
@@ -243,7 +245,7 @@ static const struct {
 	[A_ACTION] = { "action", 6 }, [A_ALT] = { "alt", 3 },
 	[A_BGCOLOR] = { "bgcolor", 7 }, [A_STYLE] = { "style", 5 },
 	[A_HIDDEN] = { "hidden", 6 }, [A_COLOR] = { "color", 5 },
-	[A_SIZE] = { "size", 4 },
+	[A_SIZE] = { "size", 4 }, [A_TEXT] = { "text", 4 },
 };
 
 /* Where each attribute's value starts in a tag's text (after the '='
@@ -771,11 +773,12 @@ tiny_font(const char *v)
 	return 0;
 }
 
+/* Whether an element hides its text whatever its colours: the hidden
+ * attribute, display:none, visibility:hidden, a tiny font. */
 static int
-tag_hides(struct html *h, const struct attrs *a)
+tag_hides(const struct attrs *a)
 {
 	char style[TOK_MAX_HTML_ATTR], v[64];
-	char fg[TOK_MAX_HTML_ATTR];
 
 	if (attr(a, A_HIDDEN, v, sizeof(v)))
 		return 1;
@@ -789,18 +792,69 @@ tag_hides(struct html *h, const struct attrs *a)
 		css(style, "font-size", v, sizeof(v));
 		if (tiny_font(v))
 			return 1;
-		css(style, "color", v, sizeof(v));
-		if (colour_hides(colour(v), h->bg))
-			return 1;
 	}
-	if (attr(a, A_COLOR, fg, sizeof(fg)) &&
-	    colour_hides(colour_legacy(fg), h->bg))
-		return 1;
 	if (a->n >= 4 && strncasecmp(a->tag, "font", 4) == 0 &&
 	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
 	    strcmp(v, "-10") == 0))
 		return 1;
 	return 0;
+}
+
+/* The text colour an element gives (its style's color, else its color
+ * attribute, else body's text attribute), or COLOUR_NONE: it inherits
+ * the one around it. */
+static long
+elem_fg(const struct attrs *a, const char *name)
+{
+	char v[TOK_MAX_HTML_ATTR], c[64];
+	long fg = COLOUR_NONE;
+
+	if (attr(a, A_STYLE, v, sizeof(v))) {
+		css(v, "color", c, sizeof(c));
+		fg = colour(c);
+	}
+	if (fg == COLOUR_NONE && attr(a, A_COLOR, v, sizeof(v)))
+		fg = colour_legacy(v);
+	if (fg == COLOUR_NONE && strcmp(name, "body") == 0 &&
+	    attr(a, A_TEXT, v, sizeof(v)))
+		fg = colour_legacy(v);
+	return fg;
+}
+
+/* The background an element gives its text (its style's, else its
+ * bgcolor; a button's white text on blue was read as white on the
+ * page's white, hidden; found by review), or COLOUR_NONE: transparent,
+ * or no colour at all ("none", "url(x.png)"), leaves the one under it. */
+static long
+elem_bg(const struct attrs *a)
+{
+	char v[TOK_MAX_HTML_ATTR], c[64] = "";
+	long bg = COLOUR_NONE;
+
+	if (attr(a, A_STYLE, v, sizeof(v))) {
+		css(v, "background-color", c, sizeof(c));
+		if (c[0] == '\0')
+			css(v, "background", c, sizeof(c));
+		bg = colour(c);
+	}
+	if (bg == COLOUR_NONE && attr(a, A_BGCOLOR, v, sizeof(v)))
+		bg = colour_legacy(v);
+	return bg < 0 ? COLOUR_NONE : bg;
+}
+
+/* Whether text written now is hidden: inside an element that hides it,
+ * or in a colour (its own or inherited) that cannot be read on its
+ * background. */
+static int
+hid_now(const struct html *h)
+{
+	return h->hidden > 0 || colour_hides(h->fg, h->bg);
+}
+
+static struct tbuf *
+text_out(const struct html *h)
+{
+	return hid_now(h) ? h->hid : h->vis;
 }
 
 /* Whether the tag name (lower case, len bytes) ends a line of text.
@@ -901,20 +955,22 @@ add_url(struct html *h, const char *val)
 static int
 pop_to(struct html *h, int d)
 {
-	int hides = h->hidden;
+	int was = hid_now(h);
 
 	while (h->depth > d) {
 		h->depth--;
 		h->hidden -= h->stack[h->depth].hidden;
-		/* A table's colour ends with it (it stayed for the rest of
-		 * the page: text after a black table, black on white, was
-		 * hidden; found by review). */
-		if (h->stack[h->depth].sets_bg)
+		/* A table's colours end with it (its background stayed for
+		 * the rest of the page: text after a black table, black on
+		 * white, was hidden; found by review). */
+		if (h->stack[h->depth].sets) {
+			h->fg = h->stack[h->depth].fg;
 			h->bg = h->stack[h->depth].bg;
+		}
 	}
 	/* Hidden text ends here: the next hidden words are others, however
 	 * close their elements are. */
-	return hides > 0 && h->hidden == 0 ? tbuf_addc(h->hid, ' ') : 0;
+	return was && !hid_now(h) ? tbuf_addc(h->hid, ' ') : 0;
 }
 
 /* What bounds the search for an open p (a table cell or table) and for
@@ -948,8 +1004,8 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	char name[12], val[TOK_MAX_HTML_ATTR];
 	struct attrs a;
 	size_t k = 0, i = 0;
-	int closing = 0, rc = 0, hides, sets_bg = 0;
-	long oldbg;
+	int closing = 0, rc = 0, hides, was;
+	long fg, bg;
 
 	if (n > 0 && tag[0] == '/') {
 		closing = 1;
@@ -962,7 +1018,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	if (k == 0)
 		return 0;
 	if (is_block(name, k))
-		rc = tbuf_addc(h->hidden ? h->hid : h->vis, '\n');
+		rc = tbuf_addc(text_out(h), '\n');
 	if (closing) {
 		int d;
 
@@ -979,40 +1035,18 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	if (rc == 0 && strcmp(name, "li") == 0)
 		rc = implied_end(h, "li", li_bounds);
 	attrs_scan(&a, tag, n);
-	oldbg = h->bg;
-	/* The background an element gives its text, by attribute or by
-	 * its own style (a button's white text on blue was read as white on
-	 * the page's white, hidden; found by review); body's is the page's
-	 * for good, any other's ends with the element. */
-	{
-		char bgv[64] = "";
-		long bg = COLOUR_NONE;
-
-		/* The style's, else the attribute's.  Transparent, or no
-		 * colour at all ("none", "url(x.png)"), leaves the one under
-		 * it: white text in a transparent div on white is hidden. */
-		if (attr(&a, A_STYLE, val, sizeof(val))) {
-			css(val, "background-color", bgv, sizeof(bgv));
-			if (bgv[0] == '\0')
-				css(val, "background", bgv, sizeof(bgv));
-			bg = colour(bgv);
-		}
-		if (bg == COLOUR_NONE && attr(&a, A_BGCOLOR, val, sizeof(val)))
-			bg = colour_legacy(val);
-		if (bg >= 0) {
-			h->bg = bg;
-			sets_bg = strcmp(name, "body") != 0;
-		}
-	}
 	if (rc == 0 && (attr(&a, A_HREF, val, sizeof(val)) ||
 	    attr(&a, A_SRC, val, sizeof(val)) ||
 	    attr(&a, A_ACTION, val, sizeof(val))))
 		rc = add_url(h, val);
 	if (rc == 0 && strcmp(name, "img") == 0 &&
 	    attr(&a, A_ALT, val, sizeof(val))) {
-		rc = tbuf_add(h->hidden ? h->hid : h->vis, val, strlen(val));
+		/* An image shows whatever the text's colours. */
+		struct tbuf *out = h->hidden > 0 ? h->hid : h->vis;
+
+		rc = tbuf_add(out, val, strlen(val));
 		if (rc == 0)
-			rc = tbuf_addc(h->hidden ? h->hid : h->vis, ' ');
+			rc = tbuf_addc(out, ' ');
 	}
 	/* Void elements never close; everything else may hide its text. */
 	if (strcmp(name, "br") == 0 || strcmp(name, "img") == 0 ||
@@ -1024,7 +1058,9 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * (skip_raw), so they would stay on the stack for good. */
 	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
 		return rc;
-	hides = tag_hides(h, &a);
+	hides = tag_hides(&a);
+	fg = elem_fg(&a, name);
+	bg = elem_bg(&a);
 	if (h->depth == TOK_MAX_HTML_STACK) {
 		/* Full (elements left open: p, li, td): the oldest that
 		 * hides nothing makes room, so that hiding still counts
@@ -1039,12 +1075,23 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		    sizeof(h->stack[0]) * (size_t)(h->depth - d - 1));
 		h->depth--;
 	}
+	/* Its colours last while it is open; body's are the page's for
+	 * good. */
+	was = hid_now(h);
 	memcpy(h->stack[h->depth].name, name, k + 1);
 	h->stack[h->depth].hidden = hides;
-	h->stack[h->depth].sets_bg = sets_bg;
-	h->stack[h->depth].bg = oldbg;
+	h->stack[h->depth].sets = (fg != COLOUR_NONE || bg != COLOUR_NONE) &&
+	    strcmp(name, "body") != 0;
+	h->stack[h->depth].fg = h->fg;
+	h->stack[h->depth].bg = h->bg;
+	if (fg != COLOUR_NONE)
+		h->fg = fg;
+	if (bg != COLOUR_NONE)
+		h->bg = bg;
 	h->hidden += hides;
 	h->depth++;
+	if (rc == 0 && was && !hid_now(h))
+		rc = tbuf_addc(h->hid, ' ');
 	return rc;
 }
 
@@ -1121,9 +1168,10 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 	h.vis = vis;
 	h.hid = hid;
 	h.urls = urls;
+	h.fg = COLOUR_NONE;
 	h.bg = 0xFFFFFF;
 	while (i < len && rc == 0) {
-		struct tbuf *out = h.hidden ? h.hid : h.vis;
+		struct tbuf *out = text_out(&h);
 
 		if (in[i] == '<') {
 			if (i + 3 < len && in[i + 1] == '!' &&
