@@ -823,6 +823,43 @@ START_TEST(test_html_review)
 		  "whiteonblack", "hidden:whiteonblack" },
 		{ "<br style=\"background:black\"><font color=black>afterbr"
 		  "</font>", "afterbr", "hidden:afterbr" },
+		/* second review: a declaration a browser drops counts for
+		 * nothing; a value's parentheses hold a ';' or a ':'; a
+		 * shorthand after its longhand wins; numbers with leading
+		 * zeros or an exponent; a link keeps its own colour; an
+		 * empty href hides no src; a full stack keeps colours; a
+		 * font written "/>" is open; bogus comments end at '>' */
+		{ "<span style=\"color:#fff;color:bogus\">dropword</span>",
+		  "hidden:dropword", "dropword" },
+		{ "<span style=\"display:none;display:bogus\">dropword2"
+		  "</span>", "hidden:dropword2", "dropword2" },
+		{ "<span style=\"background:url(a?color:red;x);color:#fff\">"
+		  "parenword</span>", "hidden:parenword", "parenword" },
+		{ "<span style=\"color:#fff ! important;color:#000\">"
+		  "spaceimp</span>", "hidden:spaceimp", "spaceimp" },
+		{ "<span style=\"color:#fff;background-color:#000;"
+		  "background:#fff\">shortword</span>", "hidden:shortword",
+		  "shortword" },
+		{ "<span style=\"color:rgb(000000000000000000255,"
+		  "000000000000000000255,000000000000000000255)\">zeroword"
+		  "</span>", "hidden:zeroword", "zeroword" },
+		{ "<span style=\"color:rgb(2.55e2,2.55e2,2.55e2)\">expword"
+		  "</span>", "hidden:expword", "expword" },
+		{ "<span style=\"color:rgb(255,255,255\">openword</span>",
+		  "hidden:openword", "openword" },
+		{ "<body text=\"#ffffff\"><a href=\"http://x.example/\">"
+		  "linkcolour</a>", "linkcolour", "hidden:linkcolour" },
+		{ "<img href src=\"http://spam.example/x.gif\">",
+		  "url:spam.example", "url:x" },
+		{ "<font color=\"#ffffff\"/>selfword", "hidden:selfword",
+		  "selfword" },
+		{ "<wbr style=\"display:none\">voidword", "voidword",
+		  "hidden:voidword" },
+		{ "<?x a=\">bogusword<i \">", "bogusword", "hidden:bogusword" },
+		{ "<!x a=\">bangword", "bangword", "hidden:bangword" },
+		{ "<div style=\"background:url(rgb(255,255,255).png) #000\">"
+		  "<font color=black>urlrgbword</font></div>",
+		  "hidden:urlrgbword", "urlrgbword" },
 		/* numeric references 128-159 as Windows-1252, as HTML has
 		 * them; entities that need their ';' */
 		{ "don&#146;t worry", "don\xe2\x80\x99t", "don" },
@@ -890,6 +927,28 @@ START_TEST(test_html_review)
 		s = msg_tokens(m.p);
 		ck_assert_msg(has(s, "hidden:lateword") && !has(s, "lateword"),
 		    "after 70 %s: hidden text visible", k ? "styles" : "<p>");
+		tok_set_free(s);
+		tbuf_release(&m);
+	}
+	/* White on black, 70 spans deep: the colours end with their div,
+	 * and the white cell after it shows its text (they stayed for the
+	 * rest of the page; found by review). */
+	{
+		struct tbuf m = { 0 };
+		int j;
+		const char *head = "Subject: x\nContent-Type: text/html\n\n"
+		    "<div style=\"color:white;background:black\">";
+		const char *tail = "in</div><table><tr><td bgcolor=white>"
+		    "cellword</td></tr></table>\n";
+
+		ck_assert_int_eq(tbuf_add(&m, head, strlen(head)), 0);
+		for (j = 0; j < 70; j++)
+			ck_assert_int_eq(tbuf_add(&m, "<span>", 6), 0);
+		ck_assert_int_eq(tbuf_add(&m, tail, strlen(tail)), 0);
+		ck_assert_int_eq(tbuf_addc(&m, '\0'), 0);
+		s = msg_tokens(m.p);
+		ck_assert_msg(has(s, "cellword") && !has(s, "hidden:cellword"),
+		    "a full stack: colours outlived their element");
 		tok_set_free(s);
 		tbuf_release(&m);
 	}
@@ -1012,8 +1071,11 @@ START_TEST(test_html_attributes)
 		    "hidden:noneword", "noneword" },
 		{ "<span data-x=1 hidden=\"\">flagword</span>",
 		    "hidden:flagword", "flagword" },
-		{ "<td bgcolor=#fff><span/color=white>cellword</span></td>",
+		{ "<td bgcolor=#fff><font/color=white>cellword</font></td>",
 		    "hidden:cellword", "cellword" },
+		/* a color attribute is a font's only, as in a browser */
+		{ "<td bgcolor=#fff><span/color=white>spanword</span></td>",
+		    "spanword", "hidden:spanword" },
 		{ "<body bgcolor=#fff><font bgcolor=red color=blue>"
 		    "blueword</font></body>", "blueword", "hidden:blueword" },
 		{ "<a href=\"http://one.example.org/\" "

@@ -77,7 +77,10 @@ static const struct {
 	{ "sect", 0xA7 }, { "para", 0xB6 }, { "plusmn", 0xB1 },
 	{ "frac12", 0xBD }, { "frac14", 0xBC }, { "frac34", 0xBE },
 	{ "sup1", 0xB9 }, { "sup2", 0xB2 }, { "sup3", 0xB3 },
-	{ "micro", 0xB5 }, { "divide", 0xF7 },
+	{ "micro", 0xB5 }, { "divide", 0xF7 }, { "not", 0xAC },
+	{ "curren", 0xA4 }, { "macr", 0xAF }, { "uml", 0xA8 },
+	{ "acute", 0xB4 }, { "cedil", 0xB8 }, { "brvbar", 0xA6 },
+	{ "COPY", 0xA9 }, { "REG", 0xAE },
 };
 
 /* Entities HTML reads only with their ';' ("&hearts;", not "&heartsick";
@@ -360,6 +363,9 @@ attr(const struct attrs *a, enum attr_id id, char *val, size_t valsz)
 #define COLOUR_WORD_MAX	32	/* bytes of a colour name compared */
 #define LEGACY_MAX	128	/* characters of an old colour attribute */
 #define CLEAR_ALPHA	0.1	/* an alpha at most this is transparent */
+#define CSS_NUM_MAX	1e9	/* a CSS number's value kept at most */
+#define CSS_EXP_MAX	100	/* and the exponent read */
+
 
 /* CSS's named colours, sorted for bsearch. */
 static const struct colour_name {
@@ -500,28 +506,42 @@ colour_hex(const char *w, size_t n)
 	return alpha <= 0xFF * CLEAR_ALPHA ? COLOUR_CLEAR : v;
 }
 
-/* A CSS number at *p ([+-]digits[.digits], no exponent, no "nan"), its
- * '%' if any (then *pct = 1): 0 with *p past it, -1. */
+/* A CSS number at *p ([+-]digits[.digits][e[+-]digits], no hex, "nan"
+ * or "inf"), its '%' if any (then *pct = 1): 0 with *p past it, -1.
+ * Its value is kept within +-CSS_NUM_MAX (past it, any colour channel
+ * is full). */
 static int
 css_num(const char **p, double *x, int *pct)
 {
 	const char *s = *p;
 	double v = 0, f = 0.1;
-	int neg = 0, digits = 0;
+	int neg = 0, digits = 0, ex = 0, eneg = 0;
 
 	while (*s == ' ')
 		s++;
 	if (*s == '+' || *s == '-')
 		neg = *s++ == '-';
-	for (; *s >= '0' && *s <= '9' && digits < 16; s++, digits++)
-		v = v * 10 + (*s - '0');
+	for (; *s >= '0' && *s <= '9'; s++, digits++)
+		if (v < CSS_NUM_MAX)
+			v = v * 10 + (*s - '0');
 	if (*s == '.')
 		for (s++; *s >= '0' && *s <= '9'; s++, digits++, f /= 10)
 			v += f * (*s - '0');
 	if (digits == 0)
 		return -1;
-	while (*s >= '0' && *s <= '9')
-		s++;			/* past 16 digits: no matter */
+	if ((*s == 'e' || *s == 'E') && (isdigit((unsigned char)s[1]) ||
+	    ((s[1] == '+' || s[1] == '-') && isdigit((unsigned char)s[2])))) {
+		s++;
+		if (*s == '+' || *s == '-')
+			eneg = *s++ == '-';
+		for (; *s >= '0' && *s <= '9'; s++)
+			if (ex < CSS_EXP_MAX)
+				ex = ex * 10 + (*s - '0');
+		for (; ex > 0 && v < CSS_NUM_MAX && v > 0; ex--)
+			v = eneg ? v / 10 : v * 10;
+	}
+	if (v > CSS_NUM_MAX)
+		v = CSS_NUM_MAX;
 	*pct = *s == '%';
 	s += *pct;
 	*x = neg ? -v : v;
@@ -574,8 +594,8 @@ colour_fn(const char *w)
 	for (k = 0; k < 4; k++) {
 		while (*p == ' ' || *p == ',' || (k == 3 && *p == '/'))
 			p++;
-		if (k == 3 && *p == ')')
-			break;
+		if (k == 3 && (*p == ')' || *p == '\0'))
+			break;		/* no alpha (the style may end first) */
 		if (css_num(&p, &x[k], &pct) != 0)
 			return COLOUR_NONE;
 		if (hsl && k == 0 && strncasecmp(p, "deg", 3) == 0)
@@ -603,12 +623,20 @@ colour(const char *in)
 	size_t n;
 	long v;
 
-	/* The first "rgb(" or "hsl(" (with or without an 'a'). */
-	for (fn = in; (fn = strpbrk(fn, "rRhH")) != NULL; fn++)
+	/* The first "rgb(" or "hsl(" (with or without an 'a'), not inside
+	 * a "url(...)". */
+	for (fn = in; (fn = strpbrk(fn, "rRhHuU")) != NULL; fn++) {
+		if (strncasecmp(fn, "url(", 4) == 0) {
+			fn = strchr(fn, ')');
+			if (fn == NULL)
+				break;
+			continue;
+		}
 		if ((strncasecmp(fn, "rgb", 3) == 0 ||
 		    strncasecmp(fn, "hsl", 3) == 0) && (fn[3] == '(' ||
 		    (tolower((unsigned char)fn[3]) == 'a' && fn[4] == '(')))
 			return colour_fn(fn);
+	}
 	/* Bounded by in's NUL: each word moves p on. */
 	for (;;) {
 		while (*p != '\0' && (isspace((unsigned char)*p) || *p == ';'))
@@ -707,42 +735,191 @@ colour_hides(long fg, long bg)
 	return fg == COLOUR_CLEAR || same_colour(fg, bg);
 }
 
-/* The value of a CSS property in a style attribute, or "": the last
- * declaration of it, or the last marked "!important" if any, as CSS
- * has it ("color:#000;color:#fff" is white). */
-static void
-css(const char *style, const char *prop, char *out, size_t outsz)
+/* One declaration of a style attribute: its property's name and its
+ * value (blanks around them left out), and whether it is !important. */
+struct decl {
+	const char *name, *val;
+	size_t nlen, vlen;
+	int imp;
+};
+
+/* The next declaration at *pp in a style's text (NUL-ended): 1 with d
+ * filled and *pp past it, 0 at the end.  A declaration ends at a ';'
+ * outside parentheses and quotes ("url(a?color:red;x)" is one value);
+ * one without a ':' is skipped. */
+static int
+css_decl(const char **pp, struct decl *d)
 {
-	const char *p = style, *v, *e;
-	size_t pl = strlen(prop), k;
-	int imp, had_imp = 0;
+	const char *p = *pp, *e, *c, *x;
+	int depth = 0;
+	char q = 0;
+
+	/* Each declaration moves p on: bounded by the text's length. */
+	for (;;) {
+		while (*p == ';' || isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			return 0;
+		for (e = p; *e != '\0'; e++) {
+			if (q != 0) {
+				q = *e == q ? 0 : q;
+				continue;
+			}
+			if (*e == '"' || *e == '\'')
+				q = *e;
+			else if (*e == '(')
+				depth++;
+			else if (*e == ')' && depth > 0)
+				depth--;
+			else if (*e == ';' && depth == 0)
+				break;
+		}
+		c = memchr(p, ':', (size_t)(e - p));
+		if (c == NULL) {
+			p = e;
+			continue;
+		}
+		*pp = e;
+		d->name = p;
+		for (x = c; x > p && isspace((unsigned char)x[-1]); x--)
+			;
+		d->nlen = (size_t)(x - p);
+		for (p = c + 1; p < e && isspace((unsigned char)*p); p++)
+			;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		/* "!important", '!' and the word maybe apart. */
+		d->imp = 0;
+		if (e - p >= 9 && strncasecmp(e - 9, "important", 9) == 0) {
+			for (x = e - 9; x > p && isspace((unsigned char)x[-1]);
+			    x--)
+				;
+			if (x > p && x[-1] == '!') {
+				d->imp = 1;
+				for (e = x - 1; e > p &&
+				    isspace((unsigned char)e[-1]); e--)
+					;
+			}
+		}
+		d->val = p;
+		d->vlen = (size_t)(e - p);
+		return 1;
+	}
+}
+
+/* The value (lower case) in a style attribute of the property named
+ * prop, or of prop2 if not NULL (a shorthand and its longhand, read in
+ * turn: "background-color:#000;background:url(x)" leaves no colour), or
+ * "": the last declaration of them that valid takes, or the last
+ * !important one, as CSS has it ("color:#000;color:#fff" is white;
+ * "color:#fff;color:bogus" too, a browser dropping what it cannot
+ * read; found by review). */
+static void
+css(const char *style, const char *prop, const char *prop2,
+    int (*valid)(const char *), char *out, size_t outsz)
+{
+	struct decl d;
+	char v[TOK_MAX_HTML_ATTR];
+	size_t k, n;
+	int had_imp = 0;
 
 	out[0] = '\0';
-	/* Each match moves p on: bounded by the style's length. */
-	for (; (p = strcasestr(p, prop)) != NULL; p += pl) {
-		if (p > style && (isalnum((unsigned char)p[-1]) || p[-1] == '-'))
+	if (outsz > sizeof(v))
+		outsz = sizeof(v);
+	while (css_decl(&style, &d)) {
+		if ((d.nlen != strlen(prop) ||
+		    strncasecmp(d.name, prop, d.nlen) != 0) &&
+		    (prop2 == NULL || d.nlen != strlen(prop2) ||
+		    strncasecmp(d.name, prop2, d.nlen) != 0))
 			continue;
-		v = p + pl;
-		while (isspace((unsigned char)*v))
-			v++;
-		if (*v != ':')
+		if (had_imp && !d.imp)
 			continue;
-		v++;
-		while (isspace((unsigned char)*v))
-			v++;
-		for (e = v; *e != '\0' && *e != ';' && *e != '"' && *e != '!';
-		    e++)
-			;
-		imp = *e == '!' && strncasecmp(e + 1, "important", 9) == 0;
-		if (had_imp && !imp)
+		n = d.vlen < outsz - 1 ? d.vlen : outsz - 1;
+		for (k = 0; k < n; k++)
+			v[k] = (char)tolower((unsigned char)d.val[k]);
+		v[n] = '\0';
+		if (!valid(v))
 			continue;
-		had_imp |= imp;
-		for (k = 0; v < e && k + 1 < outsz; v++)
-			out[k++] = (char)tolower((unsigned char)*v);
-		while (k > 0 && isspace((unsigned char)out[k - 1]))
-			k--;
-		out[k] = '\0';
+		had_imp |= d.imp;
+		memcpy(out, v, n + 1);
 	}
+}
+
+/* CSS-wide keywords, valid for any property. */
+static int
+css_global(const char *v)
+{
+	return strcmp(v, "inherit") == 0 || strcmp(v, "initial") == 0 ||
+	    strcmp(v, "unset") == 0 || strcmp(v, "revert") == 0;
+}
+
+static int
+valid_colour(const char *v)
+{
+	return colour(v) != COLOUR_NONE || css_global(v) ||
+	    strcmp(v, "currentcolor") == 0;
+}
+
+/* A background shorthand: a colour, an image, or none. */
+static int
+valid_background(const char *v)
+{
+	return valid_colour(v) || strstr(v, "url(") != NULL ||
+	    strstr(v, "gradient(") != NULL || strcmp(v, "none") == 0;
+}
+
+static int
+valid_display(const char *v)
+{
+	static const char *const ok[] = { "none", "block", "inline",
+	    "inline-block", "flex", "inline-flex", "grid", "inline-grid",
+	    "table", "inline-table", "table-row", "table-cell",
+	    "table-row-group", "table-header-group", "table-footer-group",
+	    "table-column", "table-column-group", "table-caption",
+	    "list-item", "contents", "flow-root", "run-in" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(v, ok[i]) == 0)
+			return 1;
+	return css_global(v);
+}
+
+static int
+valid_visibility(const char *v)
+{
+	return strcmp(v, "visible") == 0 || strcmp(v, "hidden") == 0 ||
+	    strcmp(v, "collapse") == 0 || css_global(v);
+}
+
+/* A font size: a keyword, or a length or percentage. */
+static int
+valid_font_size(const char *v)
+{
+	static const char *const kw[] = { "xx-small", "x-small", "small",
+	    "medium", "large", "x-large", "xx-large", "xxx-large", "smaller",
+	    "larger" };
+	static const char *const units[] = { "px", "pt", "em", "rem", "ex",
+	    "ch", "vw", "vh", "vmin", "vmax", "cm", "mm", "in", "pc", "q" };
+	double x;
+	int pct;
+	size_t i;
+
+	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (strcmp(v, kw[i]) == 0)
+			return 1;
+	if (css_global(v))
+		return 1;
+	if (css_num(&v, &x, &pct) != 0 || x < 0)
+		return 0;
+	while (*v == ' ')
+		v++;
+	if (pct || *v == '\0')
+		return pct ? *v == '\0' : x == 0;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(v, units[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* A CSS font size no one reads: 0 of anything, up to 2 px or pt, a
@@ -751,25 +928,21 @@ css(const char *style, const char *prop, char *out, size_t outsz)
 static int
 tiny_font(const char *v)
 {
-	char *unit;
 	double x;
+	int pct;
 
-	if (v[0] == '\0')
+	if (v[0] == '\0' || css_num(&v, &x, &pct) != 0 || x < 0)
 		return 0;
-	x = strtod(v, &unit);
-	if (unit == v || x < 0)
-		return 0;
-	while (*unit == ' ')
-		unit++;
+	while (*v == ' ')
+		v++;
 	if (x == 0)
 		return 1;
-	if (*unit == '\0' || strcmp(unit, "px") == 0 ||
-	    strcmp(unit, "pt") == 0)
-		return x <= 2;
-	if (strcmp(unit, "em") == 0 || strcmp(unit, "rem") == 0)
-		return x <= 0.2;
-	if (strcmp(unit, "%") == 0)
+	if (pct)
 		return x <= 20;
+	if (*v == '\0' || strcmp(v, "px") == 0 || strcmp(v, "pt") == 0)
+		return x <= 2;
+	if (strcmp(v, "em") == 0 || strcmp(v, "rem") == 0)
+		return x <= 0.2;
 	return 0;
 }
 
@@ -783,13 +956,15 @@ tag_hides(const struct attrs *a)
 	if (attr(a, A_HIDDEN, v, sizeof(v)))
 		return 1;
 	if (attr(a, A_STYLE, style, sizeof(style))) {
-		css(style, "display", v, sizeof(v));
+		css(style, "display", NULL, valid_display, v, sizeof(v));
 		if (strcmp(v, "none") == 0)
 			return 1;
-		css(style, "visibility", v, sizeof(v));
+		css(style, "visibility", NULL, valid_visibility, v,
+		    sizeof(v));
 		if (strcmp(v, "hidden") == 0)
 			return 1;
-		css(style, "font-size", v, sizeof(v));
+		css(style, "font-size", NULL, valid_font_size, v,
+		    sizeof(v));
 		if (tiny_font(v))
 			return 1;
 	}
@@ -800,20 +975,22 @@ tag_hides(const struct attrs *a)
 	return 0;
 }
 
-/* The text colour an element gives (its style's color, else its color
- * attribute, else body's text attribute), or COLOUR_NONE: it inherits
- * the one around it. */
+/* The text colour an element gives (its style's color, else a font's
+ * color attribute, else body's text attribute), or COLOUR_NONE: it
+ * inherits the one around it.  (A div's color attribute is nothing to a
+ * browser.) */
 static long
 elem_fg(const struct attrs *a, const char *name)
 {
-	char v[TOK_MAX_HTML_ATTR], c[64];
+	char v[TOK_MAX_HTML_ATTR], c[TOK_MAX_HTML_ATTR];
 	long fg = COLOUR_NONE;
 
 	if (attr(a, A_STYLE, v, sizeof(v))) {
-		css(v, "color", c, sizeof(c));
+		css(v, "color", NULL, valid_colour, c, sizeof(c));
 		fg = colour(c);
 	}
-	if (fg == COLOUR_NONE && attr(a, A_COLOR, v, sizeof(v)))
+	if (fg == COLOUR_NONE && (strcmp(name, "font") == 0 ||
+	    strcmp(name, "basefont") == 0) && attr(a, A_COLOR, v, sizeof(v)))
 		fg = colour_legacy(v);
 	if (fg == COLOUR_NONE && strcmp(name, "body") == 0 &&
 	    attr(a, A_TEXT, v, sizeof(v)))
@@ -821,24 +998,31 @@ elem_fg(const struct attrs *a, const char *name)
 	return fg;
 }
 
-/* The background an element gives its text (its style's, else its
- * bgcolor; a button's white text on blue was read as white on the
- * page's white, hidden; found by review), or COLOUR_NONE: transparent,
- * or no colour at all ("none", "url(x.png)"), leaves the one under it. */
+/* The background an element gives its text (its style's, else the
+ * bgcolor of the elements HTML reads it on; a button's white text on
+ * blue was read as white on the page's white, hidden; found by review),
+ * or COLOUR_NONE: transparent, or no colour at all ("none",
+ * "url(x.png)"), leaves the one under it. */
 static long
-elem_bg(const struct attrs *a)
+elem_bg(const struct attrs *a, const char *name)
 {
-	char v[TOK_MAX_HTML_ATTR], c[64] = "";
+	static const char *const with_bgcolor[] = { "body", "table",
+	    "thead", "tbody", "tfoot", "tr", "td", "th" };
+	size_t i;
+
+	char v[TOK_MAX_HTML_ATTR], c[TOK_MAX_HTML_ATTR] = "";
 	long bg = COLOUR_NONE;
 
 	if (attr(a, A_STYLE, v, sizeof(v))) {
-		css(v, "background-color", c, sizeof(c));
-		if (c[0] == '\0')
-			css(v, "background", c, sizeof(c));
+		css(v, "background-color", "background", valid_background,
+		    c, sizeof(c));
 		bg = colour(c);
 	}
-	if (bg == COLOUR_NONE && attr(a, A_BGCOLOR, v, sizeof(v)))
-		bg = colour_legacy(v);
+	for (i = 0; bg == COLOUR_NONE && i < sizeof(with_bgcolor) /
+	    sizeof(with_bgcolor[0]); i++)
+		if (strcmp(name, with_bgcolor[i]) == 0 &&
+		    attr(a, A_BGCOLOR, v, sizeof(v)))
+			bg = colour_legacy(v);
 	return bg < 0 ? COLOUR_NONE : bg;
 }
 
@@ -951,6 +1135,23 @@ add_url(struct html *h, const char *val)
 	return tbuf_addc(u, '\n');
 }
 
+/* HTML's void elements, which never close.  Another element written
+ * "<font .../>" is open all the same, as in a browser (its colour hid
+ * nothing here; found by review). */
+static int
+is_void(const char *name)
+{
+	static const char *const v[] = { "area", "base", "br", "col",
+	    "embed", "hr", "img", "input", "keygen", "link", "meta",
+	    "param", "source", "track", "wbr" };
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(name, v[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Close the elements from the top of the stack down to d, d included. */
 static int
 pop_to(struct html *h, int d)
@@ -1004,7 +1205,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	char name[12], val[TOK_MAX_HTML_ATTR];
 	struct attrs a;
 	size_t k = 0, i = 0;
-	int closing = 0, rc = 0, hides, was;
+	int closing = 0, rc = 0, hides, was, link, sets;
 	long fg, bg;
 
 	if (n > 0 && tag[0] == '/') {
@@ -1035,9 +1236,11 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	if (rc == 0 && strcmp(name, "li") == 0)
 		rc = implied_end(h, "li", li_bounds);
 	attrs_scan(&a, tag, n);
-	if (rc == 0 && (attr(&a, A_HREF, val, sizeof(val)) ||
-	    attr(&a, A_SRC, val, sizeof(val)) ||
-	    attr(&a, A_ACTION, val, sizeof(val))))
+	/* The first of them with a value (an empty href hid the src of
+	 * <img href src=...>; found by review). */
+	if (rc == 0 && ((attr(&a, A_HREF, val, sizeof(val)) && val[0]) ||
+	    (attr(&a, A_SRC, val, sizeof(val)) && val[0]) ||
+	    (attr(&a, A_ACTION, val, sizeof(val)) && val[0])))
 		rc = add_url(h, val);
 	if (rc == 0 && strcmp(name, "img") == 0 &&
 	    attr(&a, A_ALT, val, sizeof(val))) {
@@ -1049,10 +1252,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 			rc = tbuf_addc(out, ' ');
 	}
 	/* Void elements never close; everything else may hide its text. */
-	if (strcmp(name, "br") == 0 || strcmp(name, "img") == 0 ||
-	    strcmp(name, "hr") == 0 || strcmp(name, "meta") == 0 ||
-	    strcmp(name, "input") == 0 || strcmp(name, "link") == 0 ||
-	    (n > 0 && tag[n - 1] == '/'))
+	if (is_void(name))
 		return rc;
 	/* script and style: their text is skipped, their end tag with it
 	 * (skip_raw), so they would stay on the stack for good. */
@@ -1060,14 +1260,26 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		return rc;
 	hides = tag_hides(&a);
 	fg = elem_fg(&a, name);
-	bg = elem_bg(&a);
+	bg = elem_bg(&a, name);
+	/* A link is drawn in the link colour, which we do not know, not in
+	 * the text's (<body text=#fff><a href=...> shows; found by
+	 * review). */
+	link = fg == COLOUR_NONE && strcmp(name, "a") == 0 &&
+	    attr(&a, A_HREF, val, sizeof(val));
+	sets = (fg != COLOUR_NONE || bg != COLOUR_NONE || link) &&
+	    strcmp(name, "body") != 0;
 	if (h->depth == TOK_MAX_HTML_STACK) {
-		/* Full (elements left open: p, li, td): the oldest that
-		 * hides nothing makes room, so that hiding still counts
-		 * (it was dropped: hidden text came out visible). */
+		/* Full (elements left open: p, li, td): one that changes
+		 * nothing is not kept; else the oldest that changes nothing
+		 * makes room, so that hiding and colours still count (it was
+		 * dropped: hidden text came out visible; and a colour whose
+		 * element went could not end with it, found by review). */
 		int d;
 
-		for (d = 0; d < h->depth && h->stack[d].hidden; d++)
+		if (!hides && !sets)
+			return rc;
+		for (d = 0; d < h->depth && (h->stack[d].hidden ||
+		    h->stack[d].sets); d++)
 			;
 		if (d == h->depth)
 			return rc;
@@ -1080,11 +1292,10 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	was = hid_now(h);
 	memcpy(h->stack[h->depth].name, name, k + 1);
 	h->stack[h->depth].hidden = hides;
-	h->stack[h->depth].sets = (fg != COLOUR_NONE || bg != COLOUR_NONE) &&
-	    strcmp(name, "body") != 0;
+	h->stack[h->depth].sets = sets;
 	h->stack[h->depth].fg = h->fg;
 	h->stack[h->depth].bg = h->bg;
-	if (fg != COLOUR_NONE)
+	if (fg != COLOUR_NONE || link)
 		h->fg = fg;
 	if (bg != COLOUR_NONE)
 		h->bg = bg;
@@ -1188,6 +1399,18 @@ tok_html(const char *in, size_t len, struct tbuf *vis, struct tbuf *hid,
 			    in[i + 1] != '?') {
 				rc = tbuf_addc(out, '<');	/* a stray '<' */
 				i++;
+				continue;
+			}
+			/* "<?...>", "<!x...>", "</ ...>", "</3...>": a bogus
+			 * comment to HTML, ended by the first '>' whatever
+			 * the quotes (read as a tag, <?x a=">text swallowed
+			 * the text; found by review). */
+			if (i + 1 < len && (in[i + 1] == '?' ||
+			    in[i + 1] == '!' || (in[i + 1] == '/' &&
+			    (i + 2 >= len || !isalpha((unsigned char)
+			    in[i + 2]))))) {
+				end = memchr(in + i, '>', len - i);
+				i = end == NULL ? len : (size_t)(end - in) + 1;
 				continue;
 			}
 			start = i + 1;
