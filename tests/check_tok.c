@@ -222,6 +222,9 @@ START_TEST(test_ja_hint)
 #define GB_INVOICE "\xc3\xe2\xb7\xd1\xb7\xa2\xc6\xb1\xb4\xfa\xbf\xaa" \
     "\xd4\xf6\xd6\xb5\xcb\xb0\xd7\xa8\xd3\xc3\xb7\xa2\xc6\xb1"
 #define KR_ROOM "\xc8\xb8\xc0\xc7\xbd\xc7"
+	/* "会议室预约通知" in GB18030 */
+#define GB_MEETING "\xbb\xe1\xd2\xe9\xca\xd2\xd4\xa4\xd4\xbc\xcd\xa8" \
+    "\xd6\xaa"
 	static const char *const cases[][3] = {
 		/* message, a token that must be there, one that must not */
 		{ "Subject: " EUC_TOKYO "\nMIME-Version: 1.0\n"
@@ -269,11 +272,16 @@ START_TEST(test_ja_hint)
 		{ "Subject: \xc3\xe2\xb7\xd1\nMIME-Version: 1.0\n"
 		  "Content-Type: text/plain; charset=gb2312\n\nx\n",
 		  "subject:免费", "subject:цБ" },
+		/* a "--" line that is no boundary starts no header (found
+		 * by the second review) */
+		{ "Subject: " GB_MEETING "\nMIME-Version: 1.0\n\n--\nsee "
+		  "charset=euc-jp\n\nbody\n", "see", "subject:咏" },
 	};
 #undef EUC_TOKYO
 #undef SJIS_TOKYO
 #undef GB_INVOICE
 #undef KR_ROOM
+#undef GB_MEETING
 	struct tok_opts o;
 	struct tok *t = NULL;
 	struct tok_set *s;

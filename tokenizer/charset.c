@@ -24,6 +24,7 @@
 #define WIDE_SNIFF_BYTES 4096	/* of UTF-16/32 text wide_order reads */
 #define HINT_SCAN_BYTES	(256 * 1024)	/* of a message cjk_hint reads */
 #define HINT_LABELS	32		/* charset labels it reads at most */
+#define HINT_BOUNDARIES	8		/* multipart boundaries it follows */
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
 				 * bytes in the detector's sample */
 #define JA_LENIENT_KANA 4	/* kana letters ja_guess wants of a
@@ -753,6 +754,61 @@ hint_name(const char *name)
 	return NULL;
 }
 
+/* A multipart's boundary, as its header's parameter gives it. */
+struct bound {
+	const char *p;
+	size_t n;
+};
+
+/* The boundary= parameter of a header line [p, e), if any: 1 with *b
+ * set. */
+static int
+boundary_param(const char *p, const char *e, struct bound *b)
+{
+	const char *v;
+	size_t n;
+
+	/* Each '=' looked at once: bounded by the line. */
+	for (v = p; (v = memchr(v, '=', (size_t)(e - v))) != NULL; v++) {
+		if (v - p < 8 || strncasecmp(v - 8, "boundary", 8) != 0)
+			continue;
+		v++;
+		if (v < e && *v == '"') {
+			v++;
+			for (n = 0; v + n < e && v[n] != '"'; n++)
+				;
+		} else {
+			for (n = 0; v + n < e && v[n] != ';' && v[n] != ' ' &&
+			    v[n] != '\t' && v[n] != '\r'; n++)
+				;
+		}
+		if (n == 0)
+			return 0;
+		b->p = v;
+		b->n = n;
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether the line [p, e) is "--" and one of the nb boundaries b: a
+ * body's "-- " signature line is none (its lines were read as a part's
+ * header, and a label in them counted; found by review). */
+static int
+is_boundary(const char *p, const char *e, const struct bound *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (e - p < 2 || p[0] != '-' || p[1] != '-')
+		return 0;
+	for (i = 0; i < nb; i++)
+		if ((size_t)(e - p) >= b[i].n + 2 &&
+		    memcmp(p + 2, b[i].p, b[i].n) == 0)
+			return 1;
+	return 0;
+}
+
 /* Whether the line [p, e) has an HTML "<meta" (any case). */
 static int
 has_meta(const char *p, const char *e)
@@ -778,7 +834,8 @@ cjk_hint(struct tok *t)
 {
 	const char *s = t->raw.p, *p, *e, *end, *name = NULL;
 	char buf[CHARSET_NAME_MAX + 1];
-	size_t seen = 0;
+	struct bound b[HINT_BOUNDARIES];
+	size_t seen = 0, nb = 0;
 	int hdr = 1;
 
 	if (t->hint_done)
@@ -789,16 +846,21 @@ cjk_hint(struct tok *t)
 		return NULL;
 	end = s + (t->raw.len < HINT_SCAN_BYTES ? t->raw.len : HINT_SCAN_BYTES);
 	/* Line by line: bounded by HINT_SCAN_BYTES. */
-	for (p = s; p < end && name == NULL && seen < HINT_LABELS; p = e + 1) {
+	for (p = s; p < end && name == NULL && seen < HINT_LABELS;
+	    p = e < end ? e + 1 : end) {
 		e = memchr(p, '\n', (size_t)(end - p));
 		if (e == NULL)
 			e = end;
 		if (e == p || (e == p + 1 && *p == '\r'))
 			hdr = 0;	/* a header ends */
-		else if (e - p >= 2 && p[0] == '-' && p[1] == '-')
-			hdr = 1;	/* a boundary: a part's header next */
-		else if (hdr || has_meta(p, e))
+		else if (is_boundary(p, e, b, nb))
+			hdr = 1;	/* a part's header next */
+		else if (hdr || has_meta(p, e)) {
+			if (hdr && nb < HINT_BOUNDARIES &&
+			    boundary_param(p, e, &b[nb]))
+				nb++;
 			name = line_label(p, e, hdr, buf, &seen);
+		}
 	}
 	if (name != NULL && (is_japanese_iconv(name) ||
 	    strcmp(name, "GB18030") == 0 || strcmp(name, "BIG5-HKSCS") == 0 ||
