@@ -938,6 +938,20 @@ START_TEST(test_html_review)
 		tok_set_free(s);
 		tbuf_release(&m);
 	}
+	/* An old colour attribute is cut to 128 characters, its '#'
+	 * counted: '#', 127 zeros and an 'f' is black. */
+	{
+		char m[512];
+		int j, k = snprintf(m, sizeof(m), "Subject: x\nContent-Type: "
+		    "text/html\n\n<body bgcolor=black><font color=\"#");
+
+		for (j = 0; j < 127; j++)
+			m[k++] = '0';
+		snprintf(m + k, sizeof(m) - (size_t)k, "f\">cutword</font>\n");
+		s = msg_tokens(m);
+		ck_assert_msg(has(s, "hidden:cutword"), "a cut colour");
+		tok_set_free(s);
+	}
 	/* White on black, 70 spans deep: the colours end with their div,
 	 * and the white cell after it shows its text (they stayed for the
 	 * rest of the page; found by review). */

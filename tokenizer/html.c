@@ -665,7 +665,7 @@ colour_legacy(const char *in)
 {
 	char d[LEGACY_MAX + 3];
 	const unsigned char *u;
-	size_t n, k = 0, third, i, skip;
+	size_t n, k = 0, third, i, skip, hash;
 	long v = 0, c;
 	int part;
 
@@ -680,10 +680,12 @@ colour_legacy(const char *in)
 		return c;
 	if (n == 4 && in[0] == '#' && (c = colour_hex(in, 4)) >= 0)
 		return c;
-	u = (const unsigned char *)in + (in[0] == '#');
-	n -= in[0] == '#';
-	/* One digit a character (a character past U+FFFF: two). */
-	for (i = 0; i < n && k < LEGACY_MAX; i++) {
+	/* One digit a character (a character past U+FFFF: two), cut to
+	 * LEGACY_MAX characters the '#' included, as HTML cuts first. */
+	hash = in[0] == '#';
+	u = (const unsigned char *)in + hash;
+	n -= hash;
+	for (i = 0; i < n && k < LEGACY_MAX - hash; i++) {
 		if (u[i] >= 0xF0) {
 			d[k++] = '0';
 			d[k++] = '0';
@@ -693,8 +695,8 @@ colour_legacy(const char *in)
 		} else
 			d[k++] = hexval(u[i]) >= 0 ? (char)u[i] : '0';
 	}
-	if (k > LEGACY_MAX)
-		k = LEGACY_MAX;
+	if (k > LEGACY_MAX - hash)
+		k = LEGACY_MAX - hash;
 	while (k == 0 || k % 3 != 0)
 		d[k++] = '0';
 	third = k / 3;
