@@ -25,6 +25,7 @@
 #define HINT_SCAN_BYTES	(256 * 1024)	/* of a message cjk_hint reads */
 #define HINT_LABELS	32		/* charset labels it reads at most */
 #define HINT_BOUNDARIES	8		/* multipart boundaries it follows */
+#define UTF8_BAD	0x110000u	/* utf8_next: no character */
 #define DETECT_CONTEXT 256	/* bytes kept either side of a line's 8-bit
 				 * bytes in the detector's sample */
 #define JA_LENIENT_KANA 4	/* kana letters ja_guess wants of a
@@ -125,6 +126,27 @@ utf8_seq(const unsigned char *s, size_t n)
 		return 4;
 	}
 	return 0;
+}
+
+/* The code point at u[*i] (of n bytes), *i moved past it: past a byte
+ * that starts no valid sequence, UTF8_BAD. */
+static unsigned
+utf8_next(const unsigned char *u, size_t n, size_t *i)
+{
+	size_t k = utf8_seq(u + *i, n - *i), at = *i;
+
+	if (u[at] < 0x80 || k < 2) {
+		*i += 1;
+		return u[at] < 0x80 ? u[at] : UTF8_BAD;
+	}
+	*i += k;
+	if (k == 2)
+		return ((u[at] & 0x1Fu) << 6) | (u[at + 1] & 0x3Fu);
+	if (k == 3)
+		return ((u[at] & 0x0Fu) << 12) | ((u[at + 1] & 0x3Fu) << 6) |
+		    (u[at + 2] & 0x3Fu);
+	return ((u[at] & 0x07u) << 18) | ((u[at + 1] & 0x3Fu) << 12) |
+	    ((u[at + 2] & 0x3Fu) << 6) | (u[at + 3] & 0x3Fu);
 }
 
 /* Copy in to out as UTF-8, invalid bytes as U+FFFD; *bad counts them. */
@@ -610,23 +632,12 @@ static int
 reads_japanese(const char *s, size_t n, size_t min_kana)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k, kana = 0, han = 0, half = 0, other = 0;
+	size_t i = 0, kana = 0, han = 0, half = 0, other = 0;
 	unsigned cp;
 
 	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
+		if ((cp = utf8_next(u, n, &i)) < 0x80)
 			continue;
-		}
-		k = utf8_seq(u + i, n - i);
-		if (k < 2) {
-			other++;
-			i++;
-			continue;
-		}
-		cp = k == 2 ? ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu) :
-		    k == 3 ? ((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) |
-		    (u[i + 2] & 0x3Fu) : 0x10000;
 		/* Kana letters only: the iteration marks, the long vowel
 		 * and the middle dot come as well from Chinese punctuation
 		 * read as EUC-JP (GB2312 shares its row 1). */
@@ -643,7 +654,6 @@ reads_japanese(const char *s, size_t n, size_t min_kana)
 			half++;
 		else
 			other++;
-		i += k;
 	}
 	return kana >= min_kana &&
 	    (kana + han) * 10 >= (kana + han + half + other) * 7
@@ -876,22 +886,12 @@ static int
 reads_cjk(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k, cjk = 0, other = 0;
+	size_t i = 0, cjk = 0, other = 0;
 	unsigned cp;
 
 	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
+		if ((cp = utf8_next(u, n, &i)) < 0x80)
 			continue;
-		}
-		k = utf8_seq(u + i, n - i);
-		if (k != 3) {
-			other++;
-			i += k > 0 ? k : 1;
-			continue;
-		}
-		cp = ((u[i] & 0x0Fu) << 12) | ((u[i + 1] & 0x3Fu) << 6) |
-		    (u[i + 2] & 0x3Fu);
 		if ((cp >= 0x4E00 && cp <= 0x9FFF) ||
 		    (cp >= 0xAC00 && cp <= 0xD7A3) ||
 		    (cp >= 0x3000 && cp <= 0x303F) ||
@@ -899,7 +899,6 @@ reads_cjk(const char *s, size_t n)
 			cjk++;
 		else
 			other++;
-		i += k;
 	}
 	return cjk > 0 && cjk * 10 >= (cjk + other) * 7;
 }
