@@ -36,6 +36,7 @@ struct html {
 	long fg;		/* text's colour now (colour()), COLOUR_NONE
 				 * until an element gives one */
 	long bg;		/* text's background now */
+	int unreadable;		/* colour_hides(fg, bg), kept with them */
 };
 
 /* Entities HTML reads with or without their ';': Latin-1's, its legacy
@@ -809,44 +810,6 @@ css_decl(const char **pp, struct decl *d)
 	}
 }
 
-/* The value (lower case) in a style attribute of the property named
- * prop, or of prop2 if not NULL (a shorthand and its longhand, read in
- * turn: "background-color:#000;background:url(x)" leaves no colour), or
- * "": the last declaration of them that valid takes, or the last
- * !important one, as CSS has it ("color:#000;color:#fff" is white;
- * "color:#fff;color:bogus" too, a browser dropping what it cannot
- * read; found by review). */
-static void
-css(const char *style, const char *prop, const char *prop2,
-    int (*valid)(const char *), char *out, size_t outsz)
-{
-	struct decl d;
-	char v[TOK_MAX_HTML_ATTR];
-	size_t k, n;
-	int had_imp = 0;
-
-	out[0] = '\0';
-	if (outsz > sizeof(v))
-		outsz = sizeof(v);
-	while (css_decl(&style, &d)) {
-		if ((d.nlen != strlen(prop) ||
-		    strncasecmp(d.name, prop, d.nlen) != 0) &&
-		    (prop2 == NULL || d.nlen != strlen(prop2) ||
-		    strncasecmp(d.name, prop2, d.nlen) != 0))
-			continue;
-		if (had_imp && !d.imp)
-			continue;
-		n = d.vlen < outsz - 1 ? d.vlen : outsz - 1;
-		for (k = 0; k < n; k++)
-			v[k] = (char)tolower((unsigned char)d.val[k]);
-		v[n] = '\0';
-		if (!valid(v))
-			continue;
-		had_imp |= d.imp;
-		memcpy(out, v, n + 1);
-	}
-}
-
 /* CSS-wide keywords, valid for any property. */
 static int
 css_global(const char *v)
@@ -948,28 +911,83 @@ tiny_font(const char *v)
 	return 0;
 }
 
+/* What an element's style attribute says of the properties we read,
+ * each value in lower case ("" when not given). */
+struct style {
+	char display[32], visibility[32], font_size[32];
+	char color[TOK_MAX_HTML_ATTR], background[TOK_MAX_HTML_ATTR];
+};
+
+/* The properties css_read reads, where it puts them, and what value
+ * each takes; background-color and background (a shorthand and its
+ * longhand, read in turn) share a place. */
+enum { P_DISPLAY, P_VISIBILITY, P_FONT_SIZE, P_COLOR, P_BACKGROUND,
+	P_COUNT };
+static const struct {
+	const char *name;
+	int place;
+	int (*valid)(const char *);
+} css_props[] = {
+	{ "display", P_DISPLAY, valid_display },
+	{ "visibility", P_VISIBILITY, valid_visibility },
+	{ "font-size", P_FONT_SIZE, valid_font_size },
+	{ "color", P_COLOR, valid_colour },
+	{ "background-color", P_BACKGROUND, valid_background },
+	{ "background", P_BACKGROUND, valid_background },
+};
+
+/* Read a style attribute's declarations once into st: for each
+ * property, the last declaration a browser keeps (one it can read),
+ * or the last !important one, as CSS has it ("color:#000;color:#fff"
+ * is white, "color:#fff;color:bogus" too; found by review;
+ * "background-color:#000;background:url(x)" leaves no colour). */
+static void
+css_read(const char *text, struct style *st)
+{
+	char v[TOK_MAX_HTML_ATTR];
+	char *out[P_COUNT] = { st->display, st->visibility, st->font_size,
+	    st->color, st->background };
+	const size_t outsz[P_COUNT] = { sizeof(st->display),
+	    sizeof(st->visibility), sizeof(st->font_size), sizeof(st->color),
+	    sizeof(st->background) };
+	int had_imp[P_COUNT] = { 0 }, pl;
+	struct decl d;
+	size_t i, k, n;
+
+	for (i = 0; i < P_COUNT; i++)
+		out[i][0] = '\0';
+	while (css_decl(&text, &d)) {
+		for (i = 0; i < sizeof(css_props) / sizeof(css_props[0]); i++)
+			if (d.nlen == strlen(css_props[i].name) &&
+			    strncasecmp(d.name, css_props[i].name, d.nlen) == 0)
+				break;
+		if (i == sizeof(css_props) / sizeof(css_props[0]))
+			continue;
+		pl = css_props[i].place;
+		if (had_imp[pl] && !d.imp)
+			continue;
+		n = d.vlen < sizeof(v) - 1 ? d.vlen : sizeof(v) - 1;
+		for (k = 0; k < n; k++)
+			v[k] = (char)tolower((unsigned char)d.val[k]);
+		v[n] = '\0';
+		if (!css_props[i].valid(v) || n >= outsz[pl])
+			continue;
+		had_imp[pl] |= d.imp;
+		memcpy(out[pl], v, n + 1);
+	}
+}
+
 /* Whether an element hides its text whatever its colours: the hidden
  * attribute, display:none, visibility:hidden, a tiny font. */
 static int
-tag_hides(const struct attrs *a)
+tag_hides(const struct attrs *a, const struct style *st)
 {
-	char style[TOK_MAX_HTML_ATTR], v[64];
+	char v[64];
 
-	if (attr(a, A_HIDDEN, v, sizeof(v)))
+	if (a->at[A_HIDDEN] != 0 || strcmp(st->display, "none") == 0 ||
+	    strcmp(st->visibility, "hidden") == 0 ||
+	    tiny_font(st->font_size))
 		return 1;
-	if (attr(a, A_STYLE, style, sizeof(style))) {
-		css(style, "display", NULL, valid_display, v, sizeof(v));
-		if (strcmp(v, "none") == 0)
-			return 1;
-		css(style, "visibility", NULL, valid_visibility, v,
-		    sizeof(v));
-		if (strcmp(v, "hidden") == 0)
-			return 1;
-		css(style, "font-size", NULL, valid_font_size, v,
-		    sizeof(v));
-		if (tiny_font(v))
-			return 1;
-	}
 	if (a->n >= 4 && strncasecmp(a->tag, "font", 4) == 0 &&
 	    attr(a, A_SIZE, v, sizeof(v)) && (strcmp(v, "0") == 0 ||
 	    strcmp(v, "-10") == 0))
@@ -982,20 +1000,17 @@ tag_hides(const struct attrs *a)
  * inherits the one around it.  (A div's color attribute is nothing to a
  * browser.) */
 static long
-elem_fg(const struct attrs *a, const char *name)
+elem_fg(const struct attrs *a, const char *name, const struct style *st)
 {
-	char v[TOK_MAX_HTML_ATTR], c[TOK_MAX_HTML_ATTR];
-	long fg = COLOUR_NONE;
+	char v[TOK_MAX_HTML_ATTR];
+	long fg = st->color[0] != '\0' ? colour(st->color) : COLOUR_NONE;
 
-	if (attr(a, A_STYLE, v, sizeof(v))) {
-		css(v, "color", NULL, valid_colour, c, sizeof(c));
-		fg = colour(c);
-	}
-	if (fg == COLOUR_NONE && (strcmp(name, "font") == 0 ||
-	    strcmp(name, "basefont") == 0) && attr(a, A_COLOR, v, sizeof(v)))
+	if (fg == COLOUR_NONE && a->at[A_COLOR] != 0 &&
+	    (strcmp(name, "font") == 0 || strcmp(name, "basefont") == 0) &&
+	    attr(a, A_COLOR, v, sizeof(v)))
 		fg = colour_legacy(v);
-	if (fg == COLOUR_NONE && strcmp(name, "body") == 0 &&
-	    attr(a, A_TEXT, v, sizeof(v)))
+	if (fg == COLOUR_NONE && a->at[A_TEXT] != 0 &&
+	    strcmp(name, "body") == 0 && attr(a, A_TEXT, v, sizeof(v)))
 		fg = colour_legacy(v);
 	return fg;
 }
@@ -1006,22 +1021,17 @@ elem_fg(const struct attrs *a, const char *name)
  * or COLOUR_NONE: transparent, or no colour at all ("none",
  * "url(x.png)"), leaves the one under it. */
 static long
-elem_bg(const struct attrs *a, const char *name)
+elem_bg(const struct attrs *a, const char *name, const struct style *st)
 {
 	static const char *const with_bgcolor[] = { "body", "table",
 	    "thead", "tbody", "tfoot", "tr", "td", "th" };
+	char v[TOK_MAX_HTML_ATTR];
+	long bg = st->background[0] != '\0' ? colour(st->background) :
+	    COLOUR_NONE;
 	size_t i;
 
-	char v[TOK_MAX_HTML_ATTR], c[TOK_MAX_HTML_ATTR] = "";
-	long bg = COLOUR_NONE;
-
-	if (attr(a, A_STYLE, v, sizeof(v))) {
-		css(v, "background-color", "background", valid_background,
-		    c, sizeof(c));
-		bg = colour(c);
-	}
-	for (i = 0; bg == COLOUR_NONE && i < sizeof(with_bgcolor) /
-	    sizeof(with_bgcolor[0]); i++)
+	for (i = 0; bg == COLOUR_NONE && a->at[A_BGCOLOR] != 0 &&
+	    i < sizeof(with_bgcolor) / sizeof(with_bgcolor[0]); i++)
 		if (strcmp(name, with_bgcolor[i]) == 0 &&
 		    attr(a, A_BGCOLOR, v, sizeof(v)))
 			bg = colour_legacy(v);
@@ -1034,7 +1044,7 @@ elem_bg(const struct attrs *a, const char *name)
 static int
 hid_now(const struct html *h)
 {
-	return h->hidden > 0 || colour_hides(h->fg, h->bg);
+	return h->hidden > 0 || h->unreadable;
 }
 
 static struct tbuf *
@@ -1148,8 +1158,11 @@ is_void(const char *name)
 	    "param", "source", "track", "wbr" };
 	size_t i;
 
+	/* Most names start with no letter of these: no compare. */
+	if (strchr("abcehiklmpstw", name[0]) == NULL)
+		return 0;
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (strcmp(name, v[i]) == 0)
+		if (v[i][0] == name[0] && strcmp(name, v[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -1169,6 +1182,7 @@ pop_to(struct html *h, int d)
 		if (h->stack[h->depth].sets) {
 			h->fg = h->stack[h->depth].fg;
 			h->bg = h->stack[h->depth].bg;
+			h->unreadable = colour_hides(h->fg, h->bg);
 		}
 	}
 	/* Hidden text ends here: the next hidden words are others, however
@@ -1207,6 +1221,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	char name[12], val[TOK_MAX_HTML_ATTR];
 	struct attrs a;
 	size_t k = 0, i = 0;
+	struct style st;
 	int closing = 0, rc = 0, hides, was, link, sets;
 	long fg, bg;
 
@@ -1260,14 +1275,18 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * (skip_raw), so they would stay on the stack for good. */
 	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
 		return rc;
-	hides = tag_hides(&a);
-	fg = elem_fg(&a, name);
-	bg = elem_bg(&a, name);
+	st.display[0] = st.visibility[0] = st.font_size[0] = '\0';
+	st.color[0] = st.background[0] = '\0';
+	if (a.at[A_STYLE] != 0 && attr(&a, A_STYLE, val, sizeof(val)))
+		css_read(val, &st);
+	hides = tag_hides(&a, &st);
+	fg = elem_fg(&a, name, &st);
+	bg = elem_bg(&a, name, &st);
 	/* A link is drawn in the link colour, which we do not know, not in
 	 * the text's (<body text=#fff><a href=...> shows; found by
 	 * review). */
-	link = fg == COLOUR_NONE && strcmp(name, "a") == 0 &&
-	    attr(&a, A_HREF, val, sizeof(val));
+	link = fg == COLOUR_NONE && a.at[A_HREF] != 0 &&
+	    strcmp(name, "a") == 0;
 	sets = (fg != COLOUR_NONE || bg != COLOUR_NONE || link) &&
 	    strcmp(name, "body") != 0;
 	if (h->depth == TOK_MAX_HTML_STACK) {
@@ -1301,6 +1320,7 @@ handle_tag(struct html *h, const char *tag, size_t n)
 		h->fg = fg;
 	if (bg != COLOUR_NONE)
 		h->bg = bg;
+	h->unreadable = colour_hides(h->fg, h->bg);
 	h->hidden += hides;
 	h->depth++;
 	if (rc == 0 && was && !hid_now(h))
