@@ -268,63 +268,98 @@ tag_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
 
+/* One attribute of a tag as HTML's tokenizer reads it: its name
+ * [nb, ne) and where its value starts, v (0 when it has none: a value
+ * never starts at 0, the tag's name being first); open when its quoted
+ * value never closes. */
+struct tag_attr {
+	size_t nb, ne, v;
+	int open;
+};
+
+/* Where a tag's name ends in its text s[0, n). */
+static size_t
+tag_name_end(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !tag_space(s[i]) && s[i] != '/' && s[i] != '>')
+		i++;
+	return i;
+}
+
+/* The next attribute of a tag's text s[0, n) from *i on, past the
+ * blanks and '/' before it: a name ends at a blank, '/', '=' or '>'
+ * (an '=' first is part of it), and a value after '=' is quoted (a '>'
+ * inside does not end the tag) or runs to a blank or '>'.  1 with *ta
+ * filled and *i past it, 0 at the end of the text or at a '>' that
+ * ends the tag (*i at it).  A quoted value that never closes runs to
+ * the end (ta->open).  Every step moves *i on: bounded by n. */
+static int
+tag_attr(const char *s, size_t n, size_t *i, struct tag_attr *ta)
+{
+	const char *q;
+	size_t k = *i;
+
+	while (k < n && (tag_space(s[k]) || s[k] == '/'))
+		k++;
+	if (k >= n || s[k] == '>') {
+		*i = k;
+		return 0;
+	}
+	ta->nb = k++;
+	while (k < n && !tag_space(s[k]) && s[k] != '/' && s[k] != '=' &&
+	    s[k] != '>')
+		k++;
+	ta->ne = k;
+	while (k < n && tag_space(s[k]))
+		k++;
+	ta->v = 0;
+	ta->open = 0;
+	if (k < n && s[k] == '=') {
+		for (k++; k < n && tag_space(s[k]); k++)
+			;
+		ta->v = k;
+		if (k < n && (s[k] == '"' || s[k] == '\'')) {
+			q = memchr(s + k + 1, s[k], n - k - 1);
+			ta->open = q == NULL;
+			k = q == NULL ? n : (size_t)(q - s) + 1;
+		} else {
+			while (k < n && !tag_space(s[k]) && s[k] != '>')
+				k++;
+		}
+	}
+	*i = k;
+	return 1;
+}
+
 /* The attributes of attr_names in a tag's text (its name first, no
- * '<' or '>'), read as HTML's tokenizer reads them: a name ends at a
- * space, '/', '=' or '>', and a value is quoted or runs to a space or
- * '>'.  A name inside another attribute's value names nothing: a title
- * of "hidden" hid its element's text, and title="... href=..." gave a
+ * '<' or '>'), read by tag_attr as HTML's tokenizer reads them.  A
+ * name inside another attribute's value names nothing: a title of
+ * "hidden" hid its element's text, and title="... href=..." gave a
  * decoy link (found by review).  The first of a name counts, as in a
  * browser, with or without a value (<div hidden>: AT_EMPTY). */
 static void
 attrs_scan(struct attrs *a, const char *tag, size_t n)
 {
-	size_t i = 0, nb, ne, v;
+	struct tag_attr ta;
+	size_t i = tag_name_end(tag, n);
 	int id;
 
 	memset(a, 0, sizeof(*a));
 	a->tag = tag;
 	a->n = n;
-	/* Every step moves i on: bounded by n (TOK_MAX_HTML_TAG). */
-	while (i < n && !tag_space(tag[i]) && tag[i] != '/')
-		i++;			/* the tag's name */
-	while (i < n) {
-		while (i < n && (tag_space(tag[i]) || tag[i] == '/'))
-			i++;
-		if (i >= n)
-			break;
-		/* A name; an '=' first is part of it, as HTML has it. */
-		nb = i++;
-		while (i < n && !tag_space(tag[i]) && tag[i] != '/' &&
-		    tag[i] != '=')
-			i++;
-		ne = i;
-		while (i < n && tag_space(tag[i]))
-			i++;
-		v = 0;
-		if (i < n && tag[i] == '=') {
-			i++;
-			while (i < n && tag_space(tag[i]))
-				i++;
-			v = i;		/* > 0: past the tag's name */
-			if (i < n && (tag[i] == '"' || tag[i] == '\'')) {
-				const char *q = memchr(tag + i + 1, tag[i],
-				    n - i - 1);
-
-				i = q == NULL ? n : (size_t)(q - tag) + 1;
-			} else {
-				while (i < n && !tag_space(tag[i]))
-					i++;
-			}
-		}
+	while (tag_attr(tag, n, &i, &ta)) {
 		for (id = 0; id < A_COUNT; id++) {
-			if (a->at[id] != 0 || ne - nb != attr_names[id].len ||
-			    strncasecmp(tag + nb, attr_names[id].name,
-			    ne - nb) != 0)
+			if (a->at[id] != 0 ||
+			    ta.ne - ta.nb != attr_names[id].len ||
+			    strncasecmp(tag + ta.nb, attr_names[id].name,
+			    ta.ne - ta.nb) != 0)
 				continue;
 			/* Without a value it is there, empty: a later one of
 			 * the same name counts no more than in a browser
 			 * (<span style style="display:none"> shows). */
-			a->at[id] = v != 0 ? v : AT_EMPTY;
+			a->at[id] = ta.v != 0 ? ta.v : AT_EMPTY;
 			break;
 		}
 	}
@@ -1343,48 +1378,21 @@ skip_raw(const char *in, size_t len, size_t i, const char *name)
 }
 
 /* The '>' that ends a tag of at most n bytes at s, or NULL, read as
- * attrs_scan reads a tag (HTML's tokenizer): its name, then attributes,
- * where a quote opens a value only right after a name's '=' (and
- * blanks).  One inside a quoted value does not end it (title=">"
- * style="display:none" ended the tag early, found by review); one in an
- * unquoted value or a name does (<b =">text<i "> shows its text: the
- * quote there is part of a name, and swallowed it; found by review).  A
- * quote that never closes within n bytes counts for nothing (the first
- * '>'). */
+ * attrs_scan reads a tag (tag_attr).  One inside a quoted value does
+ * not end it (title=">" style="display:none" ended the tag early, found
+ * by review); one in an unquoted value or a name does (<b =">text<i ">
+ * shows its text: the quote there is part of a name, and swallowed it;
+ * found by review).  A quote that never closes within n bytes counts
+ * for nothing (the first '>'). */
 static const char *
 tag_end(const char *s, size_t n)
 {
-	const char *q;
-	size_t i = 0;
+	struct tag_attr ta;
+	size_t i = tag_name_end(s, n);
 
-	/* Every step moves i on: bounded by n (TOK_MAX_HTML_TAG). */
-	while (i < n && !tag_space(s[i]) && s[i] != '/' && s[i] != '>')
-		i++;
-	while (i < n) {
-		while (i < n && (tag_space(s[i]) || s[i] == '/'))
-			i++;
-		if (i >= n || s[i] == '>')
-			break;
-		/* A name; an '=' first is part of it. */
-		for (i++; i < n && !tag_space(s[i]) && s[i] != '/' &&
-		    s[i] != '=' && s[i] != '>'; i++)
-			;
-		while (i < n && tag_space(s[i]))
-			i++;
-		if (i >= n || s[i] != '=')
-			continue;
-		for (i++; i < n && tag_space(s[i]); i++)
-			;
-		if (i < n && (s[i] == '"' || s[i] == '\'')) {
-			q = memchr(s + i + 1, s[i], n - i - 1);
-			if (q == NULL)
-				return memchr(s, '>', n);
-			i = (size_t)(q - s) + 1;
-		} else {
-			while (i < n && !tag_space(s[i]) && s[i] != '>')
-				i++;
-		}
-	}
+	while (tag_attr(s, n, &i, &ta))
+		if (ta.open)
+			return memchr(s, '>', n);
 	return i < n ? s + i : NULL;
 }
 
