@@ -39,12 +39,15 @@ struct html {
 	int unreadable;		/* colour_hides(fg, bg), kept with them */
 };
 
-/* Entities HTML reads with or without their ';': Latin-1's, its legacy
- * set ("&copy" in "&copy 2002"). */
-static const struct {
+/* A named entity and its code point. */
+struct named {
 	const char *name;
 	unsigned cp;
-} entities[] = {
+};
+
+/* Entities HTML reads with or without their ';': Latin-1's, its legacy
+ * set ("&copy" in "&copy 2002"). */
+static const struct named entities[] = {
 	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
 	{ "nbsp", ' ' }, { "copy", 0xA9 }, { "reg", 0xAE },
 	{ "pound", 0xA3 }, { "yen", 0xA5 }, { "cent", 0xA2 },
@@ -87,10 +90,7 @@ static const struct {
 /* Entities HTML reads only with their ';' ("&hearts;", not "&heartsick";
  * "&trade;", not "&trademark"): typographic marks, arrows, card suits,
  * spaces and the like, which spam decorates with. */
-static const struct {
-	const char *name;
-	unsigned cp;
-} entities_semi[] = {
+static const struct named entities_semi[] = {
 	{ "apos", '\'' }, { "trade", 0x2122 }, { "euro", 0x20AC },
 	{ "mdash", 0x2014 }, { "ndash", 0x2013 }, { "hellip", 0x2026 },
 	{ "ldquo", 0x201C }, { "rdquo", 0x201D }, { "lsquo", 0x2018 },
@@ -167,12 +167,36 @@ put_cp(struct tbuf *b, unsigned cp)
 	return tbuf_add(b, o, 4);
 }
 
+/* The first entity of table t[0, nt) named at s + 1 (s[0] == '&', n
+ * bytes), followed by a ';' (taken too) if semi, or by one if any: its
+ * code point, *used its bytes; *used 0 when none is. */
+static unsigned
+named_entity(const struct named *t, size_t nt, int semi, const char *s,
+    size_t n, size_t *used)
+{
+	size_t k, l;
+
+	*used = 0;
+	for (k = 0; k < nt; k++) {
+		if (t[k].name[0] != s[1])
+			continue;
+		l = strlen(t[k].name);
+		if (l + 1 + (size_t)semi > n ||
+		    strncmp(s + 1, t[k].name, l) != 0 ||
+		    (semi && s[l + 1] != ';'))
+			continue;
+		*used = l + 1 + (l + 1 < n && s[l + 1] == ';');
+		return t[k].cp;
+	}
+	return 0;
+}
+
 /* Decode the entity at s[0] == '&'; *used gets the bytes consumed (0 when
  * it is no entity).  Returns the code point. */
 static unsigned
 entity(const char *s, size_t n, size_t *used)
 {
-	size_t i, k;
+	size_t i;
 	unsigned long cp = 0;
 	int digits = 0;
 
@@ -208,31 +232,12 @@ entity(const char *s, size_t n, size_t *used)
 			return c1_cp1252[cp - 0x80];
 		return cp > 0x10FFFF ? 0xFFFD : (unsigned)cp;
 	}
-	for (k = 0; k < sizeof(entities_semi) / sizeof(entities_semi[0]);
-	    k++) {
-		size_t l;
-
-		if (entities_semi[k].name[0] != s[1])
-			continue;
-		l = strlen(entities_semi[k].name);
-		if (l + 2 <= n && s[l + 1] == ';' &&
-		    strncmp(s + 1, entities_semi[k].name, l) == 0) {
-			*used = l + 2;
-			return entities_semi[k].cp;
-		}
-	}
-	for (k = 0; k < sizeof(entities) / sizeof(entities[0]); k++) {
-		size_t l;
-
-		if (entities[k].name[0] != s[1])
-			continue;
-		l = strlen(entities[k].name);
-		if (l + 1 <= n && strncmp(s + 1, entities[k].name, l) == 0) {
-			*used = l + 1 + (l + 1 < n && s[l + 1] == ';');
-			return entities[k].cp;
-		}
-	}
-	return 0;
+	cp = named_entity(entities_semi, sizeof(entities_semi) /
+	    sizeof(entities_semi[0]), 1, s, n, used);
+	if (*used == 0)
+		cp = named_entity(entities, sizeof(entities) /
+		    sizeof(entities[0]), 0, s, n, used);
+	return (unsigned)cp;
 }
 
 /* The attributes handle_tag and tag_hides read. */
