@@ -715,6 +715,16 @@ label_at(const char *v, const char *end, char *lbl)
 	return k;
 }
 
+/* Whether the '=' at eq, in a line from s, ends the parameter name
+ * name ("charset=", "boundary="; any case). */
+static int
+param_is(const char *s, const char *eq, const char *name)
+{
+	size_t n = strlen(name);
+
+	return (size_t)(eq - s) >= n && strncasecmp(eq - n, name, n) == 0;
+}
+
 /* The first charset label of the line [p, e) that tells what 8-bit
  * bytes are (not UTF-8, whose bytes say so themselves, nor US-ASCII):
  * an encoded word's if hdr, a charset= parameter's.  Its iconv name, or
@@ -731,7 +741,7 @@ line_label(const char *p, const char *e, int hdr, char *buf,
 	    (p = memchr(p, '=', (size_t)(e - p))) != NULL; p++) {
 		if (hdr && p + 1 < e && p[1] == '?')
 			v = p + 2;
-		else if (p - s >= 7 && strncasecmp(p - 7, "charset", 7) == 0) {
+		else if (param_is(s, p, "charset")) {
 			v = p + 1;
 			while (v < e && (*v == '"' || *v == '\'' || *v == ' '))
 				v++;
@@ -750,7 +760,8 @@ line_label(const char *p, const char *e, int hdr, char *buf,
 }
 
 /* name (an alias_lookup answer, maybe in a caller's buffer) as a
- * static string: the CJK charsets cjk_hint keeps. */
+ * static string if it is one of the CJK charsets cjk_hint keeps, else
+ * NULL. */
 static const char *
 hint_name(const char *name)
 {
@@ -780,7 +791,7 @@ boundary_param(const char *p, const char *e, struct bound *b)
 
 	/* Each '=' looked at once: bounded by the line. */
 	for (v = p; (v = memchr(v, '=', (size_t)(e - v))) != NULL; v++) {
-		if (v - p < 8 || strncasecmp(v - 8, "boundary", 8) != 0)
+		if (!param_is(p, v, "boundary"))
 			continue;
 		v++;
 		if (v < e && *v == '"') {
@@ -833,12 +844,12 @@ has_meta(const char *p, const char *e)
 /* The CJK charset the message's own labels name, if any: the first
  * label in a header (the message's, or a part's after a boundary line)
  * or an HTML <meta> line, among its first HINT_SCAN_BYTES, that tells
- * what 8-bit bytes are, when it is Japanese, Chinese or Korean.  Words of a body do not
- * count (a spammer's "charset=shift_jis" in a URL turned Chinese into
- * kanji salad; found by review), nor a later label: the first of a
- * Korean part then an ISO-2022-JP one is Korean.  Looked for once a
- * message, and only when unlabelled 8-bit text needs it (t->raw holds
- * the message). */
+ * what 8-bit bytes are, when it is Japanese, Chinese or Korean.  Words
+ * of a body do not count (a spammer's "charset=shift_jis" in a URL
+ * turned Chinese into kanji salad; found by review), nor a later label:
+ * the first of a Korean part then an ISO-2022-JP one is Korean.  Looked
+ * for once a message, and only when unlabelled 8-bit text needs it
+ * (t->raw holds the message). */
 static const char *
 cjk_hint(struct tok *t)
 {
@@ -872,9 +883,7 @@ cjk_hint(struct tok *t)
 			name = line_label(p, e, hdr, buf, &seen);
 		}
 	}
-	if (name != NULL && (is_japanese_iconv(name) ||
-	    strcmp(name, "GB18030") == 0 || strcmp(name, "BIG5-HKSCS") == 0 ||
-	    strcmp(name, "CP949") == 0))
+	if (name != NULL)
 		t->hint = hint_name(name);
 	return t->hint;
 }
