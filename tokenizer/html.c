@@ -858,19 +858,15 @@ css_global(const char *v)
 	    strcmp(v, "unset") == 0 || strcmp(v, "revert") == 0;
 }
 
+/* Whether a colour property's value v, which colour() reads as c, is
+ * one a browser keeps: a colour, a keyword, and for a background (bg)
+ * an image or none. */
 static int
-valid_colour(const char *v)
+valid_colour(const char *v, long c, int bg)
 {
-	return colour(v) != COLOUR_NONE || css_global(v) ||
-	    strcmp(v, "currentcolor") == 0;
-}
-
-/* A background shorthand: a colour, an image, or none. */
-static int
-valid_background(const char *v)
-{
-	return valid_colour(v) || strstr(v, "url(") != NULL ||
-	    strstr(v, "gradient(") != NULL || strcmp(v, "none") == 0;
+	return c != COLOUR_NONE || css_global(v) ||
+	    strcmp(v, "currentcolor") == 0 || (bg && (strstr(v, "url(") !=
+	    NULL || strstr(v, "gradient(") != NULL || strcmp(v, "none") == 0));
 }
 
 static int
@@ -951,16 +947,18 @@ tiny_font(const char *v)
 	return 0;
 }
 
-/* What an element's style attribute says of the properties we read,
- * each value in lower case ("" when not given). */
+/* What an element's style attribute says of the properties we read:
+ * the words in lower case ("" when not given), the colours as colour()
+ * reads them (COLOUR_NONE when not given). */
 struct style {
 	char display[32], visibility[32], font_size[32];
-	char color[TOK_MAX_HTML_ATTR], background[TOK_MAX_HTML_ATTR];
+	long color, background;
 };
 
-/* The properties css_read reads, where it puts them, and what value
- * each takes; background-color and background (a shorthand and its
- * longhand, read in turn) share a place. */
+/* The properties css_read reads, where it puts them, and (for words)
+ * what value each takes; background-color and background (a shorthand
+ * and its longhand, read in turn) share a place.  The colours come
+ * last. */
 enum { P_DISPLAY, P_VISIBILITY, P_FONT_SIZE, P_COLOR, P_BACKGROUND,
 	P_COUNT };
 static const struct {
@@ -971,9 +969,9 @@ static const struct {
 	{ "display", P_DISPLAY, valid_display },
 	{ "visibility", P_VISIBILITY, valid_visibility },
 	{ "font-size", P_FONT_SIZE, valid_font_size },
-	{ "color", P_COLOR, valid_colour },
-	{ "background-color", P_BACKGROUND, valid_background },
-	{ "background", P_BACKGROUND, valid_background },
+	{ "color", P_COLOR, NULL },
+	{ "background-color", P_BACKGROUND, NULL },
+	{ "background", P_BACKGROUND, NULL },
 };
 
 /* Read a style attribute's declarations once into st: for each
@@ -985,17 +983,17 @@ static void
 css_read(const char *text, struct style *st)
 {
 	char v[TOK_MAX_HTML_ATTR];
-	char *out[P_COUNT] = { st->display, st->visibility, st->font_size,
-	    st->color, st->background };
-	const size_t outsz[P_COUNT] = { sizeof(st->display),
-	    sizeof(st->visibility), sizeof(st->font_size), sizeof(st->color),
-	    sizeof(st->background) };
+	char *out[P_COLOR] = { st->display, st->visibility, st->font_size };
+	const size_t outsz[P_COLOR] = { sizeof(st->display),
+	    sizeof(st->visibility), sizeof(st->font_size) };
+	long *col[P_COUNT - P_COLOR] = { &st->color, &st->background }, c;
 	int had_imp[P_COUNT] = { 0 }, pl;
 	struct decl d;
 	size_t i, k, n;
 
-	for (i = 0; i < P_COUNT; i++)
+	for (i = 0; i < P_COLOR; i++)
 		out[i][0] = '\0';
+	st->color = st->background = COLOUR_NONE;
 	while (css_decl(&text, &d)) {
 		for (i = 0; i < sizeof(css_props) / sizeof(css_props[0]); i++)
 			if (d.nlen == strlen(css_props[i].name) &&
@@ -1010,10 +1008,18 @@ css_read(const char *text, struct style *st)
 		for (k = 0; k < n; k++)
 			v[k] = (char)tolower((unsigned char)d.val[k]);
 		v[n] = '\0';
-		if (!css_props[i].valid(v) || n >= outsz[pl])
-			continue;
+		if (pl >= P_COLOR) {
+			/* Read once: it decides and is kept. */
+			c = colour(v);
+			if (!valid_colour(v, c, pl == P_BACKGROUND))
+				continue;
+			*col[pl - P_COLOR] = c;
+		} else {
+			if (!css_props[i].valid(v) || n >= outsz[pl])
+				continue;
+			memcpy(out[pl], v, n + 1);
+		}
 		had_imp[pl] |= d.imp;
-		memcpy(out[pl], v, n + 1);
 	}
 }
 
@@ -1043,7 +1049,7 @@ static long
 elem_fg(const struct attrs *a, const char *name, const struct style *st)
 {
 	char v[TOK_MAX_HTML_ATTR];
-	long fg = st->color[0] != '\0' ? colour(st->color) : COLOUR_NONE;
+	long fg = st->color;
 
 	if (fg == COLOUR_NONE && a->at[A_COLOR] != 0 &&
 	    (strcmp(name, "font") == 0 || strcmp(name, "basefont") == 0) &&
@@ -1066,8 +1072,7 @@ elem_bg(const struct attrs *a, const char *name, const struct style *st)
 	static const char *const with_bgcolor[] = { "body", "table",
 	    "thead", "tbody", "tfoot", "tr", "td", "th" };
 	char v[TOK_MAX_HTML_ATTR];
-	long bg = st->background[0] != '\0' ? colour(st->background) :
-	    COLOUR_NONE;
+	long bg = st->background;
 	size_t i;
 
 	for (i = 0; bg == COLOUR_NONE && a->at[A_BGCOLOR] != 0 &&
@@ -1315,10 +1320,10 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * (skip_raw), so they would stay on the stack for good. */
 	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
 		return rc;
-	st.display[0] = st.visibility[0] = st.font_size[0] = '\0';
-	st.color[0] = st.background[0] = '\0';
 	if (a.at[A_STYLE] != 0 && attr(&a, A_STYLE, val, sizeof(val)))
 		css_read(val, &st);
+	else
+		css_read("", &st);
 	hides = tag_hides(&a, &st);
 	fg = elem_fg(&a, name, &st);
 	bg = elem_bg(&a, name, &st);
