@@ -974,11 +974,12 @@ static const struct {
 	{ "background", P_BACKGROUND, NULL },
 };
 
-/* Read a style attribute's declarations once into st: for each
- * property, the last declaration a browser keeps (one it can read),
- * or the last !important one, as CSS has it ("color:#000;color:#fff"
- * is white, "color:#fff;color:bogus" too; found by review;
- * "background-color:#000;background:url(x)" leaves no colour). */
+/* Read a style attribute's declarations once into st (set as for no
+ * style by the caller): for each property, the last declaration a
+ * browser keeps (one it can read), or the last !important one, as CSS
+ * has it ("color:#000;color:#fff" is white, "color:#fff;color:bogus"
+ * too; found by review; "background-color:#000;background:url(x)"
+ * leaves no colour). */
 static void
 css_read(const char *text, struct style *st)
 {
@@ -991,9 +992,6 @@ css_read(const char *text, struct style *st)
 	struct decl d;
 	size_t i, k, n;
 
-	for (i = 0; i < P_COLOR; i++)
-		out[i][0] = '\0';
-	st->color = st->background = COLOUR_NONE;
 	while (css_decl(&text, &d)) {
 		for (i = 0; i < sizeof(css_props) / sizeof(css_props[0]); i++)
 			if (d.nlen == strlen(css_props[i].name) &&
@@ -1320,10 +1318,10 @@ handle_tag(struct html *h, const char *tag, size_t n)
 	 * (skip_raw), so they would stay on the stack for good. */
 	if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0)
 		return rc;
+	st.display[0] = st.visibility[0] = st.font_size[0] = '\0';
+	st.color = st.background = COLOUR_NONE;
 	if (a.at[A_STYLE] != 0 && attr(&a, A_STYLE, val, sizeof(val)))
 		css_read(val, &st);
-	else
-		css_read("", &st);
 	hides = tag_hides(&a, &st);
 	fg = elem_fg(&a, name, &st);
 	bg = elem_bg(&a, name, &st);
