@@ -34,7 +34,8 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-	-Wno-unused-parameter -I. -DSPAMSIFT_VERSION='"$(VERSION)"'
+	-Wno-unused-parameter -I. -DSPAMSIFT_VERSION='"$(VERSION)"' -pthread
+override LDFLAGS += -pthread
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -45,12 +46,12 @@ TOK_OBJS = tokenizer/tokenizer.o tokenizer/tokset.o tokenizer/charset.o \
 	tokenizer/html.o tokenizer/words.o tokenizer/sha256.o
 DB_OBJS = db/db.o db/bucket.o
 SRC_OBJS = src/score.o src/input.o src/output.o src/opts.o src/engine.o \
-	src/maint.o src/tune.o
+	src/maint.o src/tune.o src/tokq.o
 MAIN_OBJS = src/main.o src/rescue.o
 LIB_OBJS = $(TOK_OBJS) $(DB_OBJS) $(SRC_OBJS)
 
 CHECKS = tests/check_tok tests/check_db tests/check_score tests/check_input \
-	tests/check_output tests/check_tune
+	tests/check_output tests/check_tune tests/check_tokq
 
 HEADERS = tokenizer/tokenizer.h tokenizer/tok_priv.h db/db.h db/bucket.h \
 	src/*.h

@@ -12,7 +12,9 @@
  * steps before it left), adds up the per-token changes, and
  * writes each touched token once, in one db_add_tokens
  * call.  The write lock is held only for the flush, never while
- * tokenizing.
+ * tokenizing.  With worker threads (engine_set_threads), a bulk run's
+ * messages are tokenized on them (tokq.h) and taken back in order here:
+ * the batch, the flushes and the store stay on this thread.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "src/engine.h"
+#include "src/tokq.h"
 #include "tokenizer/tokenizer.h"
 
 #define BATCH_MIN_MSGS 2000		/* messages per transaction, and */
@@ -37,12 +40,13 @@
 #define ROBX_MAX_MICRO 600000
 #define LR_RUN_MSGS 20			/* see teaches */
 #define LR_AHEAD_MSGS 32		/* messages one lr_step looks up */
+#define TOKQ_DEPTH_PER_THREAD 8		/* messages in flight per worker */
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
 	unsigned char older[TOK_DIGEST_BYTES];	/* tok_digests' */
 	int has_older;
-	char msgid[128];
+	char msgid[TOKQ_MSGID_BYTES];
 	enum db_class cls;
 	int sub;
 	size_t cookie;
@@ -80,6 +84,10 @@ struct engine {
 	uint64_t nclass;	/* messages classified so far */
 	uint64_t db_bytes;	/* store size at open */
 	int64_t lr_msgs;	/* messages shown to the learner */
+	/* tokenizing on workers: from the second message learned */
+	int threads;		/* engine_set_threads; 0: none */
+	struct tokq *q;
+	uint64_t nlearn;	/* engine_learn calls */
 	int64_t store_tokens;	/* the store's tokens after the last flush
 				 * (-1: not read yet; batch_full) */
 	int opts_changed;	/* see engine_opts_changed */
@@ -177,6 +185,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	tokq_free(e->q);
 	tok_free(e->tok);
 	tok_set_free(e->set);
 	tok_set_free(e->agg);
@@ -410,7 +419,13 @@ engine_learned_class(struct engine *e, const char *buf, size_t len,
 size_t
 engine_pending(const struct engine *e)
 {
-	return e->npend;
+	return e->npend + (e->q != NULL ? tokq_pending(e->q) : 0);
+}
+
+void
+engine_set_threads(struct engine *e, int n)
+{
+	e->threads = n > TOKQ_MAX_THREADS ? TOKQ_MAX_THREADS : n;
 }
 
 /* Whether the batch is to be written before it takes another message.
@@ -443,29 +458,30 @@ batch_full(struct engine *e)
 	return (int64_t)nt * BATCH_STORE_SHARE >= e->store_tokens;
 }
 
-int
-engine_learn(struct engine *e, const char *buf, size_t len,
-    enum db_class cls, int sub, size_t cookie)
+static int flush_batch(struct engine *e, engine_learn_fn fn, void *ctx);
+
+/* Add one tokenized message to the batch, the batch written first when
+ * it is full. */
+static int
+learn_set(struct engine *e, const struct tokq_msg *m)
 {
 	struct pending *p;
 	size_t n;
 	int rc;
 
+	if (m->rc != 0)
+		goto nomem;	/* tok_message fails for memory only */
 	if (e->agg == NULL) {
 		e->agg = tok_set_new_limit(BATCH_MAX_TOKENS);
 		if (e->agg == NULL)
 			goto nomem;
 	}
 	if (batch_full(e)) {
-		rc = engine_flush(e, e->fn, e->fnctx);
+		rc = flush_batch(e, e->fn, e->fnctx);
 		if (rc != 0)
 			return rc;
 	}
-	tok_set_reset(e->set);
-	rc = tok_message(e->tok, buf, len, e->set);
-	if (rc != 0)
-		goto nomem;
-	n = tok_set_count(e->set);
+	n = tok_set_count(m->set);
 	if (e->npend == e->pendcap) {
 		size_t nc = e->pendcap ? e->pendcap * 2 : 64;
 		struct pending *np = realloc(e->pend, nc * sizeof(*np));
@@ -488,14 +504,16 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 		e->refcap = nc;
 	}
 	p = &e->pend[e->npend];
-	p->has_older = tok_digests(buf, len, p->digest, p->older, p->msgid,
-	    sizeof(p->msgid));
-	p->cls = cls;
-	p->sub = sub;
-	p->cookie = cookie;
+	memcpy(p->digest, m->digest, sizeof(p->digest));
+	memcpy(p->older, m->older, sizeof(p->older));
+	p->has_older = m->has_older;
+	memcpy(p->msgid, m->msgid, sizeof(p->msgid));
+	p->cls = (enum db_class)m->meta.cls;
+	p->sub = m->meta.sub;
+	p->cookie = m->meta.cookie;
 	p->first = e->nrefs;
 	p->n = n;
-	if (tok_set_merge(e->agg, e->set, e->refs + e->nrefs) != 0)
+	if (tok_set_merge(e->agg, m->set, e->refs + e->nrefs) != 0)
 		goto nomem;
 	e->nrefs += n;
 	e->npend++;
@@ -503,6 +521,53 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 nomem:
 	snprintf(e->err, sizeof(e->err), "learning: out of memory");
 	return DB_ENOMEM;
+}
+
+/* Take the oldest message the workers hold into the batch. */
+static int
+take_one(struct engine *e)
+{
+	const struct tokq_msg *m = tokq_take(e->q);
+	int rc = learn_set(e, m);
+
+	tokq_done(e->q);
+	return rc;
+}
+
+int
+engine_learn(struct engine *e, const char *buf, size_t len,
+    enum db_class cls, int sub, size_t cookie)
+{
+	struct tokq_meta meta = { (int)cls, sub, cookie };
+	struct tokq_msg m;
+	int rc;
+
+	/* A second message makes a bulk run, which pays for the workers'
+	 * start (a delivery's one message does not).  Workers that cannot
+	 * start leave the work on this thread. */
+	e->nlearn++;
+	if (e->q == NULL && e->threads > 0 && e->nlearn == 2 &&
+	    tokq_new(&e->q, &e->o->to, e->threads,
+	    (size_t)e->threads * TOKQ_DEPTH_PER_THREAD) != 0)
+		e->q = NULL;
+	if (e->q != NULL) {
+		while (tokq_full(e->q))	/* bounded by the queue's depth */
+			if ((rc = take_one(e)) != 0)
+				return rc;
+		if (tokq_put(e->q, buf, len, &meta) != 0) {
+			snprintf(e->err, sizeof(e->err),
+			    "learning: out of memory");
+			return DB_ENOMEM;
+		}
+		return 0;
+	}
+	tok_set_reset(e->set);
+	m.meta = meta;
+	m.set = e->set;
+	m.rc = tok_message(e->tok, buf, len, e->set);
+	m.has_older = tok_digests(buf, len, m.digest, m.older, m.msgid,
+	    sizeof(m.msgid));
+	return learn_set(e, &m);
 }
 
 static enum db_class
@@ -674,6 +739,18 @@ set_msg(struct engine *e, const struct pending *p, int older,
 
 int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
+{
+	int rc = 0;
+
+	/* The messages the workers hold first: bounded by the queue. */
+	while (rc == 0 && e->q != NULL && tokq_pending(e->q) > 0)
+		rc = take_one(e);
+	return rc != 0 ? rc : flush_batch(e, fn, ctx);
+}
+
+/* Write the batch (engine_flush, the workers' messages taken). */
+static int
+flush_batch(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	enum learn_outcome *outc = NULL;
 	const char **wt = NULL;

@@ -112,6 +112,14 @@ void engine_on_learn(struct engine *e, engine_learn_fn fn, void *ctx);
 /* Messages queued and not yet flushed. */
 size_t engine_pending(const struct engine *e);
 
+/* Tokenize the messages engine_learn is given on n worker threads (at
+ * most TOKQ_MAX_THREADS; 0: on this one), from the second message of the
+ * run on: the batch, the store and the callbacks stay on this thread, and
+ * the store learned is the same.  Workers that cannot start leave the
+ * work here.  engine_learn then reports a message's failure to tokenize
+ * (out of memory) at a later call, or at engine_flush. */
+void engine_set_threads(struct engine *e, int n);
+
 /* Does training in mode (TRAIN_*) learn a message given as cls that
  * scored score against cutoff, learned so far as have (DB_NONE: not)?
  * Mode all learns everything; error what is judged wrong; tune also what

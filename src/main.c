@@ -666,6 +666,21 @@ train_piped(struct run *r)
 	return rc != EXIT_SPAM || failed ? EXIT_TEMPFAIL : 0;
 }
 
+/* --threads, or one per CPU (OPTS_AUTO_THREADS at most), none on a
+ * machine of one. */
+static int
+train_threads(const struct opts *o)
+{
+	long n;
+
+	if (o->threads >= 0)
+		return o->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 1)
+		return 0;
+	return n < OPTS_AUTO_THREADS ? (int)n : OPTS_AUTO_THREADS;
+}
+
 static int
 cmd_train(struct run *r)
 {
@@ -680,6 +695,10 @@ cmd_train(struct run *r)
 		if (open_engine(r, DB_CREATE) != 0)
 			return EXIT_ERROR;
 		engine_on_learn(r->e, on_learn, r);
+		/* Other modes classify each message before learning it,
+		 * one at a time. */
+		if (r->o->train_mode == TRAIN_ALL)
+			engine_set_threads(r->e, train_threads(r->o));
 		rc = each_message(r, train_one);
 	}
 	/* Inputs passed over (each_message said which): what was read is

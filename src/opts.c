@@ -33,7 +33,8 @@ enum {
 	O_DUMP, O_LOAD, O_CHECK_DB, O_PRUNE, O_MAX_MAIL, O_MIN_MAIL,
 	O_TRAIN_MODE, O_THICK, O_LOCK_TIMEOUT, O_TUNE, O_TARGET_FP,
 	O_TUNE_SPLIT, O_ROC_SVG, O_HAM, O_SPAM, O_WORD_PAIRS, O_NO_WORD_PAIRS,
-	O_WARMUP, O_WARMUP_CUTOFF, O_LR_WEIGHT, O_IGNORED, O_IGNORED_ARG,
+	O_WARMUP, O_WARMUP_CUTOFF, O_LR_WEIGHT, O_THREADS, O_IGNORED,
+	O_IGNORED_ARG,
 };
 
 static const struct option longopts[] = {
@@ -107,6 +108,7 @@ static const struct option longopts[] = {
 	{ "train-mode", required_argument, NULL, O_TRAIN_MODE },
 	{ "thick", required_argument, NULL, O_THICK },
 	{ "lock-timeout", required_argument, NULL, O_LOCK_TIMEOUT },
+	{ "threads", required_argument, NULL, O_THREADS },
 	{ "tune", no_argument, NULL, O_TUNE },
 	{ "target-fp", required_argument, NULL, O_TARGET_FP },
 	{ "tune-split", required_argument, NULL, O_TUNE_SPLIT },
@@ -171,6 +173,8 @@ static const char usage_text[] =
 "      --thick N          margin for --train-mode tune (0.1)\n"
 "      --max-mail N, --min-mail N  scale counts down past N messages\n"
 "      --lock-timeout SEC wait this long for the database (30)\n"
+"      --threads N        tokenize on N threads when learning many\n"
+"                         messages (one per CPU, at most 4; 0: none)\n"
 "      --ham P, --spam P, --target-fp PCT, --tune-split F,\n"
 "      --roc-svg FILE     --tune inputs and report\n"
 "  -q, --quiet            no report lines\n"
@@ -207,6 +211,7 @@ opts_init(struct opts *o)
 	o->thick = 0.1;
 	o->max_folder = INPUT_MAX_DIR_ENTRIES;
 	o->busy_ms = 30000;
+	o->threads = -1;
 	o->target_fp = 0.1;
 }
 
@@ -533,6 +538,11 @@ apply(struct opts *o, int c, const char *arg)
 		if (num("lock-timeout", arg, 0, 3600, &v) != 0)
 			return -1;
 		o->busy_ms = (int)(v * 1000);
+		return 0;
+	case O_THREADS:
+		if (num("threads", arg, 0, OPTS_MAX_THREADS, &v) != 0)
+			return -1;
+		o->threads = (int)v;
 		return 0;
 	case O_TUNE:
 		return set_cmd(o, CMD_TUNE);

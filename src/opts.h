@@ -42,6 +42,9 @@ enum command {
 };
 
 #define OPT_MAX_FILES 4096	/* files named on one command line */
+#define OPTS_MAX_THREADS 64	/* --threads at most (tokq.h's limit) */
+#define OPTS_AUTO_THREADS 4	/* --threads not given: one per CPU, this
+				 * many at most */
 
 /* Scoring parameters given by option or configuration file, which a
  * later -m keeps instead of its method's defaults. */
@@ -84,6 +87,7 @@ struct opts {
 	long max_mail, min_mail;	/* --max-mail / --min-mail */
 	long prune_days;		/* --prune DAYS */
 	int busy_ms;			/* --lock-timeout, in ms */
+	int threads;			/* --threads; -1: not given */
 	double target_fp;		/* --tune: target FP rate, percent */
 	const char *tune_split;		/* --tune-split F (fraction) */
 	const char *svg;		/* --roc-svg FILE */

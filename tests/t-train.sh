@@ -724,6 +724,39 @@ counts_of() {
 counts_of "$B/one" >"$B/c1"
 counts_of "$B/parts" >"$B/c2"
 check "... the same counts as runs of 1000" cmp -s "$B/c1" "$B/c2"
+# Tokenized on worker threads (flushes while they work on): the same
+# store, status and report as on one thread.
+mkdir -m 700 "$B/one0"
+"$SPAMSIFT" --threads 0 --homedir "$B/one0" --mbox -s "$B/all.mbox" \
+    2>"$B/err0"
+st=$?
+"$SPAMSIFT" --homedir "$B/one0" --dump >"$B/c0"
+"$SPAMSIFT" --homedir "$B/one" --dump >"$B/c1"
+check "--threads 0: status 0 ($st), the same store as with workers" \
+    cmp -s "$B/c0" "$B/c1"
+check "... and the same report" cmp -s "$B/err" "$B/err0"
+# Every kind of mail the repository has (charsets, Japanese, HTML,
+# attachments), a duplicate among them, then unlearned again: the same
+# stores with 0, 1 and 3 workers, each step.
+W=$T/workers
+for n in 0 1 3; do
+	mkdir -m 700 "$W$n"
+	{
+		"$SPAMSIFT" --threads $n --homedir "$W$n" -s "$C"/spam/*.eml \
+		    "$TOP"/tests/data/*.eml "$C"/spam/spam-001.eml
+		echo "status $?"
+		"$SPAMSIFT" --threads $n --homedir "$W$n" -c "$C"/ham/*.eml
+		echo "status $?"
+		"$SPAMSIFT" --homedir "$W$n" --dump
+		"$SPAMSIFT" --threads $n --homedir "$W$n" -S "$C"/spam/*.eml
+		echo "status $?"
+		"$SPAMSIFT" --homedir "$W$n" --dump
+	} >"$W$n.out" 2>&1
+done
+check "corpus and fixtures: 1 worker learns as none" \
+    cmp -s "$W"0.out "$W"1.out
+check "... and 3 workers" cmp -s "$W"0.out "$W"3.out
+check "... which learned something" grep -q "^#messages [1-9]" "$W"0.out
 # Into a store far bigger than a batch, a batch goes on past 2000 (a
 # flush rewrites most of the store whatever the batch's size): the
 # counts are those of two runs of 1300 all the same.

@@ -173,6 +173,12 @@ gmime_ready(struct tok *t)
 	return 0;
 }
 
+int
+tok_prepare(struct tok *t)
+{
+	return gmime_ready(t);
+}
+
 void
 tok_free(struct tok *t)
 {

@@ -115,6 +115,13 @@ int64_t tok_opts_fingerprint(const struct tok_opts *o);
 int tok_new(struct tok **out, const struct tok_opts *o);
 void tok_free(struct tok *t);
 
+/* Set up now, on the calling thread, what t would otherwise set up when
+ * its first message needs it, some of it for the whole process (GMime):
+ * tokenizers made ready so, one per thread, share nothing unguarded.  A
+ * tokenizer used on one thread only does not need it.  Errors:
+ * TOK_ENOMEM. */
+int tok_prepare(struct tok *t);
+
 /* Tokenize one message of len bytes (need not be NUL-terminated; may hold
  * NULs; may start with an mbox "From " line).  Tokens are added to set,
  * which is not reset first, so several calls accumulate.  Malformed mail is
