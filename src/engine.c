@@ -41,6 +41,9 @@
 #define LR_RUN_MSGS 20			/* see teaches */
 #define LR_AHEAD_MSGS 32		/* messages one lr_step looks up */
 #define TOKQ_DEPTH_PER_THREAD 8		/* messages in flight per worker */
+#define TOKQ_MSG_MAX_BYTES (1 << 20)	/* bigger: tokenized on this thread
+					 * (the copies in flight, and the
+					 * workers' memory, stay bounded) */
 
 struct pending {
 	unsigned char digest[TOK_DIGEST_BYTES];
@@ -534,6 +537,18 @@ take_one(struct engine *e)
 	return rc;
 }
 
+/* Take every message the workers hold, in order. */
+static int
+drain(struct engine *e)
+{
+	int rc = 0;
+
+	/* Bounded by the queue's depth. */
+	while (rc == 0 && e->q != NULL && tokq_pending(e->q) > 0)
+		rc = take_one(e);
+	return rc;
+}
+
 int
 engine_learn(struct engine *e, const char *buf, size_t len,
     enum db_class cls, int sub, size_t cookie)
@@ -550,7 +565,11 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 	    tokq_new(&e->q, &e->o->to, e->threads,
 	    (size_t)e->threads * TOKQ_DEPTH_PER_THREAD) != 0)
 		e->q = NULL;
-	if (e->q != NULL) {
+	if (e->q != NULL && len > TOKQ_MSG_MAX_BYTES) {
+		rc = drain(e);	/* it comes after them */
+		if (rc != 0)
+			return rc;
+	} else if (e->q != NULL) {
 		while (tokq_full(e->q))	/* bounded by the queue's depth */
 			if ((rc = take_one(e)) != 0)
 				return rc;
@@ -740,11 +759,8 @@ set_msg(struct engine *e, const struct pending *p, int older,
 int
 engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
-	int rc = 0;
+	int rc = drain(e);	/* the messages the workers hold first */
 
-	/* The messages the workers hold first: bounded by the queue. */
-	while (rc == 0 && e->q != NULL && tokq_pending(e->q) > 0)
-		rc = take_one(e);
 	return rc != 0 ? rc : flush_batch(e, fn, ctx);
 }
 

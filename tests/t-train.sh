@@ -736,14 +736,24 @@ check "--threads 0: status 0 ($st), the same store as with workers" \
     cmp -s "$B/c0" "$B/c1"
 check "... and the same report" cmp -s "$B/err" "$B/err0"
 # Every kind of mail the repository has (charsets, Japanese, HTML,
-# attachments), a duplicate among them, then unlearned again: the same
-# stores with 0, 1 and 3 workers, each step.
+# attachments), duplicates among them and a message of 1.5 MB (past the
+# workers' 1 MB: tokenized on the main thread in its turn, among the
+# first 20 the learner is shown, so that its turn counts), then
+# unlearned again: the same stores with 0, 1 and 3 workers, each step.
 W=$T/workers
+{
+	printf 'From: big@example.org\nSubject: big one\n\n'
+	awk 'BEGIN { for (i = 0; i < 100000; i++)
+	    printf "bigword%d tail%d\n", i % 5000, i }'
+} >"$T/big.eml"
+check "the big message is past 1 MB" \
+    [ "$(wc -c <"$T/big.eml")" -gt 1100000 ]
 for n in 0 1 3; do
 	mkdir -m 700 "$W$n"
 	{
-		"$SPAMSIFT" --threads $n --homedir "$W$n" -s "$C"/spam/*.eml \
-		    "$TOP"/tests/data/*.eml "$C"/spam/spam-001.eml
+		"$SPAMSIFT" --threads $n --homedir "$W$n" -s \
+		    "$C"/spam/spam-00[1-5].eml "$T/big.eml" "$C"/spam/*.eml \
+		    "$TOP"/tests/data/*.eml
 		echo "status $?"
 		"$SPAMSIFT" --threads $n --homedir "$W$n" -c "$C"/ham/*.eml
 		echo "status $?"
@@ -757,6 +767,7 @@ check "corpus and fixtures: 1 worker learns as none" \
     cmp -s "$W"0.out "$W"1.out
 check "... and 3 workers" cmp -s "$W"0.out "$W"3.out
 check "... which learned something" grep -q "^#messages [1-9]" "$W"0.out
+check "... the big message too" grep -q "^bigword4999	" "$W"0.out
 # Into a store far bigger than a batch, a batch goes on past 2000 (a
 # flush rewrites most of the store whatever the batch's size): the
 # counts are those of two runs of 1300 all the same.
