@@ -2509,6 +2509,105 @@ START_TEST(test_split_with_write_new)
 }
 END_TEST
 
+/* bucket_no's, for a NUL-terminated token at level 6. */
+static uint64_t
+bucket6(const char *tok)
+{
+	return (uint64_t)bk_key(bk_hash(tok, strlen(tok)), 6) >>
+	    (BK_KEY_BITS - 6);
+}
+
+/* A write into nearly every bucket that adds far more than the level's
+ * room holds is merged and split in one pass: the buckets it raises, the
+ * ones it makes (between stored ones and past the last), the one it
+ * leaves alone and seed's all come out at the new level, every count
+ * right. */
+START_TEST(test_split_one_pass)
+{
+	enum { CAND = 2600, MORE = 1000 };
+	char (*tok)[16];
+	const char **tk;
+	size_t *tl, n = 0;
+	int64_t *ds, *dh;
+	uint64_t b1 = 64, have = 0, left = 0, made = 0, b;
+	struct db_counts c;
+	struct tmp t;
+	struct db *db;
+	int i, stored;
+
+	tok = calloc(CAND + MORE, sizeof(*tok));
+	tk = calloc(CAND + MORE, sizeof(*tk));
+	tl = calloc(CAND + MORE, sizeof(*tl));
+	ds = calloc(CAND + MORE, sizeof(*ds));
+	dh = calloc(CAND + MORE, sizeof(*dh));
+	ck_assert(tok && tk && tl && ds && dh);
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	/* The store: candidates in 3 of every 4 buckets of level 6 (the
+	 * 4th left empty, the last one among them), level 6 (2048). */
+	begin(db);
+	add(db, "seed", 1, 0, 1);
+	for (i = 0; i < CAND; i++) {
+		snprintf(tok[0], sizeof(tok[0]), "op-%d", i);
+		b = bucket6(tok[0]);
+		if (b % 4 == 3)
+			continue;
+		if (b1 == 64 && b != bucket6("seed"))
+			b1 = b;		/* the bucket the write leaves */
+		add(db, tok[0], 1, 0, 1);
+		have++;
+	}
+	commit(db);
+	ck_level(t.path, "6");
+	/* The write: those again and MORE new ones, none of bucket b1. */
+	for (i = 0; i < CAND + MORE; i++) {
+		snprintf(tok[n], sizeof(tok[n]), i < CAND ? "op-%d" :
+		    "opn-%d", i);
+		b = bucket6(tok[n]);
+		stored = i < CAND && b % 4 != 3;
+		if (i < CAND && !stored)
+			continue;
+		if (b == b1) {
+			left += stored;
+			continue;
+		}
+		made += !stored;
+		tl[n] = strlen(tok[n]);
+		tk[n] = tok[n];
+		ds[n++] = 1;
+	}
+	ck_assert_uint_gt(left, 0);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, n, tk, tl, ds, dh, NULL, 2), 0);
+	commit(db);
+	ck_level(t.path, "7");
+	ck_assert_int_eq(db_check(db), 0);
+	ck_assert_uint_eq(status(db).tokens, 1 + have + made);
+	ck_counts(db, "seed", 1, 0);
+	for (i = 0; i < CAND + MORE; i++) {
+		const char *p = tok[0];
+		size_t l = (size_t)snprintf(tok[0], sizeof(tok[0]),
+		    i < CAND ? "op-%d" : "opn-%d", i);
+		uint64_t want;
+
+		b = bucket6(p);
+		stored = i < CAND && b % 4 != 3;
+		want = b == b1 ? (uint64_t)stored : i < CAND ?
+		    (uint64_t)stored * 2 : 1;
+		ck_assert_int_eq(db_lookup(db, 1, &p, &l, &c), 0);
+		ck_assert_msg(c.spam == want, "%s: %llu, want %llu", p,
+		    (unsigned long long)c.spam, (unsigned long long)want);
+	}
+	db_close(db);
+	tmp_remove(&t);
+	free(tok);
+	free(tk);
+	free(tl);
+	free(ds);
+	free(dh);
+}
+END_TEST
+
 /* Pruning most of a store takes it down to fewer buckets in the same
  * write: what is kept reads as before, what was pruned is gone, and the
  * store checks out; pruning a few keeps the level. */
@@ -3661,6 +3760,7 @@ db_suite(void)
 	tcase_add_test(tc, test_level_down_damaged);
 	tcase_add_test(tc, test_split_with_write);
 	tcase_add_test(tc, test_split_with_write_new);
+	tcase_add_test(tc, test_split_one_pass);
 	tcase_add_test(tc, test_nested_scan);
 	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_level_exact);
