@@ -670,8 +670,9 @@ train_piped(struct run *r)
 	return rc != EXIT_SPAM || failed ? EXIT_TEMPFAIL : 0;
 }
 
-/* --threads, or one per CPU (OPTS_AUTO_THREADS at most), none on a
- * machine of one. */
+/* --threads, or one fewer than the CPUs (the main thread tokenizes
+ * too when it would wait; OPTS_AUTO_THREADS at most): none on a machine
+ * of one. */
 static int
 train_threads(const struct opts *o)
 {
@@ -682,7 +683,7 @@ train_threads(const struct opts *o)
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n <= 1)
 		return 0;
-	return n < OPTS_AUTO_THREADS ? (int)n : OPTS_AUTO_THREADS;
+	return n - 1 < OPTS_AUTO_THREADS ? (int)n - 1 : OPTS_AUTO_THREADS;
 }
 
 static int

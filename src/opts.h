@@ -43,7 +43,7 @@ enum command {
 
 #define OPT_MAX_FILES 4096	/* files named on one command line */
 #define OPTS_MAX_THREADS 64	/* --threads at most (tokq.h's limit) */
-#define OPTS_AUTO_THREADS 4	/* --threads not given: one per CPU, this
+#define OPTS_AUTO_THREADS 4	/* --threads not given: CPUs less one, this
 				 * many at most */
 
 /* Scoring parameters given by option or configuration file, which a

@@ -42,6 +42,7 @@ struct tokq {
 	int stop;
 	struct worker *w;
 	int nw;
+	struct tok *own;	/* the caller's, for tokq_take */
 	int sync_ok;		/* mu and the conds were made */
 };
 
@@ -135,6 +136,11 @@ tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
 			goto out;
 		}
 	}
+	rc = tok_new(&q->own, o);
+	if (rc == 0)
+		rc = tok_prepare(q->own);
+	if (rc != 0)
+		goto out;
 	for (i = 0; i < (size_t)q->nw; i++) {
 		if (pthread_create(&q->w[i].th, NULL, work, &q->w[i]) != 0) {
 			rc = TOK_ENOMEM;
@@ -169,6 +175,7 @@ tokq_free(struct tokq *q)
 			pthread_join(q->w[k].th, NULL);
 		tok_free(q->w[k].tok);
 	}
+	tok_free(q->own);
 	if (q->sync_ok) {
 		pthread_cond_destroy(&q->done);
 		pthread_cond_destroy(&q->work);
@@ -243,19 +250,24 @@ wait_done(struct tokq *q, size_t i)
 const struct tokq_msg *
 tokq_take(struct tokq *q)
 {
-	struct slot *s;
-	size_t n = q->put - q->taken;
+	struct slot *s, *h;
 
-	if (n == 0)
+	if (q->put == q->taken)
 		return NULL;
 	s = &q->slot[q->taken % q->depth];
 	pthread_mutex_lock(&q->mu);
-	/* Not done yet: sleep until half of the messages given are, not
-	 * just this one (the workers take them in order, so the ones
-	 * before are done too, or nearly): one sleep for many messages,
-	 * where a sleep per message cost a fifth more CPU time. */
-	if (!s->done)
-		wait_done(q, q->taken + (n + 1) / 2 - 1);
+	/* While it is not done, the caller tokenizes the messages no
+	 * worker has taken yet (newer ones: the order taken back is the
+	 * order given all the same) rather than wait, and sleeps only
+	 * when every one is taken: a sleep per message cost a fifth more
+	 * CPU time.  Bounded by the messages given. */
+	while (!s->done && q->next < q->put) {
+		h = &q->slot[q->next++ % q->depth];
+		pthread_mutex_unlock(&q->mu);
+		tokenize(q->own, h);
+		pthread_mutex_lock(&q->mu);
+		h->done = 1;
+	}
 	wait_done(q, q->taken);
 	pthread_mutex_unlock(&q->mu);
 	return &s->msg;

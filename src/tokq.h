@@ -39,9 +39,10 @@ struct tokq_msg {
 };
 
 /* Start nthreads workers (1 to TOKQ_MAX_THREADS), each with a tokenizer
- * made from o (copied), and room for depth messages in flight (at least
- * nthreads).  Returns 0, TOK_EINVAL for counts out of range, TOK_ENOMEM,
- * or TOK_EICU and the like from tok_new.  *out: tokq_free(). */
+ * made from o (copied), one more for the caller (tokq_take), and room
+ * for depth messages in flight (at least nthreads).  Returns 0,
+ * TOK_EINVAL for counts out of range, or tok_new's TOK_ENOMEM or
+ * TOK_EINIT.  *out: tokq_free(). */
 int tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
     size_t depth);
 
@@ -59,8 +60,10 @@ int tokq_full(const struct tokq *q);
 int tokq_put(struct tokq *q, const char *buf, size_t len,
     const struct tokq_meta *meta);
 
-/* The oldest message given, once tokenized (waits for it); NULL when
- * none is pending.  Borrowed: valid until tokq_done. */
+/* The oldest message given, once tokenized; NULL when none is pending.
+ * Until it is, the caller tokenizes the messages no worker has taken
+ * yet, and sleeps only when none is left.  Borrowed: valid until
+ * tokq_done. */
 const struct tokq_msg *tokq_take(struct tokq *q);
 
 /* Release the message tokq_take returned, for its room to be reused. */

@@ -27,8 +27,8 @@
 #   about 13 ms of CPU per message to train and 9 to classify, so 15000 of
 #   each stay under 10 minutes on an idle core.
 # BENCH_CLOCK: wall (default) gives the table's msg/s per wall-clock
-#   second, the time a user waits (spamsift's bulk training tokenizes on
-#   one worker thread per CPU, --threads); cpu gives them per CPU second
+#   second, the time a user waits (spamsift's bulk training tokenizes
+#   on every CPU, --threads); cpu gives them per CPU second
 #   (user + sys of the processes, children included), which other load on
 #   the machine barely moves.  A line under the table gives the bulk rates
 #   by the other clock, each filter's fastest round by it; results.tsv has
@@ -740,7 +740,7 @@ done
 		    "bench-out/results.tsv."
 	else
 		echo "msg/s: messages per wall-clock second (spamsift's bulk" \
-		    "training tokenizes on one thread per CPU); the rates per" \
+		    "training tokenizes on every CPU); the rates per" \
 		    "CPU second above, and in bench-out/results.tsv."
 	fi
 	echo "Ratios are figure / bogofilter's: higher is better for msg/s," \
