@@ -472,8 +472,11 @@ learn_set(struct engine *e, const struct tokq_msg *m)
 	size_t n;
 	int rc;
 
-	if (m->rc != 0)
-		goto nomem;	/* tok_message fails for memory only */
+	if (m->rc != 0) {
+		snprintf(e->err, sizeof(e->err), "learning: %s",
+		    tok_strerror(m->rc));
+		return DB_ENOMEM;
+	}
 	if (e->agg == NULL) {
 		e->agg = tok_set_new_limit(BATCH_MAX_TOKENS);
 		if (e->agg == NULL)

@@ -116,8 +116,11 @@ size_t engine_pending(const struct engine *e);
  * most TOKQ_MAX_THREADS; 0: on this one), from the second message of the
  * run on: the batch, the store and the callbacks stay on this thread, and
  * the store learned is the same.  Workers that cannot start leave the
- * work here.  engine_learn then reports a message's failure to tokenize
- * (out of memory) at a later call, or at engine_flush. */
+ * work here.  engine_learn then reports a failure that comes with an
+ * earlier message (its tokenizing, or a flush the batch made before it)
+ * at a later call, up to the queue's depth later, or at engine_flush:
+ * the message given with the call that fails is not the one it failed
+ * on. */
 void engine_set_threads(struct engine *e, int n);
 
 /* Does training in mode (TRAIN_*) learn a message given as cls that

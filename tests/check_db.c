@@ -2608,6 +2608,74 @@ START_TEST(test_split_one_pass)
 }
 END_TEST
 
+/* The estimate is a sample: new tokens all in the first sixteenth of
+ * the buckets make it wide, and the write goes a level up in one pass
+ * though the store would fit the level it had.  Legal (each bucket half
+ * as full, as if tokens were lost), and every count right; the exact
+ * path would stay at 6, so this also shows the one pass ran. */
+START_TEST(test_split_estimate_wide)
+{
+	enum { HAVE = 1500, CAND = 20000, NEW = 300 };
+	char (*tok)[16];
+	const char **tk;
+	size_t *tl, n = 0;
+	int64_t *ds, *dh;
+	struct tmp t;
+	struct db *db;
+	int i, made = 0;
+
+	tok = calloc(HAVE + NEW, sizeof(*tok));
+	tk = calloc(HAVE + NEW, sizeof(*tk));
+	tl = calloc(HAVE + NEW, sizeof(*tl));
+	ds = calloc(HAVE + NEW, sizeof(*ds));
+	dh = calloc(HAVE + NEW, sizeof(*dh));
+	ck_assert(tok && tk && tl && ds && dh);
+	db_tmp(&t);
+	db = open_ok(t.path, DB_CREATE, TOKV);
+	begin(db);
+	for (i = 0; i < HAVE; i++) {
+		tl[n] = (size_t)snprintf(tok[n], sizeof(tok[n]), "ew-%d", i);
+		add(db, tok[n], 1, 0, 1);
+		tk[n] = tok[n];
+		ds[n++] = 1;
+	}
+	commit(db);
+	ck_level(t.path, "6");
+	/* NEW more, every one in buckets 0-3 of 64: the sample's. */
+	for (i = 0; i < CAND && made < NEW; i++) {
+		snprintf(tok[n], sizeof(tok[n]), "ewn-%d", i);
+		if (bucket6(tok[n]) >= 4)
+			continue;
+		tl[n] = strlen(tok[n]);
+		tk[n] = tok[n];
+		ds[n++] = 1;
+		made++;
+	}
+	ck_assert_int_eq(made, NEW);
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, n, tk, tl, ds, dh, NULL, 2), 0);
+	commit(db);
+	ck_assert_uint_eq(status(db).tokens, HAVE + NEW);	/* fits 6 */
+	ck_level(t.path, "7");
+	ck_assert_int_eq(db_check(db), 0);
+	ck_counts(db, "ew-0", 2, 0);
+	ck_counts(db, "ew-1499", 2, 0);
+	for (i = 0; i < (int)n; i++) {
+		struct db_counts c;
+
+		ck_assert_int_eq(db_lookup(db, 1, &tk[i], &tl[i], &c), 0);
+		ck_assert_uint_eq(c.spam, i < HAVE ? 2 : 1);
+	}
+	db_close(db);
+	tmp_remove(&t);
+	free(tok);
+	free(tk);
+	free(tl);
+	free(ds);
+	free(dh);
+}
+END_TEST
+
 /* Pruning most of a store takes it down to fewer buckets in the same
  * write: what is kept reads as before, what was pruned is gone, and the
  * store checks out; pruning a few keeps the level. */
@@ -3761,6 +3829,7 @@ db_suite(void)
 	tcase_add_test(tc, test_split_with_write);
 	tcase_add_test(tc, test_split_with_write_new);
 	tcase_add_test(tc, test_split_one_pass);
+	tcase_add_test(tc, test_split_estimate_wide);
 	tcase_add_test(tc, test_nested_scan);
 	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_level_exact);
