@@ -79,9 +79,9 @@
 #define PL_MIN_ARENA	(64 * 1024)	/* first key arena size */
 #define BK_SCAN_SHARE	4		/* bk_read_runs scans a range it
 					 * wants this share of, or more */
-#define BK_SAMPLE_SHARE	16		/* bk_apply's sample of a write */
-#define BK_SPLIT_MARGIN	8		/* ... that passes the room by
-					 * 1/8: split while written */
+#define BK_SAMPLE_SHARE	16	/* bk_apply's sample of a write */
+#define BK_SPLIT_MARGIN	8	/* ... that passes the room by 1/8:
+				 * split while written */
 #define BK_WRITE_RUNS	512		/* buckets a write that cannot split
 					 * queues at a time (bk_apply) */
 #define WAL_RETRY_MS	10		/* wal_on's pause between tries */

@@ -40,7 +40,7 @@
 #define ROBX_MAX_MICRO 600000
 #define LR_RUN_MSGS 20			/* see teaches */
 #define LR_AHEAD_MSGS 32		/* messages one lr_step looks up */
-#define TOKQ_DEPTH_PER_THREAD 8		/* messages in flight per worker */
+#define TOKQ_DEPTH_PER_THREAD 8		/* messages in flight a worker */
 #define TOKQ_MSG_MAX_BYTES (1 << 20)	/* bigger: tokenized on this thread
 					 * (the copies in flight, and the
 					 * workers' memory, stay bounded) */
@@ -573,7 +573,8 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 		if (rc != 0)
 			return rc;
 	} else if (e->q != NULL) {
-		while (tokq_full(e->q))	/* bounded by the queue's depth */
+		/* Bounded by the queue's depth. */
+		while (tokq_full(e->q))
 			if ((rc = take_one(e)) != 0)
 				return rc;
 		if (tokq_put(e->q, buf, len, &meta) != 0) {
