@@ -565,8 +565,9 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 	 * start leave the work on this thread. */
 	e->nlearn++;
 	if (e->q == NULL && e->threads > 0 && e->nlearn == 2 &&
-	    tokq_new(&e->q, &e->o->to, e->threads,
-	    (size_t)e->threads * TOKQ_DEPTH_PER_THREAD) != 0)
+	    (tok_prepare(e->tok) != 0 || tokq_new(&e->q, &e->o->to,
+	    e->threads, (size_t)e->threads * TOKQ_DEPTH_PER_THREAD,
+	    e->tok) != 0))
 		e->q = NULL;
 	if (e->q != NULL && len > TOKQ_MSG_MAX_BYTES) {
 		rc = drain(e);	/* it comes after them */
@@ -584,12 +585,8 @@ engine_learn(struct engine *e, const char *buf, size_t len,
 		}
 		return 0;
 	}
-	tok_set_reset(e->set);
 	m.meta = meta;
-	m.set = e->set;
-	m.rc = tok_message(e->tok, buf, len, e->set);
-	m.has_older = tok_digests(buf, len, m.digest, m.older, m.msgid,
-	    sizeof(m.msgid));
+	tokq_tokenize(e->tok, buf, len, e->set, &m);
 	return learn_set(e, &m);
 }
 

@@ -42,19 +42,25 @@ struct tokq {
 	int stop;
 	struct worker *w;
 	int nw;
-	struct tok *own;	/* the caller's, for tokq_take */
+	struct tok *mine;	/* the caller's (borrowed), for tokq_take */
 	int sync_ok;		/* mu and the conds were made */
 };
+
+void
+tokq_tokenize(struct tok *t, const char *buf, size_t len,
+    struct tok_set *set, struct tokq_msg *m)
+{
+	tok_set_reset(set);
+	m->set = set;
+	m->rc = tok_message(t, buf, len, set);
+	m->has_older = tok_digests(buf, len, m->digest, m->older, m->msgid,
+	    sizeof(m->msgid));
+}
 
 static void
 tokenize(struct tok *t, struct slot *s)
 {
-	struct tokq_msg *m = &s->msg;
-
-	tok_set_reset(s->set);
-	m->rc = tok_message(t, s->buf, s->len, s->set);
-	m->has_older = tok_digests(s->buf, s->len, m->digest, m->older,
-	    m->msgid, sizeof(m->msgid));
+	tokq_tokenize(t, s->buf, s->len, s->set, &s->msg);
 }
 
 static void *
@@ -85,7 +91,7 @@ work(void *arg)
 
 int
 tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
-    size_t depth)
+    size_t depth, struct tok *mine)
 {
 	struct tokq *q = NULL;
 	size_t i;
@@ -99,6 +105,7 @@ tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
 	if (q == NULL)
 		goto out;
 	q->depth = depth;
+	q->mine = mine;
 	q->slot = calloc(depth, sizeof(*q->slot));
 	q->w = calloc((size_t)nthreads, sizeof(*q->w));
 	if (q->slot == NULL || q->w == NULL)
@@ -107,7 +114,6 @@ tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
 		q->slot[i].set = tok_set_new();
 		if (q->slot[i].set == NULL)
 			goto out;
-		q->slot[i].msg.set = q->slot[i].set;
 	}
 	if (pthread_mutex_init(&q->mu, NULL) != 0)
 		goto out;
@@ -136,11 +142,6 @@ tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
 			goto out;
 		}
 	}
-	rc = tok_new(&q->own, o);
-	if (rc == 0)
-		rc = tok_prepare(q->own);
-	if (rc != 0)
-		goto out;
 	for (i = 0; i < (size_t)q->nw; i++) {
 		if (pthread_create(&q->w[i].th, NULL, work, &q->w[i]) != 0) {
 			rc = TOK_ENOMEM;
@@ -175,7 +176,6 @@ tokq_free(struct tokq *q)
 			pthread_join(q->w[k].th, NULL);
 		tok_free(q->w[k].tok);
 	}
-	tok_free(q->own);
 	if (q->sync_ok) {
 		pthread_cond_destroy(&q->done);
 		pthread_cond_destroy(&q->work);
@@ -264,7 +264,7 @@ tokq_take(struct tokq *q)
 	while (!s->done && q->next < q->put) {
 		h = &q->slot[q->next++ % q->depth];
 		pthread_mutex_unlock(&q->mu);
-		tokenize(q->own, h);
+		tokenize(q->mine, h);
 		pthread_mutex_lock(&q->mu);
 		h->done = 1;
 	}

@@ -38,13 +38,21 @@ struct tokq_msg {
 	char msgid[TOKQ_MSGID_BYTES];
 };
 
+/* Tokenize buf[0..len) with t into set (reset first) and fill m's
+ * results: set, rc and the digests (m->meta is left alone).  What a
+ * worker does with each message; a caller that tokenizes a message
+ * itself does the same through this.  Never fails: m->rc says. */
+void tokq_tokenize(struct tok *t, const char *buf, size_t len,
+    struct tok_set *set, struct tokq_msg *m);
+
 /* Start nthreads workers (1 to TOKQ_MAX_THREADS), each with a tokenizer
- * made from o (copied), one more for the caller (tokq_take), and room
- * for depth messages in flight (at least nthreads).  Returns 0,
- * TOK_EINVAL for counts out of range, or tok_new's TOK_ENOMEM or
- * TOK_EINIT.  *out: tokq_free(). */
+ * made from o (copied), with room for depth messages in flight (at least
+ * nthreads).  mine is the caller's tokenizer, borrowed for the queue's
+ * life: tokq_take tokenizes with it on the caller's thread; it must have
+ * been made ready (tok_prepare).  Returns 0, TOK_EINVAL for counts out
+ * of range, or tok_new's TOK_ENOMEM or TOK_EINIT.  *out: tokq_free(). */
 int tokq_new(struct tokq **out, const struct tok_opts *o, int nthreads,
-    size_t depth);
+    size_t depth, struct tok *mine);
 
 /* Stop and join the workers (each finishes the message it holds), and
  * free everything.  NULL is a no-op. */

@@ -95,23 +95,38 @@ same_as_here(struct tok *t, struct tok_set *s, const char *buf, size_t len,
 	ck_assert_str_eq(m->msgid, msgid);
 }
 
+/* The caller's tokenizer a queue borrows, made ready as tokq_new asks;
+ * another than the one the tests compare with. */
+static struct tok *
+mine_new(const struct tok_opts *o)
+{
+	struct tok *t;
+
+	ck_assert_int_eq(tok_new(&t, o), 0);
+	ck_assert_int_eq(tok_prepare(t), 0);
+	return t;
+}
+
 START_TEST(test_limits)
 {
 	struct tok_opts o;
 	struct tokq *q = (struct tokq *)&o;	/* not NULL: must become */
+	struct tok *mine;
 
 	tok_opts_init(&o);
-	ck_assert_int_eq(tokq_new(&q, &o, 0, 8), TOK_EINVAL);
+	mine = mine_new(&o);
+	ck_assert_int_eq(tokq_new(&q, &o, 0, 8, mine), TOK_EINVAL);
 	ck_assert_ptr_null(q);
-	ck_assert_int_eq(tokq_new(&q, &o, TOKQ_MAX_THREADS + 1, 128),
+	ck_assert_int_eq(tokq_new(&q, &o, TOKQ_MAX_THREADS + 1, 128, mine),
 	    TOK_EINVAL);
-	ck_assert_int_eq(tokq_new(&q, &o, 4, 3), TOK_EINVAL);
-	ck_assert_int_eq(tokq_new(&q, &o, 2, 2), 0);
+	ck_assert_int_eq(tokq_new(&q, &o, 4, 3, mine), TOK_EINVAL);
+	ck_assert_int_eq(tokq_new(&q, &o, 2, 2, mine), 0);
 	ck_assert_ptr_nonnull(q);
 	ck_assert_ptr_null(tokq_take(q));
 	ck_assert_uint_eq(tokq_pending(q), 0);
 	tokq_free(q);
 	tokq_free(NULL);
+	tok_free(mine);
 }
 END_TEST
 
@@ -129,6 +144,7 @@ START_TEST(test_order)
 	struct tok *t;
 	struct tok_set *s;
 	struct tokq *q;
+	struct tok *mine;
 	const struct tokq_msg *m;
 	struct tokq_meta meta;
 	size_t i;
@@ -137,7 +153,8 @@ START_TEST(test_order)
 	ck_assert_int_eq(tok_new(&t, &o), 0);
 	s = tok_set_new();
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(tokq_new(&q, &o, 3, 4), 0);
+	mine = mine_new(&o);
+	ck_assert_int_eq(tokq_new(&q, &o, 3, 4, mine), 0);
 	for (i = 0; i < 4; i++) {
 		meta.cls = (int)i % 2;
 		meta.sub = (int)i / 2;
@@ -162,6 +179,7 @@ START_TEST(test_order)
 	}
 	ck_assert_ptr_null(tokq_take(q));
 	tokq_free(q);
+	tok_free(mine);
 	tok_set_free(s);
 	tok_free(t);
 }
@@ -176,6 +194,7 @@ START_TEST(test_stream)
 	struct tok *t;
 	struct tok_set *s;
 	struct tokq *q;
+	struct tok *mine;
 	const struct tokq_msg *m;
 	struct tokq_meta meta = { 0, 0, 0 };
 	size_t *lens, n, i, given = 0, taken = 0, total;
@@ -187,7 +206,8 @@ START_TEST(test_stream)
 	ck_assert_int_eq(tok_new(&t, &o), 0);
 	s = tok_set_new();
 	ck_assert_ptr_nonnull(s);
-	ck_assert_int_eq(tokq_new(&q, &o, 3, 7), 0);
+	mine = mine_new(&o);
+	ck_assert_int_eq(tokq_new(&q, &o, 3, 7, mine), 0);
 	/* Bounded: each pass gives or takes one. */
 	while (taken < total) {
 		if (given < total && !tokq_full(q)) {
@@ -207,6 +227,7 @@ START_TEST(test_stream)
 	}
 	ck_assert_uint_eq(tokq_pending(q), 0);
 	tokq_free(q);
+	tok_free(mine);
 	tok_set_free(s);
 	tok_free(t);
 	free_fixtures(bufs, lens, n);
@@ -219,18 +240,21 @@ START_TEST(test_free_busy)
 {
 	struct tok_opts o;
 	struct tokq *q;
+	struct tok *mine;
 	struct tokq_meta meta = { 1, 0, 7 };
 	size_t *lens, n, i;
 	char **bufs;
 
 	bufs = fixtures(&lens, &n);
 	tok_opts_init(&o);
-	ck_assert_int_eq(tokq_new(&q, &o, 2, 16), 0);
+	mine = mine_new(&o);
+	ck_assert_int_eq(tokq_new(&q, &o, 2, 16, mine), 0);
 	for (i = 0; i < 16 && i < n; i++)
 		ck_assert_int_eq(tokq_put(q, bufs[i], lens[i], &meta), 0);
 	/* One taken and not released, the rest in flight. */
 	ck_assert_ptr_nonnull(tokq_take(q));
 	tokq_free(q);
+	tok_free(mine);
 	free_fixtures(bufs, lens, n);
 }
 END_TEST
