@@ -3275,13 +3275,13 @@ bk_apply(struct db *db, int64_t day)
 	if (rc == 0 && count > 0 && !db->key3 &&
 	    bk_level_for(count + npos, level) > level &&
 	    runs.n >= ((size_t)1 << level) / 2) {
+		struct apply sample = { &o, &part, day, 0 };
+
 		part = runs;
 		part.n = runs.n / BK_SAMPLE_SHARE;
-		ap.runs = &part;
-		rc = bk_read_runs(db, &part, level, merge_run, &ap);
-		est = ap.delta * (int64_t)bt->n / (int64_t)runs.start[part.n];
-		ap.delta = 0;
-		ap.runs = &runs;
+		rc = bk_read_runs(db, &part, level, merge_run, &sample);
+		est = sample.delta * (int64_t)bt->n /
+		    (int64_t)runs.start[part.n];
 		if (rc == 0 && count + est > ((int64_t)BK_AVG << level) +
 		    ((int64_t)BK_AVG << level) / BK_SPLIT_MARGIN) {
 			up = bk_level_for(count + est, level);
