@@ -82,6 +82,15 @@ int db_open(struct db **out, const char *path, int flags, int tok_version,
     int busy_ms);
 void db_close(struct db *db);
 
+/* With n > 0, a write that splits a store of 2048 buckets or more reads,
+ * merges and splits half of it on a second thread, through a read-only
+ * handle of its own; 0 (the default): all on the caller's thread.  The
+ * store written is the same. */
+void db_set_threads(struct db *db, int n);
+/* How many writes through db had a second thread do their share (a
+ * failed share is done again on the caller's thread, and not counted). */
+unsigned long db_helper_runs(const struct db *db);
+
 /* The reason for the last error on db, or a generic text for rc when db is
  * NULL.  Borrowed: valid until the next call on db. */
 const char *db_errmsg(const struct db *db, int rc);

@@ -429,6 +429,7 @@ void
 engine_set_threads(struct engine *e, int n)
 {
 	e->threads = n > TOKQ_MAX_THREADS ? TOKQ_MAX_THREADS : n;
+	db_set_threads(e->db, e->threads);
 }
 
 /* Whether the batch is to be written before it takes another message.

@@ -690,6 +690,7 @@ static int
 cmd_train(struct run *r)
 {
 	size_t i, total = 0, kinds = 0, which = 0;
+	unsigned long split2;
 	int rc, unread;
 
 	if (r->o->pipe) {
@@ -775,6 +776,10 @@ cmd_train(struct run *r)
 			    "already; not learned\n", r->skipped,
 			    r->skipped == 1 ? "" : "s");
 	}
+	split2 = db_helper_runs(engine_db(r->e));
+	if (!r->o->quiet && r->o->verbose && split2 > 0)
+		fprintf(stderr, "spamsift: %lu write%s split the database on "
+		    "two threads\n", split2, split2 == 1 ? "" : "s");
 	if (kinds != 1 || total == 0)
 		return EXIT_SPAM;
 	switch (which) {

@@ -3162,6 +3162,138 @@ END_TEST
 /* A bucket holding another's tokens stops a split (it would overwrite
  * that bucket's child) and the call changes nothing; a token count
  * beyond any store is damage too. */
+/* db_foreach's tokens folded into one FNV-1a hash. */
+static int
+fold_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
+    int64_t day)
+{
+	uint64_t *h = ctx;
+	char buf[64];
+	size_t i, n;
+
+	for (i = 0; i < len; i++)
+		*h = (*h ^ (unsigned char)tok[i]) * 0x100000001B3ULL;
+	n = (size_t)snprintf(buf, sizeof(buf), "|%u %u %d %lld|", c->spam,
+	    c->ham, c->w, (long long)day);
+	for (i = 0; i < n; i++)
+		*h = (*h ^ (unsigned char)buf[i]) * 0x100000001B3ULL;
+	return 0;
+}
+
+static uint64_t
+store_hash(struct db *db)
+{
+	uint64_t h = 0xCBF29CE484222325ULL;
+
+	ck_assert_int_eq(db_foreach(db, fold_tok, &h), 0);
+	return h;
+}
+
+/* The level-11 store of test_split_helper (HAVE tokens at 1/0) and the
+ * write that splits it, in one call: the second half of them again at
+ * 0/1 (one and zero reversed there), and NEW more at 1/0. */
+enum { SH_HAVE = 60000, SH_NEW = 40000 };
+
+static void
+split_helper_store(const char *path, struct toks *k, int64_t *one,
+    int64_t *zero)
+{
+	struct db *db = open_ok(path, DB_CREATE, TOKV);
+
+	begin(db);
+	ck_assert_int_eq(db_add_tokens(db, SH_HAVE,
+	    (const char *const *)k->tok, k->len, one, zero, NULL, 2), 0);
+	commit(db);
+	db_close(db);
+	ck_level(path, "11");
+}
+
+static int
+split_helper_write(struct db *db, struct toks *k, int64_t *one,
+    int64_t *zero)
+{
+	const size_t from = SH_HAVE / 2;
+
+	begin(db);
+	return db_add_tokens(db, SH_HAVE / 2 + SH_NEW,
+	    (const char *const *)k->tok + from, k->len + from, zero + from,
+	    one + from, NULL, 3);
+}
+
+/* A write that splits 2048 buckets or more, with db_set_threads: the
+ * upper half read, merged and split on a second thread makes the store
+ * one thread makes; a damaged bucket in that half fails the write as on
+ * one thread (the share done again here), the store left as it was. */
+START_TEST(test_split_helper)
+{
+	struct tmp *t = calloc(3, sizeof(*t));
+	struct db *db[3];
+	struct toks k;
+	int64_t *one, *zero;
+	uint64_t h[2];
+	int64_t count = 0;
+	size_t i;
+
+	toks_make_distinct(&k, SH_HAVE + SH_NEW, 29);
+	one = calloc(k.n, sizeof(*one));
+	zero = calloc(k.n, sizeof(*zero));
+	ck_assert(t != NULL && one != NULL && zero != NULL);
+	for (i = 0; i < k.n; i++)
+		one[i] = 1;
+	for (i = 0; i < 3; i++) {
+		db_tmp(&t[i]);
+		split_helper_store(t[i].path, &k, one, zero);
+	}
+	/* The write's new tokens at 1/0: zero and one reversed past HAVE. */
+	for (i = SH_HAVE; i < k.n; i++) {
+		zero[i] = 1;
+		one[i] = 0;
+	}
+	for (i = 0; i < 3; i++) {
+		db[i] = open_ok(t[i].path, 0, TOKV);
+		db_set_threads(db[i], i > 0);
+	}
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(split_helper_write(db[i], &k, one, zero), 0);
+		commit(db[i]);
+		ck_level(t[i].path, "12");
+		ck_assert_int_eq(db_check(db[i]), 0);
+		ck_assert_uint_eq(status(db[i]).tokens, SH_HAVE + SH_NEW);
+		h[i] = store_hash(db[i]);
+	}
+	ck_assert_uint_eq(db_helper_runs(db[0]), 0);
+	ck_assert_uint_eq(db_helper_runs(db[1]), 1);
+	ck_assert(h[0] == h[1]);
+	ck_counts(db[1], k.tok[SH_HAVE - 1], 1, 1);
+	ck_counts(db[1], k.tok[SH_HAVE + SH_NEW - 1], 1, 0);
+
+	/* The last bucket (the second thread's) damaged. */
+	db_close(db[2]);
+	raw_sql(t[2].path, "UPDATE tokb SET data = x'07' WHERE key = "
+	    "(SELECT max(key) FROM tokb)");
+	db[2] = open_ok(t[2].path, 0, TOKV);
+	db_set_threads(db[2], 1);
+	ck_assert_int_eq(split_helper_write(db[2], &k, one, zero),
+	    DB_ECORRUPT);
+	ck_assert_ptr_nonnull(strstr(db_errmsg(db[2], DB_ECORRUPT),
+	    "damaged"));
+	ck_assert_uint_eq(db_helper_runs(db[2]), 0);
+	db_rollback(db[2]);
+	ck_level(t[2].path, "11");
+	ck_assert_int_eq(db_meta_get(db[2], "tok_count", &count), 0);
+	ck_assert_int_eq(count, SH_HAVE);
+	ck_assert_int_eq(db_check(db[2]), DB_ECORRUPT);
+	for (i = 0; i < 3; i++) {
+		db_close(db[i]);
+		tmp_remove(&t[i]);
+	}
+	free(t);
+	free(one);
+	free(zero);
+	toks_free(&k);
+}
+END_TEST
+
 START_TEST(test_split_damaged)
 {
 	struct db_counts before, after;
@@ -3834,6 +3966,7 @@ db_suite(void)
 	tcase_add_test(tc, test_add_days);
 	tcase_add_test(tc, test_level_exact);
 	tcase_add_test(tc, test_split_damaged);
+	tcase_add_test(tc, test_split_helper);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 

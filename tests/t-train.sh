@@ -796,4 +796,35 @@ counts_of "$B/big2" >"$B/c2"
 check "... the same counts as two runs of 1300" cmp -s "$B/c1" "$B/c2"
 check "... --check-db ok" "$SPAMSIFT" --homedir "$B/big1" --check-db -q
 
+# With workers, a write that doubles the buckets of a big store (2048 or
+# more) reads and merges half of them on a second thread: the bench's
+# second process (the SpamAssassin index's first 1397 spam learned, then
+# 1493 clean) does, says so with -v, and learns what one thread learns.
+if [ -z "$SHARED" ] || [ ! -f "$SHARED/spamassassin/index" ]; then
+	skip "split on two threads: no ../shared/corpus/spamassassin" \
+	    "(not in this checkout)"
+else
+	S2=$T/split2
+	mkdir -m 700 "$S2" "$S2/t1" "$S2/t0"
+	head -n 3023 "$SHARED/spamassassin/index" >"$S2/idx"
+	awk '$1 == "spam" { print $2 }' "$S2/idx" >"$S2/spam"
+	awk '$1 == "ham" { print $2 }' "$S2/idx" | head -n 1493 >"$S2/ham"
+	for n in 1 0; do
+		(cd "$SHARED/spamassassin" &&
+		    xargs "$SPAMSIFT" --threads $n -v --homedir "$S2/t$n" -s \
+		    <"$S2/spam" 2>"$S2/e$n.s" &&
+		    xargs "$SPAMSIFT" --threads $n -v --homedir "$S2/t$n" -c \
+		    <"$S2/ham" 2>"$S2/e$n.c")
+		"$SPAMSIFT" --homedir "$S2/t$n" --dump >"$S2/d$n"
+	done
+	check "1397 spam, then 1493 clean: one write on two threads" \
+	    grep -qx "spamsift: 1 write split the database on two threads" \
+	    "$S2/e1.c"
+	check "... none with --threads 0" sh -c \
+	    "! grep -q 'two threads' '$S2/e0.s' '$S2/e0.c'"
+	check "... the same store" cmp -s "$S2/d0" "$S2/d1"
+	check "... and 1397 + 1493 messages in it ($(msgs_in "$S2/t1"))" \
+	    [ "$(msgs_in "$S2/t1")" = "1397 1493" ]
+fi
+
 done_testing
