@@ -74,7 +74,11 @@
 #define ERRMSG_BYTES	(2 * PATH_MAX + 512)
 #define CACHE_KIB	32768		/* SQLite page cache, KiB */
 #define HELPER_MIN_LEVEL 11		/* a split's second thread: from
-					 * 2048 buckets (see split_share) */
+					 * 2048 buckets (bk_apply_split) */
+#define HELPER_BUSY_MS	100		/* its wait for a lock: its share is
+					 * done here when it fails */
+#define HELPER_FAIL_ENV	"SPAMSIFT_TEST_HELPER_FAIL" /* set: the second
+					 * thread's share fails (tests) */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
 #define PL_AHEAD	8		/* lookups between prefetch steps */
 #define PL_LOAD_DIV	2		/* slots per entry at the fullest */
@@ -358,6 +362,9 @@ struct db {
 				 * could not be upgraded */
 	int key3;		/* buckets keyed as schema 3 (bk_key3): a
 				 * store that could not be upgraded */
+	int wal;		/* the journal is WAL (set_journal) */
+	dev_t dev;		/* the file's, when opened: a second */
+	ino_t ino;		/* handle must find the same (reader_open) */
 	int helper;		/* db_set_threads: a split may read and
 				 * merge half the store on a second thread */
 	int bk_written;		/* tokb written in the open transaction:
@@ -1474,6 +1481,8 @@ check_path(struct db *db)
 	rc = check_file(db, &sb);
 	if (rc != 0)
 		goto out;
+	db->dev = sb.st_dev;
+	db->ino = sb.st_ino;
 	/* Through a symbolic link the journal lives next to the target. */
 	real = realpath(db->path, NULL);
 	if (real == NULL) {
@@ -1654,6 +1663,7 @@ set_journal(struct db *db)
 	if (db->flags & DB_READONLY)
 		goto out;
 	rc = wal_on(db, mode, sizeof(mode));
+	db->wal = rc == 0 && strcasecmp(mode, "wal") == 0;
 	if (rc == 0)
 		rc = exec(db, "PRAGMA synchronous = NORMAL");
 	/* A multi-row write inside a transaction keeps a statement journal
@@ -3129,7 +3139,9 @@ split_each(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 static int
 reader_open(struct db *db, struct db **out)
 {
+	struct stat st;
 	struct db *r;
+	int rc;
 
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
@@ -3147,7 +3159,13 @@ reader_open(struct db *db, struct db **out)
 	r->rows = db->rows;
 	r->key3 = db->key3;
 	r->bt = db->bt;
-	return open_sqlite(r, db->busy_ms);
+	rc = open_sqlite(r, HELPER_BUSY_MS);
+	/* The path may name another file by now (the store replaced while
+	 * it was open): that one is not the store this handle writes. */
+	if (rc == 0 && (stat(db->path, &st) != 0 || st.st_dev != db->dev ||
+	    st.st_ino != db->ino))
+		rc = errf(r, DB_EIO, "no longer the file opened");
+	return rc;
 }
 
 /* bk_apply_split's second thread: the stored buckets from key lo on and
@@ -3169,8 +3187,11 @@ split_share_run(void *arg)
 	const struct bk_runs *runs = sh->as.ap.runs;
 	int rc;
 
-	rc = bk_scan_within(sh->r, sh->lo, INT64_MAX, NULL, split_each,
-	    &sh->as);
+	if (getenv(HELPER_FAIL_ENV) != NULL)
+		rc = errf(sh->r, DB_EIO, "%s is set", HELPER_FAIL_ENV);
+	else
+		rc = bk_scan_within(sh->r, sh->lo, INT64_MAX, NULL,
+		    split_each, &sh->as);
 	for (; rc == 0 && sh->as.next < runs->n; sh->as.next++) /* bounded */
 		rc = split_run(sh->r, &sh->as, runs->key[sh->as.next],
 		    sh->as.next, NULL);
@@ -3227,7 +3248,7 @@ bk_apply_split(struct db *db, const struct bk_order *o,
 	}
 	/* WAL only: a reader beside the writer of a rollback journal could
 	 * keep it from spilling its cache. */
-	if (db->helper && !db->netfs && !db->bk_written && runs->n >= 2 &&
+	if (db->helper && db->wal && !db->bk_written && runs->n >= 2 &&
 	    from >= HELPER_MIN_LEVEL && sqlite3_threadsafe() != 0 &&
 	    reader_open(db, &sh.r) == 0) {
 		/* The thread moves sh.as.next on: its start is read here
@@ -3255,10 +3276,9 @@ bk_apply_split(struct db *db, const struct bk_order *o,
 				    split_each, &as);
 			for (; rc == 0 && as.next < runs->n; as.next++)
 				rc = split_run(db, &as, runs->key[as.next],
-				    as.next, NULL);
+				    as.next, NULL);	/* bounded */
 		} else {
 			as.ap.delta += sh.as.ap.delta;
-			db->helper_runs++;
 		}
 	}
 	if (rc == 0)
@@ -3267,6 +3287,8 @@ bk_apply_split(struct db *db, const struct bk_order *o,
 		rc = out_flush_from(db, sh.r);
 	if (rc == 0)
 		rc = meta_set(db, "tok_level", to);
+	if (rc == 0 && shared)
+		db->helper_runs++;
 out:
 	out_reset(db);
 	db_close(sh.r);
@@ -4397,9 +4419,6 @@ add_batch(struct db *db, int64_t day)
 	size_t i;
 	int rc;
 
-	/* Outside a transaction the call is one of its own. */
-	if (!db->in_txn)
-		db->bk_written = 0;
 	/* Prepared before anything is written, so undo_add has them. */
 	rc = get_stmt(db, S_ROLLBACK_TO, &st);
 	if (rc == 0)

@@ -3159,9 +3159,6 @@ START_TEST(test_nested_scan)
 }
 END_TEST
 
-/* A bucket holding another's tokens stops a split (it would overwrite
- * that bucket's child) and the call changes nothing; a token count
- * beyond any store is damage too. */
 /* db_foreach's tokens folded into one FNV-1a hash. */
 static int
 fold_tok(void *ctx, const char *tok, size_t len, const struct db_counts *c,
@@ -3189,10 +3186,10 @@ store_hash(struct db *db)
 	return h;
 }
 
-/* The level-11 store of test_split_helper (HAVE tokens at 1/0) and the
- * write that splits it, in one call: the second half of them again at
- * 0/1 (one and zero reversed there), and NEW more at 1/0. */
-enum { SH_HAVE = 60000, SH_NEW = 40000 };
+/* test_split_helper's stores: HAVE tokens at 1/0, level 11; the write
+ * that splits one, in one call: the second half of them again at 0/1
+ * and NEW more at 1/0 (one and zero are reversed past HAVE for it). */
+enum { SH_HAVE = 60000, SH_NEW = 40000, SH_STORES = 6 };
 
 static void
 split_helper_store(const char *path, struct toks *k, int64_t *one,
@@ -3208,13 +3205,12 @@ split_helper_store(const char *path, struct toks *k, int64_t *one,
 	ck_level(path, "11");
 }
 
+/* The write, inside the caller's transaction. */
 static int
-split_helper_write(struct db *db, struct toks *k, int64_t *one,
-    int64_t *zero)
+split_helper_add(struct db *db, struct toks *k, int64_t *one, int64_t *zero)
 {
 	const size_t from = SH_HAVE / 2;
 
-	begin(db);
 	return db_add_tokens(db, SH_HAVE / 2 + SH_NEW,
 	    (const char *const *)k->tok + from, k->len + from, zero + from,
 	    one + from, NULL, 3);
@@ -3222,16 +3218,18 @@ split_helper_write(struct db *db, struct toks *k, int64_t *one,
 
 /* A write that splits 2048 buckets or more, with db_set_threads: the
  * upper half read, merged and split on a second thread makes the store
- * one thread makes; a damaged bucket in that half fails the write as on
- * one thread (the share done again here), the store left as it was. */
+ * one thread makes (0: one thread, 1: two).  Not after a write of the
+ * same transaction, whose changes the second handle would not see (3,
+ * against 4 on one thread); a share that fails is done again here (5);
+ * a damaged bucket in that half fails the write as on one thread, the
+ * store left as it was (2). */
 START_TEST(test_split_helper)
 {
-	struct tmp *t = calloc(3, sizeof(*t));
-	struct db *db[3];
+	struct tmp *t = calloc(SH_STORES, sizeof(*t));
+	struct db *db[SH_STORES];
 	struct toks k;
-	int64_t *one, *zero;
-	uint64_t h[2];
-	int64_t count = 0;
+	int64_t *one, *zero, count = 0;
+	uint64_t h[SH_STORES];
 	size_t i;
 
 	toks_make_distinct(&k, SH_HAVE + SH_NEW, 29);
@@ -3240,21 +3238,37 @@ START_TEST(test_split_helper)
 	ck_assert(t != NULL && one != NULL && zero != NULL);
 	for (i = 0; i < k.n; i++)
 		one[i] = 1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < SH_STORES; i++) {
 		db_tmp(&t[i]);
 		split_helper_store(t[i].path, &k, one, zero);
 	}
-	/* The write's new tokens at 1/0: zero and one reversed past HAVE. */
 	for (i = SH_HAVE; i < k.n; i++) {
 		zero[i] = 1;
 		one[i] = 0;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < SH_STORES; i++) {
+		if (i == 2)
+			raw_sql(t[i].path, "UPDATE tokb SET data = x'07' WHERE "
+			    "key = (SELECT max(key) FROM tokb)");
 		db[i] = open_ok(t[i].path, 0, TOKV);
-		db_set_threads(db[i], i > 0);
-	}
-	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(split_helper_write(db[i], &k, one, zero), 0);
+		db_set_threads(db[i], i != 0 && i != 4);
+		begin(db[i]);
+		/* 3 and 4: 500 tokens of the store first, their spam
+		 * counts up by one, in the same transaction. */
+		if (i == 3 || i == 4)
+			ck_assert_int_eq(db_add_tokens(db[i], 500,
+			    (const char *const *)k.tok, k.len, one, zero,
+			    NULL, 3), 0);
+		if (i == 5)
+			ck_assert_int_eq(setenv("SPAMSIFT_TEST_HELPER_FAIL",
+			    "1", 1), 0);
+		if (i == 2) {
+			ck_assert_int_eq(split_helper_add(db[i], &k, one,
+			    zero), DB_ECORRUPT);
+			continue;
+		}
+		ck_assert_int_eq(split_helper_add(db[i], &k, one, zero), 0);
+		unsetenv("SPAMSIFT_TEST_HELPER_FAIL");
 		commit(db[i]);
 		ck_level(t[i].path, "12");
 		ck_assert_int_eq(db_check(db[i]), 0);
@@ -3263,18 +3277,15 @@ START_TEST(test_split_helper)
 	}
 	ck_assert_uint_eq(db_helper_runs(db[0]), 0);
 	ck_assert_uint_eq(db_helper_runs(db[1]), 1);
-	ck_assert(h[0] == h[1]);
+	ck_assert(h[1] == h[0]);
 	ck_counts(db[1], k.tok[SH_HAVE - 1], 1, 1);
 	ck_counts(db[1], k.tok[SH_HAVE + SH_NEW - 1], 1, 0);
+	ck_assert_uint_eq(db_helper_runs(db[3]), 0);
+	ck_assert(h[3] == h[4] && h[3] != h[0]);
+	ck_counts(db[3], k.tok[0], 2, 0);
+	ck_assert_uint_eq(db_helper_runs(db[5]), 0);
+	ck_assert(h[5] == h[0]);
 
-	/* The last bucket (the second thread's) damaged. */
-	db_close(db[2]);
-	raw_sql(t[2].path, "UPDATE tokb SET data = x'07' WHERE key = "
-	    "(SELECT max(key) FROM tokb)");
-	db[2] = open_ok(t[2].path, 0, TOKV);
-	db_set_threads(db[2], 1);
-	ck_assert_int_eq(split_helper_write(db[2], &k, one, zero),
-	    DB_ECORRUPT);
 	ck_assert_ptr_nonnull(strstr(db_errmsg(db[2], DB_ECORRUPT),
 	    "damaged"));
 	ck_assert_uint_eq(db_helper_runs(db[2]), 0);
@@ -3283,7 +3294,7 @@ START_TEST(test_split_helper)
 	ck_assert_int_eq(db_meta_get(db[2], "tok_count", &count), 0);
 	ck_assert_int_eq(count, SH_HAVE);
 	ck_assert_int_eq(db_check(db[2]), DB_ECORRUPT);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < SH_STORES; i++) {
 		db_close(db[i]);
 		tmp_remove(&t[i]);
 	}
@@ -3294,6 +3305,9 @@ START_TEST(test_split_helper)
 }
 END_TEST
 
+/* A bucket holding another's tokens stops a split (it would overwrite
+ * that bucket's child) and the call changes nothing; a token count
+ * beyond any store is damage too. */
 START_TEST(test_split_damaged)
 {
 	struct db_counts before, after;
