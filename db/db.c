@@ -2829,19 +2829,75 @@ relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 	return take_bucket(db, rl, key, v);
 }
 
+static int reader_open(struct db *db, struct db **out);
+static int out_flush_from(struct db *db, struct db *r);
+
+/* Whether a pass over the store's buckets of level from (bk_apply_split,
+ * bk_relevel) may give a second thread a share: db_set_threads, WAL, a
+ * store of HELPER_MIN_LEVEL or more, and tokb not written yet in this
+ * transaction (the second handle sees the store as it began). */
+static int
+helper_ok(const struct db *db, int from)
+{
+	return db->helper && db->wal && !db->bk_written &&
+	    from >= HELPER_MIN_LEVEL && sqlite3_threadsafe() != 0;
+}
+
+/* bk_relevel's second thread going up: the keys from lo on, the
+ * writer's queue read from rl.qi on (it is only read), split into the
+ * queue of a handle of its own, as bk_apply_split's (split_share). */
+struct relevel_share {
+	struct db *r;
+	struct relevel rl;
+	int64_t lo;
+	int rc;
+};
+
+/* A second thread's scan of the keys from lo on (it fails when
+ * HELPER_FAIL_ENV is set). */
+static int
+share_scan(struct db *r, int64_t lo, bk_skip_fn skip, bk_scan_fn fn,
+    void *ctx)
+{
+	if (getenv(HELPER_FAIL_ENV) != NULL)
+		return errf(r, DB_EIO, "%s is set", HELPER_FAIL_ENV);
+	return bk_scan_within(r, lo, INT64_MAX, skip, fn, ctx);
+}
+
+static void *
+relevel_share_run(void *arg)
+{
+	struct relevel_share *sh = arg;
+	int rc;
+
+	rc = share_scan(sh->r, sh->lo, relevel_skip, relevel_bucket, &sh->rl);
+	if (rc == 0)
+		rc = take_queued_before(sh->r, &sh->rl, INT64_MAX);
+	sh->rc = rc;
+	return NULL;
+}
+
 /* Take every bucket of level from to level to, with the buckets a write
  * queued (db->out) taking the place of the store's: the write and the
  * change go out as one, in key order.  Going up, each bucket's first
  * part replaces it and the rest go right after it; going down, the
  * buckets of one key at level to become the first of them.  Either way
- * the pages are rewritten where they are and the file does not grow. */
+ * the pages are rewritten where they are and the file does not grow.
+ * Going up from HELPER_MIN_LEVEL with db_set_threads, the upper half of
+ * the keys is split on a second thread, as in bk_apply_split. */
 static int
 bk_relevel(struct db *db, int from, int to)
 {
 	struct relevel rl;
+	struct relevel_share sh;
+	pthread_t th;
+	const int64_t mid = (int64_t)1 << (BK_KEY_BITS - 1);
+	int64_t hi = INT64_MAX;
+	int shared = 0;
 	int rc;
 
 	memset(&rl, 0, sizeof(rl));
+	memset(&sh, 0, sizeof(sh));
 	rl.from = from;
 	rl.to = to;
 	rl.q = db->out;
@@ -2850,17 +2906,49 @@ bk_relevel(struct db *db, int from, int to)
 		rc = errf(db, DB_EPERM, "a schema 3 store is read only");
 		goto out;
 	}
-	rc = bk_scan_skip(db, relevel_skip, relevel_bucket, &rl);
+	/* The keys are a hash's top bits: half of them lie past mid. */
+	if (to > from && helper_ok(db, from) && reader_open(db, &sh.r) == 0) {
+		sh.rl.from = from;
+		sh.rl.to = to;
+		sh.rl.q = rl.q;
+		while (sh.rl.qi < rl.q.n && rl.q.key[sh.rl.qi] < mid)
+			sh.rl.qi++;	/* bounded by the queue */
+		sh.lo = mid;
+		if (pthread_create(&th, NULL, relevel_share_run, &sh) == 0) {
+			shared = 1;
+			hi = mid - 1;
+		}
+	}
+	rc = bk_scan_within(db, INT64_MIN, hi, relevel_skip, relevel_bucket,
+	    &rl);
 	if (rc == 0)
-		rc = take_queued_before(db, &rl, INT64_MAX);
+		rc = take_queued_before(db, &rl, shared ? mid : INT64_MAX);
+	if (shared) {
+		pthread_join(th, NULL);
+		/* Its share failed: this thread does it (see bk_apply_split). */
+		if (sh.rc != 0) {
+			shared = 0;
+			if (rc == 0)
+				rc = bk_scan_within(db, mid, INT64_MAX,
+				    relevel_skip, relevel_bucket, &rl);
+			if (rc == 0)
+				rc = take_queued_before(db, &rl, INT64_MAX);
+		}
+	}
 	if (rc == 0 && rl.nkids > 0)
 		rc = merge_group(db, &rl);
 	if (rc == 0)
 		rc = out_flush(db);
+	if (rc == 0 && shared)
+		rc = out_flush_from(db, sh.r);
 	if (rc == 0)
 		rc = meta_set(db, "tok_level", to);
+	if (rc == 0 && shared)
+		db->helper_runs++;
 out:
 	out_reset(db);
+	db_close(sh.r);
+	bk_vec_free(&sh.rl.v);
 	out_free(&rl.q);
 	bk_vec_free(&rl.v);
 	bk_vec_free(&rl.acc);
@@ -3187,11 +3275,7 @@ split_share_run(void *arg)
 	const struct bk_runs *runs = sh->as.ap.runs;
 	int rc;
 
-	if (getenv(HELPER_FAIL_ENV) != NULL)
-		rc = errf(sh->r, DB_EIO, "%s is set", HELPER_FAIL_ENV);
-	else
-		rc = bk_scan_within(sh->r, sh->lo, INT64_MAX, NULL,
-		    split_each, &sh->as);
+	rc = share_scan(sh->r, sh->lo, NULL, split_each, &sh->as);
 	for (; rc == 0 && sh->as.next < runs->n; sh->as.next++) /* bounded */
 		rc = split_run(sh->r, &sh->as, runs->key[sh->as.next],
 		    sh->as.next, NULL);
@@ -3248,8 +3332,7 @@ bk_apply_split(struct db *db, const struct bk_order *o,
 	}
 	/* WAL only: a reader beside the writer of a rollback journal could
 	 * keep it from spilling its cache. */
-	if (db->helper && db->wal && !db->bk_written && runs->n >= 2 &&
-	    from >= HELPER_MIN_LEVEL && sqlite3_threadsafe() != 0 &&
+	if (runs->n >= 2 && helper_ok(db, from) &&
 	    reader_open(db, &sh.r) == 0) {
 		/* The thread moves sh.as.next on: its start is read here
 		 * before it runs (found by ThreadSanitizer). */

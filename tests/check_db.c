@@ -3205,6 +3205,38 @@ split_helper_store(const char *path, struct toks *k, int64_t *one,
 	ck_level(path, "11");
 }
 
+/* n distinct tokens (seed) in k, one[] all 1 and zero[] all 0. */
+static void
+split_helper_toks(struct toks *k, size_t n, uint64_t seed, int64_t **one,
+    int64_t **zero)
+{
+	size_t i;
+
+	toks_make_distinct(k, n, seed);
+	*one = calloc(n, sizeof(**one));
+	*zero = calloc(n, sizeof(**zero));
+	ck_assert(*one != NULL && *zero != NULL);
+	for (i = 0; i < n; i++)
+		(*one)[i] = 1;
+}
+
+/* Close and remove n stores, free what split_helper_toks made. */
+static void
+split_helper_done(struct tmp *t, struct db **db, size_t n, struct toks *k,
+    int64_t *one, int64_t *zero)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		db_close(db[i]);
+		tmp_remove(&t[i]);
+	}
+	free(t);
+	free(one);
+	free(zero);
+	toks_free(k);
+}
+
 /* The write, inside the caller's transaction. */
 static int
 split_helper_add(struct db *db, struct toks *k, int64_t *one, int64_t *zero)
@@ -3232,12 +3264,8 @@ START_TEST(test_split_helper)
 	uint64_t h[SH_STORES];
 	size_t i;
 
-	toks_make_distinct(&k, SH_HAVE + SH_NEW, 29);
-	one = calloc(k.n, sizeof(*one));
-	zero = calloc(k.n, sizeof(*zero));
-	ck_assert(t != NULL && one != NULL && zero != NULL);
-	for (i = 0; i < k.n; i++)
-		one[i] = 1;
+	ck_assert_ptr_nonnull(t);
+	split_helper_toks(&k, SH_HAVE + SH_NEW, 29, &one, &zero);
 	for (i = 0; i < SH_STORES; i++) {
 		db_tmp(&t[i]);
 		split_helper_store(t[i].path, &k, one, zero);
@@ -3294,14 +3322,53 @@ START_TEST(test_split_helper)
 	ck_assert_int_eq(db_meta_get(db[2], "tok_count", &count), 0);
 	ck_assert_int_eq(count, SH_HAVE);
 	ck_assert_int_eq(db_check(db[2]), DB_ECORRUPT);
-	for (i = 0; i < SH_STORES; i++) {
-		db_close(db[i]);
-		tmp_remove(&t[i]);
+	split_helper_done(t, db, SH_STORES, &k, one, zero);
+}
+END_TEST
+
+/* A write near the room of a store of level 11 (SH_HAVE tokens, 6000
+ * more) is queued whole, then every bucket split (bk_relevel): with
+ * db_set_threads the upper half on a second thread, to the store one
+ * thread makes (0: one thread, 1: two); a share that fails is done
+ * again here (2). */
+START_TEST(test_relevel_helper)
+{
+	enum { MORE = 6000, STORES = 3 };
+	struct tmp *t = calloc(STORES, sizeof(*t));
+	struct db *db[STORES];
+	struct toks k;
+	int64_t *one, *zero;
+	uint64_t h[STORES];
+	size_t i;
+
+	ck_assert_ptr_nonnull(t);
+	split_helper_toks(&k, SH_HAVE + MORE, 31, &one, &zero);
+	for (i = 0; i < STORES; i++) {
+		db_tmp(&t[i]);
+		split_helper_store(t[i].path, &k, one, zero);
+		db[i] = open_ok(t[i].path, 0, TOKV);
+		db_set_threads(db[i], i > 0);
+		if (i == 2)
+			ck_assert_int_eq(setenv("SPAMSIFT_TEST_HELPER_FAIL",
+			    "1", 1), 0);
+		begin(db[i]);
+		ck_assert_int_eq(db_add_tokens(db[i], MORE,
+		    (const char *const *)k.tok + SH_HAVE, k.len + SH_HAVE,
+		    one, zero, NULL, 3), 0);
+		unsetenv("SPAMSIFT_TEST_HELPER_FAIL");
+		commit(db[i]);
+		ck_level(t[i].path, "12");
+		ck_assert_int_eq(db_check(db[i]), 0);
+		ck_assert_uint_eq(status(db[i]).tokens, SH_HAVE + MORE);
+		h[i] = store_hash(db[i]);
 	}
-	free(t);
-	free(one);
-	free(zero);
-	toks_free(&k);
+	ck_assert_uint_eq(db_helper_runs(db[0]), 0);
+	ck_assert_uint_eq(db_helper_runs(db[1]), 1);
+	ck_assert_uint_eq(db_helper_runs(db[2]), 0);
+	ck_assert(h[1] == h[0] && h[2] == h[0]);
+	ck_counts(db[1], k.tok[0], 1, 0);
+	ck_counts(db[1], k.tok[SH_HAVE + MORE - 1], 1, 0);
+	split_helper_done(t, db, STORES, &k, one, zero);
 }
 END_TEST
 
@@ -3981,6 +4048,7 @@ db_suite(void)
 	tcase_add_test(tc, test_level_exact);
 	tcase_add_test(tc, test_split_damaged);
 	tcase_add_test(tc, test_split_helper);
+	tcase_add_test(tc, test_relevel_helper);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 
