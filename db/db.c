@@ -2830,7 +2830,31 @@ relevel_bucket(struct db *db, void *ctx, int64_t key, const struct bk_vec *v)
 }
 
 static int reader_open(struct db *db, struct db **out);
-static int out_flush_from(struct db *db, struct db *r);
+
+/* The end of a pass that took the store to level to (bk_apply_split,
+ * bk_relevel): this thread's queue written, then that of r, the handle
+ * of a second thread that did its share (NULL: none), through db as its
+ * own; then the level.  A write a second thread helped is counted. */
+static int
+level_done(struct db *db, struct db *r, int to)
+{
+	struct bk_out mine;
+	int rc;
+
+	rc = out_flush(db);
+	if (rc == 0 && r != NULL) {
+		mine = db->out;
+		db->out = r->out;
+		rc = out_flush(db);
+		r->out = db->out;
+		db->out = mine;
+	}
+	if (rc == 0)
+		rc = meta_set(db, "tok_level", to);
+	if (rc == 0 && r != NULL)
+		db->helper_runs++;
+	return rc;
+}
 
 /* Whether a pass over the store's buckets of level from (bk_apply_split,
  * bk_relevel) may give a second thread a share: db_set_threads, WAL, a
@@ -2925,7 +2949,7 @@ bk_relevel(struct db *db, int from, int to)
 		rc = take_queued_before(db, &rl, shared ? mid : INT64_MAX);
 	if (shared) {
 		pthread_join(th, NULL);
-		/* Its share failed: this thread does it (see bk_apply_split). */
+		/* Its share failed: this thread does it (bk_apply_split). */
 		if (sh.rc != 0) {
 			shared = 0;
 			if (rc == 0)
@@ -2938,13 +2962,7 @@ bk_relevel(struct db *db, int from, int to)
 	if (rc == 0 && rl.nkids > 0)
 		rc = merge_group(db, &rl);
 	if (rc == 0)
-		rc = out_flush(db);
-	if (rc == 0 && shared)
-		rc = out_flush_from(db, sh.r);
-	if (rc == 0)
-		rc = meta_set(db, "tok_level", to);
-	if (rc == 0 && shared)
-		db->helper_runs++;
+		rc = level_done(db, shared ? sh.r : NULL, to);
 out:
 	out_reset(db);
 	db_close(sh.r);
@@ -3283,20 +3301,6 @@ split_share_run(void *arg)
 	return NULL;
 }
 
-/* Write the queue of r (a split_share's) through db, as db's own. */
-static int
-out_flush_from(struct db *db, struct db *r)
-{
-	struct bk_out mine = db->out;
-	int rc;
-
-	db->out = r->out;
-	rc = out_flush(db);
-	r->out = db->out;
-	db->out = mine;
-	return rc;
-}
-
 /* Apply the ordered batch o (runs keyed at level from) and take the
  * store to level to in one pass over it: each bucket is read, merged and
  * split once, where a write then a change of level decoded and encoded
@@ -3365,13 +3369,7 @@ bk_apply_split(struct db *db, const struct bk_order *o,
 		}
 	}
 	if (rc == 0)
-		rc = out_flush(db);
-	if (rc == 0 && shared)
-		rc = out_flush_from(db, sh.r);
-	if (rc == 0)
-		rc = meta_set(db, "tok_level", to);
-	if (rc == 0 && shared)
-		db->helper_runs++;
+		rc = level_done(db, shared ? sh.r : NULL, to);
 out:
 	out_reset(db);
 	db_close(sh.r);
