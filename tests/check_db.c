@@ -2517,6 +2517,37 @@ bucket6(const char *tok)
 	    (BK_KEY_BITS - 6);
 }
 
+/* A batch of at most n short tokens being made: tok[i] holds a token's
+ * bytes, tk[i] and tl[i] point at it and give its length, ds[i] and dh[i]
+ * its deltas (all 0 at first). */
+struct short_batch {
+	char (*tok)[16];
+	const char **tk;
+	size_t *tl;
+	int64_t *ds, *dh;
+};
+
+static void
+short_batch_make(struct short_batch *b, size_t n)
+{
+	b->tok = calloc(n, sizeof(*b->tok));
+	b->tk = calloc(n, sizeof(*b->tk));
+	b->tl = calloc(n, sizeof(*b->tl));
+	b->ds = calloc(n, sizeof(*b->ds));
+	b->dh = calloc(n, sizeof(*b->dh));
+	ck_assert(b->tok && b->tk && b->tl && b->ds && b->dh);
+}
+
+static void
+short_batch_free(struct short_batch *b)
+{
+	free(b->tok);
+	free(b->tk);
+	free(b->tl);
+	free(b->ds);
+	free(b->dh);
+}
+
 /* A write into nearly every bucket that adds far more than the level's
  * room holds is merged and split in one pass: the buckets it raises, the
  * ones it makes (between stored ones and past the last), the one it
@@ -2525,22 +2556,15 @@ bucket6(const char *tok)
 START_TEST(test_split_one_pass)
 {
 	enum { CAND = 2600, MORE = 1000 };
-	char (*tok)[16];
-	const char **tk;
-	size_t *tl, n = 0;
-	int64_t *ds, *dh;
+	struct short_batch sb;
+	size_t n = 0;
 	uint64_t b1 = 64, have = 0, left = 0, made = 0, b;
 	struct db_counts c;
 	struct tmp t;
 	struct db *db;
 	int i, stored;
 
-	tok = calloc(CAND + MORE, sizeof(*tok));
-	tk = calloc(CAND + MORE, sizeof(*tk));
-	tl = calloc(CAND + MORE, sizeof(*tl));
-	ds = calloc(CAND + MORE, sizeof(*ds));
-	dh = calloc(CAND + MORE, sizeof(*dh));
-	ck_assert(tok && tk && tl && ds && dh);
+	short_batch_make(&sb, CAND + MORE);
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	/* The store: candidates in 3 of every 4 buckets of level 6 (the
@@ -2548,22 +2572,22 @@ START_TEST(test_split_one_pass)
 	begin(db);
 	add(db, "seed", 1, 0, 1);
 	for (i = 0; i < CAND; i++) {
-		snprintf(tok[0], sizeof(tok[0]), "op-%d", i);
-		b = bucket6(tok[0]);
+		snprintf(sb.tok[0], sizeof(sb.tok[0]), "op-%d", i);
+		b = bucket6(sb.tok[0]);
 		if (b % 4 == 3)
 			continue;
 		if (b1 == 64 && b != bucket6("seed"))
 			b1 = b;		/* the bucket the write leaves */
-		add(db, tok[0], 1, 0, 1);
+		add(db, sb.tok[0], 1, 0, 1);
 		have++;
 	}
 	commit(db);
 	ck_level(t.path, "6");
 	/* The write: those again and MORE new ones, none of bucket b1. */
 	for (i = 0; i < CAND + MORE; i++) {
-		snprintf(tok[n], sizeof(tok[n]), i < CAND ? "op-%d" :
+		snprintf(sb.tok[n], sizeof(sb.tok[n]), i < CAND ? "op-%d" :
 		    "opn-%d", i);
-		b = bucket6(tok[n]);
+		b = bucket6(sb.tok[n]);
 		stored = i < CAND && b % 4 != 3;
 		if (i < CAND && !stored)
 			continue;
@@ -2572,21 +2596,22 @@ START_TEST(test_split_one_pass)
 			continue;
 		}
 		made += !stored;
-		tl[n] = strlen(tok[n]);
-		tk[n] = tok[n];
-		ds[n++] = 1;
+		sb.tl[n] = strlen(sb.tok[n]);
+		sb.tk[n] = sb.tok[n];
+		sb.ds[n++] = 1;
 	}
 	ck_assert_uint_gt(left, 0);
 	begin(db);
-	ck_assert_int_eq(db_add_tokens(db, n, tk, tl, ds, dh, NULL, 2), 0);
+	ck_assert_int_eq(db_add_tokens(db, n, sb.tk, sb.tl, sb.ds, sb.dh,
+	    NULL, 2), 0);
 	commit(db);
 	ck_level(t.path, "7");
 	ck_assert_int_eq(db_check(db), 0);
 	ck_assert_uint_eq(status(db).tokens, 1 + have + made);
 	ck_counts(db, "seed", 1, 0);
 	for (i = 0; i < CAND + MORE; i++) {
-		const char *p = tok[0];
-		size_t l = (size_t)snprintf(tok[0], sizeof(tok[0]),
+		const char *p = sb.tok[0];
+		size_t l = (size_t)snprintf(sb.tok[0], sizeof(sb.tok[0]),
 		    i < CAND ? "op-%d" : "opn-%d", i);
 		uint64_t want;
 
@@ -2600,11 +2625,7 @@ START_TEST(test_split_one_pass)
 	}
 	db_close(db);
 	tmp_remove(&t);
-	free(tok);
-	free(tk);
-	free(tl);
-	free(ds);
-	free(dh);
+	short_batch_free(&sb);
 }
 END_TEST
 
@@ -2616,44 +2637,39 @@ END_TEST
 START_TEST(test_split_estimate_wide)
 {
 	enum { HAVE = 1500, CAND = 20000, NEW = 300 };
-	char (*tok)[16];
-	const char **tk;
-	size_t *tl, n = 0;
-	int64_t *ds, *dh;
+	struct short_batch sb;
+	size_t n = 0;
 	struct tmp t;
 	struct db *db;
 	int i, made = 0;
 
-	tok = calloc(HAVE + NEW, sizeof(*tok));
-	tk = calloc(HAVE + NEW, sizeof(*tk));
-	tl = calloc(HAVE + NEW, sizeof(*tl));
-	ds = calloc(HAVE + NEW, sizeof(*ds));
-	dh = calloc(HAVE + NEW, sizeof(*dh));
-	ck_assert(tok && tk && tl && ds && dh);
+	short_batch_make(&sb, HAVE + NEW);
 	db_tmp(&t);
 	db = open_ok(t.path, DB_CREATE, TOKV);
 	begin(db);
 	for (i = 0; i < HAVE; i++) {
-		tl[n] = (size_t)snprintf(tok[n], sizeof(tok[n]), "ew-%d", i);
-		add(db, tok[n], 1, 0, 1);
-		tk[n] = tok[n];
-		ds[n++] = 1;
+		sb.tl[n] = (size_t)snprintf(sb.tok[n], sizeof(sb.tok[n]),
+		    "ew-%d", i);
+		add(db, sb.tok[n], 1, 0, 1);
+		sb.tk[n] = sb.tok[n];
+		sb.ds[n++] = 1;
 	}
 	commit(db);
 	ck_level(t.path, "6");
 	/* NEW more, every one in buckets 0-3 of 64: the sample's. */
 	for (i = 0; i < CAND && made < NEW; i++) {
-		snprintf(tok[n], sizeof(tok[n]), "ewn-%d", i);
-		if (bucket6(tok[n]) >= 4)
+		snprintf(sb.tok[n], sizeof(sb.tok[n]), "ewn-%d", i);
+		if (bucket6(sb.tok[n]) >= 4)
 			continue;
-		tl[n] = strlen(tok[n]);
-		tk[n] = tok[n];
-		ds[n++] = 1;
+		sb.tl[n] = strlen(sb.tok[n]);
+		sb.tk[n] = sb.tok[n];
+		sb.ds[n++] = 1;
 		made++;
 	}
 	ck_assert_int_eq(made, NEW);
 	begin(db);
-	ck_assert_int_eq(db_add_tokens(db, n, tk, tl, ds, dh, NULL, 2), 0);
+	ck_assert_int_eq(db_add_tokens(db, n, sb.tk, sb.tl, sb.ds, sb.dh,
+	    NULL, 2), 0);
 	commit(db);
 	ck_assert_uint_eq(status(db).tokens, HAVE + NEW);	/* fits 6 */
 	ck_level(t.path, "7");
@@ -2663,16 +2679,12 @@ START_TEST(test_split_estimate_wide)
 	for (i = 0; i < (int)n; i++) {
 		struct db_counts c;
 
-		ck_assert_int_eq(db_lookup(db, 1, &tk[i], &tl[i], &c), 0);
+		ck_assert_int_eq(db_lookup(db, 1, &sb.tk[i], &sb.tl[i], &c), 0);
 		ck_assert_uint_eq(c.spam, i < HAVE ? 2 : 1);
 	}
 	db_close(db);
 	tmp_remove(&t);
-	free(tok);
-	free(tk);
-	free(tl);
-	free(ds);
-	free(dh);
+	short_batch_free(&sb);
 }
 END_TEST
 
