@@ -181,6 +181,26 @@ check "two folders of 48: the learner is shown the first 20 of each ($(lrn "$F")
     [ "$(lrn "$F")" = 40 ]
 check "explain: ... and it is not yet in the score" \
     grep -q '^logistic z [-0-9.]* p [0-9.]* share 0 (not yet' "$T/explain-f"
+# The learner's weights are looked up for the messages it will be shown
+# next (20 of a folder), and for one past them when its step comes: 19
+# new spam, 20 learned before, then a ham learned as spam (its words
+# not in the first 20, their weights learned from ham) take the learner
+# where the 20 new alone do.
+for g in G1 G2; do
+	mkdir -m 700 "$T/$g"
+	"$SPAMSIFT" --homedir "$T/$g" -q -c $(seq -f "$C/ham/ham-%03g.eml" 1 30)
+	"$SPAMSIFT" --homedir "$T/$g" -q -s \
+	    $(seq -f "$C/spam/spam-%03g.eml" 1 20)
+done
+"$SPAMSIFT" --homedir "$T/G1" -q -s $(seq -f "$C/spam/spam-%03g.eml" 21 39) \
+    $(seq -f "$C/spam/spam-%03g.eml" 1 20) "$C/ham/ham-040.eml"
+"$SPAMSIFT" --homedir "$T/G2" -q -s $(seq -f "$C/spam/spam-%03g.eml" 21 39) \
+    "$C/ham/ham-040.eml"
+"$SPAMSIFT" --homedir "$T/G1" --dump > "$T/g1.dump"
+"$SPAMSIFT" --homedir "$T/G2" --dump > "$T/g2.dump"
+check "20 new among 20 learned: the learner as for the 20 alone \
+($(lrn "$T/G1"))" \
+    cmp -s "$T/g1.dump" "$T/g2.dump" && [ "$(lrn "$T/G1")" = 60 ]
 # -a learns mail as it comes: every message it learns teaches the learner.
 n0=$(lrn "$F") d0=$(lrd "$F")
 "$SPAMSIFT" --homedir "$F" -a -q "$TOP"/tests/data/*.eml >/dev/null 2>&1
