@@ -79,6 +79,9 @@
 					 * done here when it fails */
 #define HELPER_FAIL_ENV	"SPAMSIFT_TEST_HELPER_FAIL" /* set: the second
 					 * thread's share fails (tests) */
+#define AHEAD_MIN_TOKENS 16384		/* db_order_ahead: a smaller batch
+					 * is ordered faster than a thread
+					 * starts and joins */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
 #define PL_AHEAD	8		/* lookups between prefetch steps */
 #define PL_LOAD_DIV	2		/* slots per entry at the fullest */
@@ -345,6 +348,29 @@ struct bk_out {
 	size_t used;
 };
 
+/* A batch in bucket order: its tokens' keys and tags, and idx, the
+ * order that goes bucket by bucket and in each in bk_ord order. */
+struct bk_order {
+	int64_t *key;		/* per token */
+	uint8_t *tag;		/* per token */
+	uint32_t *idx;
+};
+
+/* bk_order made on a second thread (db_order_ahead) for the write that
+ * comes next.  The thread reads toks, lens and the bytes they point at,
+ * the caller's; it writes only o and rc. */
+struct ahead {
+	pthread_t th;
+	int on;			/* th started and not joined */
+	int key3;		/* db->key3, copied */
+	int level;		/* the level it orders for */
+	size_t n;
+	const char *const *toks;	/* borrowed */
+	const size_t *lens;	/* borrowed */
+	struct bk_order o;
+	int rc;			/* its order_tokens's */
+};
+
 struct db {
 	sqlite3 *sq;		/* NULL after a failed db_open */
 	char *path;
@@ -370,6 +396,8 @@ struct db {
 	int bk_written;		/* tokb written in the open transaction:
 				 * another handle reads it otherwise */
 	unsigned long helper_runs;	/* db_helper_runs */
+	struct ahead ah;	/* db_order_ahead's */
+	unsigned long ahead_runs;	/* db_ahead_runs */
 	struct bk_vec bv;	/* a bucket read */
 	struct bk_vec mv;	/* a bucket to write */
 	struct bk_vec sv;	/* split_bucket's */
@@ -2024,11 +2052,14 @@ db_helper_runs(const struct db *db)
 	return db != NULL ? db->helper_runs : 0;
 }
 
+static void ahead_drop(struct db *db);
+
 void
 db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	ahead_drop(db);
 	if (db->sq != NULL) {
 		if (db->in_txn)
 			rollback_quiet(db);
@@ -2318,14 +2349,6 @@ radix_ord(struct ord_ent *a, struct ord_ent *tmp, size_t n, int bits)
 		memcpy(a, from, n * sizeof(*a));
 }
 
-/* A batch in bucket order: its tokens' keys and tags, and idx, the
- * order that goes bucket by bucket and in each in bk_ord order. */
-struct bk_order {
-	int64_t *key;		/* per token */
-	uint8_t *tag;		/* per token */
-	uint32_t *idx;
-};
-
 static void
 bk_order_free(struct bk_order *o)
 {
@@ -2388,11 +2411,13 @@ sort_group(uint32_t *idx, size_t n, const char *const *toks,
 	return 0;
 }
 
-/* Order n tokens (in any order) for level: by key, then tag, then
- * bytewise, the order of a bucket (bk_ord): a stable radix pass on key
- * and tag, then each group of one key and tag sorted. */
+/* Order n tokens (in any order) for level, under bk_key3 with key3: by
+ * key, then tag, then bytewise, the order of a bucket (bk_ord): a stable
+ * radix pass on key and tag, then each group of one key and tag sorted.
+ * Touches nothing but its arguments (db_order_ahead runs it on a second
+ * thread).  0, DB_EINVAL (more than UINT32_MAX tokens) or DB_ENOMEM. */
 static int
-bk_order(struct db *db, size_t n, const char *const *toks,
+order_tokens(int key3, size_t n, const char *const *toks,
     const size_t *lens, int level, struct bk_order *o)
 {
 	struct ord_ent *oe = NULL, *tmp = NULL;
@@ -2401,11 +2426,8 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 	int rc = 0;
 
 	memset(o, 0, sizeof(*o));
-	if (n > UINT32_MAX) {
-		rc = errf(db, DB_EINVAL, "more than %u tokens in one call",
-		    (unsigned)UINT32_MAX);
-		goto out;
-	}
+	if (n > UINT32_MAX)
+		return DB_EINVAL;
 	o->key = malloc((n ? n : 1) * sizeof(*o->key));
 	o->tag = malloc(n ? n : 1);
 	o->idx = malloc((n ? n : 1) * sizeof(*o->idx));
@@ -2416,7 +2438,7 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		h = bk_hash(toks[i], lens[i]);
-		o->key[i] = key_of(db, h, level);
+		o->key[i] = key3 ? bk_key3(h, level) : bk_key(h, level);
 		o->tag[i] = bk_tag(h);
 		oe[i].sk = h >> (64 - level) << 8 | o->tag[i];
 		oe[i].i = (uint32_t)i;
@@ -2432,12 +2454,119 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 	}
 	goto out;
 nomem:
-	rc = errf(db, DB_ENOMEM, "out of memory");
+	rc = DB_ENOMEM;
 	bk_order_free(o);
 out:
 	free(oe);
 	free(tmp);
 	return rc;
+}
+
+/* order_tokens for this store, its failure told on db. */
+static int
+bk_order(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens, int level, struct bk_order *o)
+{
+	int rc = order_tokens(db->key3, n, toks, lens, level, o);
+
+	if (rc == DB_EINVAL)
+		return errf(db, rc, "more than %u tokens in one call",
+		    (unsigned)UINT32_MAX);
+	if (rc != 0)
+		return errf(db, rc, "out of memory");
+	return 0;
+}
+
+static void *
+ahead_run(void *arg)
+{
+	struct ahead *ah = arg;
+
+	ah->rc = order_tokens(ah->key3, ah->n, ah->toks, ah->lens, ah->level,
+	    &ah->o);
+	return NULL;
+}
+
+/* Wait for db_order_ahead's thread, if any, and forget what it made. */
+static void
+ahead_drop(struct db *db)
+{
+	struct ahead *ah = &db->ah;
+
+	if (!ah->on)
+		return;
+	pthread_join(ah->th, NULL);
+	ah->on = 0;
+	bk_order_free(&ah->o);
+}
+
+/* Into *o, the order db_order_ahead made, when it is the one the write
+ * of db->bt at level wants (the same arrays, the same level): 1, else 0
+ * (and it is dropped). */
+static int
+ahead_take(struct db *db, int level, struct bk_order *o)
+{
+	struct ahead *ah = &db->ah;
+	const struct batch *bt = &db->bt;
+
+	if (!ah->on)
+		return 0;
+	pthread_join(ah->th, NULL);
+	ah->on = 0;
+	if (ah->rc != 0 || ah->n != bt->n || ah->toks != bt->toks ||
+	    ah->lens != bt->lens || ah->level != level ||
+	    ah->key3 != db->key3) {
+		bk_order_free(&ah->o);
+		return 0;
+	}
+	*o = ah->o;
+	memset(&ah->o, 0, sizeof(ah->o));
+	db->ahead_runs++;
+	return 1;
+}
+
+static int check_write(struct db *db, const char *fn);
+static int bk_level_for(int64_t n, int level);
+
+int
+db_order_ahead(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens)
+{
+	struct ahead *ah;
+	int64_t count = 0;
+	int level = 0, rc;
+
+	rc = check_write(db, "db_order_ahead");
+	if (rc != 0)
+		goto out;
+	ahead_drop(db);
+	if (!db->helper || n < AHEAD_MIN_TOKENS || n > UINT32_MAX ||
+	    db->rows || db->key3 || toks == NULL || lens == NULL)
+		goto out;
+	/* The level bk_apply will want, every row taken to add a token. */
+	rc = bk_level(db, &level);
+	if (rc == 0)
+		rc = bk_count(db, &count);
+	if (rc != 0)
+		goto out;
+	ah = &db->ah;
+	ah->key3 = db->key3;
+	ah->level = count == 0 ? bk_level_for((int64_t)n, level) : level;
+	ah->n = n;
+	ah->toks = toks;
+	ah->lens = lens;
+	ah->rc = 0;
+	memset(&ah->o, 0, sizeof(ah->o));
+	/* No thread: the write orders the batch itself. */
+	ah->on = pthread_create(&ah->th, NULL, ahead_run, ah) == 0;
+out:
+	return rc;
+}
+
+unsigned long
+db_ahead_runs(const struct db *db)
+{
+	return db != NULL ? db->ahead_runs : 0;
 }
 
 /* A token's change, as the schema 2 SQL made it: counts stop at 0 and
@@ -3521,7 +3650,8 @@ bk_apply(struct db *db, int64_t day)
 	 * change give it, unless some token comes twice: then the distinct
 	 * ones, counted in the order made for the first guess, do. */
 	want = count == 0 ? bk_level_for(npos, level) : level;
-	rc = bk_order(db, bt->n, bt->toks, bt->lens, want, &o);
+	if (!ahead_take(db, want, &o))
+		rc = bk_order(db, bt->n, bt->toks, bt->lens, want, &o);
 	if (rc != 0)
 		goto out;
 	if (want > level) {
@@ -4386,6 +4516,7 @@ db_commit(struct db *db)
 		rc = errf(db, DB_EINVAL, "db_commit: no transaction");
 		goto out;
 	}
+	ahead_drop(db);
 	rc = run_id(db, S_COMMIT);
 	if (rc != 0) {
 		/* A failed COMMIT may or may not have rolled back; either
@@ -4404,7 +4535,10 @@ out:
 void
 db_rollback(struct db *db)
 {
-	if (db == NULL || db->sq == NULL || !db->in_txn)
+	if (db == NULL)
+		return;
+	ahead_drop(db);
+	if (db->sq == NULL || !db->in_txn)
 		return;
 	rollback_quiet(db);
 	db->in_txn = 0;

@@ -90,6 +90,20 @@ void db_set_threads(struct db *db, int n);
 /* How many writes through db had a second thread do their share (a
  * failed share is done again on the caller's thread, and not counted). */
 unsigned long db_helper_runs(const struct db *db);
+/* Inside a write transaction, with db_set_threads n > 0: put n tokens
+ * (distinct) in the store's order on a second thread, for a
+ * db_add_tokens that follows with the same toks and lens arrays, each
+ * token to be added to (a first training's batch: the store's level
+ * then depends on how many tokens).  Until that call, db_commit,
+ * db_rollback or db_close, the caller keeps the arrays and the bytes
+ * they point at unchanged; other calls on db may come between.  A write
+ * with other arrays, or into another level, orders its batch itself;
+ * so does a batch of fewer than 16384 tokens (no thread is started).
+ * Errors: as db_add_tokens's reading of the store. */
+int db_order_ahead(struct db *db, size_t n, const char *const *toks,
+    const size_t *lens);
+/* How many writes through db took the order db_order_ahead made. */
+unsigned long db_ahead_runs(const struct db *db);
 
 /* The reason for the last error on db, or a generic text for rc when db is
  * NULL.  Borrowed: valid until the next call on db. */

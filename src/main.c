@@ -690,7 +690,7 @@ static int
 cmd_train(struct run *r)
 {
 	size_t i, total = 0, kinds = 0, which = 0;
-	unsigned long split2;
+	unsigned long split2, ahead;
 	int rc, unread;
 
 	if (r->o->pipe) {
@@ -780,6 +780,11 @@ cmd_train(struct run *r)
 	if (!r->o->quiet && r->o->verbose && split2 > 0)
 		fprintf(stderr, "spamsift: %lu write%s split the database on "
 		    "two threads\n", split2, split2 == 1 ? "" : "s");
+	ahead = db_ahead_runs(engine_db(r->e));
+	if (!r->o->quiet && r->o->verbose && ahead > 0)
+		fprintf(stderr, "spamsift: %lu batch%s put in the database's "
+		    "order on a second thread\n", ahead, ahead == 1 ? "" :
+		    "es");
 	if (kinds != 1 || total == 0)
 		return EXIT_SPAM;
 	switch (which) {

@@ -3384,6 +3384,101 @@ START_TEST(test_relevel_helper)
 }
 END_TEST
 
+/* test_order_ahead's write of n of k's tokens from the first, with
+ * db_order_ahead of the same tokens first when ahead (the arrays of
+ * other's tokens, of the same number, when other is not NULL). */
+static void
+ahead_add(struct db *db, int ahead, struct toks *k, struct toks *other,
+    size_t n, int64_t *ds, int64_t *dh)
+{
+	struct toks *a = other != NULL ? other : k;
+
+	begin(db);
+	if (ahead)
+		ck_assert_int_eq(db_order_ahead(db, n,
+		    (const char *const *)a->tok, a->len), 0);
+	ck_assert_int_eq(db_add_tokens(db, n, (const char *const *)k->tok,
+	    k->len, ds, dh, NULL, 2), 0);
+	commit(db);
+	ck_assert_int_eq(db_check(db), 0);
+}
+
+/* db_order_ahead orders a batch on a second thread for the write that
+ * follows with the same arrays: the store is the one the write makes
+ * alone (0: one thread, no order made), into an empty store (its level
+ * from the number of tokens) and into one with tokens (1).  A write of
+ * other tokens (2), or one whose level is not the one the order was
+ * made for (3: a fifth of its rows take nothing away and add nothing,
+ * so that the store needs a level less; 4: the same on one thread),
+ * orders its batch itself.  A batch under 16384 tokens starts no thread
+ * (1's third write); a rollback and a close drop a thread's order (5). */
+START_TEST(test_order_ahead)
+{
+	enum { N = 20000, SMALL = 1000, STORES = 6 };
+	struct tmp *t = calloc(STORES, sizeof(*t));
+	struct db *db[STORES];
+	struct toks k, o;
+	int64_t *one, *zero, *part;
+	uint64_t h[STORES];
+	size_t i;
+
+	ck_assert_ptr_nonnull(t);
+	split_helper_toks(&k, N, 37, &one, &zero);
+	toks_make_distinct(&o, N, 41);
+	part = malloc(N * sizeof(*part));
+	ck_assert_ptr_nonnull(part);
+	for (i = 0; i < N; i++)
+		part[i] = i % 5 != 0;
+	for (i = 0; i < STORES; i++) {
+		db_tmp(&t[i]);
+		db[i] = open_ok(t[i].path, DB_CREATE, TOKV);
+		db_set_threads(db[i], i != 0 && i != 4);
+	}
+	ahead_add(db[0], 1, &k, NULL, N, one, zero);
+	ahead_add(db[1], 1, &k, NULL, N, one, zero);
+	ck_assert_uint_eq(db_ahead_runs(db[0]), 0);
+	ck_assert_uint_eq(db_ahead_runs(db[1]), 1);
+	ck_level(t[1].path, "10");
+	ck_assert(store_hash(db[1]) == store_hash(db[0]));
+	ahead_add(db[0], 1, &k, NULL, N, zero, one);
+	ahead_add(db[1], 1, &k, NULL, N, zero, one);
+	ck_assert_uint_eq(db_ahead_runs(db[1]), 2);
+	ck_counts(db[1], k.tok[N - 1], 1, 1);
+	ahead_add(db[0], 1, &k, NULL, SMALL, one, zero);
+	ahead_add(db[1], 1, &k, NULL, SMALL, one, zero);
+	ck_assert_uint_eq(db_ahead_runs(db[1]), 2);
+	ck_assert(store_hash(db[1]) == store_hash(db[0]));
+
+	ahead_add(db[2], 1, &k, &o, N, one, zero);
+	ck_assert_uint_eq(db_ahead_runs(db[2]), 0);
+	h[2] = store_hash(db[2]);
+	ahead_add(db[3], 1, &k, NULL, N, part, zero);
+	ahead_add(db[4], 1, &k, NULL, N, part, zero);
+	ck_assert_uint_eq(db_ahead_runs(db[3]), 0);
+	ck_level(t[3].path, "9");
+	ck_assert(store_hash(db[3]) == store_hash(db[4]));
+	ck_assert_uint_eq(status(db[3]).tokens, N - N / 5);
+
+	begin(db[5]);
+	ck_assert_int_eq(db_order_ahead(db[5], N,
+	    (const char *const *)k.tok, k.len), 0);
+	db_rollback(db[5]);
+	ck_assert_int_eq(db_order_ahead(db[5], N,
+	    (const char *const *)k.tok, k.len), DB_EINVAL);
+	ahead_add(db[5], 0, &k, NULL, N, one, zero);
+	ck_assert_uint_eq(db_ahead_runs(db[5]), 0);
+	ck_assert(store_hash(db[5]) == h[2]);
+	begin(db[5]);
+	ck_assert_int_eq(db_order_ahead(db[5], N,
+	    (const char *const *)o.tok, o.len), 0);
+	db_close(db[5]);	/* before o goes */
+	db[5] = NULL;
+	free(part);
+	toks_free(&o);
+	split_helper_done(t, db, STORES, &k, one, zero);
+}
+END_TEST
+
 /* A bucket holding another's tokens stops a split (it would overwrite
  * that bucket's child) and the call changes nothing; a token count
  * beyond any store is damage too. */
@@ -4061,6 +4156,7 @@ db_suite(void)
 	tcase_add_test(tc, test_split_damaged);
 	tcase_add_test(tc, test_split_helper);
 	tcase_add_test(tc, test_relevel_helper);
+	tcase_add_test(tc, test_order_ahead);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 

@@ -815,6 +815,24 @@ counts_of "$B/big1" >"$B/c1"
 counts_of "$B/big2" >"$B/c2"
 check "... the same counts as two runs of 1300" cmp -s "$B/c1" "$B/c2"
 check "... --check-db ok" "$SPAMSIFT" --homedir "$B/big1" --check-db -q
+# With workers, a batch of many tokens is put in the store's order on a
+# second thread while its messages are recorded: -v says so, and the
+# store is the one a single thread makes.
+mbox 20000 3000 8 >"$B/o.mbox"
+mbox 30000 2000 10 >"$B/o2.mbox"
+for n in 0 1; do
+	mkdir -m 700 "$B/o$n"
+	"$SPAMSIFT" --homedir "$B/o$n" --threads $n -v --mbox -s "$B/o.mbox" \
+	    2>"$B/o$n.err"
+	"$SPAMSIFT" --homedir "$B/o$n" --threads $n -v --mbox -c "$B/o2.mbox" \
+	    2>>"$B/o$n.err"
+	"$SPAMSIFT" --homedir "$B/o$n" --dump >"$B/o$n.dump"
+done
+check "3000 spam, then 2000 clean: each batch ordered on a second thread" \
+    [ "$(grep -cx "spamsift: 1 batch put in the database's order on a \
+second thread" "$B/o1.err")" = 2 ]
+check "... none with --threads 0" sh -c "! grep -q 'second thread' '$B/o0.err'"
+check "... the same store" cmp -s "$B/o0.dump" "$B/o1.dump"
 
 # With workers, a write that doubles the buckets of a big store (2048 or
 # more) reads and merges half of them on a second thread: the bench's
