@@ -82,6 +82,8 @@
 #define AHEAD_MIN_TOKENS 16384		/* db_order_ahead: a smaller batch
 					 * is ordered faster than a thread
 					 * starts and joins */
+#define AHEAD_FIELDS	3		/* ... room for ds, dh, dw (a
+					 * write with days makes its own) */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
 #define PL_AHEAD	8		/* lookups between prefetch steps */
 #define PL_LOAD_DIV	2		/* slots per entry at the fullest */
@@ -356,9 +358,21 @@ struct bk_order {
 	uint32_t *idx;
 };
 
+/* A batch's rows copied out in bucket order (bk_sort_batch). */
+struct sorted_batch {
+	const char **toks;
+	size_t *lens;
+	int64_t *d;		/* ds, dh, then dw and days when given */
+	size_t nd;		/* fields d has room for */
+	int64_t *key;		/* the order's keys and tags in its order, */
+	uint8_t *tag;		/* until bk_sort_batch gives them to it */
+};
+
 /* bk_order made on a second thread (db_order_ahead) for the write that
- * comes next.  The thread reads toks, lens and the bytes they point at,
- * the caller's; it writes only o and rc. */
+ * comes next, with the rows' fields that follow from it copied out
+ * (sort_rows) and room for their changes.  The thread reads toks, lens
+ * and the bytes they point at, the caller's; it writes only o, sb, dups
+ * and rc. */
 struct ahead {
 	pthread_t th;
 	int on;			/* th started and not joined */
@@ -368,7 +382,9 @@ struct ahead {
 	const char *const *toks;	/* borrowed */
 	const size_t *lens;	/* borrowed */
 	struct bk_order o;
-	int rc;			/* its order_tokens's */
+	struct sorted_batch sb;
+	int dups;		/* some token comes twice */
+	int rc;			/* 0 or DB_ENOMEM, DB_EINVAL */
 };
 
 struct db {
@@ -2477,6 +2493,76 @@ bk_order(struct db *db, size_t n, const char *const *toks,
 	return 0;
 }
 
+static void
+sorted_free(struct sorted_batch *sb)
+{
+	free(sb->toks);
+	free(sb->lens);
+	free(sb->d);
+	free(sb->key);
+	free(sb->tag);
+	memset(sb, 0, sizeof(*sb));
+}
+
+/* dst[i] = src[idx[i]] for i < n. */
+static void
+gather64(int64_t *dst, const int64_t *src, const uint32_t *idx, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = src[idx[i]];
+}
+
+/* Into sb, what of n rows follows from their order o: tokens, lengths,
+ * keys and tags in that order, and room in sb->d for nd fields of n
+ * rows.  Touches nothing but its arguments (the ahead thread runs it).
+ * 0 or DB_ENOMEM. */
+static int
+sort_rows(const struct bk_order *o, const char *const *toks,
+    const size_t *lens, size_t n, size_t nd, struct sorted_batch *sb)
+{
+	size_t i;
+
+	sb->toks = malloc((n ? n : 1) * sizeof(*sb->toks));
+	sb->lens = malloc((n ? n : 1) * sizeof(*sb->lens));
+	sb->d = malloc((n ? n : 1) * nd * sizeof(*sb->d));
+	sb->key = malloc((n ? n : 1) * sizeof(*sb->key));
+	sb->tag = malloc(n ? n : 1);
+	if (sb->toks == NULL || sb->lens == NULL || sb->d == NULL ||
+	    sb->key == NULL || sb->tag == NULL) {
+		sorted_free(sb);
+		return DB_ENOMEM;
+	}
+	sb->nd = nd;
+	for (i = 0; i < n; i++)
+		sb->toks[i] = toks[o->idx[i]];
+	for (i = 0; i < n; i++)
+		sb->lens[i] = lens[o->idx[i]];
+	gather64(sb->key, o->key, o->idx, n);
+	for (i = 0; i < n; i++)
+		sb->tag[i] = o->tag[o->idx[i]];
+	return 0;
+}
+
+/* Whether some token comes twice in the n rows of sb (sort_rows): the
+ * same key and tag first, its bytes read only then. */
+static int
+sorted_dups(const struct sorted_batch *sb, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (sb->key[i] == sb->key[i - 1] &&
+		    sb->tag[i] == sb->tag[i - 1] &&
+		    bk_cmp(sb->toks[i], sb->lens[i], sb->toks[i - 1],
+		    sb->lens[i - 1]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The order, its rows copied out, and their changes' room written once
+ * so that its pages are there when the write fills it. */
 static void *
 ahead_run(void *arg)
 {
@@ -2484,6 +2570,14 @@ ahead_run(void *arg)
 
 	ah->rc = order_tokens(ah->key3, ah->n, ah->toks, ah->lens, ah->level,
 	    &ah->o);
+	if (ah->rc == 0)
+		ah->rc = sort_rows(&ah->o, ah->toks, ah->lens, ah->n,
+		    AHEAD_FIELDS, &ah->sb);
+	if (ah->rc != 0)
+		return NULL;
+	memset(ah->sb.d, 0, (ah->n ? ah->n : 1) * AHEAD_FIELDS *
+	    sizeof(*ah->sb.d));
+	ah->dups = sorted_dups(&ah->sb, ah->n);
 	return NULL;
 }
 
@@ -2498,13 +2592,16 @@ ahead_drop(struct db *db)
 	pthread_join(ah->th, NULL);
 	ah->on = 0;
 	bk_order_free(&ah->o);
+	sorted_free(&ah->sb);
 }
 
-/* Into *o, the order db_order_ahead made, when it is the one the write
- * of db->bt at level wants (the same arrays, the same level): 1, else 0
- * (and it is dropped). */
+/* Into *o and *sb, the order db_order_ahead made and the rows copied
+ * out in it, when it is the one the write of db->bt at level wants (the
+ * same arrays, the same level), and in *nodups whether no token comes
+ * twice: 1, else 0 (and it is dropped). */
 static int
-ahead_take(struct db *db, int level, struct bk_order *o)
+ahead_take(struct db *db, int level, struct bk_order *o,
+    struct sorted_batch *sb, int *nodups)
 {
 	struct ahead *ah = &db->ah;
 	const struct batch *bt = &db->bt;
@@ -2517,10 +2614,14 @@ ahead_take(struct db *db, int level, struct bk_order *o)
 	    ah->lens != bt->lens || ah->level != level ||
 	    ah->key3 != db->key3) {
 		bk_order_free(&ah->o);
+		sorted_free(&ah->sb);
 		return 0;
 	}
 	*o = ah->o;
+	*sb = ah->sb;
+	*nodups = !ah->dups;
 	memset(&ah->o, 0, sizeof(ah->o));
+	memset(&ah->sb, 0, sizeof(ah->sb));
 	db->ahead_runs++;
 	return 1;
 }
@@ -2556,7 +2657,9 @@ db_order_ahead(struct db *db, size_t n, const char *const *toks,
 	ah->toks = toks;
 	ah->lens = lens;
 	ah->rc = 0;
+	ah->dups = 1;
 	memset(&ah->o, 0, sizeof(ah->o));
+	memset(&ah->sb, 0, sizeof(ah->sb));
 	/* No thread: the write orders the batch itself. */
 	ah->on = pthread_create(&ah->th, NULL, ahead_run, ah) == 0;
 out:
@@ -3533,84 +3636,46 @@ new_tokens(const struct batch *bt, const struct bk_order *o)
 	return n;
 }
 
-/* A batch's rows copied out in bucket order (bk_sort_batch). */
-struct sorted_batch {
-	const char **toks;
-	size_t *lens;
-	int64_t *d;		/* ds, dh, then dw and days when given */
-};
-
-static void
-sorted_free(struct sorted_batch *sb)
-{
-	free(sb->toks);
-	free(sb->lens);
-	free(sb->d);
-	memset(sb, 0, sizeof(*sb));
-}
-
-/* dst[i] = src[idx[i]] for i < n. */
-static void
-gather64(int64_t *dst, const int64_t *src, const uint32_t *idx, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		dst[i] = src[idx[i]];
-}
-
 /* Copy db->bt's rows into sb in o's order and point db->bt at the copy,
  * with o made the identity: the merge then goes through the rows in
  * turn, where each row's six fields, picked in o's order, were six
  * loads out of the cache.  A field at a time: one source array is read
  * at random at once, and a batch's array of 8-byte fields (1 MB for the
  * bench's first training) stays in the cache while it is (all of them
- * at once did not).  The caller keeps the first db->bt. */
+ * at once did not).  What follows from the order alone may be in sb
+ * already (sort_rows on the ahead thread), else sb is empty.  The caller
+ * keeps the first db->bt. */
 static int
 bk_sort_batch(struct db *db, struct bk_order *o, struct sorted_batch *sb)
 {
 	const struct batch *bt = &db->bt;
 	size_t n = bt->n, i, nd;
-	int64_t *key = NULL, *ds, *dh, *dw, *days;
-	uint8_t *tag = NULL;
+	int64_t *ds, *dh, *dw, *days;
 
 	nd = 2 + (bt->dw != NULL) + (bt->days != NULL);
-	sorted_free(sb);
-	sb->toks = malloc((n ? n : 1) * sizeof(*sb->toks));
-	sb->lens = malloc((n ? n : 1) * sizeof(*sb->lens));
-	sb->d = malloc((n ? n : 1) * nd * sizeof(*sb->d));
-	key = malloc((n ? n : 1) * sizeof(*key));
-	tag = malloc(n ? n : 1);
-	if (sb->toks == NULL || sb->lens == NULL || sb->d == NULL ||
-	    key == NULL || tag == NULL) {
-		free(key);
-		free(tag);
-		sorted_free(sb);
+	if (sb->toks != NULL && sb->nd < nd)
+		sorted_free(sb);	/* made with room for fewer */
+	if (sb->toks == NULL && sort_rows(o, bt->toks, bt->lens, n, nd,
+	    sb) != 0)
 		return errf(db, DB_ENOMEM, "out of memory");
-	}
 	ds = sb->d;
 	dh = ds + n;
 	dw = bt->dw != NULL ? dh + n : NULL;
 	days = bt->days != NULL ? (dw != NULL ? dw : dh) + n : NULL;
-	for (i = 0; i < n; i++)
-		sb->toks[i] = bt->toks[o->idx[i]];
-	for (i = 0; i < n; i++)
-		sb->lens[i] = bt->lens[o->idx[i]];
 	gather64(ds, bt->ds, o->idx, n);
 	gather64(dh, bt->dh, o->idx, n);
 	if (dw != NULL)
 		gather64(dw, bt->dw, o->idx, n);
 	if (days != NULL)
 		gather64(days, bt->days, o->idx, n);
-	gather64(key, o->key, o->idx, n);
-	for (i = 0; i < n; i++)
-		tag[i] = o->tag[o->idx[i]];
 	for (i = 0; i < n; i++)
 		o->idx[i] = (uint32_t)i;
 	free(o->key);
 	free(o->tag);
-	o->key = key;
-	o->tag = tag;
+	o->key = sb->key;
+	o->tag = sb->tag;
+	sb->key = NULL;
+	sb->tag = NULL;
 	db->bt.toks = sb->toks;
 	db->bt.lens = sb->lens;
 	db->bt.ds = ds;
@@ -3631,7 +3696,7 @@ bk_apply(struct db *db, int64_t day)
 	struct bk_runs runs = { 0 }, part;
 	struct apply ap = { &o, &runs, day, 0 };
 	int64_t count = 0, npos = 0, est;
-	int level = 0, want, exact, up;
+	int level = 0, want, exact, up, nodups = 0;
 	size_t i, a, m, chunk;
 	int rc;
 
@@ -3650,14 +3715,18 @@ bk_apply(struct db *db, int64_t day)
 	 * change give it, unless some token comes twice: then the distinct
 	 * ones, counted in the order made for the first guess, do. */
 	want = count == 0 ? bk_level_for(npos, level) : level;
-	if (!ahead_take(db, want, &o))
+	if (!ahead_take(db, want, &o, &sb, &nodups))
 		rc = bk_order(db, bt->n, bt->toks, bt->lens, want, &o);
 	if (rc != 0)
 		goto out;
 	if (want > level) {
-		exact = bk_level_for(new_tokens(bt, &o), level);
+		/* Each token once: the rows with a positive change are the
+		 * new tokens. */
+		exact = bk_level_for(nodups ? npos : new_tokens(bt, &o),
+		    level);
 		if (exact != want) {
 			bk_order_free(&o);
+			sorted_free(&sb);
 			rc = bk_order(db, bt->n, bt->toks, bt->lens, exact,
 			    &o);
 		}

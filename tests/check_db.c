@@ -3411,14 +3411,20 @@ ahead_add(struct db *db, int ahead, struct toks *k, struct toks *other,
  * made for (3: a fifth of its rows take nothing away and add nothing,
  * so that the store needs a level less; 4: the same on one thread),
  * orders its batch itself.  A batch under 16384 tokens starts no thread
- * (1's third write); a rollback and a close drop a thread's order (5). */
+ * (1's third write); a rollback and a close drop a thread's order (5).
+ * A write with weights and days takes the order, its rows copied out
+ * again for room for both (6, against 7 on one thread); a batch in which
+ * a fifth of the tokens come twice takes it too, and is then ordered for
+ * the level its distinct tokens need (8, against 9). */
 START_TEST(test_order_ahead)
 {
-	enum { N = 20000, SMALL = 1000, STORES = 6 };
+	enum { N = 20000, SMALL = 1000, STORES = 10 };
 	struct tmp *t = calloc(STORES, sizeof(*t));
 	struct db *db[STORES];
 	struct toks k, o;
-	int64_t *one, *zero, *part;
+	int64_t *one, *zero, *part, *days;
+	const char **dt;
+	size_t *dl;
 	uint64_t h[STORES];
 	size_t i;
 
@@ -3426,13 +3432,20 @@ START_TEST(test_order_ahead)
 	split_helper_toks(&k, N, 37, &one, &zero);
 	toks_make_distinct(&o, N, 41);
 	part = malloc(N * sizeof(*part));
-	ck_assert_ptr_nonnull(part);
-	for (i = 0; i < N; i++)
+	days = malloc(N * sizeof(*days));
+	dt = malloc(N * sizeof(*dt));
+	dl = malloc(N * sizeof(*dl));
+	ck_assert(part != NULL && days != NULL && dt != NULL && dl != NULL);
+	for (i = 0; i < N; i++) {
 		part[i] = i % 5 != 0;
+		days[i] = 100 + (int64_t)(i % 7);
+		dt[i] = k.tok[i < N - N / 5 ? i : i - (N - N / 5)];
+		dl[i] = k.len[i < N - N / 5 ? i : i - (N - N / 5)];
+	}
 	for (i = 0; i < STORES; i++) {
 		db_tmp(&t[i]);
 		db[i] = open_ok(t[i].path, DB_CREATE, TOKV);
-		db_set_threads(db[i], i != 0 && i != 4);
+		db_set_threads(db[i], i != 0 && i != 4 && i != 7 && i != 9);
 	}
 	ahead_add(db[0], 1, &k, NULL, N, one, zero);
 	ahead_add(db[1], 1, &k, NULL, N, one, zero);
@@ -3473,6 +3486,34 @@ START_TEST(test_order_ahead)
 	    (const char *const *)o.tok, o.len), 0);
 	db_close(db[5]);	/* before o goes */
 	db[5] = NULL;
+
+	for (i = 6; i <= 7; i++) {
+		begin(db[i]);
+		ck_assert_int_eq(db_order_ahead(db[i], N,
+		    (const char *const *)k.tok, k.len), 0);
+		ck_assert_int_eq(db_add_tokens_days(db[i], N,
+		    (const char *const *)k.tok, k.len, one, zero, zero, days),
+		    0);
+		commit(db[i]);
+		ck_assert_int_eq(db_check(db[i]), 0);
+	}
+	ck_assert_uint_eq(db_ahead_runs(db[6]), 1);
+	ck_assert(store_hash(db[6]) == store_hash(db[7]));
+	for (i = 8; i <= 9; i++) {
+		begin(db[i]);
+		ck_assert_int_eq(db_order_ahead(db[i], N, dt, dl), 0);
+		ck_assert_int_eq(db_add_tokens(db[i], N, dt, dl, one, zero,
+		    NULL, 2), 0);
+		commit(db[i]);
+		ck_assert_int_eq(db_check(db[i]), 0);
+		ck_level(t[i].path, "9");
+	}
+	ck_assert_uint_eq(db_ahead_runs(db[8]), 1);
+	ck_assert(store_hash(db[8]) == store_hash(db[9]));
+	ck_counts(db[8], k.tok[0], 2, 0);
+	free(days);
+	free(dt);
+	free(dl);
 	free(part);
 	toks_free(&o);
 	split_helper_done(t, db, STORES, &k, one, zero);
