@@ -82,6 +82,9 @@
 #define AHEAD_MIN_TOKENS 16384		/* db_order_ahead: a smaller batch
 					 * is ordered faster than a thread
 					 * starts and joins */
+#define WAL_CKPT_FRAMES	1000		/* SQLite's autocheckpoint: a
+					 * commit past this many WAL frames
+					 * copies them into the store */
 #define AHEAD_FIELDS	3		/* ... room for ds, dh, dw (a
 					 * write with days makes its own) */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
@@ -413,7 +416,9 @@ struct db {
 				 * another handle reads it otherwise */
 	unsigned long helper_runs;	/* db_helper_runs */
 	struct ahead ah;	/* db_order_ahead's */
+	struct walk_share *ws;	/* db_commit_walk's, while it commits */
 	unsigned long ahead_runs;	/* db_ahead_runs */
+	unsigned long walk_runs;	/* db_walk_runs */
 	struct bk_vec bv;	/* a bucket read */
 	struct bk_vec mv;	/* a bucket to write */
 	struct bk_vec sv;	/* split_bucket's */
@@ -4613,6 +4618,82 @@ db_rollback(struct db *db)
 	db->in_txn = 0;
 	db->bk_written = 0;
 	pl_drop_dirty(db);
+}
+
+/* db_commit_walk's walk of the committed store on a second thread, its
+ * handle opened by the commit's WAL hook (commit_hook). */
+struct walk_share {
+	uint32_t min;
+	db_counts_fn fn;
+	void *ctx;
+	struct db *r;		/* the second handle */
+	pthread_t th;
+	int started;
+	int rc;
+};
+
+static void *
+walk_share_run(void *arg)
+{
+	struct walk_share *ws = arg;
+
+	ws->rc = getenv(HELPER_FAIL_ENV) != NULL ?
+	    errf(ws->r, DB_EIO, "%s is set", HELPER_FAIL_ENV) :
+	    db_foreach_counts(ws->r, ws->min, ws->fn, ws->ctx);
+	return NULL;
+}
+
+/* SQLite's WAL hook, run once a commit is made and its lock let go: the
+ * walk starts on its second thread, and this one does what the default
+ * hook does (the checkpoint of a big commit), meanwhile. */
+static int
+commit_hook(void *arg, sqlite3 *sq, const char *name, int frames)
+{
+	struct db *db = arg;
+	struct walk_share *ws = db->ws;
+
+	if (ws != NULL && !ws->started && reader_open(db, &ws->r) == 0)
+		ws->started = pthread_create(&ws->th, NULL, walk_share_run,
+		    ws) == 0;
+	if (frames >= WAL_CKPT_FRAMES)
+		(void)sqlite3_wal_checkpoint_v2(sq, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+int
+db_commit_walk(struct db *db, uint32_t min_total, db_counts_fn fn,
+    void *ctx, int *walked)
+{
+	struct walk_share ws = { min_total, fn, ctx, NULL, 0, 0, 0 };
+	int rc, hook;
+
+	*walked = 0;
+	hook = db != NULL && db->sq != NULL && db->helper && db->wal &&
+	    !db->rows && fn != NULL && sqlite3_threadsafe() != 0;
+	if (hook) {
+		db->ws = &ws;
+		sqlite3_wal_hook(db->sq, commit_hook, db);
+	}
+	rc = db_commit(db);
+	if (hook) {
+		sqlite3_wal_autocheckpoint(db->sq, WAL_CKPT_FRAMES);
+		db->ws = NULL;
+	}
+	if (ws.started) {
+		pthread_join(ws.th, NULL);
+		*walked = rc == 0 && ws.rc == 0;
+		if (*walked)
+			db->walk_runs++;
+	}
+	db_close(ws.r);
+	return rc;
+}
+
+unsigned long
+db_walk_runs(const struct db *db)
+{
+	return db != NULL ? db->walk_runs : 0;
 }
 
 /* After a failed write: SQLite may have rolled the transaction back. */

@@ -212,6 +212,18 @@ int db_foreach(struct db *db, db_token_fn fn, void *ctx);
 typedef int (*db_counts_fn)(void *ctx, const struct db_counts *c);
 int db_foreach_counts(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx);
+/* db_commit, and with db_set_threads n > 0 on a store in WAL mode,
+ * db_foreach_counts of the store as the commit left it on a second
+ * thread, through a read-only handle of its own, while this one copies
+ * a big commit into the store (SQLite's checkpoint).  fn runs on that
+ * thread, and the caller keeps off ctx meanwhile.  *walked is 1 when the
+ * walk went through, else 0 (no thread, a failed commit, or fn's value
+ * or an error stopped the walk: the caller walks itself if it wants
+ * to; another writer may have come between).  Errors: db_commit's. */
+int db_commit_walk(struct db *db, uint32_t min_total, db_counts_fn fn,
+    void *ctx, int *walked);
+/* How many db_commit_walk calls walked on a second thread. */
+unsigned long db_walk_runs(const struct db *db);
 
 /* Call fn for every learned message, in digest order: its class (DB_SPAM
  * or DB_HAM), whether it was scaled (db_msg_get), Message-ID (NULL when

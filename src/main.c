@@ -780,6 +780,10 @@ cmd_train(struct run *r)
 	if (!r->o->quiet && r->o->verbose && split2 > 0)
 		fprintf(stderr, "spamsift: %lu write%s split the database on "
 		    "two threads\n", split2, split2 == 1 ? "" : "s");
+	if (!r->o->quiet && r->o->verbose &&
+	    db_walk_runs(engine_db(r->e)) > 0)
+		fprintf(stderr, "spamsift: robx computed on a second thread "
+		    "while the database was written\n");
 	ahead = db_ahead_runs(engine_db(r->e));
 	if (!r->o->quiet && r->o->verbose && ahead > 0)
 		fprintf(stderr, "spamsift: %lu batch%s put in the database's "

@@ -3520,6 +3520,119 @@ START_TEST(test_order_ahead)
 }
 END_TEST
 
+/* test_commit_walk's db_counts_fn: tokens and their counts summed; it
+ * stops the walk with 7 after stop tokens (0: never). */
+struct walk_sum {
+	uint64_t n, spam, ham;
+	uint64_t stop;
+};
+
+static int
+walk_sum(void *ctx, const struct db_counts *c)
+{
+	struct walk_sum *w = ctx;
+
+	w->n++;
+	w->spam += c->spam;
+	w->ham += c->ham;
+	return w->stop != 0 && w->n >= w->stop ? 7 : 0;
+}
+
+/* Whether the WAL's frames are all copied into the store: the WAL
+ * index's mxFrame (its header's bytes 16-19) against nBackfill (the
+ * checkpoint info's first 4 bytes, after the header's two copies), in
+ * the host's order as SQLite keeps them (sqlite.org/walformat.html). */
+static int
+wal_backfilled(const char *path)
+{
+	char shm[160];	/* struct tmp's path and "-shm" */
+	unsigned char b[100];
+	uint32_t mx, done;
+	FILE *f;
+
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	f = fopen(shm, "rb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fread(b, 1, sizeof(b), f), sizeof(b));
+	fclose(f);
+	memcpy(&mx, b + 16, 4);
+	memcpy(&done, b + 96, 4);
+	ck_assert_uint_gt(mx, 0);
+	return done == mx;
+}
+
+/* db_commit_walk with db_set_threads walks the store as the commit left
+ * it on a second thread, as db_foreach_counts does after it, while the
+ * commit's frames go into the store (1: a second write of every bucket,
+ * past SQLite's 1000 frames); on one thread, in DELETE mode, with the
+ * second thread failing or stopped by fn, it commits and says it did not
+ * walk (0, 2, 3, 4), and the store is the same.  Later commits copy
+ * theirs as before. */
+START_TEST(test_commit_walk)
+{
+	enum { STORES = 5 };
+	struct tmp *t = calloc(STORES, sizeof(*t));
+	struct db *db[STORES];
+	struct walk_sum got, want;
+	struct toks k;
+	int64_t *one, *zero;
+	uint64_t h[STORES];
+	size_t i;
+	int walked;
+
+	ck_assert_ptr_nonnull(t);
+	split_helper_toks(&k, SH_HAVE, 43, &one, &zero);
+	for (i = 0; i < STORES; i++) {
+		db_tmp(&t[i]);
+		if (i == 2)
+			ck_assert_int_eq(setenv("SPAMSIFT_FORCE_NETFS", "1",
+			    1), 0);
+		db[i] = open_ok(t[i].path, DB_CREATE, TOKV);
+		unsetenv("SPAMSIFT_FORCE_NETFS");
+		db_set_threads(db[i], i != 0);
+		begin(db[i]);
+		ck_assert_int_eq(db_add_tokens(db[i], SH_HAVE,
+		    (const char *const *)k.tok, k.len, one, zero, NULL, 2), 0);
+		commit(db[i]);
+		begin(db[i]);
+		ck_assert_int_eq(db_add_tokens(db[i], SH_HAVE,
+		    (const char *const *)k.tok, k.len, zero, one, NULL, 2), 0);
+		memset(&got, 0, sizeof(got));
+		got.stop = i == 4 ? 100 : 0;
+		if (i == 3)
+			ck_assert_int_eq(setenv("SPAMSIFT_TEST_HELPER_FAIL",
+			    "1", 1), 0);
+		ck_assert_int_eq(db_commit_walk(db[i], 2, walk_sum, &got,
+		    &walked), 0);
+		unsetenv("SPAMSIFT_TEST_HELPER_FAIL");
+		ck_assert_int_eq(walked, i == 1);
+		ck_assert_uint_eq(db_walk_runs(db[i]), i == 1);
+		if (i == 1) {
+			memset(&want, 0, sizeof(want));
+			ck_assert_int_eq(db_foreach_counts(db[i], 2, walk_sum,
+			    &want), 0);
+			ck_assert_uint_eq(got.n, SH_HAVE);
+			ck_assert(got.n == want.n && got.spam == want.spam &&
+			    got.ham == want.ham);
+			ck_assert(wal_backfilled(t[i].path));
+		}
+		ck_assert_int_eq(db_check(db[i]), 0);
+		h[i] = store_hash(db[i]);
+		ck_assert(h[i] == h[0]);
+	}
+	for (i = 0; i < 2; i++) {
+		begin(db[1]);
+		ck_assert_int_eq(db_add_tokens(db[1], SH_HAVE,
+		    (const char *const *)k.tok, k.len, one, zero, NULL, 2),
+		    0);
+		commit(db[1]);
+	}
+	ck_assert_uint_eq(db_walk_runs(db[1]), 1);
+	ck_assert(wal_backfilled(t[1].path));
+	split_helper_done(t, db, STORES, &k, one, zero);
+}
+END_TEST
+
 /* A bucket holding another's tokens stops a split (it would overwrite
  * that bucket's child) and the call changes nothing; a token count
  * beyond any store is damage too. */
@@ -4198,6 +4311,7 @@ db_suite(void)
 	tcase_add_test(tc, test_split_helper);
 	tcase_add_test(tc, test_relevel_helper);
 	tcase_add_test(tc, test_order_ahead);
+	tcase_add_test(tc, test_commit_walk);
 	tcase_add_test(tc, test_today);
 	suite_add_tcase(s, tc);
 

@@ -816,8 +816,9 @@ counts_of "$B/big2" >"$B/c2"
 check "... the same counts as two runs of 1300" cmp -s "$B/c1" "$B/c2"
 check "... --check-db ok" "$SPAMSIFT" --homedir "$B/big1" --check-db -q
 # With workers, a batch of many tokens is put in the store's order on a
-# second thread while its messages are recorded: -v says so, and the
-# store is the one a single thread makes.
+# second thread while its messages are recorded, and robx, when due, is
+# computed on one while the commit is copied into the store: -v says so,
+# and the store is the one a single thread makes.
 mbox 20000 3000 8 >"$B/o.mbox"
 mbox 30000 2000 10 >"$B/o2.mbox"
 for n in 0 1; do
@@ -831,8 +832,12 @@ done
 check "3000 spam, then 2000 clean: each batch ordered on a second thread" \
     [ "$(grep -cx "spamsift: 1 batch put in the database's order on a \
 second thread" "$B/o1.err")" = 2 ]
+check "... and robx computed on a second thread during the second's commit" \
+    grep -qx "spamsift: robx computed on a second thread while the \
+database was written" "$B/o1.err"
 check "... none with --threads 0" sh -c "! grep -q 'second thread' '$B/o0.err'"
-check "... the same store" cmp -s "$B/o0.dump" "$B/o1.dump"
+check "... the same store, robx and all" sh -c "cmp -s '$B/o0.dump' \
+'$B/o1.dump' && grep -q '^#meta robx_micro' '$B/o1.dump'"
 
 # With workers, a write that doubles the buckets of a big store (2048 or
 # more) reads and merges half of them on a second thread: the bench's
