@@ -82,9 +82,6 @@
 #define AHEAD_MIN_TOKENS 16384		/* db_order_ahead: a smaller batch
 					 * is ordered faster than a thread
 					 * starts and joins */
-#define WAL_CKPT_FRAMES	1000		/* SQLite's autocheckpoint: a
-					 * commit past this many WAL frames
-					 * copies them into the store */
 #define AHEAD_FIELDS	3		/* ... room for ds, dh, dw (a
 					 * write with days makes its own) */
 #define PL_MIN_SLOTS	1024		/* first hash table size */
@@ -2642,10 +2639,11 @@ db_order_ahead(struct db *db, size_t n, const char *const *toks,
 	int64_t count = 0;
 	int level = 0, rc;
 
+	if (db != NULL)
+		ahead_drop(db);
 	rc = check_write(db, "db_order_ahead");
 	if (rc != 0)
 		goto out;
-	ahead_drop(db);
 	if (!db->helper || n < AHEAD_MIN_TOKENS || n > UINT32_MAX ||
 	    db->rows || db->key3 || toks == NULL || lens == NULL)
 		goto out;
@@ -4559,6 +4557,7 @@ db_begin(struct db *db)
 	rc = usable(db);
 	if (rc != 0)
 		goto out;
+	ahead_drop(db);
 	if (db->flags & DB_READONLY) {
 		rc = errf(db, DB_EPERM, "opened read-only");
 		goto out;
@@ -4623,6 +4622,7 @@ db_rollback(struct db *db)
 /* db_commit_walk's walk of the committed store on a second thread, its
  * handle opened by the commit's WAL hook (commit_hook). */
 struct walk_share {
+	int ckpt;		/* the handle's wal_autocheckpoint */
 	uint32_t min;
 	db_counts_fn fn;
 	void *ctx;
@@ -4655,7 +4655,7 @@ commit_hook(void *arg, sqlite3 *sq, const char *name, int frames)
 	if (ws != NULL && !ws->started && reader_open(db, &ws->r) == 0)
 		ws->started = pthread_create(&ws->th, NULL, walk_share_run,
 		    ws) == 0;
-	if (frames >= WAL_CKPT_FRAMES)
+	if (ws != NULL && ws->ckpt > 0 && frames >= ws->ckpt)
 		(void)sqlite3_wal_checkpoint_v2(sq, name,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
@@ -4665,19 +4665,22 @@ int
 db_commit_walk(struct db *db, uint32_t min_total, db_counts_fn fn,
     void *ctx, int *walked)
 {
-	struct walk_share ws = { min_total, fn, ctx, NULL, 0, 0, 0 };
+	struct walk_share ws = { 0, min_total, fn, ctx, NULL, 0, 0, 0 };
+	char v[32];
 	int rc, hook;
 
 	*walked = 0;
 	hook = db != NULL && db->sq != NULL && db->helper && db->wal &&
-	    !db->rows && fn != NULL && sqlite3_threadsafe() != 0;
+	    !db->rows && fn != NULL && sqlite3_threadsafe() != 0 &&
+	    pragma_text(db, "PRAGMA wal_autocheckpoint", v, sizeof(v)) == 0;
 	if (hook) {
+		ws.ckpt = atoi(v);
 		db->ws = &ws;
 		sqlite3_wal_hook(db->sq, commit_hook, db);
 	}
 	rc = db_commit(db);
 	if (hook) {
-		sqlite3_wal_autocheckpoint(db->sq, WAL_CKPT_FRAMES);
+		sqlite3_wal_autocheckpoint(db->sq, ws.ckpt);
 		db->ws = NULL;
 	}
 	if (ws.started) {
@@ -4719,6 +4722,7 @@ check_write(struct db *db, const char *fn)
 	if (rc == 0 && sqlite3_get_autocommit(db->sq)) {
 		db->in_txn = 0;
 		pl_drop_dirty(db);
+		ahead_drop(db);
 		rc = errf(db, DB_EIO, "%s: the transaction was rolled back "
 		    "after an earlier error", fn);
 	}
@@ -4880,6 +4884,9 @@ add_tokens(struct db *db, size_t n, const char *const *toks,
 	db->bt.days = days;
 	rc = add_batch(db, day);
 out:
+	/* Taken by the write, or not to be: the caller's arrays are its
+	 * own again. */
+	ahead_drop(db);
 	return rc;
 }
 

@@ -94,12 +94,14 @@ unsigned long db_helper_runs(const struct db *db);
  * (distinct) in the store's order on a second thread, for a
  * db_add_tokens that follows with the same toks and lens arrays, each
  * token to be added to (a first training's batch: the store's level
- * then depends on how many tokens).  Until that call, db_commit,
- * db_rollback or db_close, the caller keeps the arrays and the bytes
- * they point at unchanged; other calls on db may come between.  A write
- * with other arrays, or into another level, orders its batch itself;
- * so does a batch of fewer than 16384 tokens (no thread is started).
- * Errors: as db_add_tokens's reading of the store. */
+ * then depends on how many tokens).  Until the next db_add_tokens or
+ * db_add_tokens_days call returns (whatever it returns), db_begin,
+ * db_commit, db_rollback or db_close, the caller keeps the arrays and
+ * the bytes they point at unchanged; other calls on db may come
+ * between.  A write with other arrays, or into another level, orders
+ * its batch itself; so does a batch of fewer than 16384 tokens (no
+ * thread is started).  Errors: as db_add_tokens's reading of the
+ * store. */
 int db_order_ahead(struct db *db, size_t n, const char *const *toks,
     const size_t *lens);
 /* How many writes through db took the order db_order_ahead made. */

@@ -472,7 +472,8 @@ batch_full(struct engine *e)
 	return (int64_t)nt * BATCH_STORE_SHARE >= e->store_tokens;
 }
 
-static int flush_batch(struct engine *e, engine_learn_fn fn, void *ctx);
+static int flush_batch(struct engine *e, engine_learn_fn fn, void *ctx,
+    int last);
 
 /* Add one tokenized message to the batch, the batch written first when
  * it is full. */
@@ -494,7 +495,7 @@ learn_set(struct engine *e, const struct tokq_msg *m)
 			goto nomem;
 	}
 	if (batch_full(e)) {
-		rc = flush_batch(e, e->fn, e->fnctx);
+		rc = flush_batch(e, e->fn, e->fnctx, 0);
 		if (rc != 0)
 			return rc;
 	}
@@ -782,7 +783,7 @@ engine_flush(struct engine *e, engine_learn_fn fn, void *ctx)
 {
 	int rc = drain(e);	/* the messages the workers hold first */
 
-	return rc != 0 ? rc : flush_batch(e, fn, ctx);
+	return rc != 0 ? rc : flush_batch(e, fn, ctx, 1);
 }
 
 static int
@@ -817,9 +818,10 @@ robx_due(struct engine *e, uint64_t ns, uint64_t nh)
 	    (int64_t)(ns + nh) < at;
 }
 
-/* Write the batch (engine_flush, the workers' messages taken). */
+/* Write the batch (engine_flush, the workers' messages taken; last: the
+ * caller's flush, not one of a full batch). */
 static int
-flush_batch(struct engine *e, engine_learn_fn fn, void *ctx)
+flush_batch(struct engine *e, engine_learn_fn fn, void *ctx, int last)
 {
 	enum learn_outcome *outc = NULL;
 	const char **wt = NULL, **at = NULL;
@@ -959,12 +961,14 @@ flush_batch(struct engine *e, engine_learn_fn fn, void *ctx)
 	if (rc == 0)
 		rc = note_opts(e);
 	/* With threads, robx's count when it is due (engine_update_robx,
-	 * after the run) is made on a second thread during the commit, the
-	 * store as it leaves it, while this one copies the commit into the
-	 * store: 8-9 ms of the bench's second training came off. */
+	 * after the run) is made on a second thread during the last
+	 * flush's commit, the store as it leaves it, while this one copies
+	 * the commit into the store: 8-9 ms of the bench's second training
+	 * came off.  (A full batch's flush would count for nothing: the
+	 * run's later flushes change the store again.) */
 	e->rx_ready = 0;
 	e->rx = (struct robx_acc){ &e->sp, 0, 0, 0.0, 0 };
-	if (rc == 0 && e->threads > 0 &&
+	if (rc == 0 && last && e->threads > 0 &&
 	    db_totals(e->db, &e->rx.ns, &e->rx.nh) == 0 &&
 	    robx_due(e, e->rx.ns, e->rx.nh))
 		rc = db_commit_walk(e->db, ROBX_MIN_COUNT, robx_tok, &e->rx,

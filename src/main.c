@@ -690,7 +690,7 @@ static int
 cmd_train(struct run *r)
 {
 	size_t i, total = 0, kinds = 0, which = 0;
-	unsigned long split2, ahead;
+	unsigned long split2, ahead, walks;
 	int rc, unread;
 
 	if (r->o->pipe) {
@@ -780,10 +780,11 @@ cmd_train(struct run *r)
 	if (!r->o->quiet && r->o->verbose && split2 > 0)
 		fprintf(stderr, "spamsift: %lu write%s split the database on "
 		    "two threads\n", split2, split2 == 1 ? "" : "s");
-	if (!r->o->quiet && r->o->verbose &&
-	    db_walk_runs(engine_db(r->e)) > 0)
-		fprintf(stderr, "spamsift: robx computed on a second thread "
-		    "while the database was written\n");
+	walks = db_walk_runs(engine_db(r->e));
+	if (!r->o->quiet && r->o->verbose && walks > 0)
+		fprintf(stderr, "spamsift: robx computed %lu time%s on a "
+		    "second thread while the database was written\n", walks,
+		    walks == 1 ? "" : "s");
 	ahead = db_ahead_runs(engine_db(r->e));
 	if (!r->o->quiet && r->o->verbose && ahead > 0)
 		fprintf(stderr, "spamsift: %lu batch%s put in the database's "

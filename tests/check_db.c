@@ -3415,10 +3415,12 @@ ahead_add(struct db *db, int ahead, struct toks *k, struct toks *other,
  * A write with weights and days takes the order, its rows copied out
  * again for room for both (6, against 7 on one thread); a batch in which
  * a fifth of the tokens come twice takes it too, and is then ordered for
- * the level its distinct tokens need (8, against 9). */
+ * the level its distinct tokens need (8, against 9).  A write that fails
+ * drops the order: the caller's arrays filled again with other tokens
+ * are written as they are (10). */
 START_TEST(test_order_ahead)
 {
-	enum { N = 20000, SMALL = 1000, STORES = 10 };
+	enum { N = 20000, SMALL = 1000, STORES = 11 };
 	struct tmp *t = calloc(STORES, sizeof(*t));
 	struct db *db[STORES];
 	struct toks k, o;
@@ -3511,6 +3513,26 @@ START_TEST(test_order_ahead)
 	ck_assert_uint_eq(db_ahead_runs(db[8]), 1);
 	ck_assert(store_hash(db[8]) == store_hash(db[9]));
 	ck_counts(db[8], k.tok[0], 2, 0);
+
+	for (i = 0; i < N; i++) {
+		dt[i] = k.tok[i];
+		dl[i] = k.len[i];
+	}
+	begin(db[10]);
+	ck_assert_int_eq(db_order_ahead(db[10], N, dt, dl), 0);
+	ck_assert_int_eq(db_add_tokens(db[10], N, dt, dl, NULL, zero, NULL,
+	    2), DB_EINVAL);
+	for (i = 0; i < N; i++) {
+		dt[i] = o.tok[i];
+		dl[i] = o.len[i];
+	}
+	ck_assert_int_eq(db_add_tokens(db[10], N, dt, dl, one, zero, NULL,
+	    2), 0);
+	commit(db[10]);
+	ck_assert_int_eq(db_check(db[10]), 0);
+	ck_assert_uint_eq(db_ahead_runs(db[10]), 0);
+	ck_counts(db[10], o.tok[N - 1], 1, 0);
+	ck_assert_uint_eq(status(db[10]).tokens, N);
 	free(days);
 	free(dt);
 	free(dl);

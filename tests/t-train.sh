@@ -833,11 +833,19 @@ check "3000 spam, then 2000 clean: each batch ordered on a second thread" \
     [ "$(grep -cx "spamsift: 1 batch put in the database's order on a \
 second thread" "$B/o1.err")" = 2 ]
 check "... and robx computed on a second thread during the second's commit" \
-    grep -qx "spamsift: robx computed on a second thread while the \
+    grep -qx "spamsift: robx computed 1 time on a second thread while the \
 database was written" "$B/o1.err"
 check "... none with --threads 0" sh -c "! grep -q 'second thread' '$B/o0.err'"
 check "... the same store, robx and all" sh -c "cmp -s '$B/o0.dump' \
 '$B/o1.dump' && grep -q '^#meta robx_micro' '$B/o1.dump'"
+# A run of several batches computes robx during its last commit only.
+mbox 50000 6000 10 >"$B/o3.mbox"
+"$SPAMSIFT" --homedir "$B/o1" --threads 1 -v --mbox -s "$B/o3.mbox" \
+    2>"$B/o3.err"
+check "6000 spam more: batches ordered ahead, robx computed once" sh -c \
+    "grep -Eqx 'spamsift: [2-9] batches put in the database.s order on a \
+second thread' '$B/o3.err' && grep -qx 'spamsift: robx computed 1 time on \
+a second thread while the database was written' '$B/o3.err'"
 
 # With workers, a write that doubles the buckets of a big store (2048 or
 # more) reads and merges half of them on a second thread: the bench's
