@@ -376,7 +376,6 @@ struct sorted_batch {
 struct ahead {
 	pthread_t th;
 	int on;			/* th started and not joined */
-	int key3;		/* db->key3, copied */
 	int level;		/* the level it orders for */
 	size_t n;
 	const char *const *toks;	/* borrowed */
@@ -2570,7 +2569,8 @@ ahead_run(void *arg)
 {
 	struct ahead *ah = arg;
 
-	ah->rc = order_tokens(ah->key3, ah->n, ah->toks, ah->lens, ah->level,
+	/* Not for a schema 3 store (db_order_ahead). */
+	ah->rc = order_tokens(0, ah->n, ah->toks, ah->lens, ah->level,
 	    &ah->o);
 	if (ah->rc == 0)
 		ah->rc = sort_rows(&ah->o, ah->toks, ah->lens, ah->n,
@@ -2589,9 +2589,8 @@ ahead_drop(struct db *db)
 {
 	struct ahead *ah = &db->ah;
 
-	if (!ah->on)
-		return;
-	pthread_join(ah->th, NULL);
+	if (ah->on)
+		pthread_join(ah->th, NULL);
 	ah->on = 0;
 	bk_order_free(&ah->o);
 	sorted_free(&ah->sb);
@@ -2613,10 +2612,8 @@ ahead_take(struct db *db, int level, struct bk_order *o,
 	pthread_join(ah->th, NULL);
 	ah->on = 0;
 	if (ah->rc != 0 || ah->n != bt->n || ah->toks != bt->toks ||
-	    ah->lens != bt->lens || ah->level != level ||
-	    ah->key3 != db->key3) {
-		bk_order_free(&ah->o);
-		sorted_free(&ah->sb);
+	    ah->lens != bt->lens || ah->level != level) {
+		ahead_drop(db);
 		return 0;
 	}
 	*o = ah->o;
@@ -2653,16 +2650,13 @@ db_order_ahead(struct db *db, size_t n, const char *const *toks,
 		rc = bk_count(db, &count);
 	if (rc != 0)
 		goto out;
+	/* ahead_drop left o and sb empty. */
 	ah = &db->ah;
-	ah->key3 = db->key3;
 	ah->level = count == 0 ? bk_level_for((int64_t)n, level) : level;
 	ah->n = n;
 	ah->toks = toks;
 	ah->lens = lens;
 	ah->rc = 0;
-	ah->dups = 1;
-	memset(&ah->o, 0, sizeof(ah->o));
-	memset(&ah->sb, 0, sizeof(ah->sb));
 	/* No thread: the write orders the batch itself. */
 	ah->on = pthread_create(&ah->th, NULL, ahead_run, ah) == 0;
 out:
@@ -3091,15 +3085,23 @@ level_done(struct db *db, struct db *r, int to)
 	return rc;
 }
 
+/* Whether a second thread may read the store through a handle of its
+ * own (reader_open): db_set_threads, and WAL, where readers go beside
+ * the writer. */
+static int
+reader_ok(const struct db *db)
+{
+	return db->helper && db->wal && sqlite3_threadsafe() != 0;
+}
+
 /* Whether a pass over the store's buckets of level from (bk_apply_split,
- * bk_relevel) may give a second thread a share: db_set_threads, WAL, a
- * store of HELPER_MIN_LEVEL or more, and tokb not written yet in this
+ * bk_relevel) may give a second thread a share: reader_ok, a store of
+ * HELPER_MIN_LEVEL or more, and tokb not written yet in this
  * transaction (the second handle sees the store as it began). */
 static int
 helper_ok(const struct db *db, int from)
 {
-	return db->helper && db->wal && !db->bk_written &&
-	    from >= HELPER_MIN_LEVEL && sqlite3_threadsafe() != 0;
+	return reader_ok(db) && !db->bk_written && from >= HELPER_MIN_LEVEL;
 }
 
 /* bk_relevel's second thread going up: the keys from lo on, the
@@ -3112,15 +3114,24 @@ struct relevel_share {
 	int rc;
 };
 
-/* A second thread's scan of the keys from lo on (it fails when
- * HELPER_FAIL_ENV is set). */
+/* A second thread's work failing on its handle r when HELPER_FAIL_ENV
+ * is set (tests): DB_EIO, else 0. */
+static int
+share_fail(struct db *r)
+{
+	if (getenv(HELPER_FAIL_ENV) != NULL)
+		return errf(r, DB_EIO, "%s is set", HELPER_FAIL_ENV);
+	return 0;
+}
+
+/* A second thread's scan of the keys from lo on (share_fail first). */
 static int
 share_scan(struct db *r, int64_t lo, bk_skip_fn skip, bk_scan_fn fn,
     void *ctx)
 {
-	if (getenv(HELPER_FAIL_ENV) != NULL)
-		return errf(r, DB_EIO, "%s is set", HELPER_FAIL_ENV);
-	return bk_scan_within(r, lo, INT64_MAX, skip, fn, ctx);
+	int rc = share_fail(r);
+
+	return rc != 0 ? rc : bk_scan_within(r, lo, INT64_MAX, skip, fn, ctx);
 }
 
 static void *
@@ -4637,9 +4648,9 @@ walk_share_run(void *arg)
 {
 	struct walk_share *ws = arg;
 
-	ws->rc = getenv(HELPER_FAIL_ENV) != NULL ?
-	    errf(ws->r, DB_EIO, "%s is set", HELPER_FAIL_ENV) :
-	    db_foreach_counts(ws->r, ws->min, ws->fn, ws->ctx);
+	ws->rc = share_fail(ws->r);
+	if (ws->rc == 0)
+		ws->rc = db_foreach_counts(ws->r, ws->min, ws->fn, ws->ctx);
 	return NULL;
 }
 
@@ -4670,8 +4681,8 @@ db_commit_walk(struct db *db, uint32_t min_total, db_counts_fn fn,
 	int rc, hook;
 
 	*walked = 0;
-	hook = db != NULL && db->sq != NULL && db->helper && db->wal &&
-	    !db->rows && fn != NULL && sqlite3_threadsafe() != 0 &&
+	hook = db != NULL && db->sq != NULL && reader_ok(db) && !db->rows &&
+	    fn != NULL &&
 	    pragma_text(db, "PRAGMA wal_autocheckpoint", v, sizeof(v)) == 0;
 	if (hook) {
 		ws.ckpt = atoi(v);
